@@ -1,0 +1,135 @@
+/* Machine commands: timeline, mem, lspci, echo, sleep, poweroff, reboot,
+ * fault. */
+#include <stdint.h>
+#include <string.h>
+
+#include "../runtime/console.h"
+#include "../runtime/heap.h"
+#include "../runtime/page.h"
+#include "../runtime/pci.h"
+#include "../runtime/power.h"
+#include "../runtime/runtime.h"
+#include "../runtime/time.h"
+#include "../runtime/timeline.h"
+#include "app.h"
+#include "shell.h"
+
+static int cmd_timeline(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	char buf[256];
+	timeline_format(buf, sizeof(buf));
+	con_printf("%s\n", buf);
+	return 0;
+}
+
+static int cmd_mem(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	uint64_t total = page_total() * PAGE_SIZE, freeb = page_free_count() *
+							  PAGE_SIZE;
+	con_printf("mem: usable %llu KiB, firmware %llu KiB, reserved %llu "
+		   "KiB\n",
+		   (unsigned long long)(runtime_mem.usable >> 10),
+		   (unsigned long long)(runtime_mem.firmware >> 10),
+		   (unsigned long long)(runtime_mem.reserved >> 10));
+	con_printf("mem: pages %llu KiB, used %llu KiB, free %llu KiB, heap "
+		   "%llu bytes in use\n",
+		   (unsigned long long)(total >> 10),
+		   (unsigned long long)((total - freeb) >> 10),
+		   (unsigned long long)(freeb >> 10),
+		   (unsigned long long)heap_in_use());
+	con_printf("mem: image %llu KiB at 0x%llx\n",
+		   (unsigned long long)(runtime_image_size >> 10),
+		   (unsigned long long)runtime_image_base);
+	return 0;
+}
+
+static void print_bar(const struct pci_bar *b, int i)
+{
+	if (!b->size)
+		return;
+	con_printf("    BAR%d %s 0x%llx size 0x%llx%s\n", i,
+		   b->io ? "io " : b->is64 ? "m64" : "m32",
+		   (unsigned long long)b->base, (unsigned long long)b->size,
+		   b->prefetch ? " prefetchable" : "");
+}
+
+static int cmd_lspci(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	for (unsigned i = 0; i < pci_count(); i++) {
+		const struct pci_dev *d = pci_get(i);
+		con_printf("%02x:%02x.%x %04x:%04x class %02x:%02x:%02x %s\n",
+			   d->bus, d->dev, d->fn, d->vendor, d->device,
+			   d->cls, d->subcls, d->progif, pci_class_name(d));
+		for (int b = 0; b < 6; b++)
+			print_bar(&d->bar[b], b);
+	}
+	con_printf("lspci: %u functions (%s)\n", pci_count(), pci_method());
+	return 0;
+}
+
+static int cmd_echo(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		con_printf("%s%s", argv[i], i + 1 < argc ? " " : "");
+	con_puts("\n");
+	return 0;
+}
+
+static int cmd_sleep(int argc, char **argv)
+{
+	unsigned long long ms;
+	if (argc != 2 || shell_parse_u64(argv[1], &ms) || ms > 3600000)
+		return shell_err(argv[0], SHELL_USAGE, "usage: sleep MS "
+			"(0 to 3600000)");
+	time_delay_us(ms * 1000);
+	return 0;
+}
+
+static int cmd_poweroff(int argc, char **argv)
+{
+	unsigned long long st = 0;
+	if (argc > 2 || (argc == 2 && (shell_parse_u64(argv[1], &st) ||
+					st > 127)))
+		return shell_err(argv[0], SHELL_USAGE,
+				 "usage: poweroff [STATUS] (0 to 127)");
+	app_shutdown();
+	power_exit((int)st);
+}
+
+static int cmd_reboot(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	app_shutdown();
+	power_reboot();
+}
+
+static int cmd_fault(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	/* A NULL read, hidden from the optimizer, to show the fault report. */
+	volatile uintptr_t zero = 0;
+	return *(volatile int *)zero;
+}
+
+const struct shell_cmd shell_sys_cmds[] = {
+	{ "timeline", "", "boot stages in microseconds since efi_main",
+	  cmd_timeline },
+	{ "mem", "", "memory: firmware map, pages, heap", cmd_mem },
+	{ "lspci", "", "PCI functions with class and BARs", cmd_lspci },
+	{ "echo", "[WORD...]", "print the words", cmd_echo },
+	{ "sleep", "MS", "wait MS milliseconds", cmd_sleep },
+	{ "poweroff", "[STATUS]", "sync and power off (QEMU exit status)",
+	  cmd_poweroff },
+	{ "reboot", "", "sync and reset the machine", cmd_reboot },
+	{ "fault", "", "read address 0 (shows the exception report)",
+	  cmd_fault },
+	{ 0, 0, 0, 0 },
+};

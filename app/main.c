@@ -1,0 +1,66 @@
+/* The application: bring up the devices, say what the machine has, then
+ * run commands from fw_cfg (script mode) or the serial console. */
+#include <stdint.h>
+
+#include "../runtime/acpi.h"
+#include "../runtime/console.h"
+#include "../runtime/cpu.h"
+#include "../runtime/fwcfg.h"
+#include "../runtime/page.h"
+#include "../runtime/pci.h"
+#include "../runtime/power.h"
+#include "../runtime/runtime.h"
+#include "../runtime/time.h"
+#include "../runtime/timeline.h"
+#include "app.h"
+#include "shell.h"
+
+#define UMBRA_VERSION "0.1"
+#define CMDLINE_FILE "opt/umbra/cmdline"
+
+static char script[8192];
+
+void app_shutdown(void)
+{
+}
+
+static void banner(void)
+{
+	char tl[256];
+	timeline_format(tl, sizeof(tl));
+	con_printf("umbra %s: unikernel appliance\n", UMBRA_VERSION);
+	con_printf("%s\n", tl);
+	con_printf("machine: %u CPU%s, %llu MiB usable RAM, TSC %llu MHz "
+		   "(%s)\n",
+		   cpu_count, cpu_count == 1 ? "" : "s",
+		   (unsigned long long)(runtime_mem.usable >> 20),
+		   (unsigned long long)(time_tsc_hz() / 1000000),
+		   time_source());
+	con_printf("machine: %u PCI functions (%s), ACPI %s, %s\n",
+		   pci_count(), pci_method(), acpi.valid ? "yes" : "no",
+		   power_has_debug_exit() ? "isa-debug-exit at 0xf4"
+					  : "no isa-debug-exit");
+}
+
+int app_main(void)
+{
+	pci_scan();
+	timeline_mark(TIMELINE_PCI);
+	timeline_mark(TIMELINE_APP_READY);
+	banner();
+
+	long n = fwcfg_read_file(CMDLINE_FILE, script, sizeof(script));
+	if (n >= (long)sizeof(script)) {
+		con_printf("cmdline: %s is %ld bytes, more than %u\n",
+			   CMDLINE_FILE, n, (unsigned)sizeof(script) - 1);
+		return SHELL_USAGE;
+	}
+	if (n >= 0) {
+		con_printf("cmdline: %s\n", script);
+		int st = shell_run_script(script);
+		con_printf("script: exit status %d\n", st);
+		app_shutdown();
+		return st;
+	}
+	return shell_interactive();
+}

@@ -1,0 +1,162 @@
+/* The UEFI types and protocols umbra uses (UEFI 2.10 spec chapter numbers
+ * cited per table). Only the members we call are typed; the rest are
+ * placeholders that keep the table layouts right. */
+#ifndef UMBRA_EFI_H
+#define UMBRA_EFI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t efi_status;
+typedef void *efi_handle;
+typedef uint16_t efi_char16;
+
+#define EFI_SUCCESS            0
+#define EFI_ERROR_BIT          (1ull << 63)
+#define EFI_INVALID_PARAMETER  (EFI_ERROR_BIT | 2)
+#define EFI_BUFFER_TOO_SMALL   (EFI_ERROR_BIT | 5)
+
+typedef struct {
+	uint32_t d1;
+	uint16_t d2, d3;
+	uint8_t d4[8];
+} efi_guid;
+
+/* UEFI §4.2 */
+typedef struct {
+	uint64_t signature;
+	uint32_t revision, header_size, crc32, reserved;
+} efi_table_header;
+
+/* UEFI §12.4 Simple Text Output Protocol (only OutputString used). */
+typedef struct efi_text_out efi_text_out;
+struct efi_text_out {
+	efi_status (*reset)(efi_text_out *, uint8_t);
+	efi_status (*output_string)(efi_text_out *, const efi_char16 *);
+};
+
+/* UEFI §7.2 memory types and descriptor. */
+enum efi_memory_type {
+	EFI_RESERVED_MEMORY, EFI_LOADER_CODE, EFI_LOADER_DATA,
+	EFI_BOOT_SERVICES_CODE, EFI_BOOT_SERVICES_DATA,
+	EFI_RUNTIME_SERVICES_CODE, EFI_RUNTIME_SERVICES_DATA,
+	EFI_CONVENTIONAL_MEMORY, EFI_UNUSABLE_MEMORY,
+	EFI_ACPI_RECLAIM_MEMORY, EFI_ACPI_MEMORY_NVS,
+	EFI_MEMORY_MAPPED_IO, EFI_MEMORY_MAPPED_IO_PORT_SPACE,
+	EFI_PAL_CODE, EFI_PERSISTENT_MEMORY,
+};
+
+typedef struct {
+	uint32_t type;
+	uint32_t pad;
+	uint64_t physical_start;
+	uint64_t virtual_start;
+	uint64_t number_of_pages;
+	uint64_t attribute;
+} efi_memory_descriptor;
+
+enum efi_allocate_type { EFI_ALLOCATE_ANY_PAGES, EFI_ALLOCATE_MAX_ADDRESS,
+			 EFI_ALLOCATE_ADDRESS };
+
+/* UEFI §7 Boot Services table, in spec order. */
+typedef struct {
+	efi_table_header hdr;
+	void *raise_tpl, *restore_tpl;
+	efi_status (*allocate_pages)(int type, int mem_type, uint64_t pages,
+				     uint64_t *memory);
+	efi_status (*free_pages)(uint64_t memory, uint64_t pages);
+	efi_status (*get_memory_map)(uint64_t *size, efi_memory_descriptor *map,
+				     uint64_t *key, uint64_t *desc_size,
+				     uint32_t *desc_version);
+	efi_status (*allocate_pool)(int mem_type, uint64_t size, void **buf);
+	efi_status (*free_pool)(void *buf);
+	void *create_event, *set_timer, *wait_for_event, *signal_event,
+	     *close_event, *check_event;
+	void *install_protocol_interface, *reinstall_protocol_interface,
+	     *uninstall_protocol_interface;
+	efi_status (*handle_protocol)(efi_handle, const efi_guid *, void **);
+	void *reserved, *register_protocol_notify, *locate_handle,
+	     *locate_device_path, *install_configuration_table;
+	void *load_image, *start_image, *exit, *unload_image;
+	efi_status (*exit_boot_services)(efi_handle, uint64_t map_key);
+	void *get_next_monotonic_count, *stall;
+	efi_status (*set_watchdog_timer)(uint64_t timeout, uint64_t code,
+					 uint64_t data_size, efi_char16 *data);
+} efi_boot_services;
+
+enum efi_reset_type { EFI_RESET_COLD, EFI_RESET_WARM, EFI_RESET_SHUTDOWN };
+
+/* UEFI §8 Runtime Services table. */
+typedef struct {
+	efi_table_header hdr;
+	void *get_time, *set_time, *get_wakeup_time, *set_wakeup_time;
+	void *set_virtual_address_map, *convert_pointer;
+	void *get_variable, *get_next_variable_name, *set_variable;
+	void *get_next_high_monotonic_count;
+	void (*reset_system)(int type, efi_status status, uint64_t size,
+			     void *data);
+} efi_runtime_services;
+
+typedef struct {
+	efi_guid guid;
+	void *table;
+} efi_configuration_table;
+
+/* UEFI §4.3 */
+typedef struct {
+	efi_table_header hdr;
+	efi_char16 *firmware_vendor;
+	uint32_t firmware_revision;
+	efi_handle console_in_handle;
+	void *con_in;
+	efi_handle console_out_handle;
+	efi_text_out *con_out;
+	efi_handle standard_error_handle;
+	efi_text_out *std_err;
+	efi_runtime_services *runtime_services;
+	efi_boot_services *boot_services;
+	uint64_t number_of_table_entries;
+	efi_configuration_table *configuration_table;
+} efi_system_table;
+
+/* UEFI §9.1 Loaded Image Protocol */
+typedef struct {
+	uint32_t revision;
+	efi_handle parent_handle;
+	efi_system_table *system_table;
+	efi_handle device_handle;
+	void *file_path;
+	void *reserved;
+	uint32_t load_options_size;
+	void *load_options;
+	void *image_base;
+	uint64_t image_size;
+	int image_code_type, image_data_type;
+	void *unload;
+} efi_loaded_image;
+
+#define EFI_LOADED_IMAGE_GUID \
+	{ 0x5b1b31a1, 0x9562, 0x11d2, \
+	  { 0x8e, 0x3f, 0x00, 0xa0, 0xc9, 0x69, 0x72, 0x3b } }
+#define EFI_ACPI_20_TABLE_GUID \
+	{ 0x8868e871, 0xe4f1, 0x11d3, \
+	  { 0xbc, 0x22, 0x00, 0x80, 0xc7, 0x3c, 0x88, 0x81 } }
+#define EFI_ACPI_10_TABLE_GUID \
+	{ 0xeb9d2d30, 0x2d88, 0x11d3, \
+	  { 0x9a, 0x16, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d } }
+#define EFI_SMBIOS3_TABLE_GUID \
+	{ 0xf2fd1544, 0x9794, 0x4a2c, \
+	  { 0x99, 0x2e, 0xe5, 0xbb, 0xcf, 0x20, 0xe3, 0x94 } }
+#define EFI_SMBIOS_TABLE_GUID \
+	{ 0xeb9d2d31, 0x2d88, 0x11d3, \
+	  { 0x9a, 0x16, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d } }
+
+_Static_assert(sizeof(efi_memory_descriptor) == 40, "UEFI §7.2");
+_Static_assert(offsetof(efi_system_table, configuration_table) == 112,
+	       "UEFI §4.3");
+_Static_assert(offsetof(efi_boot_services, exit_boot_services) == 232,
+	       "UEFI §4.4");
+_Static_assert(offsetof(efi_runtime_services, reset_system) == 104,
+	       "UEFI §4.5");
+
+#endif

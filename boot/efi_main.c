@@ -1,0 +1,151 @@
+/* UEFI entry: learn what the firmware knows, take the machine with
+ * ExitBootServices, move onto umbra's own stack and hand off to runtime/. */
+#include <stdint.h>
+
+#include "boot.h"
+#include "efi.h"
+#include "../runtime/console.h"
+#include "../runtime/cpu.h"
+#include "../runtime/timeline.h"
+
+#define STACK_PAGES 64		/* 256 KiB for the app */
+#define IST_PAGES   4		/* 16 KiB for fault handlers */
+#define PAGE        4096
+#define EBS_TRIES   8
+
+static struct boot_info boot_info;
+
+static int guid_eq(const efi_guid *a, const efi_guid *b)
+{
+	const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
+	for (unsigned i = 0; i < sizeof(*a); i++)
+		if (x[i] != y[i])
+			return 0;
+	return 1;
+}
+
+static void find_config_tables(efi_system_table *st)
+{
+	static const efi_guid acpi20 = EFI_ACPI_20_TABLE_GUID;
+	static const efi_guid acpi10 = EFI_ACPI_10_TABLE_GUID;
+	static const efi_guid smbios3 = EFI_SMBIOS3_TABLE_GUID;
+	static const efi_guid smbios = EFI_SMBIOS_TABLE_GUID;
+	uint64_t acpi1 = 0;
+
+	for (uint64_t i = 0; i < st->number_of_table_entries; i++) {
+		efi_configuration_table *t = &st->configuration_table[i];
+		uint64_t p = (uint64_t)(uintptr_t)t->table;
+		if (guid_eq(&t->guid, &acpi20))
+			boot_info.rsdp = p;
+		else if (guid_eq(&t->guid, &acpi10))
+			acpi1 = p;
+		else if (guid_eq(&t->guid, &smbios3))
+			boot_info.smbios3 = p;
+		else if (guid_eq(&t->guid, &smbios))
+			boot_info.smbios = p;
+	}
+	if (!boot_info.rsdp)
+		boot_info.rsdp = acpi1;
+}
+
+/* Pages below 4 GiB, so that every device (legacy virtio, ATA DMA) can
+ * reach them; returns the base or 0. */
+static uint64_t alloc_pages(efi_boot_services *bs, uint64_t pages)
+{
+	uint64_t addr = 0xffffffffull;
+	if (bs->allocate_pages(EFI_ALLOCATE_MAX_ADDRESS, EFI_LOADER_DATA,
+			       pages, &addr) != EFI_SUCCESS)
+		return 0;
+	return addr;
+}
+
+/* UEFI §7.4 ExitBootServices: the map key must come from the latest
+ * GetMemoryMap; if it is stale the call fails and only GetMemoryMap may be
+ * called before trying again. The buffer has slack so that the retry needs
+ * no allocation (which would change the map again). */
+static efi_status exit_boot_services(efi_handle image, efi_boot_services *bs)
+{
+	uint64_t size = 0, key, dsize;
+	uint32_t dver;
+	void *buf = 0;
+	efi_status s;
+
+	s = bs->get_memory_map(&size, 0, &key, &dsize, &dver);
+	if (s != EFI_BUFFER_TOO_SMALL)
+		return s;
+	uint64_t cap = size + 16 * dsize;
+	s = bs->allocate_pool(EFI_LOADER_DATA, cap, &buf);
+	if (s != EFI_SUCCESS)
+		return s;
+	for (uint32_t tries = 1; tries <= EBS_TRIES; tries++) {
+		size = cap;
+		s = bs->get_memory_map(&size, buf, &key, &dsize, &dver);
+		if (s != EFI_SUCCESS)
+			return s;
+		boot_info.exit_bs_tries = tries;
+		s = bs->exit_boot_services(image, key);
+		if (s == EFI_SUCCESS) {
+			boot_info.memmap = buf;
+			boot_info.memmap_size = size;
+			boot_info.desc_size = dsize;
+			return s;
+		}
+	}
+	return s;
+}
+
+__attribute__((no_stack_protector)) efi_status
+efi_main(efi_handle image, efi_system_table *st)
+{
+	static const efi_guid loaded_image_guid = EFI_LOADED_IMAGE_GUID;
+	efi_boot_services *bs = st->boot_services;
+	efi_loaded_image *li = 0;
+
+	boot_info.tsc_efi_main = cpu_rdtsc();
+	ssp_seed();
+	timeline_post(TIMELINE_EFI_MAIN);
+	con_use_efi(st->con_out);
+
+	bs->set_watchdog_timer(0, 0, 0, 0);
+	find_config_tables(st);
+	boot_info.rt = st->runtime_services;
+	if (bs->handle_protocol(image, &loaded_image_guid, (void **)&li) ==
+	    EFI_SUCCESS && li) {
+		boot_info.image_base = (uint64_t)(uintptr_t)li->image_base;
+		boot_info.image_size = li->image_size;
+	}
+
+	/* One guard page (left unmapped by paging_init) below each stack. */
+	uint64_t stack = alloc_pages(bs, STACK_PAGES + 1);
+	uint64_t ist = alloc_pages(bs, IST_PAGES + 1);
+	if (!stack || !ist) {
+		con_printf("umbra: cannot allocate the stacks\n");
+		return EFI_BUFFER_TOO_SMALL;
+	}
+	boot_info.stack_base = stack + PAGE;
+	boot_info.stack_size = STACK_PAGES * PAGE;
+	boot_info.ist_base = ist + PAGE;
+	boot_info.ist_size = IST_PAGES * PAGE;
+
+	efi_status s = exit_boot_services(image, bs);
+	if (s != EFI_SUCCESS) {
+		con_printf("umbra: ExitBootServices failed: %llx\n",
+			   (unsigned long long)s);
+		return s;
+	}
+	boot_info.tsc_exit_bs = cpu_rdtsc();
+	con_use_efi(0);
+
+	/* From here on the firmware is gone: run on our stack. MS x64 ABI:
+	 * argument in rcx, 32 bytes of shadow space above the return address,
+	 * rsp 16-byte aligned at the call. rbp = 0 ends stack walks. */
+	uint64_t top = boot_info.stack_base + boot_info.stack_size - 32;
+	__asm__ volatile("mov %0, %%rsp\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "call *%1\n\t"
+			 "ud2"
+			 :
+			 : "r"(top), "r"(runtime_start), "c"(&boot_info)
+			 : "memory");
+	__builtin_unreachable();
+}

@@ -1,0 +1,137 @@
+"""Shared by deploy/run, deploy/mkimage, the QEMU tests and the benchmark:
+the tool paths configure found, disk images made with sgdisk and mtools,
+and QEMU command lines for umbra."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+SECTOR = 512
+MIB = 1 << 20
+ESP_START = 1 * MIB
+
+
+class DeployError(Exception):
+    """A clear, one-line error for the user."""
+
+
+def config():
+    """The key = value pairs of config.ninja (written by ./configure)."""
+    path = os.path.join(TOP, "config.ninja")
+    if not os.path.exists(path):
+        raise DeployError("config.ninja is missing: run ./configure first")
+    cfg = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line and not line.lstrip().startswith("#"):
+                k, v = line.split("=", 1)
+                cfg[k.strip()] = v.strip()
+    return cfg
+
+
+def tool(cfg, name):
+    path = cfg.get(name, "")
+    if not path:
+        raise DeployError(f"{name} was not found by ./configure")
+    return path
+
+
+def run_tool(argv, what):
+    """Runs a helper tool; raises DeployError with its stderr on failure."""
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    if p.returncode != 0:
+        msg = (p.stderr or p.stdout).strip().splitlines()
+        raise DeployError(f"{what} failed: {msg[-1] if msg else argv[0]}")
+    return p.stdout
+
+
+def parse_size(s):
+    """'64M', '2G', '512K', '1048576' -> bytes."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    s = s.strip().upper().removesuffix("IB").removesuffix("B")
+    try:
+        if s and s[-1] in units:
+            return int(float(s[:-1]) * units[s[-1]])
+        return int(s)
+    except ValueError:
+        raise DeployError(f"not a size: {s!r} (use e.g. 64M or 2G)")
+
+
+def make_esp(cfg, img, offset, size, efi_path):
+    """Formats [offset, offset+size) of img as FAT32 and puts efi_path at
+    EFI/BOOT/BOOTX64.EFI (the UEFI removable-media path, UEFI 2.10
+    §3.5.1.1)."""
+    where = f"{img}@@{offset}"
+    sectors = size // SECTOR
+    run_tool([tool(cfg, "mformat"), "-i", where, "-F", "-c", "1",
+              "-H", str(offset // SECTOR), "-T", str(sectors),
+              "-h", "64", "-s", "32", "-v", "UMBRA", "::"], "mformat")
+    mmd = os.path.join(os.path.dirname(tool(cfg, "mcopy")), "mmd")
+    run_tool([mmd, "-i", where, "::/EFI", "::/EFI/BOOT"], "mmd")
+    run_tool([tool(cfg, "mcopy"), "-i", where, efi_path,
+              "::/EFI/BOOT/BOOTX64.EFI"], "mcopy")
+
+
+def ovmf_vars_copy(cfg, directory):
+    """A fresh copy of the OVMF variable store (one per VM)."""
+    dst = os.path.join(directory, "OVMF_VARS.fd")
+    shutil.copyfile(tool(cfg, "ovmf_vars"), dst)
+    return dst
+
+
+def accel(cfg, want="auto"):
+    """'kvm' or 'tcg'. auto takes configure's probe of /dev/kvm."""
+    if want in ("kvm", "tcg"):
+        return want
+    return cfg.get("accel", "tcg") or "tcg"
+
+
+def disk_args(path, bus, index, fmt="raw", readonly=False, extra=""):
+    """-drive/-device arguments for one disk on the given bus."""
+    ro = ",readonly=on" if readonly else ""
+    drive = f"if=none,id=disk{index},format={fmt},file={path}{ro}"
+    if bus == "virtio":
+        dev = f"virtio-blk-pci,drive=disk{index}"
+    elif bus == "ahci":
+        dev = f"ide-hd,drive=disk{index},bus=ide.{index}"
+    elif bus == "ide":
+        dev = f"ide-hd,drive=disk{index},bus=ide.{index // 2},unit={index % 2}"
+    elif bus == "nvme":
+        dev = f"nvme,drive=disk{index},serial=umbra{index}"
+    else:
+        raise DeployError(f"unknown disk bus {bus!r}")
+    if extra:
+        dev += "," + extra
+    return ["-drive", drive, "-device", dev]
+
+
+def qemu_argv(cfg, vars_path, machine="q35", accel_name="tcg", memory="256M",
+              cmd=None, extra=()):
+    """The QEMU command line for umbra (without disks)."""
+    argv = [tool(cfg, "qemu"), "-machine", machine, "-accel", accel_name,
+            "-m", memory, "-nodefaults", "-display", "none",
+            "-drive", f"if=pflash,format=raw,readonly=on,file={tool(cfg, 'ovmf_code')}",
+            "-drive", f"if=pflash,format=raw,file={vars_path}"]
+    argv += DEBUG_EXIT
+    if cmd is not None:
+        if "," in cmd:
+            # QEMU's option parser splits on ','; ',,' is a literal comma.
+            cmd = cmd.replace(",", ",,")
+        argv += ["-fw_cfg", f"name=opt/umbra/cmdline,string={cmd}"]
+    argv += list(extra)
+    return argv
+
+
+def decode_status(rc):
+    """QEMU's exit code after isa-debug-exit is (status << 1) | 1."""
+    if rc > 0 and rc & 1:
+        return rc >> 1
+    return None
+
+
+def tempdir():
+    return tempfile.mkdtemp(prefix="umbra-")

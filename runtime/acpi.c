@@ -1,0 +1,186 @@
+/* ACPI table parsing; see acpi.h. */
+#include "acpi.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_TABLE (16u << 20)	/* sanity bound on a table's length */
+
+struct acpi_info acpi;
+
+static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t ld32(const uint8_t *p)
+{
+	return (uint32_t)ld16(p) | (uint32_t)ld16(p + 2) << 16;
+}
+static uint64_t ld64(const uint8_t *p)
+{
+	return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32;
+}
+
+static int sum_ok(const uint8_t *p, uint32_t n)
+{
+	uint8_t s = 0;
+	for (uint32_t i = 0; i < n; i++)
+		s += p[i];
+	return s == 0;
+}
+
+/* ACPI §5.2.6 system description table header: 36 bytes, length at 4. */
+static const uint8_t *table_at(uint64_t addr, uint32_t *len)
+{
+	const uint8_t *t = (const uint8_t *)(uintptr_t)addr;
+	if (!addr)
+		return 0;
+	uint32_t n = ld32(t + 4);
+	if (n < 36 || n > MAX_TABLE || !sum_ok(t, n))
+		return 0;
+	*len = n;
+	return t;
+}
+
+/* ACPI §5.2.9 FADT. Offsets: DSDT 40, PM1a_CNT_BLK 64, PM1b_CNT_BLK 68,
+ * PM_TMR_BLK 76, PM_TMR_LEN 91, Flags 112, RESET_REG 116 (GAS),
+ * RESET_VALUE 128, X_DSDT 140, X_PM1a_CNT_BLK 172, X_PM_TMR_BLK 208. */
+static uint64_t parse_fadt(const uint8_t *f, uint32_t len)
+{
+	uint64_t dsdt = len >= 44 ? ld32(f + 40) : 0;
+	if (len >= 72) {
+		acpi.pm1a_cnt = (uint16_t)ld32(f + 64);
+		acpi.pm1b_cnt = (uint16_t)ld32(f + 68);
+	}
+	if (len >= 92 && f[91] == 4)
+		acpi.pm_tmr_port = (uint16_t)ld32(f + 76);
+	if (len >= 116)
+		acpi.pm_tmr_32bit = (ld32(f + 112) >> 8) & 1;
+	/* RESET_REG_SUP (flag bit 10); GAS space 1 = system I/O. */
+	if (len >= 129 && (ld32(f + 112) >> 10 & 1) && f[116] == 1) {
+		acpi.has_reset = 1;
+		acpi.reset_port = (uint16_t)ld64(f + 120);
+		acpi.reset_value = f[128];
+	}
+	if (len >= 148 && ld64(f + 140))
+		dsdt = ld64(f + 140);
+	if (len >= 184 && f[172] == 1 && ld64(f + 176))
+		acpi.pm1a_cnt = (uint16_t)ld64(f + 176);
+	if (len >= 220 && f[208] == 1 && ld64(f + 212))
+		acpi.pm_tmr_port = (uint16_t)ld64(f + 212);
+	return dsdt;
+}
+
+/* ACPI §7.4.2.4 \_S5 is a Package of (SLP_TYPa, SLP_TYPb, ...). Finding
+ * the name in the AML byte stream and decoding the first two integers is
+ * what every small kernel does instead of running an interpreter. */
+static void parse_s5(const uint8_t *d, uint32_t len)
+{
+	for (uint32_t i = 36; i + 4 < len; i++) {
+		if (memcmp(d + i, "_S5_", 4) != 0)
+			continue;
+		uint32_t p = i + 4;
+		if (p >= len || d[p] != 0x12)		/* PackageOp */
+			continue;
+		p++;
+		if (p >= len)
+			return;
+		p += 1 + (d[p] >> 6);			/* PkgLength bytes */
+		p++;					/* NumElements */
+		uint8_t v[2];
+		for (int k = 0; k < 2; k++) {
+			if (p >= len)
+				return;
+			if (d[p] == 0x0a) {		/* BytePrefix */
+				if (p + 1 >= len)
+					return;
+				v[k] = d[p + 1];
+				p += 2;
+			} else if (d[p] <= 1) {		/* ZeroOp, OneOp */
+				v[k] = d[p++];
+			} else {
+				return;
+			}
+		}
+		acpi.slp_typa = v[0];
+		acpi.slp_typb = v[1];
+		acpi.has_s5 = 1;
+		return;
+	}
+}
+
+/* ACPI §5.2.12 MADT: entries from offset 44; type 0 = processor local
+ * APIC (flags at +4), type 9 = local x2APIC (flags at +8). */
+static void parse_madt(const uint8_t *m, uint32_t len)
+{
+	unsigned n = 0;
+	for (uint32_t p = 44; p + 2 <= len;) {
+		uint8_t type = m[p], elen = m[p + 1];
+		if (elen < 2 || p + elen > len)
+			break;
+		if (type == 0 && elen >= 8 && (ld32(m + p + 4) & 3))
+			n++;
+		else if (type == 9 && elen >= 16 && (ld32(m + p + 8) & 3))
+			n++;
+		p += elen;
+	}
+	if (n)
+		acpi.cpus = n;
+}
+
+/* PCI Firmware spec 3.2 §4.1.2 MCFG: allocations from offset 44, 16 bytes
+ * each: base u64, segment u16, start bus u8, end bus u8. */
+static void parse_mcfg(const uint8_t *m, uint32_t len)
+{
+	for (uint32_t p = 44; p + 16 <= len; p += 16) {
+		if (ld16(m + p + 8) != 0)
+			continue;
+		acpi.ecam_base = ld64(m + p);
+		acpi.ecam_bus_start = m[p + 10];
+		acpi.ecam_bus_end = m[p + 11];
+		return;
+	}
+}
+
+static void parse_table(const uint8_t *t, uint32_t len)
+{
+	uint32_t dlen;
+	if (!memcmp(t, "FACP", 4)) {
+		const uint8_t *d = table_at(parse_fadt(t, len), &dlen);
+		if (d && !memcmp(d, "DSDT", 4))
+			parse_s5(d, dlen);
+	} else if (!memcmp(t, "APIC", 4)) {
+		parse_madt(t, len);
+	} else if (!memcmp(t, "MCFG", 4)) {
+		parse_mcfg(t, len);
+	}
+}
+
+/* ACPI §5.2.5 RSDP: checksum over 20 bytes; revision >= 2 adds the XSDT
+ * address at 24 and an extended checksum over `length` bytes. */
+void acpi_init(uint64_t rsdp_addr)
+{
+	const uint8_t *r = (const uint8_t *)(uintptr_t)rsdp_addr;
+	uint64_t root;
+	unsigned width;
+	uint32_t len;
+
+	acpi.cpus = 1;
+	if (!rsdp_addr || memcmp(r, "RSD PTR ", 8) || !sum_ok(r, 20))
+		return;
+	if (r[15] >= 2 && ld64(r + 24) && sum_ok(r, 36)) {
+		root = ld64(r + 24);
+		width = 8;
+	} else {
+		root = ld32(r + 16);
+		width = 4;
+	}
+	const uint8_t *t = table_at(root, &len);
+	if (!t)
+		return;
+	acpi.valid = 1;
+	for (uint32_t p = 36; p + width <= len; p += width) {
+		uint32_t tlen;
+		const uint8_t *s =
+			table_at(width == 8 ? ld64(t + p) : ld32(t + p), &tlen);
+		if (s)
+			parse_table(s, tlen);
+	}
+}

@@ -1,0 +1,106 @@
+/* Console output and input; see console.h. */
+#include "console.h"
+
+#include <stdarg.h>
+
+#include "cpu.h"
+#include "fmt.h"
+
+#define COM1      0x3f8
+/* 16550 registers (offsets from the base), per the PC16550D data sheet. */
+#define UART_DATA 0	/* r: RBR, w: THR; DLL when DLAB=1 */
+#define UART_IER  1	/* interrupt enable; DLM when DLAB=1 */
+#define UART_FCR  2	/* w: FIFO control */
+#define UART_LCR  3	/* line control; bit 7 = DLAB */
+#define UART_MCR  4	/* modem control */
+#define UART_LSR  5	/* line status */
+#define LSR_DR    0x01	/* data ready */
+#define LSR_THRE  0x20	/* transmit holding register empty */
+#define UART_SPIN 100000 /* bounded wait for THRE (~1 char time at worst) */
+
+static efi_text_out *efi_out;
+
+void con_use_efi(efi_text_out *out)
+{
+	efi_out = out;
+}
+
+void con_uart_init(void)
+{
+	outb(COM1 + UART_IER, 0x00);
+	outb(COM1 + UART_LCR, 0x80);	/* DLAB: divisor follows */
+	outb(COM1 + UART_DATA, 1);	/* 115200 = 1.8432 MHz / 16 / 1 */
+	outb(COM1 + UART_IER, 0);
+	outb(COM1 + UART_LCR, 0x03);	/* 8 data bits, no parity, 1 stop */
+	outb(COM1 + UART_FCR, 0x07);	/* enable and clear FIFOs */
+	outb(COM1 + UART_MCR, 0x03);	/* DTR, RTS */
+}
+
+static void uart_putc(char c)
+{
+	/* No hang if the UART is absent (reads as 0xff: THRE set) or stuck. */
+	for (int i = 0; i < UART_SPIN; i++)
+		if (inb(COM1 + UART_LSR) & LSR_THRE)
+			break;
+	outb(COM1 + UART_DATA, (uint8_t)c);
+}
+
+static void efi_write(const char *s, size_t n)
+{
+	efi_char16 buf[64];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			buf[k++] = '\r';
+		buf[k++] = (uint8_t)s[i];
+		if (k >= 62 || i + 1 == n) {
+			buf[k] = 0;
+			efi_out->output_string(efi_out, buf);
+			k = 0;
+		}
+	}
+}
+
+void con_write(const char *s, size_t n)
+{
+	if (efi_out) {
+		efi_write(s, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			uart_putc('\r');
+		uart_putc(s[i]);
+	}
+}
+
+void con_puts(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	con_write(s, n);
+}
+
+static void con_sink(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	con_write(s, n);
+}
+
+int con_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = fmt_vformat(con_sink, 0, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int con_getc(void)
+{
+	uint8_t lsr = inb(COM1 + UART_LSR);
+	if (lsr == 0xff || !(lsr & LSR_DR))
+		return -1;
+	return inb(COM1 + UART_DATA);
+}

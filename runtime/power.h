@@ -1,0 +1,29 @@
+/* Shutdown, reboot, and leaving QEMU with a status. */
+#ifndef UMBRA_POWER_H
+#define UMBRA_POWER_H
+
+#include "../boot/efi.h"
+
+#define POWER_EXIT_PANIC 100	/* panic or failed ASSERT */
+#define POWER_EXIT_FAULT 101	/* CPU exception */
+
+/* QEMU's isa-debug-exit device, configured at this port by deploy/run and
+ * the tests (its default, 0x501, is not used). */
+#define POWER_DEBUG_EXIT_PORT 0xf4
+
+/* Detects isa-debug-exit and remembers the firmware's runtime services
+ * (ResetSystem is the fallback for both shutdown and reboot). */
+void power_init(efi_runtime_services *rt);
+
+/* Nonzero when isa-debug-exit was found. */
+int power_has_debug_exit(void);
+
+/* Powers off. With isa-debug-exit present, QEMU exits with
+ * (status << 1) | 1; otherwise ACPI S5, then UEFI ResetSystem. */
+void power_exit(int status) __attribute__((noreturn));
+
+/* Resets the machine: FADT reset register, port 0xCF9, UEFI ResetSystem,
+ * the keyboard controller, in that order. */
+void power_reboot(void) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,23 @@
+/* What runtime/ offers the application beyond the single-purpose headers:
+ * the entry contract and a summary of the machine. */
+#ifndef UMBRA_RUNTIME_H
+#define UMBRA_RUNTIME_H
+
+#include <stdint.h>
+
+/* The application's entry, provided by app/. Called once the runtime is up
+ * (console on the UART, allocator, paging, IDT, clock, ACPI). Its return
+ * value is the exit status (power_exit). */
+int app_main(void);
+
+/* Where our PE image was loaded (for reports). */
+extern uint64_t runtime_image_base, runtime_image_size;
+
+/* Memory seen in the UEFI map: usable RAM (conventional + boot services),
+ * and what the firmware keeps (runtime services, ACPI, reserved). */
+struct runtime_mem {
+	uint64_t usable, firmware, reserved;
+};
+extern struct runtime_mem runtime_mem;
+
+#endif
