@@ -6,6 +6,7 @@
 #include "../runtime/console.h"
 #include "../runtime/heap.h"
 #include "../runtime/page.h"
+#include "../runtime/panic.h"
 #include "../runtime/pci.h"
 #include "../runtime/power.h"
 #include "../runtime/runtime.h"
@@ -110,13 +111,46 @@ static int cmd_reboot(int argc, char **argv)
 	power_reboot();
 }
 
+/* Each of these must end in a report and a non-zero exit; they exist so
+ * the tests can prove the protections work. */
+static int __attribute__((noinline)) recurse(volatile uint8_t *prev)
+{
+	volatile uint8_t frame[512];
+	frame[0] = prev ? prev[0] + 1 : 0;
+	if (frame[0] == 0xff && prev == frame)	/* never: defeats the warning */
+		return 0;
+	return recurse(frame) + frame[1];
+}
+
+static void __attribute__((noinline)) smash(volatile size_t n)
+{
+	char buf[16];
+	for (size_t i = 0; i < n; i++)
+		((volatile char *)buf)[i] = 'x';
+}
+
 static int cmd_fault(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	/* A NULL read, hidden from the optimizer, to show the fault report. */
+	static uint8_t ret_insn[16] = { 0xc3 };	/* "ret", in a data page */
 	volatile uintptr_t zero = 0;
-	return *(volatile int *)zero;
+	const char *kind = argc > 1 ? argv[1] : "null";
+
+	if (!strcmp(kind, "null"))
+		return *(volatile int *)zero;
+	if (!strcmp(kind, "write-code"))
+		*(volatile uint8_t *)(uintptr_t)cmd_fault = 0xc3;
+	else if (!strcmp(kind, "exec-data"))
+		((void (*)(void))(uintptr_t)ret_insn)();
+	else if (!strcmp(kind, "stack"))
+		return recurse(0);
+	else if (!strcmp(kind, "smash"))
+		smash(64);
+	else if (!strcmp(kind, "assert"))
+		ASSERT(zero == 1);
+	else
+		return shell_err(argv[0], SHELL_USAGE, "usage: fault "
+				 "[null|write-code|exec-data|stack|smash|assert]");
+	return shell_err(argv[0], 1, "%s did not fault", kind);
 }
 
 const struct shell_cmd shell_sys_cmds[] = {
@@ -129,7 +163,8 @@ const struct shell_cmd shell_sys_cmds[] = {
 	{ "poweroff", "[STATUS]", "sync and power off (QEMU exit status)",
 	  cmd_poweroff },
 	{ "reboot", "", "sync and reset the machine", cmd_reboot },
-	{ "fault", "", "read address 0 (shows the exception report)",
+	{ "fault", "[KIND]", "provoke a fault: null write-code exec-data "
+	  "stack smash assert",
 	  cmd_fault },
 	{ 0, 0, 0, 0 },
 };

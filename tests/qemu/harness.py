@@ -92,7 +92,8 @@ class Test:
         return out
 
     def boot(self, cmd=None, disks=None, machine="q35", bus="virtio",
-             memory="256M", extra=(), timeout=None, disk_extra=""):
+             memory="256M", extra=(), timeout=None, disk_extra="",
+             debug_exit=True):
         """Boots once; disks are (path, fmt) or paths; the default is a
         fresh overlay of build/umbra.img. Returns a Result."""
         if disks is None:
@@ -101,6 +102,9 @@ class Test:
         argv = ud.qemu_argv(self.cfg, vars_path, machine=machine,
                             accel_name=ud.accel(self.cfg), memory=memory,
                             cmd=cmd, extra=extra)
+        if not debug_exit:
+            i = argv.index(ud.DEBUG_EXIT[1])
+            del argv[i - 1:i + 1]
         for i, d in enumerate(disks):
             path, fmt = d if isinstance(d, tuple) else (
                 d, "qcow2" if d.endswith(".qcow2") else "raw")

@@ -1,6 +1,7 @@
 """Foundation cases: boot, timeline, status through isa-debug-exit, the
 command loop's errors, and the exception report."""
 
+import harness
 from harness import case
 
 TIMELINE = (r"^timeline: efi_main=0us exit_bs=\d+us runtime=\d+us "
@@ -84,3 +85,66 @@ def lspci(t):
     r.expect(r"^00:00\.0 8086:29c0 class 06:00:00 bridge$")
     r.expect(r"^00:0\d\.0 1af4:1001 class 01:00:00 mass storage$")
     r.expect(r"^    BAR\d m64 0x[0-9a-f]+ size 0x4000 prefetchable$")
+
+
+@case("paging: writing our code faults (read-only .text)")
+def write_code(t):
+    r = t.boot(cmd="fault write-code")
+    r.expect(r"^exception: vector 14 \(#PF page fault\) error 0x3$")
+    r.expect_status(101)
+
+
+@case("paging: executing data faults (NX)")
+def exec_data(t):
+    r = t.boot(cmd="fault exec-data")
+    r.expect(r"^exception: vector 14 \(#PF page fault\) error 0x11$")
+    r.expect_status(101)
+
+
+@case("paging: stack overflow hits the guard page and is reported")
+def stack_overflow(t):
+    r = t.boot(cmd="fault stack")
+    r.expect(r"^exception: vector 14 \(#PF page fault\) error 0x2$")
+    r.expect(r"^stack overflow \(hit the guard page\)$")
+    r.expect_status(101)
+
+
+@case("ssp: a smashed stack cookie panics with file:line")
+def stack_smash(t):
+    r = t.boot(cmd="fault smash")
+    r.expect(r"^panic: runtime/panic\.c:\d+: stack smashing detected")
+    r.expect_status(100)
+
+
+@case("panic: ASSERT prints file:line and the expression")
+def assert_fails(t):
+    r = t.boot(cmd="fault assert")
+    r.expect(r"^panic: app/cmd_sys\.c:\d+: assertion failed: zero == 1$")
+    r.expect_status(100)
+
+
+@case("power: poweroff without isa-debug-exit uses ACPI S5")
+def acpi_poweroff(t):
+    r = t.boot(cmd="poweroff 4", debug_exit=False)
+    r.expect(r"^machine: .*no isa-debug-exit$")
+    r.expect(r"^power: off, status 4$")
+    if r.rc != 0:
+        raise harness.Fail(f"QEMU rc {r.rc}, wanted 0 (ACPI S5)")
+
+
+@case("power: reboot resets the machine")
+def reboot(t):
+    # -no-reboot turns the guest's reset into a clean QEMU exit (rc 0).
+    r = t.boot(cmd="reboot", extra=["-no-reboot"])
+    r.expect_not(r"^power: off")
+    if r.rc != 0:
+        raise harness.Fail(f"QEMU rc {r.rc}, wanted 0 (reset)")
+
+
+@case("pc machine: PCI through ports 0xCF8/0xCFC, two CPUs from the MADT")
+def pc_ports(t):
+    r = t.boot(cmd="lspci", machine="pc", bus="ide", extra=["-smp", "2"])
+    r.expect_status(0)
+    r.expect(r"^machine: 2 CPUs, ")
+    r.expect(r"^lspci: \d+ functions \(ports\)$")
+    r.expect(r"^00:01\.1 8086:7010 class 01:01:80 mass storage$")
