@@ -105,3 +105,11 @@ char *strrchr(const char *s, int c)
 			return (char *)last;
 	}
 }
+
+size_t strspn(const char *s, const char *accept)
+{
+	size_t n = 0;
+	while (s[n] && strchr(accept, s[n]))
+		n++;
+	return n;
+}

@@ -8,5 +8,7 @@ void *malloc(size_t size);
 void *calloc(size_t n, size_t size);
 void *realloc(void *p, size_t size);
 void free(void *p);
+void qsort(void *base, size_t n, size_t size,
+	   int (*cmp)(const void *, const void *));
 
 #endif

@@ -17,5 +17,6 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 char *strrchr(const char *s, int c);
+size_t strspn(const char *s, const char *accept);
 
 #endif

@@ -1,0 +1,188 @@
+/* EclipseFS v2.0 (../shared/eclipsefs-format.md): mount, read, crash-safe
+ * writes, fsck, build and compact. Portable C: the same sources build into
+ * the UEFI image and on the host. Storage is reached only through the
+ * callbacks of struct efs_io; see fs/README.md for the update scheme and
+ * why it survives a power cut at any point.
+ *
+ * Every function returns 0 (or a count) on success and a negative EFS_ERR_*
+ * on failure; efs_strerror names it. Nothing read from the device is
+ * trusted: every offset, length, count and name is checked before use. */
+#ifndef UMBRA_ECLIPSEFS_H
+#define UMBRA_ECLIPSEFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum efs_err {
+	EFS_OK = 0,
+	EFS_ERR_IO = -1,		/* the device failed a request */
+	EFS_ERR_CORRUPT = -2,		/* on-disk data breaks the format */
+	EFS_ERR_NOT_FOUND = -3,
+	EFS_ERR_NOT_DIR = -4,
+	EFS_ERR_IS_DIR = -5,
+	EFS_ERR_EXISTS = -6,
+	EFS_ERR_NOT_EMPTY = -7,
+	EFS_ERR_NO_SPACE = -8,		/* the node area is full */
+	EFS_ERR_NO_INODES = -9,		/* no free inode-table slot */
+	EFS_ERR_NAME = -10,		/* empty, not UTF-8, has '/', too long */
+	EFS_ERR_TOO_BIG = -11,		/* past a format limit (u32 offsets) */
+	EFS_ERR_NO_MEMORY = -12,
+	EFS_ERR_READ_ONLY = -13,
+	EFS_ERR_LOOP = -14,		/* too many symlinks */
+	EFS_ERR_INVALID = -15,		/* bad argument */
+	EFS_ERR_NOT_EFS = -16,		/* no EclipseFS header here */
+	EFS_ERR_VERSION = -17,		/* EclipseFS, but not v2.0 */
+	EFS_ERR_UNSUPPORTED = -18,	/* valid, but umbra cannot do this */
+};
+
+const char *efs_strerror(int err);
+
+/* The storage the filesystem lives on. Offsets are bytes from the first
+ * byte of the EclipseFS header. read/write/sync return 0 or nonzero on
+ * failure. write and sync may be NULL for read-only use. */
+struct efs_io {
+	void *ctx;
+	int (*read)(void *ctx, uint64_t off, void *buf, size_t len);
+	int (*write)(void *ctx, uint64_t off, const void *buf, size_t len);
+	int (*sync)(void *ctx);
+	uint64_t size;		/* bytes the filesystem may use */
+	uint32_t block_size;	/* atomic write unit: 512 (default) or 4096 */
+	uint64_t (*now)(void *ctx);	/* Unix seconds; NULL: timestamps 0 */
+	int read_only;		/* never write (a pending journal is replayed
+				 * in memory only) */
+};
+
+enum efs_kind { EFS_FILE = 1, EFS_DIR = 2, EFS_SYMLINK = 3 };
+
+#define EFS_ROOT 1
+#define EFS_NAME_MAX 255	/* umbra's limit for names it writes */
+#define EFS_PATH_MAX 4096
+#define EFS_SYMLINK_DEPTH 32	/* as the late Eclipse kernel */
+
+struct efs_stat {
+	uint32_t ino;
+	uint8_t kind;
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size, atime, mtime, ctime;
+};
+
+struct efs;
+
+/* Mounts the filesystem on io (copied). Checks the header and the inode
+ * table, replays a committed journal entry left by a power cut; records
+ * are validated when first read. */
+int efs_mount(const struct efs_io *io, struct efs **out);
+
+/* Commits pending changes, then frees everything. Returns the commit's
+ * result; fs is freed either way. */
+int efs_unmount(struct efs *fs);
+
+/* Looks up an absolute path ("/", "/a/b"). follow: resolve a symlink in
+ * the last component too (those in the middle always are). */
+int efs_lookup(struct efs *fs, const char *path, int follow, uint32_t *ino);
+
+int efs_stat(struct efs *fs, uint32_t ino, struct efs_stat *st);
+
+/* Reads up to len bytes of a file from off straight into buf; returns the
+ * count (0 at or past the end) or an error. */
+int64_t efs_read(struct efs *fs, uint32_t ino, uint64_t off, void *buf,
+		 size_t len);
+
+/* The target of a symlink, NUL-terminated; returns its length, or
+ * EFS_ERR_TOO_BIG if it does not fit in size-1 bytes. */
+int efs_readlink(struct efs *fs, uint32_t ino, char *buf, size_t size);
+
+/* Directory iteration: entries in on-disk order. */
+struct efs_dirent {
+	uint32_t ino;
+	char name[EFS_NAME_MAX + 1];
+};
+struct efs_dir;
+int efs_opendir(struct efs *fs, uint32_t ino, struct efs_dir **out);
+/* 1 and an entry, 0 at the end, or an error. */
+int efs_readdir(struct efs_dir *d, struct efs_dirent *e);
+void efs_closedir(struct efs_dir *d);
+
+/* Changes. Each is all-or-nothing across a power cut; efs_sync makes all
+ * earlier ones durable. Paths are absolute; the parent must exist. */
+int efs_create(struct efs *fs, const char *path, uint32_t mode,
+	       uint32_t *ino);
+int efs_mkdir(struct efs *fs, const char *path, uint32_t mode);
+int efs_symlink(struct efs *fs, const char *target, const char *path);
+int64_t efs_write(struct efs *fs, uint32_t ino, uint64_t off,
+		  const void *buf, size_t len);
+int64_t efs_append(struct efs *fs, uint32_t ino, const void *buf,
+		   size_t len);
+int efs_truncate(struct efs *fs, uint32_t ino, uint64_t size);
+int efs_unlink(struct efs *fs, const char *path);
+int efs_rmdir(struct efs *fs, const char *path);
+/* Replaces an existing file or empty directory at `to` of the same kind. */
+int efs_rename(struct efs *fs, const char *from, const char *to);
+int efs_chmod(struct efs *fs, uint32_t ino, uint32_t mode);
+int efs_chown(struct efs *fs, uint32_t ino, uint32_t uid, uint32_t gid);
+int efs_set_times(struct efs *fs, uint32_t ino, uint64_t atime,
+		  uint64_t mtime);
+int efs_sync(struct efs *fs);
+
+struct efs_space {
+	uint64_t size;		/* bytes of the device */
+	uint64_t used;		/* up to the allocation tail */
+	uint64_t free;		/* after the tail: what writes can use */
+	uint64_t reclaimable;	/* old record versions; compact frees it */
+	uint32_t slots, free_slots;
+	uint32_t entry_width;	/* 8, or 16 for late-kernel images */
+	int journaled;		/* umbra's update scheme is on this image */
+};
+int efs_space(struct efs *fs, struct efs_space *sp);
+
+/* Building a whole image at once, dense, in inode order (mkfs, mkfs
+ * --from, compact). nodes[i] is inode i+1; node 1 is the root directory.
+ * Content comes from the callback. plain: exactly the original writer's
+ * bytes (no umbra extension, no spare slots, no journal). */
+struct efs_build_child {
+	const char *name;
+	uint32_t ino;
+};
+struct efs_build_node {
+	uint8_t kind;
+	uint32_t mode, uid, gid, nlink;
+	uint64_t atime, mtime, ctime;
+	uint64_t size;		/* content bytes (file data, link target) */
+	uint32_t nchildren;
+	const struct efs_build_child *children;
+};
+typedef int efs_content_fn(void *ctx, uint32_t ino, uint64_t off, void *buf,
+			   size_t len);
+struct efs_build_opts {
+	int plain;
+	uint32_t slots;		/* table capacity; 0: nodes + default spare */
+	uint64_t journal_size;	/* 0: default */
+};
+int efs_build(const struct efs_io *io, const struct efs_build_opts *opts,
+	      uint32_t nnodes, const struct efs_build_node *nodes,
+	      efs_content_fn *content, void *ctx);
+
+/* An empty filesystem (a root directory) on io. */
+int efs_format(const struct efs_io *io, const struct efs_build_opts *opts,
+	       uint64_t time);
+
+/* Copies the mounted fs, densely, onto dst (which is formatted). */
+int efs_compact(struct efs *fs, const struct efs_io *dst,
+		const struct efs_build_opts *opts);
+
+/* fsck: checks everything; each finding goes to report() as one line.
+ * repair: fix what can be fixed without guessing (unreachable inodes are
+ * linked into /lost+found, entries naming bad records are dropped). */
+struct efs_fsck_result {
+	uint32_t errors;	/* found */
+	uint32_t repaired;
+	uint32_t nodes, dirs, files, symlinks, free_slots;
+};
+typedef void efs_report_fn(void *ctx, const char *line);
+int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
+	     void *ctx, struct efs_fsck_result *res);
+
+/* Nonzero when buf (at least 33 bytes) starts with an EclipseFS header. */
+int efs_probe(const void *buf, size_t len);
+
+#endif

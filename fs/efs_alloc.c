@@ -1,0 +1,294 @@
+/* Space and slots for writing: one scan of every record on the first
+ * change (or space query), then bump allocation at the tail. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "efs_int.h"
+
+#define AREA_LIMIT 0xffffffffull	/* rel offsets are u32 (format §7.1) */
+
+struct extent {
+	uint64_t start, end;
+	uint32_t ino;
+};
+
+static int cmp_extent(const void *a, const void *b)
+{
+	const struct extent *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Marks everything reachable from the root. A node named twice (a second
+ * parent, or a cycle) or a directory that cannot be read counts as a scan
+ * error: changing such a tree is unsafe until fsck repairs it. */
+static int reach(struct efs *fs, uint8_t *seen)
+{
+	uint32_t *queue = malloc((size_t)fs->n * sizeof(*queue));
+	uint32_t head = 0, tail = 0;
+	int err = 0;
+	if (!queue)
+		return EFS_ERR_NO_MEMORY;
+	queue[tail++] = EFS_ROOT;
+	seen[EFS_ROOT - 1] = 1;
+	while (head < tail && !err) {
+		struct efs_node nd;
+		struct dcache *dc;
+		uint32_t ino = queue[head++];
+		if (fs->state[ino - 1] == SLOT_BAD ||
+		    efs_node_get(fs, ino, &nd) || nd.kind != EFS_DIR)
+			continue;
+		err = efs_dir_get(fs, &nd, &dc);
+		if (err == EFS_ERR_CORRUPT) {
+			fs->scan_errors++;
+			err = 0;
+			continue;
+		}
+		for (uint32_t i = 0; !err && i < dc->n; i++) {
+			uint32_t c = dc->ents[i].ino;
+			if (seen[c - 1] || fs->state[c - 1] == SLOT_BAD) {
+				fs->scan_errors++;
+			} else {
+				seen[c - 1] = 1;
+				queue[tail++] = c;
+			}
+		}
+	}
+	free(queue);
+	return err;
+}
+
+/* Extents of every record, sorted; overlaps are corruption. */
+static int layout(struct efs *fs, struct extent *ex, uint32_t k)
+{
+	qsort(ex, k, sizeof(*ex), cmp_extent);
+	uint64_t tail = fs->area_off, garbage = 0;
+	if (fs->has_ext)
+		tail = fs->jnl_off + fs->jnl_size;
+	for (uint32_t i = 0; i < k; i++) {
+		if ((i && ex[i].start < ex[i - 1].end) ||
+		    (fs->has_ext && ex[i].start < fs->jnl_off + fs->jnl_size &&
+		     ex[i].end > fs->jnl_off))
+			fs->overlaps++;
+		uint64_t next = i + 1 < k ? ex[i + 1].start : ex[i].end;
+		if (fs->has_ext && ex[i].end <= fs->jnl_off && next > fs->jnl_off)
+			next = fs->jnl_off;
+		fs->cap[ex[i].ino - 1] = next;
+		garbage += next - ex[i].end;
+		if (ex[i].end > tail)
+			tail = ex[i].end;
+	}
+	fs->tail = tail;
+	fs->garbage = garbage;
+	fs->scan_errors += fs->overlaps;
+	return 0;
+}
+
+int efs_scan(struct efs *fs)
+{
+	if (fs->scanned)
+		return 0;
+	uint32_t n = fs->n, k = 0;
+	struct extent *ex = malloc((size_t)n * sizeof(*ex));
+	uint8_t *seen = calloc(n, 1);
+	free(fs->state);
+	free(fs->cap);
+	free(fs->safe);
+	free(fs->safe_gen);
+	fs->state = calloc(n, 1);
+	fs->cap = calloc(n, sizeof(*fs->cap));
+	fs->safe = calloc(n, sizeof(*fs->safe));
+	fs->safe_gen = calloc(n, sizeof(*fs->safe_gen));
+	int err = 0;
+	if (!ex || !seen || !fs->state || !fs->cap || !fs->safe ||
+	    !fs->safe_gen) {
+		err = EFS_ERR_NO_MEMORY;
+		goto out;
+	}
+	fs->scan_errors = 0;
+	fs->overlaps = 0;
+	for (uint32_t ino = 1; ino <= n && !err; ino++) {
+		struct efs_node nd;
+		uint64_t at;
+		err = efs_node_get(fs, ino, &nd);
+		if (!err) {
+			ex[k++] = (struct extent){ nd.rec, nd.rec + nd.rec_size,
+						   ino };
+		} else if (err == EFS_ERR_CORRUPT) {
+			/* Keep the allocator past whatever it points at. */
+			fs->state[ino - 1] = SLOT_BAD;
+			fs->scan_errors++;
+			if (!efs_slot_offset(fs, ino, &at))
+				ex[k++] = (struct extent){ at, at + REC_HDR,
+							   ino };
+			err = 0;
+		}
+	}
+	if (!err)
+		err = reach(fs, seen);
+	if (!err)
+		err = layout(fs, ex, k);
+	fs->nfree = 0;
+	for (uint32_t i = 0; !err && i < n; i++) {
+		struct efs_node nd;
+		if (fs->state[i] == SLOT_BAD)
+			continue;
+		if (seen[i]) {
+			fs->state[i] = SLOT_LIVE;
+			continue;
+		}
+		err = efs_node_get(fs, i + 1, &nd);
+		fs->state[i] = efs_is_placeholder(&nd) ? SLOT_FREE : SLOT_ORPHAN;
+		fs->nfree += fs->state[i] == SLOT_FREE;
+	}
+	if (!err)
+		fs->scanned = 1;
+out:
+	free(ex);
+	free(seen);
+	return err;
+}
+
+/* A plain image (no umbra extension) gets a journal past its last record
+ * and the extension sector that names it. The journal header is zeroed and
+ * flushed before the sector that makes it count is written. */
+static int upgrade(struct efs *fs)
+{
+	if (fs->table_off < EXT_OFF + 512)
+		return EFS_ERR_UNSUPPORTED;	/* the table holds that sector */
+	uint64_t start = (fs->tail + fs->bs - 1) / fs->bs * fs->bs;
+	uint64_t size = (uint64_t)DEFAULT_JOURNAL_BLOCKS * fs->bs;
+	uint64_t limit = fs->io.size;
+	if (limit > fs->area_off + AREA_LIMIT)
+		limit = fs->area_off + AREA_LIMIT;
+	if (start > limit || limit - start < size)
+		size = start < limit ? (limit - start) / fs->bs * fs->bs : 0;
+	if (size < (uint64_t)MIN_JOURNAL_BLOCKS * fs->bs)
+		return EFS_ERR_NO_SPACE;
+	uint8_t *blk = calloc(1, 512 > fs->bs ? 512 : fs->bs);
+	if (!blk)
+		return EFS_ERR_NO_MEMORY;
+	int err = efs_direct(fs, start, blk, fs->bs);
+	if (!err && fs->io.sync(fs->io.ctx))
+		err = EFS_ERR_IO;
+	if (!err) {
+		memset(blk, 0, 512);
+		memcpy(blk, EXT_MAGIC, 8);
+		efs_st32(blk + 8, EXT_VERSION);
+		efs_st32(blk + 12, fs->bs);
+		efs_st64(blk + 16, start);
+		efs_st64(blk + 24, size);
+		efs_st32(blk + EXT_CRC_AT, efs_crc32(0, blk, EXT_CRC_AT));
+		err = efs_direct(fs, EXT_OFF, blk, 512);
+	}
+	if (!err && fs->io.sync(fs->io.ctx))
+		err = EFS_ERR_IO;
+	free(blk);
+	if (err)
+		return err;
+	fs->direct_pending = 0;
+	fs->has_ext = 1;
+	fs->jnl_off = start;
+	fs->jnl_size = size;
+	fs->tail = start + size;
+	uint64_t blocks = size / fs->bs;
+	fs->max_dirty = (uint32_t)((blocks - 1) * fs->bs / (fs->bs + 8));
+	return 0;
+}
+
+int efs_prepare_write(struct efs *fs)
+{
+	if (fs->prepared)
+		return fs->failed ? EFS_ERR_IO : 0;
+	if (fs->io.read_only)
+		return EFS_ERR_READ_ONLY;
+	if (fs->width != 8)
+		return EFS_ERR_UNSUPPORTED;
+	int err = efs_scan(fs);
+	if (!err && fs->scan_errors && !fs->lenient)
+		err = EFS_ERR_CORRUPT;	/* "run fsck --repair" */
+	if (!err && !fs->has_ext)
+		err = upgrade(fs);
+	if (err)
+		return err;
+	fs->prepared = 1;
+	return 0;
+}
+
+static uint64_t limit_of(struct efs *fs)
+{
+	uint64_t limit = fs->io.size;
+	if (limit > fs->area_off + AREA_LIMIT)
+		limit = fs->area_off + AREA_LIMIT;
+	return limit;
+}
+
+int efs_alloc(struct efs *fs, uint64_t len, uint64_t *off)
+{
+	uint64_t limit = limit_of(fs);
+	if (fs->tail > limit || len > limit - fs->tail)
+		return fs->io.size > limit ? EFS_ERR_TOO_BIG : EFS_ERR_NO_SPACE;
+	*off = fs->tail;
+	fs->tail += len;
+	return 0;
+}
+
+int efs_grow(struct efs *fs, uint32_t ino, uint64_t end)
+{
+	uint64_t *cap = &fs->cap[ino - 1];
+	if (end <= *cap)
+		return 0;
+	if (*cap == fs->tail && end <= limit_of(fs)) {
+		fs->tail = end;
+		*cap = end;
+		return 0;
+	}
+	return EFS_ERR_NO_SPACE;
+}
+
+int efs_alloc_slot(struct efs *fs, uint32_t *ino)
+{
+	if (!fs->nfree)
+		return EFS_ERR_NO_INODES;
+	for (uint32_t k = 0; k < fs->n; k++) {
+		uint32_t i = (fs->free_hint + k) % fs->n;
+		if (fs->state[i] == SLOT_FREE) {
+			fs->state[i] = SLOT_LIVE;
+			fs->nfree--;
+			fs->free_hint = i + 1;
+			*ino = i + 1;
+			return 0;
+		}
+	}
+	return EFS_ERR_NO_INODES;
+}
+
+uint64_t efs_safe(struct efs *fs, uint32_t ino, const struct efs_node *nd)
+{
+	if (fs->safe_gen[ino - 1] == fs->gen + 1)
+		return fs->safe[ino - 1];
+	return nd->rec + nd->rec_size;
+}
+
+void efs_set_safe(struct efs *fs, uint32_t ino, uint64_t from)
+{
+	fs->safe[ino - 1] = from;
+	fs->safe_gen[ino - 1] = fs->gen + 1;
+}
+
+int efs_space(struct efs *fs, struct efs_space *sp)
+{
+	int err = efs_scan(fs);
+	if (err)
+		return err;
+	uint64_t limit = limit_of(fs);
+	memset(sp, 0, sizeof(*sp));
+	sp->size = fs->io.size;
+	sp->used = fs->tail;
+	sp->free = limit > fs->tail ? limit - fs->tail : 0;
+	sp->reclaimable = fs->garbage;
+	sp->slots = fs->n;
+	sp->free_slots = fs->nfree;
+	sp->entry_width = fs->width;
+	sp->journaled = fs->has_ext;
+	return 0;
+}

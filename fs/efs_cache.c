@@ -1,0 +1,527 @@
+/* The block cache and the redo journal (fs/README.md, "Transactions").
+ *
+ * Reads of metadata go through a cache of bs-sized blocks (read ahead in
+ * groups). A journaled change dirties cache blocks; efs_commit writes the
+ * dirty blocks' images to the journal, flushes, writes them in place,
+ * flushes, and invalidates the journal entry. A direct write (to space no
+ * committed state refers to) goes to the device at once and into any
+ * cached copy, so a cached block always equals the device or is dirty. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "efs_int.h"
+
+#define HASH_BUCKETS 1024u
+#define MAX_CLEAN_BYTES (1u << 20)
+#define READAHEAD_BYTES 4096u
+
+static uint32_t hash_of(struct efs *fs, uint64_t blk)
+{
+	return (uint32_t)(blk * 0x9e3779b97f4a7c15ull >> 40) & fs->hash_mask;
+}
+
+/* Bytes of block blk that lie on the device (the last may be short). */
+static uint32_t block_len(struct efs *fs, uint64_t blk)
+{
+	uint64_t start = blk * fs->bs;
+	if (start >= fs->io.size)
+		return 0;
+	uint64_t left = fs->io.size - start;
+	return left < fs->bs ? (uint32_t)left : fs->bs;
+}
+
+static void lru_unlink(struct cblock *cb)
+{
+	cb->lprev->lnext = cb->lnext;
+	cb->lnext->lprev = cb->lprev;
+	cb->lprev = cb->lnext = cb;
+}
+
+static void lru_front(struct efs *fs, struct cblock *cb)
+{
+	cb->lnext = fs->lru.lnext;
+	cb->lprev = &fs->lru;
+	fs->lru.lnext->lprev = cb;
+	fs->lru.lnext = cb;
+}
+
+static struct cblock *lookup(struct efs *fs, uint64_t blk)
+{
+	for (struct cblock *cb = fs->hash[hash_of(fs, blk)]; cb;
+	     cb = cb->hnext)
+		if (cb->blk == blk)
+			return cb;
+	return 0;
+}
+
+static void unhash(struct efs *fs, struct cblock *cb)
+{
+	struct cblock **pp = &fs->hash[hash_of(fs, cb->blk)];
+	while (*pp != cb)
+		pp = &(*pp)->hnext;
+	*pp = cb->hnext;
+}
+
+static void evict(struct efs *fs)
+{
+	while (fs->nclean > fs->max_clean) {
+		struct cblock *cb = fs->lru.lprev;
+		lru_unlink(cb);
+		unhash(fs, cb);
+		free(cb);
+		fs->nclean--;
+	}
+}
+
+/* A new clean block with the given contents, made most recent. */
+static struct cblock *insert(struct efs *fs, uint64_t blk, const uint8_t *d)
+{
+	struct cblock *cb = malloc(sizeof(*cb) + fs->bs);
+	if (!cb)
+		return 0;
+	cb->data = (uint8_t *)(cb + 1);
+	cb->blk = blk;
+	cb->dirty = 0;
+	memset(cb->data, 0, fs->bs);
+	memcpy(cb->data, d, block_len(fs, blk));
+	uint32_t h = hash_of(fs, blk);
+	cb->hnext = fs->hash[h];
+	fs->hash[h] = cb;
+	lru_front(fs, cb);
+	fs->nclean++;
+	return cb;
+}
+
+int efs_cache_init(struct efs *fs)
+{
+	fs->hash_mask = HASH_BUCKETS - 1;
+	fs->hash = calloc(HASH_BUCKETS, sizeof(*fs->hash));
+	if (!fs->hash)
+		return EFS_ERR_NO_MEMORY;
+	fs->lru.lnext = fs->lru.lprev = &fs->lru;
+	fs->max_clean = MAX_CLEAN_BYTES / fs->bs;
+	return 0;
+}
+
+void efs_cache_free(struct efs *fs)
+{
+	if (!fs->hash)
+		return;
+	for (uint32_t i = 0; i <= fs->hash_mask; i++) {
+		struct cblock *cb = fs->hash[i];
+		while (cb) {
+			struct cblock *next = cb->hnext;
+			free(cb);
+			cb = next;
+		}
+	}
+	free(fs->hash);
+	fs->hash = 0;
+}
+
+/* The cached block blk, reading it (and its read-ahead group) on a miss. */
+static int load(struct efs *fs, uint64_t blk, struct cblock **out)
+{
+	struct cblock *cb = lookup(fs, blk);
+	if (cb) {
+		if (!cb->dirty) {
+			lru_unlink(cb);
+			lru_front(fs, cb);
+		}
+		*out = cb;
+		return 0;
+	}
+	if (!block_len(fs, blk))
+		return EFS_ERR_CORRUPT;
+	uint32_t group = READAHEAD_BYTES >= fs->bs ? READAHEAD_BYTES / fs->bs
+						   : 1;
+	uint64_t first = blk - blk % group;
+	uint64_t bytes = (uint64_t)group * fs->bs;
+	if (first * fs->bs + bytes > fs->io.size)
+		bytes = fs->io.size - first * fs->bs;
+	uint8_t *tmp = malloc(bytes);
+	if (!tmp)
+		return EFS_ERR_NO_MEMORY;
+	if (fs->io.read(fs->io.ctx, first * fs->bs, tmp, bytes)) {
+		free(tmp);
+		return EFS_ERR_IO;
+	}
+	for (uint64_t b = first; (b - first) * fs->bs < bytes; b++) {
+		if (lookup(fs, b))
+			continue;
+		struct cblock *nb = insert(fs, b, tmp + (b - first) * fs->bs);
+		if (!nb) {
+			free(tmp);
+			return EFS_ERR_NO_MEMORY;
+		}
+		if (b == blk)
+			cb = nb;
+	}
+	free(tmp);
+	/* The wanted block was inserted last among its group, but eviction
+	 * runs before returning: keep it most recent. */
+	lru_unlink(cb);
+	lru_front(fs, cb);
+	evict(fs);
+	*out = cb;
+	return 0;
+}
+
+static int in_bounds(struct efs *fs, uint64_t off, size_t len)
+{
+	return off <= fs->io.size && len <= fs->io.size - off;
+}
+
+int efs_bread(struct efs *fs, uint64_t off, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	if (!in_bounds(fs, off, len))
+		return EFS_ERR_CORRUPT;
+	while (len) {
+		struct cblock *cb;
+		int err = load(fs, off / fs->bs, &cb);
+		if (err)
+			return err;
+		uint32_t in = (uint32_t)(off % fs->bs);
+		size_t n = fs->bs - in < len ? fs->bs - in : len;
+		memcpy(p, cb->data + in, n);
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int efs_dread(struct efs *fs, uint64_t off, void *buf, size_t len)
+{
+	if (!in_bounds(fs, off, len))
+		return EFS_ERR_CORRUPT;
+	if (!len)
+		return 0;
+	if (fs->io.read(fs->io.ctx, off, buf, len))
+		return EFS_ERR_IO;
+	if (!fs->ndirty)
+		return 0;
+	for (uint64_t b = off / fs->bs; b * fs->bs < off + len; b++) {
+		struct cblock *cb = lookup(fs, b);
+		if (!cb || !cb->dirty)
+			continue;
+		uint64_t s = b * fs->bs > off ? b * fs->bs : off;
+		uint64_t e = (b + 1) * fs->bs < off + len ? (b + 1) * fs->bs
+							 : off + len;
+		memcpy((uint8_t *)buf + (s - off), cb->data + (s - b * fs->bs),
+		       e - s);
+	}
+	return 0;
+}
+
+uint32_t efs_blocks_of(struct efs *fs, uint64_t off, size_t len)
+{
+	if (!len)
+		return 0;
+	return (uint32_t)((off + len - 1) / fs->bs - off / fs->bs + 1);
+}
+
+int efs_patch(struct efs *fs, uint64_t off, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	if (fs->io.read_only)
+		return EFS_ERR_READ_ONLY;
+	if (fs->failed)
+		return EFS_ERR_IO;
+	if (!in_bounds(fs, off, len))
+		return EFS_ERR_CORRUPT;
+	while (len) {
+		struct cblock *cb;
+		int err = load(fs, off / fs->bs, &cb);
+		if (err)
+			return err;
+		if (!cb->dirty) {
+			/* efs_reserve guarantees room; refuse rather than
+			 * overflow the journal if a caller got it wrong. */
+			if (fs->ndirty >= fs->max_dirty)
+				return EFS_ERR_TOO_BIG;
+			lru_unlink(cb);
+			cb->dirty = 1;
+			fs->nclean--;
+			fs->ndirty++;
+		}
+		uint32_t in = (uint32_t)(off % fs->bs);
+		size_t n = fs->bs - in < len ? fs->bs - in : len;
+		memcpy(cb->data + in, p, n);
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int efs_patch32(struct efs *fs, uint64_t off, uint32_t v)
+{
+	uint8_t b[4];
+	efs_st32(b, v);
+	return efs_patch(fs, off, b, 4);
+}
+
+int efs_patch64(struct efs *fs, uint64_t off, uint64_t v)
+{
+	uint8_t b[8];
+	efs_st64(b, v);
+	return efs_patch(fs, off, b, 8);
+}
+
+int efs_direct(struct efs *fs, uint64_t off, const void *buf, size_t len)
+{
+	if (fs->io.read_only)
+		return EFS_ERR_READ_ONLY;
+	if (fs->failed)
+		return EFS_ERR_IO;
+	if (!in_bounds(fs, off, len))
+		return EFS_ERR_CORRUPT;
+	if (!len)
+		return 0;
+	if (fs->io.write(fs->io.ctx, off, buf, len))
+		return EFS_ERR_IO;
+	fs->direct_pending = 1;
+	for (uint64_t b = off / fs->bs; b * fs->bs < off + len; b++) {
+		struct cblock *cb = lookup(fs, b);
+		if (!cb)
+			continue;
+		uint64_t s = b * fs->bs > off ? b * fs->bs : off;
+		uint64_t e = (b + 1) * fs->bs < off + len ? (b + 1) * fs->bs
+							 : off + len;
+		memcpy(cb->data + (s - b * fs->bs),
+		       (const uint8_t *)buf + (s - off), e - s);
+	}
+	return 0;
+}
+
+int efs_reserve(struct efs *fs, uint32_t blocks)
+{
+	if (blocks > fs->max_dirty)
+		return EFS_ERR_TOO_BIG;
+	if (fs->ndirty + blocks > fs->max_dirty)
+		return efs_commit(fs);
+	return 0;
+}
+
+static int cmp_blk(const void *a, const void *b)
+{
+	uint64_t x = (*(struct cblock *const *)a)->blk;
+	uint64_t y = (*(struct cblock *const *)b)->blk;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t data_start(struct efs *fs, uint32_t n)
+{
+	uint64_t a = JNL_ADDRS + (uint64_t)n * 8;
+	return (a + fs->bs - 1) / fs->bs * fs->bs;
+}
+
+/* Writes the dirty blocks where they belong (coalescing runs), flushes,
+ * then invalidates the journal entry (flushed by the next commit). */
+static int apply(struct efs *fs, struct cblock **v, uint32_t n)
+{
+	for (uint32_t i = 0; i < n;) {
+		uint32_t j = i + 1;
+		while (j < n && v[j]->blk == v[j - 1]->blk + 1 &&
+		       block_len(fs, v[j]->blk) == fs->bs && j - i < 256)
+			j++;
+		uint64_t len = 0;
+		for (uint32_t k = i; k < j; k++)
+			len += block_len(fs, v[k]->blk);
+		uint8_t *buf = malloc(len);
+		if (!buf)
+			return EFS_ERR_NO_MEMORY;
+		for (uint32_t k = i; k < j; k++)
+			memcpy(buf + (uint64_t)(k - i) * fs->bs, v[k]->data,
+			       block_len(fs, v[k]->blk));
+		int bad = fs->io.write(fs->io.ctx, v[i]->blk * fs->bs, buf, len);
+		free(buf);
+		if (bad)
+			return EFS_ERR_IO;
+		i = j;
+	}
+	if (fs->io.sync(fs->io.ctx))
+		return EFS_ERR_IO;
+	uint8_t *zero = calloc(1, fs->bs);
+	if (!zero)
+		return EFS_ERR_NO_MEMORY;
+	int bad = fs->io.write(fs->io.ctx, fs->jnl_off, zero, fs->bs);
+	free(zero);
+	if (bad)
+		return EFS_ERR_IO;
+	fs->direct_pending = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		v[i]->dirty = 0;
+		lru_front(fs, v[i]);
+		fs->nclean++;
+	}
+	fs->ndirty = 0;
+	evict(fs);
+	return 0;
+}
+
+/* All dirty blocks, sorted by address (caller frees). */
+static struct cblock **dirty_list(struct efs *fs, uint32_t *count)
+{
+	struct cblock **v = malloc((fs->ndirty + 1) * sizeof(*v));
+	uint32_t n = 0;
+	if (!v)
+		return 0;
+	for (uint32_t h = 0; h <= fs->hash_mask; h++)
+		for (struct cblock *cb = fs->hash[h]; cb; cb = cb->hnext)
+			if (cb->dirty)
+				v[n++] = cb;
+	qsort(v, n, sizeof(*v), cmp_blk);
+	*count = n;
+	return v;
+}
+
+/* Journal entry: header, then the block addresses, then the images. */
+static int write_journal(struct efs *fs, struct cblock **v, uint32_t n)
+{
+	uint64_t ds = data_start(fs, n), total = ds + (uint64_t)n * fs->bs;
+	if (total > fs->jnl_size)
+		return EFS_ERR_TOO_BIG;
+	uint8_t *j = calloc(1, total);
+	if (!j)
+		return EFS_ERR_NO_MEMORY;
+	memcpy(j, JNL_MAGIC, 8);
+	efs_st64(j + 8, fs->gen + 1);
+	efs_st32(j + 16, n);
+	efs_st32(j + 20, fs->bs);
+	for (uint32_t i = 0; i < n; i++) {
+		efs_st64(j + JNL_ADDRS + 8 * i, v[i]->blk * fs->bs);
+		memcpy(j + ds + (uint64_t)i * fs->bs, v[i]->data, fs->bs);
+	}
+	uint32_t crc = efs_crc32(0, j, 24);
+	crc = efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
+	efs_st32(j + 24, crc);
+	int bad = fs->io.write(fs->io.ctx, fs->jnl_off, j, total);
+	free(j);
+	return bad ? EFS_ERR_IO : 0;
+}
+
+int efs_commit(struct efs *fs)
+{
+	if (fs->failed)
+		return EFS_ERR_IO;
+	if (fs->io.read_only)
+		return 0;
+	if (!fs->ndirty) {
+		if (fs->direct_pending && fs->io.sync(fs->io.ctx))
+			goto fail;
+		fs->direct_pending = 0;
+		return 0;
+	}
+	if (!fs->has_ext)
+		return EFS_ERR_UNSUPPORTED;
+	uint32_t n;
+	struct cblock **v = dirty_list(fs, &n);
+	if (!v)
+		return EFS_ERR_NO_MEMORY;
+	int err = 0;
+	/* 1: the new records the entry will point at reach the medium first. */
+	if (fs->direct_pending && fs->io.sync(fs->io.ctx))
+		err = EFS_ERR_IO;
+	/* 2, 3: the entry, then the commit point. */
+	if (!err)
+		err = write_journal(fs, v, n);
+	if (!err && fs->io.sync(fs->io.ctx))
+		err = EFS_ERR_IO;
+	/* 4-6: in place, flush, invalidate. */
+	if (!err)
+		err = apply(fs, v, n);
+	free(v);
+	if (err)
+		goto fail;
+	fs->gen++;
+	return 0;
+fail:
+	/* What reached the disk is unknown: the next mount replays or
+	 * ignores the entry, whichever is right. Stop writing until then. */
+	fs->failed = 1;
+	return EFS_ERR_IO;
+}
+
+/* Checks a journal entry's shape; returns its block count or -1. */
+static int64_t entry_blocks(struct efs *fs, const uint8_t *hdr)
+{
+	if (memcmp(hdr, JNL_MAGIC, 8) || efs_ld32(hdr + 20) != fs->bs)
+		return -1;
+	uint32_t n = efs_ld32(hdr + 16);
+	if (!n || n > fs->jnl_size / fs->bs ||
+	    data_start(fs, n) + (uint64_t)n * fs->bs > fs->jnl_size)
+		return -1;
+	return n;
+}
+
+int efs_replay(struct efs *fs, int *replayed)
+{
+	*replayed = 0;
+	if (!fs->has_ext)
+		return 0;
+	uint8_t hdr[JNL_ADDRS];
+	if (fs->io.read(fs->io.ctx, fs->jnl_off, hdr, sizeof(hdr)))
+		return EFS_ERR_IO;
+	int64_t n = entry_blocks(fs, hdr);
+	if (n < 0)
+		return 0;
+	uint64_t ds = data_start(fs, (uint32_t)n), total = ds + n * fs->bs;
+	uint8_t *j = malloc(total);
+	if (!j)
+		return EFS_ERR_NO_MEMORY;
+	if (fs->io.read(fs->io.ctx, fs->jnl_off, j, total)) {
+		free(j);
+		return EFS_ERR_IO;
+	}
+	uint32_t crc = efs_crc32(0, j, 24);
+	crc = efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
+	if (crc != efs_ld32(j + 24)) {	/* torn: never committed */
+		free(j);
+		return 0;
+	}
+	int err = 0;
+	for (uint32_t i = 0; i < n && !err; i++) {
+		uint64_t a = efs_ld64(j + JNL_ADDRS + 8 * i);
+		/* Only whole blocks past the extension sector, on the device,
+		 * outside the journal. A good CRC on bad addresses is not
+		 * something umbra writes. */
+		if (a % fs->bs || a < EXT_OFF + 512 || a >= fs->io.size ||
+		    (a + fs->bs > fs->jnl_off &&
+		     a < fs->jnl_off + fs->jnl_size)) {
+			err = EFS_ERR_CORRUPT;
+			break;
+		}
+		struct cblock *cb = lookup(fs, a / fs->bs);
+		if (!cb && !(cb = insert(fs, a / fs->bs, j + ds + i * fs->bs)))
+			err = EFS_ERR_NO_MEMORY;
+		if (err)
+			break;
+		memcpy(cb->data, j + ds + i * fs->bs, block_len(fs, cb->blk));
+		if (!cb->dirty) {
+			lru_unlink(cb);
+			cb->dirty = 1;
+			fs->nclean--;
+			fs->ndirty++;
+		}
+	}
+	fs->gen = efs_ld64(j + 8);
+	free(j);
+	if (err)
+		return err;
+	*replayed = 1;
+	if (fs->io.read_only)
+		return 0;
+	uint32_t cnt;
+	struct cblock **v = dirty_list(fs, &cnt);
+	if (!v)
+		return EFS_ERR_NO_MEMORY;
+	err = apply(fs, v, cnt);
+	free(v);
+	if (!err && fs->io.sync(fs->io.ctx))
+		err = EFS_ERR_IO;
+	fs->direct_pending = 0;
+	return err;
+}

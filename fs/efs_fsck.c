@@ -1,0 +1,322 @@
+/* fsck: every record, every directory, reachability, overlaps; repairs
+ * only where nothing has to be guessed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "efs_int.h"
+
+#define FSCK_PASSES 3
+#define LINE 160
+
+struct ck {
+	struct efs *fs;
+	efs_report_fn *report;
+	void *ctx;
+	struct efs_fsck_result *res;
+	uint8_t *refs;		/* times each inode is named (capped at 2) */
+	int repair;
+	int changed;
+};
+
+static void say(struct ck *c, const char *a, const char *b, uint32_t x,
+		uint32_t y)
+{
+	/* A tiny formatter: fs/ has no printf. "%1"/"%2" are numbers. */
+	char line[LINE];
+	size_t n = 0;
+	for (const char *p = a; *p && n + 12 < LINE; p++) {
+		if (p[0] == '%' && (p[1] == '1' || p[1] == '2')) {
+			char tmp[12];
+			int k = 0;
+			uint32_t v = p[1] == '1' ? x : y;
+			do {
+				tmp[k++] = (char)('0' + v % 10);
+				v /= 10;
+			} while (v);
+			while (k)
+				line[n++] = tmp[--k];
+			p++;
+		} else {
+			line[n++] = *p;
+		}
+	}
+	for (const char *p = b ? b : ""; *p && n + 1 < LINE; p++)
+		line[n++] = *p;
+	line[n] = 0;
+	if (c->report)
+		c->report(c->ctx, line);
+}
+
+static void error(struct ck *c, const char *a, const char *b, uint32_t x,
+		  uint32_t y)
+{
+	c->res->errors++;
+	say(c, a, b, x, y);
+}
+
+static const char *kind_name(uint8_t k)
+{
+	return k == EFS_DIR ? "directory" : k == EFS_SYMLINK ? "symlink"
+							    : "file";
+}
+
+/* Every record on its own. */
+static void check_records(struct ck *c)
+{
+	struct efs *fs = c->fs;
+	for (uint32_t ino = 1; ino <= fs->n; ino++) {
+		struct efs_node nd;
+		int err = efs_node_get(fs, ino, &nd);
+		if (err) {
+			error(c, "inode %1: bad record: ", efs_strerror(err),
+			      ino, 0);
+			continue;
+		}
+		if (nd.kind == EFS_DIR)
+			c->res->dirs++;
+		else if (nd.kind == EFS_SYMLINK)
+			c->res->symlinks++;
+		else if (!efs_is_placeholder(&nd))
+			c->res->files++;
+		if (nd.kind == EFS_SYMLINK) {
+			char *t = malloc(EFS_PATH_MAX + 1);
+			err = t ? efs_readlink(fs, ino, t, EFS_PATH_MAX + 1)
+				: EFS_ERR_NO_MEMORY;
+			free(t);
+			if (err < 0)
+				error(c, "inode %1: bad symlink target: ",
+				      efs_strerror(err), ino, 0);
+		}
+	}
+}
+
+/* Salvages a directory's entries: valid names, good children named once,
+ * no duplicate names. Returns the bytes kept (caller frees) and counts
+ * what was dropped. */
+static uint8_t *salvage(struct ck *c, uint32_t dir, const struct efs_node *d,
+			uint32_t *len, uint32_t *dropped)
+{
+	struct efs *fs = c->fs;
+	uint8_t *raw = malloc(d->data_len + 1), *out = malloc(d->data_len + 1);
+	uint32_t o = 0;
+	*dropped = 0;
+	if (!raw || !out || efs_dread(fs, d->data, raw, d->data_len)) {
+		free(raw);
+		free(out);
+		return 0;
+	}
+	for (uint32_t p = 0; p + 8 <= d->data_len;) {
+		uint32_t nl = efs_ld32(raw + p), ch = efs_ld32(raw + p + 4);
+		if (nl > d->data_len - p - 8) {
+			(*dropped)++;	/* the rest is unreadable */
+			break;
+		}
+		const char *name = (const char *)raw + p + 8;
+		struct efs_node cn;
+		int keep = !efs_check_name(name, nl) && ch >= 1 && ch <= fs->n &&
+			   ch != EFS_ROOT && ch != dir && c->refs[ch - 1] == 0 &&
+			   !efs_node_get(fs, ch, &cn);
+		for (uint32_t q = 0; keep && q < o;) {
+			uint32_t ql = efs_ld32(out + q);
+			if (ql == nl && !memcmp(out + q + 8, name, nl))
+				keep = 0;
+			q += 8 + ql;
+		}
+		if (keep) {
+			memcpy(out + o, raw + p, 8 + nl);
+			o += 8 + nl;
+			c->refs[ch - 1] = 1;
+		} else {
+			(*dropped)++;
+		}
+		p += 8 + nl;
+	}
+	free(raw);
+	*len = o;
+	return out;
+}
+
+/* Walks from the root, counting references; a directory with a bad
+ * entry is reported, and rewritten with the good ones when repairing. */
+static int walk_tree(struct ck *c)
+{
+	struct efs *fs = c->fs;
+	uint32_t *q = malloc((size_t)fs->n * sizeof(*q)), h = 0, t = 0;
+	if (!q)
+		return EFS_ERR_NO_MEMORY;
+	memset(c->refs, 0, fs->n);
+	q[t++] = EFS_ROOT;
+	c->refs[EFS_ROOT - 1] = 1;
+	int err = 0;
+	while (h < t && !err) {
+		uint32_t ino = q[h++];
+		struct efs_node d;
+		struct dcache *dc;
+		if (efs_node_get(fs, ino, &d) || d.kind != EFS_DIR)
+			continue;
+		int bad = efs_dir_get(fs, &d, &dc);
+		for (uint32_t i = 0; !bad && i < dc->n; i++) {
+			uint32_t ch = dc->ents[i].ino;
+			struct efs_node cn;
+			if (ch == EFS_ROOT || c->refs[ch - 1] ||
+			    efs_node_get(fs, ch, &cn))
+				bad = EFS_ERR_CORRUPT;
+		}
+		if (!bad) {
+			for (uint32_t i = 0; i < dc->n; i++) {
+				c->refs[dc->ents[i].ino - 1] = 1;
+				q[t++] = dc->ents[i].ino;
+			}
+			continue;
+		}
+		uint32_t len, dropped;
+		uint8_t *keep = salvage(c, ino, &d, &len, &dropped);
+		error(c, "inode %1: directory has bad entries (%2 dropped by "
+		      "repair: unreadable, bad name, bad or repeated child)",
+		      0, ino, dropped);
+		for (uint32_t p = 0; keep && p < len;) {
+			q[t++] = efs_ld32(keep + p + 4);
+			p += 8 + efs_ld32(keep + p);
+		}
+		if (keep && c->repair) {
+			err = efs_op_set_entries(fs, ino, keep, len);
+			c->res->repaired += !err;
+			c->changed = 1;
+		}
+		free(keep);
+	}
+	free(q);
+	return err;
+}
+
+/* Unreachable inodes: free placeholders are fine; anything else is
+ * reported, and linked into /lost+found when repairing (only the roots of
+ * unreachable subtrees: their contents come along). */
+static int check_unreachable(struct ck *c)
+{
+	struct efs *fs = c->fs;
+	uint8_t *inner = calloc(fs->n, 1);
+	uint32_t lf = 0;
+	int err = inner ? 0 : EFS_ERR_NO_MEMORY;
+	for (uint32_t i = 0; !err && i < fs->n; i++) {
+		struct efs_node d;
+		struct dcache *dc;
+		if (c->refs[i] || efs_node_get(fs, i + 1, &d) ||
+		    d.kind != EFS_DIR || efs_dir_get(fs, &d, &dc))
+			continue;
+		for (uint32_t k = 0; k < dc->n; k++)
+			inner[dc->ents[k].ino - 1] = 1;
+	}
+	for (uint32_t i = 0; !err && i < fs->n; i++) {
+		struct efs_node nd;
+		if (c->refs[i])
+			continue;
+		int e = efs_node_get(fs, i + 1, &nd);
+		if (!e && efs_is_placeholder(&nd)) {
+			c->res->free_slots++;
+			continue;
+		}
+		if (e) {
+			if (c->repair) {	/* already reported */
+				err = efs_op_clear_slot(fs, i + 1);
+				c->res->repaired += !err;
+				c->changed = 1;
+			}
+			continue;
+		}
+		error(c, "inode %1: unreachable ", kind_name(nd.kind), i + 1, 0);
+		if (!c->repair || inner[i])
+			continue;
+		if (!lf) {
+			err = efs_lookup(fs, "/lost+found", 0, &lf);
+			if (err == EFS_ERR_NOT_FOUND) {
+				err = efs_mkdir(fs, "/lost+found", 0700);
+				if (!err)
+					err = efs_lookup(fs, "/lost+found", 0,
+							 &lf);
+			}
+		}
+		char name[16] = "#";
+		uint32_t v = i + 1, k = 1;
+		char tmp[12];
+		int d = 0;
+		do {
+			tmp[d++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		while (d)
+			name[k++] = tmp[--d];
+		name[k] = 0;
+		if (!err)
+			err = efs_op_link(fs, lf, name, i + 1);
+		c->res->repaired += !err;
+		c->changed = 1;
+	}
+	free(inner);
+	return err;
+}
+
+static int one_pass(struct ck *c)
+{
+	struct efs_fsck_result *r = c->res;
+	memset(r, 0, sizeof(*r));
+	r->nodes = c->fs->n;
+	check_records(c);
+	int err = walk_tree(c);
+	if (!err)
+		err = check_unreachable(c);
+	if (!err && !c->fs->prepared) {
+		/* Overlapping records: the scan counts them. */
+		c->fs->scanned = 0;
+		err = efs_scan(c->fs);
+	}
+	return err;
+}
+
+int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
+	     void *ctx, struct efs_fsck_result *res)
+{
+	struct efs_io rio = *io;
+	struct efs *fs;
+	struct efs_fsck_result tmp;
+	if (!res)
+		res = &tmp;
+	memset(res, 0, sizeof(*res));
+	rio.read_only = !repair;
+	struct ck c = { 0, report, ctx, res, 0, repair, 0 };
+	int err = efs_mount(&rio, &fs);
+	if (err) {
+		res->errors = 1;
+		say(&c, "cannot mount: ", efs_strerror(err), 0, 0);
+		return err;
+	}
+	c.fs = fs;
+	fs->lenient = 1;
+	c.refs = calloc(fs->n, 1);
+	if (!c.refs) {
+		efs_unmount(fs);
+		return EFS_ERR_NO_MEMORY;
+	}
+	uint32_t repaired = 0;
+	for (int pass = 0; pass < FSCK_PASSES; pass++) {
+		c.changed = 0;
+		err = one_pass(&c);
+		repaired += res->repaired;
+		if (err || !repair || !c.changed)
+			break;
+		err = efs_sync(fs);
+		if (err)
+			break;
+		/* Check again what the repairs left. */
+		c.repair = pass + 1 < FSCK_PASSES;
+		say(&c, "repair: pass %1 done, checking again", 0, pass + 1, 0);
+	}
+	res->repaired = repaired;
+	if (!err && fs->overlaps)
+		error(&c, "%1 records overlap another record or the journal "
+		      "(not repairable here; compact copies the readable ones)",
+		      0, fs->overlaps, 0);
+	free(c.refs);
+	int uerr = efs_unmount(fs);
+	return err ? err : uerr;
+}

@@ -1,0 +1,250 @@
+/* EclipseFS internals shared by the fs/ files. Format facts are cited as
+ * "format §N" (../shared/eclipsefs-format.md); the update scheme is in
+ * fs/README.md. */
+#ifndef UMBRA_EFS_INT_H
+#define UMBRA_EFS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eclipsefs.h"
+
+/* format §1.1 header */
+#define HDR_MAGIC "ECLIPSEFS"
+#define HDR_MAGIC_LEN 9
+#define HDR_VERSION 0x00020000u
+#define HDR_OFF_VERSION 9
+#define HDR_OFF_TABLE 13	/* u64 */
+#define HDR_OFF_TABLE_SIZE 21	/* u64 */
+#define HDR_OFF_INODES 29	/* u32 */
+#define HDR_MEANINGFUL 33
+#define HDR_SIZE 4096
+#define MAX_INODES 0xf0000000u	/* format §1.3: the kernel's bound */
+
+/* format §3: record header and tags */
+#define REC_HDR 8
+#define TLV_HDR 6
+#define TAG_NODE_TYPE 0x0001
+#define TAG_MODE 0x0002
+#define TAG_UID 0x0003
+#define TAG_GID 0x0004
+#define TAG_SIZE 0x0005
+#define TAG_ATIME 0x0006
+#define TAG_MTIME 0x0007
+#define TAG_CTIME 0x0008
+#define TAG_NLINK 0x0009
+#define TAG_CONTENT 0x000a
+#define TAG_DIRENTS 0x000b
+
+/* format §3.4: the base record, every tag in canonical order. Offsets of
+ * the values from the record start. */
+#define BASE_RECORD 111
+#define V_TYPE 14
+#define V_MODE 21
+#define V_UID 31
+#define V_GID 41
+#define V_SIZE 51
+#define V_ATIME 65
+#define V_MTIME 79
+#define V_CTIME 93
+#define V_NLINK 107
+#define V_DATA (BASE_RECORD + TLV_HDR)	/* CONTENT / DIRENTS value */
+
+#define MODE_DIR 0040755u
+#define MODE_FILE 0100644u
+#define MODE_LINK 0120777u
+#define S_IFMT_ 0170000u
+
+/* umbra's extension: sector 1 of block 0 (format writes §5 allows it). */
+#define EXT_OFF 512
+#define EXT_MAGIC "UMBRAEFS"
+#define EXT_VERSION 1
+#define EXT_CRC_AT 508
+
+/* The journal header at the start of the journal region. */
+#define JNL_MAGIC "UMBRAJNL"
+#define JNL_ADDRS 32		/* the block address list starts here */
+
+#define DEFAULT_BS 512
+#define MIN_JOURNAL_BLOCKS 192	/* room for one operation's blocks */
+#define DEFAULT_JOURNAL_BLOCKS 512
+#define OP_BLOCKS 160		/* upper bound of blocks one change dirties */
+#define PATCH_MAX_BLOCKS 32	/* larger in-place rewrites relocate */
+#define RECORD_SLACK_MIN 512
+
+struct efs_node {
+	uint32_t ino;
+	uint8_t kind;
+	uint8_t canonical;	/* base tags at the V_* offsets, data last */
+	uint8_t has_data;	/* a CONTENT or DIRENTS tag is present */
+	uint32_t mode, uid, gid, nlink;
+	uint64_t size, atime, mtime, ctime;
+	uint64_t rec;		/* absolute offset of the record */
+	uint32_t rec_size;
+	uint64_t data;		/* absolute offset of the data value */
+	uint32_t data_len;
+};
+
+struct cblock {
+	uint64_t blk;
+	struct cblock *hnext;		/* hash chain */
+	struct cblock *lprev, *lnext;	/* LRU list of clean blocks */
+	uint8_t dirty;
+	uint8_t *data;			/* bs bytes, right after the struct */
+};
+
+struct dent {
+	uint32_t ino;
+	uint32_t name_len;
+	uint32_t pos;		/* offset of the entry within the value */
+	const char *name;	/* into the dir's buffer; not NUL-terminated */
+};
+
+struct dcache {
+	uint32_t ino;		/* 0: empty */
+	uint64_t data;		/* identity: where the entries were read */
+	uint32_t data_len;
+	uint8_t *buf;
+	struct dent *ents;	/* in on-disk order */
+	uint32_t *sorted;	/* indexes sorted by name */
+	uint32_t n;
+	uint32_t use;
+};
+
+#define NCACHE_SLOTS 64
+#define DCACHE_SLOTS 8
+
+enum slot_state { SLOT_UNKNOWN, SLOT_LIVE, SLOT_FREE, SLOT_BAD, SLOT_ORPHAN };
+
+struct efs {
+	struct efs_io io;
+	uint32_t bs;			/* cache and journal block size */
+	uint32_t n;			/* inode-table slots */
+	uint32_t width;			/* table entry: 8 or 16 bytes */
+	uint64_t table_off, area_off;
+	uint8_t *table;			/* the table, as changed in memory */
+
+	int has_ext;
+	uint64_t jnl_off, jnl_size;
+	uint64_t gen;
+
+	/* block cache */
+	struct cblock **hash;
+	uint32_t hash_mask;
+	uint32_t nclean, ndirty, max_dirty, max_clean;
+	struct cblock lru;		/* sentinel; lnext = most recent */
+	int direct_pending;		/* unflushed writes outside the journal */
+	int failed;			/* a commit broke off: no more writes */
+
+	/* write state, set up by efs_prepare_write on the first change */
+	int scanned, prepared;
+	uint32_t scan_errors;		/* problems the scan saw */
+	uint32_t overlaps;		/* records sharing bytes */
+	int lenient;			/* fsck --repair: write anyway */
+	uint8_t *state;			/* enum slot_state per slot */
+	uint64_t *cap;			/* end of the space each record owns */
+	/* Bytes of a record at or past safe[i] are live in no committed
+	 * state, so they may be written directly; valid while
+	 * safe_gen[i] == gen (else: the record's end). */
+	uint64_t *safe, *safe_gen;
+	uint64_t tail;			/* first byte never allocated */
+	uint64_t garbage;
+	uint32_t nfree, free_hint;
+
+	struct efs_node ncache[NCACHE_SLOTS];
+	struct dcache dcache[DCACHE_SLOTS];
+	uint32_t duse;
+};
+
+/* efs_util.c */
+uint16_t efs_ld16(const uint8_t *p);
+uint32_t efs_ld32(const uint8_t *p);
+uint64_t efs_ld64(const uint8_t *p);
+void efs_st16(uint8_t *p, uint16_t v);
+void efs_st32(uint8_t *p, uint32_t v);
+void efs_st64(uint8_t *p, uint64_t v);
+uint32_t efs_crc32(uint32_t crc, const void *buf, size_t len);
+/* 0 when name (len bytes) is a valid entry name: non-empty, UTF-8, no
+ * '/' and no NUL. */
+int efs_check_name(const char *name, size_t len);
+uint64_t efs_now(struct efs *fs);
+
+/* efs_cache.c: every byte goes through here. */
+int efs_cache_init(struct efs *fs);
+void efs_cache_free(struct efs *fs);
+/* Reads through the cache (metadata). */
+int efs_bread(struct efs *fs, uint64_t off, void *buf, size_t len);
+/* Reads large ranges straight from the device, with changes not yet
+ * written laid over them. */
+int efs_dread(struct efs *fs, uint64_t off, void *buf, size_t len);
+/* A journaled change: lands at commit, atomically with the others. */
+int efs_patch(struct efs *fs, uint64_t off, const void *buf, size_t len);
+int efs_patch32(struct efs *fs, uint64_t off, uint32_t v);
+int efs_patch64(struct efs *fs, uint64_t off, uint64_t v);
+/* A write to space no committed state refers to (new record versions,
+ * growth into a record's slack): written now, not journaled. */
+int efs_direct(struct efs *fs, uint64_t off, const void *buf, size_t len);
+/* Makes room for a change that dirties at most `blocks` more blocks,
+ * committing the pending ones first if the journal would overflow. */
+int efs_reserve(struct efs *fs, uint32_t blocks);
+/* Blocks a patch of len bytes at off may dirty. */
+uint32_t efs_blocks_of(struct efs *fs, uint64_t off, size_t len);
+int efs_commit(struct efs *fs);
+/* Mount: replays a committed journal entry (in memory when read-only).
+ * Sets *replayed. */
+int efs_replay(struct efs *fs, int *replayed);
+
+/* efs_node.c */
+/* Loads and validates inode ino's record (cached). */
+int efs_node_get(struct efs *fs, uint32_t ino, struct efs_node *nd);
+void efs_node_forget(struct efs *fs, uint32_t ino);
+/* Absolute offset of slot ino's record per the (in-memory) table. */
+int efs_slot_offset(struct efs *fs, uint32_t ino, uint64_t *off);
+void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs);
+/* Serializes a canonical record header and base tags (111 bytes) plus
+ * the data tag header when data_len > 0 (6 more). Returns bytes used. */
+size_t efs_node_encode(const struct efs_node *nd, uint8_t *out);
+/* The parsed entries of directory nd (cached; valid until the next
+ * change to the filesystem). */
+int efs_dir_get(struct efs *fs, const struct efs_node *nd,
+		struct dcache **out);
+void efs_dir_forget(struct efs *fs, uint32_t ino);
+/* Index into dc->ents of name, or -1. */
+int efs_dir_find(const struct dcache *dc, const char *name, size_t len);
+/* A placeholder record for a free slot: a file with mode 0, nlink 0. */
+void efs_placeholder(uint32_t ino, uint8_t *out);
+int efs_is_placeholder(const struct efs_node *nd);
+
+/* efs_mount.c */
+/* Resolves path to its parent directory and final name. */
+int efs_resolve_parent(struct efs *fs, const char *path, uint32_t *parent,
+		       const char **name, size_t *name_len);
+int efs_parse_header(const uint8_t *hdr, uint64_t dev_size, uint32_t *n,
+		     uint32_t *width, uint64_t *table_off);
+
+/* efs_alloc.c */
+int efs_prepare_write(struct efs *fs);
+/* Space: bytes at the tail; *off gets the place. Fails with NO_SPACE or
+ * TOO_BIG (u32 offsets) without changing anything. */
+int efs_alloc(struct efs *fs, uint64_t len, uint64_t *off);
+int efs_alloc_slot(struct efs *fs, uint32_t *ino);
+/* Grows record ino's space to end bytes if it can (its own slack, or the
+ * tail when it is the last record); 0 or NO_SPACE. */
+int efs_grow(struct efs *fs, uint32_t ino, uint64_t end);
+/* Scans every record once (no writes): slot states, space, tail. */
+int efs_scan(struct efs *fs);
+/* The first byte of record ino that may be written directly. */
+uint64_t efs_safe(struct efs *fs, uint32_t ino, const struct efs_node *nd);
+void efs_set_safe(struct efs *fs, uint32_t ino, uint64_t from);
+
+/* efs_write.c, for fsck's repairs. */
+/* Replaces directory dir's entries with `len` bytes of entries. */
+int efs_op_set_entries(struct efs *fs, uint32_t dir, const uint8_t *ents,
+		       uint32_t len);
+/* Points slot ino at a new placeholder record (it becomes free). */
+int efs_op_clear_slot(struct efs *fs, uint32_t ino);
+/* Adds an entry name -> child to dir. */
+int efs_op_link(struct efs *fs, uint32_t dir, const char *name,
+		uint32_t child);
+
+#endif

@@ -1,0 +1,357 @@
+/* Records (format §3): the table lookup, parsing with every check of
+ * format §7.4, the canonical encoding, and directory entries. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "efs_int.h"
+
+#define MAX_DIRENTS (256u << 20)	/* sanity bound on one directory */
+
+int efs_slot_offset(struct efs *fs, uint32_t ino, uint64_t *off)
+{
+	if (ino < 1 || ino > fs->n)
+		return EFS_ERR_CORRUPT;
+	const uint8_t *e = fs->table + (uint64_t)(ino - 1) * fs->width;
+	uint64_t rel = fs->width == 8 ? efs_ld32(e + 4) : efs_ld64(e + 8);
+	if (rel > fs->io.size - fs->area_off)
+		return EFS_ERR_CORRUPT;
+	*off = fs->area_off + rel;
+	return 0;
+}
+
+void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs)
+{
+	uint8_t *e = fs->table + (uint64_t)(ino - 1) * fs->width;
+	efs_st32(e, ino);
+	efs_st32(e + 4, (uint32_t)(abs - fs->area_off));
+}
+
+struct parse {
+	struct efs_node *nd;
+	int seen_type, seen_content, seen_dirents, order_ok;
+	uint32_t base_seen;	/* bit t set: base tag t seen */
+	uint16_t last_tag;
+	uint64_t content, dirents;
+	uint32_t content_len, dirents_len;
+};
+
+/* One fixed-size tag: exact lengths as the strict loader demands. */
+static int fixed_tag(struct parse *p, uint16_t tag, const uint8_t *v,
+		     uint32_t len)
+{
+	struct efs_node *nd = p->nd;
+	uint32_t want = tag == TAG_NODE_TYPE ? 1
+		      : (tag == TAG_SIZE || tag == TAG_ATIME || tag == TAG_MTIME ||
+			 tag == TAG_CTIME) ? 8 : 4;
+	if (len != want)
+		return EFS_ERR_CORRUPT;
+	switch (tag) {
+	case TAG_NODE_TYPE:
+		if (v[0] < EFS_FILE || v[0] > EFS_SYMLINK)
+			return EFS_ERR_CORRUPT;
+		nd->kind = v[0];
+		p->seen_type = 1;
+		break;
+	case TAG_MODE: nd->mode = efs_ld32(v); break;
+	case TAG_UID: nd->uid = efs_ld32(v); break;
+	case TAG_GID: nd->gid = efs_ld32(v); break;
+	case TAG_SIZE: nd->size = efs_ld64(v); break;
+	case TAG_ATIME: nd->atime = efs_ld64(v); break;
+	case TAG_MTIME: nd->mtime = efs_ld64(v); break;
+	case TAG_CTIME: nd->ctime = efs_ld64(v); break;
+	case TAG_NLINK: nd->nlink = efs_ld32(v); break;
+	}
+	return 0;
+}
+
+/* Walks the TLVs of the record at rec (rec_size bytes): fixed tags are
+ * read, CONTENT and DIRENTS only located. */
+static int parse_tlvs(struct efs *fs, struct parse *p, uint64_t rec,
+		      uint32_t rec_size)
+{
+	uint64_t pos = REC_HDR;
+	while (pos < rec_size) {
+		uint8_t h[TLV_HDR + 8];
+		if (rec_size - pos < TLV_HDR)
+			return EFS_ERR_CORRUPT;
+		int err = efs_bread(fs, rec + pos, h, TLV_HDR);
+		if (err)
+			return err;
+		uint16_t tag = efs_ld16(h);
+		uint32_t len = efs_ld32(h + 2);
+		if (len > rec_size - pos - TLV_HDR)
+			return EFS_ERR_CORRUPT;	/* overruns the record */
+		uint64_t v = rec + pos + TLV_HDR;
+		if (tag >= TAG_NODE_TYPE && tag <= TAG_NLINK) {
+			p->base_seen |= 1u << tag;
+			if (len > 8)
+				return EFS_ERR_CORRUPT;
+			err = efs_bread(fs, v, h + TLV_HDR, len);
+			if (!err)
+				err = fixed_tag(p, tag, h + TLV_HDR, len);
+			if (err)
+				return err;
+		} else if (tag == TAG_CONTENT) {
+			p->seen_content = 1;
+			p->content = v;
+			p->content_len = len;
+		} else if (tag == TAG_DIRENTS) {
+			p->seen_dirents = 1;
+			p->dirents = v;
+			p->dirents_len = len;
+		}
+		/* Canonical: each base tag once, ascending, data tag last. */
+		if (tag <= p->last_tag || tag > TAG_DIRENTS)
+			p->order_ok = 0;
+		p->last_tag = tag;
+		pos += TLV_HDR + len;
+	}
+	return 0;
+}
+
+static int parse_record(struct efs *fs, uint32_t ino, struct efs_node *nd)
+{
+	uint8_t h[REC_HDR];
+	uint64_t rec;
+	int err = efs_slot_offset(fs, ino, &rec);
+	if (err)
+		return err;
+	if (rec > fs->io.size - REC_HDR)
+		return EFS_ERR_CORRUPT;
+	err = efs_bread(fs, rec, h, REC_HDR);
+	if (err)
+		return err;
+	uint32_t rec_size = efs_ld32(h + 4);
+	if (efs_ld32(h) != ino || rec_size < REC_HDR ||
+	    rec_size > fs->io.size - rec)
+		return EFS_ERR_CORRUPT;
+	/* Defaults as the std reader (format §3.7). */
+	memset(nd, 0, sizeof(*nd));
+	nd->ino = ino;
+	nd->kind = EFS_FILE;
+	nd->mode = MODE_FILE;
+	nd->nlink = 1;
+	nd->rec = rec;
+	nd->rec_size = rec_size;
+	struct parse p = { .nd = nd, .order_ok = 1 };
+	err = parse_tlvs(fs, &p, rec, rec_size);
+	if (err)
+		return err;
+	if (!p.seen_type)
+		return EFS_ERR_CORRUPT;
+	if (nd->kind == EFS_DIR ? p.seen_content : p.seen_dirents)
+		return EFS_ERR_CORRUPT;
+	if (nd->kind == EFS_DIR) {
+		nd->has_data = (uint8_t)p.seen_dirents;
+		nd->data = p.dirents;
+		nd->data_len = p.dirents_len;
+	} else {
+		/* format §3.6: SIZE must equal the CONTENT length. */
+		if (nd->size != (p.seen_content ? p.content_len : 0))
+			return EFS_ERR_CORRUPT;
+		nd->has_data = (uint8_t)p.seen_content;
+		nd->data = p.content;
+		nd->data_len = p.content_len;
+	}
+	nd->canonical = p.order_ok && p.base_seen == 0x3fe &&
+			(!nd->has_data || nd->data == rec + V_DATA);
+	/* In order, each once, all nine base tags: then the data tag must
+	 * end the record. */
+	if (nd->canonical) {
+		uint64_t end = nd->has_data ? nd->data + nd->data_len
+					    : rec + BASE_RECORD;
+		nd->canonical = end == rec + rec_size;
+	}
+	return 0;
+}
+
+int efs_node_get(struct efs *fs, uint32_t ino, struct efs_node *nd)
+{
+	struct efs_node *c = &fs->ncache[ino % NCACHE_SLOTS];
+	if (ino && c->ino == ino) {
+		*nd = *c;
+		return 0;
+	}
+	int err = parse_record(fs, ino, nd);
+	if (err)
+		return err;
+	*c = *nd;
+	return 0;
+}
+
+void efs_node_forget(struct efs *fs, uint32_t ino)
+{
+	struct efs_node *c = &fs->ncache[ino % NCACHE_SLOTS];
+	if (c->ino == ino)
+		c->ino = 0;
+}
+
+static uint8_t *tlv(uint8_t *p, uint16_t tag, uint32_t len)
+{
+	efs_st16(p, tag);
+	efs_st32(p + 2, len);
+	return p + TLV_HDR;
+}
+
+size_t efs_node_encode(const struct efs_node *nd, uint8_t *out)
+{
+	uint8_t *p = out;
+	efs_st32(p, nd->ino);
+	efs_st32(p + 4, nd->rec_size);
+	p += REC_HDR;
+	p = tlv(p, TAG_NODE_TYPE, 1);
+	*p++ = nd->kind;
+	p = tlv(p, TAG_MODE, 4); efs_st32(p, nd->mode); p += 4;
+	p = tlv(p, TAG_UID, 4); efs_st32(p, nd->uid); p += 4;
+	p = tlv(p, TAG_GID, 4); efs_st32(p, nd->gid); p += 4;
+	p = tlv(p, TAG_SIZE, 8); efs_st64(p, nd->size); p += 8;
+	p = tlv(p, TAG_ATIME, 8); efs_st64(p, nd->atime); p += 8;
+	p = tlv(p, TAG_MTIME, 8); efs_st64(p, nd->mtime); p += 8;
+	p = tlv(p, TAG_CTIME, 8); efs_st64(p, nd->ctime); p += 8;
+	p = tlv(p, TAG_NLINK, 4); efs_st32(p, nd->nlink); p += 4;
+	if (nd->data_len)
+		p = tlv(p, nd->kind == EFS_DIR ? TAG_DIRENTS : TAG_CONTENT,
+			nd->data_len);
+	return (size_t)(p - out);
+}
+
+void efs_placeholder(uint32_t ino, uint8_t *out)
+{
+	struct efs_node nd = { .ino = ino, .kind = EFS_FILE,
+			       .rec_size = BASE_RECORD };
+	efs_node_encode(&nd, out);
+}
+
+int efs_is_placeholder(const struct efs_node *nd)
+{
+	return nd->kind == EFS_FILE && nd->mode == 0 && nd->nlink == 0 &&
+	       nd->size == 0 && !nd->has_data;
+}
+
+/* --- directories ---------------------------------------------------------- */
+
+static struct dcache *sort_ctx;
+
+static int cmp_name(const void *a, const void *b)
+{
+	const struct dent *x = &sort_ctx->ents[*(const uint32_t *)a];
+	const struct dent *y = &sort_ctx->ents[*(const uint32_t *)b];
+	uint32_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+	if (c)
+		return c;
+	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}
+
+static void dcache_clear(struct dcache *dc)
+{
+	free(dc->buf);
+	free(dc->ents);
+	free(dc->sorted);
+	memset(dc, 0, sizeof(*dc));
+}
+
+/* Parses and checks a directory value (format §3.5, §7.4 item 4). */
+static int parse_dir(struct efs *fs, struct dcache *dc)
+{
+	uint32_t cap = 16, n = 0;
+	dc->ents = malloc(cap * sizeof(*dc->ents));
+	if (!dc->ents)
+		return EFS_ERR_NO_MEMORY;
+	for (uint32_t pos = 0; pos < dc->data_len;) {
+		if (dc->data_len - pos < 8)
+			return EFS_ERR_CORRUPT;
+		uint32_t len = efs_ld32(dc->buf + pos);
+		uint32_t child = efs_ld32(dc->buf + pos + 4);
+		if (len > dc->data_len - pos - 8 || child < 1 || child > fs->n ||
+		    efs_check_name((const char *)dc->buf + pos + 8, len))
+			return EFS_ERR_CORRUPT;
+		if (n == cap) {
+			cap *= 2;
+			struct dent *e = realloc(dc->ents, cap * sizeof(*e));
+			if (!e)
+				return EFS_ERR_NO_MEMORY;
+			dc->ents = e;
+		}
+		dc->ents[n++] = (struct dent){ child, len, pos,
+					       (const char *)dc->buf + pos + 8 };
+		pos += 8 + len;
+	}
+	dc->n = n;
+	dc->sorted = malloc((n + 1) * sizeof(*dc->sorted));
+	if (!dc->sorted)
+		return EFS_ERR_NO_MEMORY;
+	for (uint32_t i = 0; i < n; i++)
+		dc->sorted[i] = i;
+	sort_ctx = dc;
+	qsort(dc->sorted, n, sizeof(*dc->sorted), cmp_name);
+	for (uint32_t i = 1; i < n; i++)
+		if (!cmp_name(&dc->sorted[i - 1], &dc->sorted[i]))
+			return EFS_ERR_CORRUPT;	/* duplicate name */
+	return 0;
+}
+
+int efs_dir_get(struct efs *fs, const struct efs_node *nd,
+		struct dcache **out)
+{
+	struct dcache *victim = &fs->dcache[0];
+	if (nd->kind != EFS_DIR)
+		return EFS_ERR_NOT_DIR;
+	for (int i = 0; i < DCACHE_SLOTS; i++) {
+		struct dcache *dc = &fs->dcache[i];
+		if (dc->ino == nd->ino && dc->data == nd->data &&
+		    dc->data_len == nd->data_len) {
+			dc->use = ++fs->duse;
+			*out = dc;
+			return 0;
+		}
+		if (dc->use < victim->use)
+			victim = dc;
+	}
+	if (nd->data_len > MAX_DIRENTS)
+		return EFS_ERR_TOO_BIG;
+	dcache_clear(victim);
+	victim->buf = malloc(nd->data_len + 1);
+	if (!victim->buf)
+		return EFS_ERR_NO_MEMORY;
+	victim->data = nd->data;
+	victim->data_len = nd->data_len;
+	int err = efs_dread(fs, nd->data, victim->buf, nd->data_len);
+	if (!err)
+		err = parse_dir(fs, victim);
+	if (err) {
+		dcache_clear(victim);
+		return err;
+	}
+	victim->ino = nd->ino;
+	victim->use = ++fs->duse;
+	*out = victim;
+	return 0;
+}
+
+void efs_dir_forget(struct efs *fs, uint32_t ino)
+{
+	for (int i = 0; i < DCACHE_SLOTS; i++)
+		if (fs->dcache[i].ino == ino)
+			dcache_clear(&fs->dcache[i]);
+}
+
+int efs_dir_find(const struct dcache *dc, const char *name, size_t len)
+{
+	uint32_t lo = 0, hi = dc->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct dent *e = &dc->ents[dc->sorted[mid]];
+		uint32_t n = e->name_len < len ? e->name_len : (uint32_t)len;
+		int c = memcmp(e->name, name, n);
+		if (!c)
+			c = e->name_len < len ? -1 : e->name_len > len;
+		if (!c)
+			return (int)dc->sorted[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
