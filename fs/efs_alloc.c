@@ -262,11 +262,15 @@ int efs_alloc_slot(struct efs *fs, uint32_t *ino)
 	return EFS_ERR_NO_INODES;
 }
 
+/* The first time a transaction looks at a record, the record is as
+ * committed: its end is the mark. Later shrinking in the same
+ * transaction must not lower it, or bytes still live on disk would be
+ * overwritten directly. */
 uint64_t efs_safe(struct efs *fs, uint32_t ino, const struct efs_node *nd)
 {
-	if (fs->safe_gen[ino - 1] == fs->gen + 1)
-		return fs->safe[ino - 1];
-	return nd->rec + nd->rec_size;
+	if (fs->safe_gen[ino - 1] != fs->gen + 1)
+		efs_set_safe(fs, ino, nd->rec + nd->rec_size);
+	return fs->safe[ino - 1];
 }
 
 void efs_set_safe(struct efs *fs, uint32_t ino, uint64_t from)

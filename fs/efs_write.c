@@ -117,6 +117,8 @@ static int set_header(struct efs *fs, const struct efs_node *nd,
 {
 	uint8_t t[TLV_HDR];
 	uint64_t rec = nd->rec;
+	/* Before the record shrinks: mark what is committed (efs_safe). */
+	efs_safe(fs, nd->ino, nd);
 	int err = efs_patch32(fs, rec + 4, len ? (uint32_t)(V_DATA + len)
 					       : BASE_RECORD);
 	if (!err && nd->kind != EFS_DIR)
@@ -308,6 +310,8 @@ static int free_slot(struct efs *fs, uint32_t ino)
 			err = efs_direct(fs, off, ph, BASE_RECORD);
 		if (!err)
 			err = patch_slot(fs, ino, off);
+		fs->cap[ino - 1] = off + BASE_RECORD;
+		efs_set_safe(fs, ino, off);
 	}
 	if (err)
 		return err;

@@ -1,0 +1,19 @@
+/* Helpers shared by the fs tests: a digest of a whole tree, and a
+ * random workload with its own model of what the tree should hold. */
+#ifndef UMBRA_EFS_TESTUTIL_H
+#define UMBRA_EFS_TESTUTIL_H
+
+#include <stdint.h>
+
+#include "../../fs/eclipsefs.h"
+
+/* FNV-1a over every node: path, kind, permission bits, size, content or
+ * target, in name order. Returns 0 and sets *out, or an fs error. */
+int tree_digest(struct efs *fs, uint64_t *out);
+extern int tree_verbose;	/* tree_digest lists files as it goes */
+
+/* One step of a random workload (seeded); returns the fs result. kind
+ * gets a short name of what was tried. */
+int workload_step(struct efs *fs, uint64_t *seed, const char **kind);
+
+#endif

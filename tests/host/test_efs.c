@@ -1,0 +1,569 @@
+/* EclipseFS: the worked examples byte for byte, reading them back, every
+ * change against a model, names and limits, running out of space, and the
+ * cost of an append. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../fs/efs_int.h"
+#include "check.h"
+#include "efs_util.h"
+#include "efs_vectors.h"
+#include "memdev.h"
+
+#define T0 1640995200ull	/* the examples' timestamps */
+#define MIB (1ull << 20)
+
+struct content {
+	const char *data[8];
+};
+
+static int content_cb(void *ctx, uint32_t ino, uint64_t off, void *buf,
+		      size_t len)
+{
+	struct content *c = ctx;
+	memcpy(buf, c->data[ino] + off, len);
+	return 0;
+}
+
+static struct efs_build_node dir(uint32_t n, const struct efs_build_child *c)
+{
+	return (struct efs_build_node){ EFS_DIR, 040755, 0, 0, 2, T0, T0, T0,
+					0, n, c };
+}
+
+static struct efs_build_node file(uint8_t kind, uint64_t size)
+{
+	return (struct efs_build_node){ kind, kind == EFS_FILE ? 0100644
+							       : 0120777,
+					0, 0, 1, T0, T0, T0, size, 0, 0 };
+}
+
+static int build_plain(struct memdev *m, uint32_t n,
+		       const struct efs_build_node *nodes, struct content *c)
+{
+	struct efs_build_opts o = { .plain = 1 };
+	memset(m->data, 0xaa, m->size);	/* to see what was written */
+	return efs_build(&m->io, &o, n, nodes, content_cb, c);
+}
+
+/* The image is exactly the vector: header, zero fill, table, records,
+ * and not a byte beyond. */
+static void check_vector(struct memdev *m, unsigned len,
+			 const unsigned char *hdr, const unsigned char *tail)
+{
+	CHECK(!memcmp(m->data, hdr, 33));
+	int zero = 1;
+	for (unsigned i = 33; i < 4096; i++)
+		zero &= m->data[i] == 0;
+	CHECK(zero);
+	CHECK(!memcmp(m->data + 4096, tail, len - 4096));
+	CHECK(m->data[len] == 0xaa);
+}
+
+static void test_examples(void)
+{
+	struct memdev m;
+	struct content c = { { 0 } };
+	memdev_init(&m, 64 << 10);
+
+	/* §8.1: an empty root. */
+	struct efs_build_node n1[] = { dir(0, 0) };
+	CHECK_INT(build_plain(&m, 1, n1, &c), 0);
+	check_vector(&m, ex1_len, ex1_hdr, ex1_tail);
+
+	/* §8.2: /hello.txt, /etc, /etc/motd with inodes 1 /, 2 /etc,
+	 * 3 /hello.txt, 4 /etc/motd; entries sorted by name. */
+	struct efs_build_child root2[] = { { "etc", 2 }, { "hello.txt", 3 } };
+	struct efs_build_child etc2[] = { { "motd", 4 } };
+	c.data[3] = "hi\n";
+	c.data[4] = "Welcome to Eclipse OS\n";
+	struct efs_build_node n2[] = { dir(2, root2), dir(1, etc2),
+				       file(EFS_FILE, 3), file(EFS_FILE, 22) };
+	CHECK_INT(build_plain(&m, 4, n2, &c), 0);
+	check_vector(&m, ex2_len, ex2_hdr, ex2_tail);
+
+	/* Read it back. */
+	struct efs *fs;
+	uint32_t ino;
+	char buf[64];
+	m.io.size = ex2_len;	/* exactly the image, nothing after it */
+	m.io.read_only = 1;
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	CHECK_INT(ino, 4);
+	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 22);
+	CHECK(!memcmp(buf, "Welcome to Eclipse OS\n", 22));
+	CHECK_INT(efs_read(fs, ino, 11, buf, 4), 4);
+	CHECK(!memcmp(buf, "Ecli", 4));
+	CHECK_INT(efs_read(fs, ino, 22, buf, 4), 0);
+	CHECK_INT(efs_lookup(fs, "/hello.txt", 1, &ino), 0);
+	struct efs_stat st;
+	CHECK_INT(efs_stat(fs, ino, &st), 0);
+	CHECK_INT(st.size, 3);
+	CHECK_INT(st.mode, 0100644);
+	CHECK_INT(st.mtime, T0);
+	CHECK_INT(efs_lookup(fs, "/etc/../hello.txt", 1, &ino), 0);
+	CHECK_INT(efs_lookup(fs, "/nope", 1, &ino), EFS_ERR_NOT_FOUND);
+	CHECK_INT(efs_lookup(fs, "/hello.txt/x", 1, &ino), EFS_ERR_NOT_DIR);
+	CHECK_INT(efs_create(fs, "/new", 0644, &ino), EFS_ERR_READ_ONLY);
+	struct efs_dir *d;
+	struct efs_dirent e;
+	CHECK_INT(efs_opendir(fs, EFS_ROOT, &d), 0);
+	CHECK_INT(efs_readdir(d, &e), 1);
+	CHECK_STR(e.name, "etc");
+	CHECK_INT(efs_readdir(d, &e), 1);
+	CHECK_STR(e.name, "hello.txt");
+	CHECK_INT(efs_readdir(d, &e), 0);
+	efs_closedir(d);
+	CHECK_INT(efs_unmount(fs), 0);
+	m.io.read_only = 0;
+	m.io.size = m.size;
+
+	/* §8.3: /sh -> hello. */
+	struct efs_build_child root3[] = { { "sh", 2 } };
+	c.data[2] = "hello";
+	struct efs_build_node n3[] = { dir(1, root3), file(EFS_SYMLINK, 5) };
+	CHECK_INT(build_plain(&m, 2, n3, &c), 0);
+	CHECK(m.data[4361] == 0xaa && m.data[4360] != 0xaa);
+	CHECK_INT(efs_ld32(m.data + 4096 + 8 + 4), 127);	/* rel of 2 */
+	CHECK_INT(efs_ld32(m.data + 4096 + 16 + 4), 127);	/* root size */
+	CHECK_INT(efs_ld32(m.data + 4096 + 16 + 127 + 4), 122);
+	CHECK(!memcmp(m.data + 4361 - 11,
+		      "\x0a\x00\x05\x00\x00\x00hello", 11));
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_lookup(fs, "/sh", 0, &ino), 0);
+	CHECK_INT(efs_readlink(fs, ino, buf, sizeof(buf)), 5);
+	CHECK_STR(buf, "hello");
+	CHECK_INT(efs_lookup(fs, "/sh", 1, &ino), EFS_ERR_NOT_FOUND);
+	efs_unmount(fs);
+
+	/* §8.4: an empty file has no CONTENT tag. */
+	struct efs_build_child root4[] = { { "empty", 2 } };
+	struct efs_build_node n4[] = { dir(1, root4), file(EFS_FILE, 0) };
+	CHECK_INT(build_plain(&m, 2, n4, &c), 0);
+	CHECK(m.data[4353] == 0xaa && m.data[4352] != 0xaa);
+	CHECK(!memcmp(m.data + 4096 + 16 + 111,
+		      "\x0b\x00\x0d\x00\x00\x00\x05\x00\x00\x00\x02\x00\x00"
+		      "\x00" "empty", 19));
+	memdev_free(&m);
+}
+
+/* The late kernel's 16-byte table (format §5.3): example 2 with u64
+ * entries, every record 32 bytes further on. Readable; not writable. */
+static void test_wide_table(void)
+{
+	struct memdev m;
+	memdev_init(&m, 64 << 10);
+	memcpy(m.data, ex2_hdr, 33);
+	efs_st64(m.data + 21, 0x40);
+	for (int i = 0; i < 4; i++) {
+		efs_st64(m.data + 4096 + 16 * i, (uint64_t)i + 1);
+		efs_st64(m.data + 4096 + 16 * i + 8,
+			 efs_ld32(ex2_tail + 8 * i + 4));
+	}
+	memcpy(m.data + 4096 + 64, ex2_tail + 32, ex2_len - 4096 - 32);
+	struct efs *fs;
+	uint32_t ino;
+	char buf[32];
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 22);
+	CHECK_INT(efs_create(fs, "/x", 0644, &ino), EFS_ERR_UNSUPPORTED);
+	struct efs_space sp;
+	CHECK_INT(efs_space(fs, &sp), 0);
+	CHECK_INT(sp.entry_width, 16);
+	efs_unmount(fs);
+	memdev_free(&m);
+}
+
+/* A plain image made by the original tools: the first change adds the
+ * journal after the records; there are no spare slots until one is
+ * freed. */
+static void test_upgrade(void)
+{
+	struct memdev m;
+	struct efs *fs;
+	uint32_t ino;
+	memdev_init(&m, 1 * MIB);
+	memcpy(m.data, ex2_hdr, 33);
+	memcpy(m.data + 4096, ex2_tail, ex2_len - 4096);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_create(fs, "/new", 0644, &ino), EFS_ERR_NO_INODES);
+	CHECK_INT(efs_unlink(fs, "/hello.txt"), 0);
+	CHECK_INT(efs_create(fs, "/new", 0644, &ino), 0);
+	CHECK_INT(ino, 3);
+	CHECK_INT(efs_write(fs, ino, 0, "fresh", 5), 5);
+	CHECK_INT(efs_unmount(fs), 0);
+	/* The header is untouched but for umbra's sector; still 4 slots. */
+	CHECK(!memcmp(m.data, ex2_hdr, 33));
+	CHECK(!memcmp(m.data + 512, "UMBRAEFS", 8));
+	struct efs_fsck_result r;
+	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
+	CHECK_INT(r.errors, 0);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	char buf[8];
+	CHECK_INT(efs_lookup(fs, "/new", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, 8), 5);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, 8), 8);
+	CHECK(!memcmp(buf, "Welcome ", 8));
+	efs_unmount(fs);
+	memdev_free(&m);
+}
+
+static struct efs *fresh(struct memdev *m, uint64_t size)
+{
+	struct efs *fs = 0;
+	memdev_init(m, size);
+	CHECK_INT(efs_format(&m->io, 0, m->now), 0);
+	CHECK_INT(efs_mount(&m->io, &fs), 0);
+	return fs;
+}
+
+static struct efs *remount(struct memdev *m, struct efs *fs)
+{
+	CHECK_INT(efs_unmount(fs), 0);
+	CHECK_INT(efs_mount(&m->io, &fs), 0);
+	return fs;
+}
+
+static int fsck_errors(struct memdev *m)
+{
+	struct efs_fsck_result r;
+	int err = efs_fsck(&m->io, 0, 0, 0, &r);
+	return err ? 1000 : (int)r.errors;
+}
+
+/* Every record canonical: what the original readers expect (format §7.4
+ * item 6), whatever changes were made. */
+static int all_canonical(struct efs *fs)
+{
+	for (uint32_t i = 1; i <= fs->n; i++) {
+		struct efs_node nd;
+		if (efs_node_get(fs, i, &nd) || !nd.canonical)
+			return 0;
+	}
+	return 1;
+}
+
+static void test_changes(void)
+{
+	struct memdev m;
+	struct efs *fs = fresh(&m, 8 * MIB);
+	uint32_t a, b;
+	struct efs_stat st;
+	char buf[600];
+
+	CHECK_INT(efs_mkdir(fs, "/etc", 0755), 0);
+	CHECK_INT(efs_create(fs, "/etc/motd", 0640, &a), 0);
+	CHECK_INT(efs_create(fs, "/etc/motd", 0640, &b), EFS_ERR_EXISTS);
+	CHECK_INT(efs_write(fs, a, 0, "hello world", 11), 11);
+	CHECK_INT(efs_write(fs, a, 6, "there", 5), 5);
+	CHECK_INT(efs_read(fs, a, 0, buf, sizeof(buf)), 11);
+	CHECK(!memcmp(buf, "hello there", 11));
+	/* Writing past the end leaves zeros in the gap. */
+	CHECK_INT(efs_write(fs, a, 20, "!", 1), 1);
+	CHECK_INT(efs_read(fs, a, 0, buf, sizeof(buf)), 21);
+	CHECK(buf[11] == 0 && buf[19] == 0 && buf[20] == '!');
+	CHECK_INT(efs_append(fs, a, "?", 1), 1);
+	CHECK_INT(efs_stat(fs, a, &st), 0);
+	CHECK_INT(st.size, 22);
+	CHECK_INT(st.mode, 0100640);
+	CHECK_INT(efs_truncate(fs, a, 5), 0);
+	CHECK_INT(efs_read(fs, a, 0, buf, sizeof(buf)), 5);
+	CHECK_INT(efs_truncate(fs, a, 0), 0);
+	CHECK_INT(efs_read(fs, a, 0, buf, sizeof(buf)), 0);
+	CHECK_INT(efs_truncate(fs, a, 1000), 0);
+	CHECK_INT(efs_read(fs, a, 0, buf, sizeof(buf)), 600);
+	CHECK(buf[0] == 0 && buf[599] == 0);
+	CHECK_INT(efs_chmod(fs, a, 0755), 0);
+	CHECK_INT(efs_chown(fs, a, 7, 8), 0);
+	CHECK_INT(efs_set_times(fs, a, 100, 200), 0);
+	CHECK_INT(efs_stat(fs, a, &st), 0);
+	CHECK_INT(st.mode, 0100755);
+	CHECK_INT(st.uid, 7);
+	CHECK_INT(st.gid, 8);
+	CHECK_INT(st.atime, 100);
+	CHECK_INT(st.mtime, 200);
+
+	CHECK_INT(efs_symlink(fs, "etc/motd", "/m"), 0);
+	CHECK_INT(efs_lookup(fs, "/m", 1, &b), 0);
+	CHECK_INT(b, a);
+	CHECK_INT(efs_symlink(fs, "/loop", "/loop"), 0);
+	CHECK_INT(efs_lookup(fs, "/loop", 1, &b), EFS_ERR_LOOP);
+
+	/* Directories: rmdir only when empty, not files; unlink not dirs. */
+	CHECK_INT(efs_rmdir(fs, "/etc"), EFS_ERR_NOT_EMPTY);
+	CHECK_INT(efs_unlink(fs, "/etc"), EFS_ERR_IS_DIR);
+	CHECK_INT(efs_rmdir(fs, "/m"), EFS_ERR_NOT_DIR);
+	CHECK_INT(efs_rmdir(fs, "/"), EFS_ERR_INVALID);
+
+	/* Rename: across directories, replacing a file, into itself. */
+	CHECK_INT(efs_mkdir(fs, "/var", 0755), 0);
+	CHECK_INT(efs_rename(fs, "/etc/motd", "/var/motd"), 0);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &b), EFS_ERR_NOT_FOUND);
+	CHECK_INT(efs_lookup(fs, "/var/motd", 1, &b), 0);
+	CHECK_INT(b, a);
+	CHECK_INT(efs_create(fs, "/var/other", 0644, &b), 0);
+	CHECK_INT(efs_rename(fs, "/var/other", "/var/motd"), 0);
+	CHECK_INT(efs_lookup(fs, "/var/motd", 1, &a), 0);
+	CHECK_INT(a, b);
+	CHECK_INT(efs_rename(fs, "/var", "/var/inside"), EFS_ERR_INVALID);
+	CHECK_INT(efs_rename(fs, "/var/motd", "/etc"), EFS_ERR_IS_DIR);
+	CHECK_INT(efs_rename(fs, "/var", "/etc"), 0);	/* empty dir: replace */
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &a), 0);
+
+	fs = remount(&m, fs);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &a), 0);
+	CHECK_INT(efs_lookup(fs, "/m", 1, &b), 0);
+	CHECK_INT(a, b);
+	CHECK(all_canonical(fs));
+	CHECK_INT(efs_unmount(fs), 0);
+	CHECK_INT(fsck_errors(&m), 0);
+	memdev_free(&m);
+}
+
+static void test_names(void)
+{
+	struct memdev m;
+	struct efs *fs = fresh(&m, 1 * MIB);
+	uint32_t ino;
+	char longname[300] = "/";
+	memset(longname + 1, 'x', 256);
+	CHECK_INT(efs_create(fs, "/", 0644, &ino), EFS_ERR_INVALID);
+	CHECK_INT(efs_create(fs, "/.", 0644, &ino), EFS_ERR_INVALID);
+	CHECK_INT(efs_create(fs, "/..", 0644, &ino), EFS_ERR_INVALID);
+	CHECK_INT(efs_create(fs, "relative", 0644, &ino), EFS_ERR_INVALID);
+	CHECK_INT(efs_create(fs, "/bad\xff", 0644, &ino), EFS_ERR_NAME);
+	CHECK_INT(efs_create(fs, "/over\xc0\xaf", 0644, &ino), EFS_ERR_NAME);
+	CHECK_INT(efs_create(fs, longname, 0644, &ino), EFS_ERR_NAME);
+	longname[256] = 0;
+	CHECK_INT(efs_create(fs, longname, 0644, &ino), 0);
+	CHECK_INT(efs_create(fs, "/caf\xc3\xa9 \xf0\x9f\x98\x80", 0644, &ino), 0);
+	CHECK_INT(efs_create(fs, "/no/parent", 0644, &ino), EFS_ERR_NOT_FOUND);
+	CHECK_INT(efs_create(fs, "/trailing/", 0644, &ino), 0);
+	CHECK_INT(efs_lookup(fs, "/trailing", 1, &ino), 0);
+	efs_unmount(fs);
+	CHECK_INT(fsck_errors(&m), 0);
+	memdev_free(&m);
+}
+
+/* Files of several MiB, rewritten in the middle, appended to, moved. */
+static void test_big(void)
+{
+	struct memdev m;
+	struct efs *fs = fresh(&m, 40 * MIB);
+	uint32_t ino;
+	size_t n = 5 * MIB + 123;
+	uint8_t *want = malloc(n), *got = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		want[i] = (uint8_t)(i * 7 + i / 511);
+	CHECK_INT(efs_create(fs, "/big", 0644, &ino), 0);
+	CHECK_INT(efs_write(fs, ino, 0, want, n), (int64_t)n);
+	memset(want + 1000000, 0x5a, 3000);
+	CHECK_INT(efs_write(fs, ino, 1000000, want + 1000000, 3000), 3000);
+	fs = remount(&m, fs);
+	CHECK_INT(efs_read(fs, ino, 0, got, n), (int64_t)n);
+	CHECK(!memcmp(got, want, n));
+	CHECK_INT(efs_unmount(fs), 0);
+	CHECK_INT(fsck_errors(&m), 0);
+	free(want);
+	free(got);
+	memdev_free(&m);
+}
+
+/* Appending 1 KiB to a 64 MiB file writes about 1 KiB and a few
+ * journal blocks, not the file (../shared/eclipsefs-writes.md). */
+static void test_append_cost(void)
+{
+	struct memdev m;
+	struct efs *fs = fresh(&m, 200 * MIB);
+	uint32_t ino;
+	size_t n = 64 * MIB;
+	uint8_t *buf = calloc(1, n);
+	CHECK_INT(efs_create(fs, "/log", 0644, &ino), 0);
+	CHECK_INT(efs_write(fs, ino, 0, buf, n), (int64_t)n);
+	CHECK_INT(efs_sync(fs), 0);
+	/* The first append may move the record (its slack); then it has
+	 * room: measure the next ones. */
+	CHECK_INT(efs_append(fs, ino, buf, 1024), 1024);
+	CHECK_INT(efs_sync(fs), 0);
+	uint64_t before = m.bytes_written;
+	CHECK_INT(efs_append(fs, ino, buf, 1024), 1024);
+	CHECK_INT(efs_sync(fs), 0);
+	uint64_t cost = m.bytes_written - before;
+	printf("append 1 KiB to a 64 MiB file: %llu bytes written\n",
+	       (unsigned long long)cost);
+	CHECK(cost < 16 * 1024);
+	efs_unmount(fs);
+	free(buf);
+	memdev_free(&m);
+}
+
+/* A full volume: a clear error, nothing changed by the failed call,
+ * everything before it intact. */
+static void test_no_space(void)
+{
+	struct memdev m;
+	struct efs *fs = fresh(&m, 2 * MIB);
+	uint32_t ino;
+	static uint8_t buf[64 << 10];
+	char name[32];
+	int err = 0, files = 0;
+	CHECK_INT(efs_create(fs, "/keep", 0644, &ino), 0);
+	CHECK_INT(efs_write(fs, ino, 0, "precious", 8), 8);
+	CHECK_INT(efs_sync(fs), 0);
+	for (int i = 0; i < 1000 && !err; i++) {
+		snprintf(name, sizeof(name), "/f%d", i);
+		err = efs_create(fs, name, 0644, &ino);
+		if (!err) {
+			int64_t w = efs_write(fs, ino, 0, buf, sizeof(buf));
+			err = w < 0 ? (int)w : 0;
+			files++;
+		}
+	}
+	CHECK_INT(err, EFS_ERR_NO_SPACE);
+	uint64_t before;
+	CHECK_INT(tree_digest(fs, &before), 0);
+	int64_t w = efs_write(fs, ino, 0, buf, sizeof(buf) * 4);
+	CHECK_INT(w, EFS_ERR_NO_SPACE);
+	uint64_t after;
+	CHECK_INT(tree_digest(fs, &after), 0);
+	CHECK(before == after);
+	struct efs_space sp;
+	CHECK_INT(efs_space(fs, &sp), 0);
+	CHECK(sp.free < sizeof(buf) * 4);
+	/* Room comes back when files go. */
+	CHECK_INT(efs_unlink(fs, "/f0"), 0);
+	fs = remount(&m, fs);
+	CHECK_INT(efs_lookup(fs, "/keep", 1, &ino), 0);
+	char got[8];
+	CHECK_INT(efs_read(fs, ino, 0, got, 8), 8);
+	CHECK(!memcmp(got, "precious", 8));
+	CHECK(files > 10);
+	efs_unmount(fs);
+	CHECK_INT(fsck_errors(&m), 0);
+	memdev_free(&m);
+}
+
+/* The format's limits: u32 offsets. */
+static void test_limits(void)
+{
+	struct memdev m;
+	memdev_init(&m, 1 * MIB);
+	struct efs_build_node n[] = { dir(0, 0), file(EFS_FILE, 0xffffff00ull) };
+	struct efs_build_child c[] = { { "huge", 2 } };
+	n[0] = dir(1, c);
+	CHECK_INT(efs_build(&m.io, 0, 2, n, content_cb, 0), EFS_ERR_TOO_BIG);
+	struct efs_build_child dup[] = { { "a", 2 }, { "a", 2 } };
+	n[0] = dir(2, dup);
+	n[1] = file(EFS_FILE, 0);
+	CHECK_INT(efs_build(&m.io, 0, 2, n, content_cb, 0), EFS_ERR_NAME);
+	struct efs_build_child slash[] = { { "a/b", 2 } };
+	n[0] = dir(1, slash);
+	CHECK_INT(efs_build(&m.io, 0, 2, n, content_cb, 0), EFS_ERR_NAME);
+	memdev_free(&m);
+}
+
+/* A random workload, checked against a fresh mount after every sync and
+ * against fsck at the end: the model is the digest before unmount. */
+static void test_random(void)
+{
+	for (uint64_t seed0 = 1; seed0 <= 6; seed0++) {
+		struct memdev m;
+		struct efs *fs = fresh(&m, 24 * MIB);
+		uint64_t seed = seed0 * 0x1234567ull;
+		int ok = 0, bad = 0;
+		for (int i = 0; i < 400; i++) {
+			const char *kind;
+			int err = workload_step(fs, &seed, &kind);
+			ok += err == 0;
+			/* Refusals are fine; damage or a lost device is not. */
+			if (err == EFS_ERR_CORRUPT || err == EFS_ERR_IO ||
+			    err == EFS_ERR_NO_MEMORY || err == EFS_ERR_TOO_BIG) {
+				bad++;
+				printf("seed %llu step %d %s: %s\n",
+				       (unsigned long long)seed0, i, kind,
+				       efs_strerror(err));
+			}
+			if (i % 50 == 49) {
+				uint64_t d1, d2;
+				CHECK_INT(tree_digest(fs, &d1), 0);
+				fs = remount(&m, fs);
+				CHECK_INT(tree_digest(fs, &d2), 0);
+				CHECK(d1 == d2);
+			}
+		}
+		CHECK(ok > 50);
+		CHECK_INT(bad, 0);
+		CHECK(all_canonical(fs));
+		efs_unmount(fs);
+		CHECK_INT(fsck_errors(&m), 0);
+		/* compact keeps the tree and drops the garbage */
+		struct memdev c2;
+		memdev_init(&c2, m.size);
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		uint64_t d1, d2;
+		CHECK_INT(tree_digest(fs, &d1), 0);
+		CHECK_INT(efs_compact(fs, &c2.io, 0), 0);
+		efs_unmount(fs);
+		CHECK_INT(efs_mount(&c2.io, &fs), 0);
+		CHECK_INT(tree_digest(fs, &d2), 0);
+		CHECK(d1 == d2);
+		struct efs_space sp;
+		CHECK_INT(efs_space(fs, &sp), 0);
+		CHECK_INT(sp.reclaimable, 0);
+		efs_unmount(fs);
+		CHECK_INT(fsck_errors(&c2), 0);
+		memdev_free(&c2);
+		memdev_free(&m);
+	}
+}
+
+/* A read error is reported, not a crash; the volume reads again after. */
+static void test_read_errors(void)
+{
+	struct memdev m;
+	struct efs *fs = fresh(&m, 1 * MIB);
+	uint32_t ino;
+	CHECK_INT(efs_create(fs, "/f", 0644, &ino), 0);
+	CHECK_INT(efs_write(fs, ino, 0, "data", 4), 4);
+	efs_unmount(fs);
+	int failures = 0;
+	for (long n = 0; n < 40; n++) {
+		m.fail_read_at = n;
+		m.reads = 0;
+		int err = efs_mount(&m.io, &fs);
+		if (!err) {
+			char b[4];
+			err = efs_lookup(fs, "/f", 1, &ino);
+			if (!err)
+				err = efs_read(fs, ino, 0, b, 4) == 4 ? 0 : -1;
+			efs_unmount(fs);
+		}
+		failures += err != 0;
+		CHECK(err == 0 || err == EFS_ERR_IO);
+	}
+	CHECK(failures > 0);
+	m.fail_read_at = -1;
+	CHECK_INT(fsck_errors(&m), 0);
+	memdev_free(&m);
+}
+
+int main(void)
+{
+	test_examples();
+	test_wide_table();
+	test_upgrade();
+	test_changes();
+	test_names();
+	test_big();
+	test_append_cost();
+	test_no_space();
+	test_limits();
+	test_random();
+	test_read_errors();
+	return check_done();
+}
