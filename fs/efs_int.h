@@ -167,6 +167,8 @@ uint32_t efs_crc32(uint32_t crc, const void *buf, size_t len);
 /* 0 when name (len bytes) is a valid entry name: non-empty, UTF-8, no
  * '/' and no NUL. */
 int efs_check_name(const char *name, size_t len);
+/* RFC 3629 UTF-8 (no overlongs or surrogates). */
+int efs_utf8_ok(const uint8_t *s, size_t len);
 uint64_t efs_now(struct efs *fs);
 
 /* efs_cache.c: every byte goes through here. */

@@ -153,6 +153,17 @@ static int parse_record(struct efs *fs, uint32_t ino, struct efs_node *nd)
 		nd->data = p.content;
 		nd->data_len = p.content_len;
 	}
+	if (nd->kind == EFS_SYMLINK) {
+		/* format §3.6: a non-empty UTF-8 target of at most 4096. */
+		uint8_t t[EFS_PATH_MAX];
+		if (!nd->data_len || nd->data_len > EFS_PATH_MAX)
+			return EFS_ERR_CORRUPT;
+		err = efs_bread(fs, nd->data, t, nd->data_len);
+		if (err)
+			return err;
+		if (memchr(t, 0, nd->data_len) || !efs_utf8_ok(t, nd->data_len))
+			return EFS_ERR_CORRUPT;
+	}
 	nd->canonical = p.order_ok && p.base_seen == 0x3fe &&
 			(!nd->has_data || nd->data == rec + V_DATA);
 	/* In order, each once, all nine base tags: then the data tag must

@@ -57,7 +57,7 @@ uint32_t efs_crc32(uint32_t crc, const void *buf, size_t len)
 }
 
 /* RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static int utf8_ok(const uint8_t *s, size_t len)
+int efs_utf8_ok(const uint8_t *s, size_t len)
 {
 	for (size_t i = 0; i < len;) {
 		uint8_t c = s[i];
@@ -98,7 +98,7 @@ int efs_check_name(const char *name, size_t len)
 		return EFS_ERR_NAME;
 	if (memchr(name, '/', len) || memchr(name, 0, len))
 		return EFS_ERR_NAME;
-	if (!utf8_ok((const uint8_t *)name, len))
+	if (!efs_utf8_ok((const uint8_t *)name, len))
 		return EFS_ERR_NAME;
 	return 0;
 }

@@ -1,0 +1,335 @@
+/* Corrupt images: truncated, bit-flipped, bad offsets, cycles, duplicate
+ * names, huge lengths. Each must give a clear error (never a crash, a
+ * hang or an access outside the image: ASan and the device's bounds
+ * check watch), writes on a damaged image must change nothing, and fsck
+ * --repair must leave what it can repair clean. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../fs/efs_int.h"
+#include "check.h"
+#include "efs_util.h"
+#include "memdev.h"
+
+#define SIZE (512u << 10)
+
+/* A small tree: /, /etc, /etc/motd, /bin, /bin/sh -> busybox,
+ * /bin/busybox (2000 bytes), /empty. */
+static void make_base(struct memdev *m)
+{
+	struct efs *fs;
+	uint32_t ino;
+	static uint8_t data[2000];
+	memdev_init(m, SIZE);
+	CHECK_INT(efs_format(&m->io, 0, m->now), 0);
+	CHECK_INT(efs_mount(&m->io, &fs), 0);
+	CHECK_INT(efs_mkdir(fs, "/etc", 0755), 0);
+	CHECK_INT(efs_create(fs, "/etc/motd", 0644, &ino), 0);
+	CHECK_INT(efs_write(fs, ino, 0, "hello\n", 6), 6);
+	CHECK_INT(efs_mkdir(fs, "/bin", 0755), 0);
+	CHECK_INT(efs_create(fs, "/bin/busybox", 0755, &ino), 0);
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)i;
+	CHECK_INT(efs_write(fs, ino, 0, data, sizeof(data)), 2000);
+	CHECK_INT(efs_symlink(fs, "busybox", "/bin/sh"), 0);
+	CHECK_INT(efs_create(fs, "/empty", 0644, &ino), 0);
+	CHECK_INT(efs_unmount(fs), 0);
+}
+
+/* Mounts, walks everything, runs fsck: returns the first error seen (or
+ * 0); must simply return. */
+static int exercise(struct memdev *m)
+{
+	struct efs *fs;
+	uint64_t d;
+	struct efs_fsck_result r;
+	int err = efs_mount(&m->io, &fs);
+	if (!err) {
+		err = tree_digest(fs, &d);
+		uint32_t ino;
+		int e2 = efs_lookup(fs, "/bin/sh", 1, &ino);
+		if (!err && e2 && e2 != EFS_ERR_NOT_FOUND)
+			err = e2;
+		efs_unmount(fs);
+	}
+	int f = efs_fsck(&m->io, 0, 0, 0, &r);
+	if (!err && (f || r.errors))
+		err = f ? f : EFS_ERR_CORRUPT;
+	return err;
+}
+
+static int clear_error(int err)
+{
+	return err == 0 || err == EFS_ERR_CORRUPT || err == EFS_ERR_NOT_EFS ||
+	       err == EFS_ERR_VERSION || err == EFS_ERR_LOOP ||
+	       err == EFS_ERR_NOT_FOUND || err == EFS_ERR_NOT_DIR ||
+	       err == EFS_ERR_TOO_BIG || err == EFS_ERR_INVALID;
+}
+
+static void test_truncated(const struct memdev *base)
+{
+	int errors = 0, bad = 0;
+	for (uint64_t len = 0; len < 20000; len += 37) {
+		struct memdev m;
+		memdev_clone(&m, base);
+		m.io.size = len;
+		m.io.read_only = 1;
+		int err = exercise(&m);
+		errors += err != 0;
+		if (!clear_error(err)) {
+			printf("truncated at %llu: %s\n",
+			       (unsigned long long)len, efs_strerror(err));
+			bad++;
+		}
+		memdev_free(&m);
+	}
+	CHECK_INT(bad, 0);
+	CHECK(errors > 100);
+}
+
+static void test_bit_flips(const struct memdev *base)
+{
+	uint64_t seed = 42;
+	int bad = 0, noticed = 0;
+	/* Where the metadata lives: the header, umbra's sector, the used
+	 * table entries, and the records after the journal. */
+	struct efs *fs;
+	struct efs_space sp;
+	CHECK_INT(efs_mount((struct efs_io *)&base->io, &fs), 0);
+	CHECK_INT(efs_space(fs, &sp), 0);
+	uint64_t rec0 = fs->jnl_off + fs->jnl_size, rec1 = sp.used;
+	efs_unmount(fs);
+	for (int i = 0; i < 3000; i++) {
+		struct memdev m;
+		memdev_clone(&m, base);
+		m.io.read_only = 1;
+		uint64_t r = memdev_rand(&seed), at;
+		switch (r % 4) {
+		case 0: at = r / 4 % 65; break;
+		case 1: at = 512 + r / 4 % 40; break;
+		case 2: at = 4096 + r / 4 % 64; break;
+		default: at = rec0 + r / 4 % (rec1 - rec0); break;
+		}
+		m.data[at] ^= (uint8_t)(1 << (memdev_rand(&seed) % 8));
+		int err = exercise(&m);
+		noticed += err != 0;
+		if (!clear_error(err)) {
+			printf("flip at %llu: %s\n", (unsigned long long)at,
+			       efs_strerror(err));
+			bad++;
+		}
+		memdev_free(&m);
+	}
+	CHECK_INT(bad, 0);
+	CHECK(noticed > 50);
+}
+
+/* Record and entry positions of the base image, found through the
+ * library's own view. */
+static uint64_t rec_of(struct memdev *m, const char *path)
+{
+	struct efs *fs;
+	uint32_t ino;
+	struct efs_node nd;
+	uint64_t at = 0;
+	if (efs_mount(&m->io, &fs))
+		return 0;
+	if (!efs_lookup(fs, path, 0, &ino) && !efs_node_get(fs, ino, &nd))
+		at = nd.rec;
+	efs_unmount(fs);
+	return at;
+}
+
+/* Each damage gives a clear error where the damage is, and a write
+ * attempt changes no byte of the image. */
+static void expect_damage(const struct memdev *base, const char *what,
+			  void (*damage)(struct memdev *), int want)
+{
+	struct memdev m;
+	memdev_clone(&m, base);
+	damage(&m);
+	int err = exercise(&m);
+	if (err != want)
+		printf("%s: got %s, want %s\n", what, efs_strerror(err),
+		       efs_strerror(want));
+	CHECK_INT(err, want);
+	uint8_t *before = malloc(m.size);
+	memcpy(before, m.data, m.size);
+	struct efs *fs;
+	if (!efs_mount(&m.io, &fs)) {
+		uint32_t ino;
+		int e = efs_create(fs, "/new", 0644, &ino);
+		if (!e)
+			printf("%s: a change was accepted\n", what);
+		CHECK(e != 0);
+		efs_unmount(fs);
+	}
+	CHECK(!memcmp(before, m.data, m.size));
+	free(before);
+	memdev_free(&m);
+}
+
+static uint64_t dirents_of(struct memdev *m, const char *path)
+{
+	return rec_of(m, path) + V_DATA;
+}
+
+static void dmg_magic(struct memdev *m) { m->data[0] = 'X'; }
+static void dmg_version(struct memdev *m) { m->data[11] = 3; }
+static void dmg_zero_inodes(struct memdev *m) { efs_st32(m->data + 29, 0); }
+static void dmg_table_size(struct memdev *m)
+{
+	efs_st64(m->data + 21, efs_ld64(m->data + 21) + 4);
+}
+static void dmg_table_off(struct memdev *m)
+{
+	efs_st64(m->data + 13, 1ull << 40);
+}
+static void dmg_rel(struct memdev *m)	/* /etc's entry points far away */
+{
+	efs_st32(m->data + 4096 + 8 * 1 + 4, 0xfffffff0u);
+}
+static void dmg_rec_inode(struct memdev *m)
+{
+	efs_st32(m->data + rec_of(m, "/etc/motd"), 77);
+}
+static void dmg_rec_size(struct memdev *m)
+{
+	efs_st32(m->data + rec_of(m, "/etc/motd") + 4, 0xffffffffu);
+}
+static void dmg_tlv_len(struct memdev *m)	/* MODE claims 4 GiB */
+{
+	efs_st32(m->data + rec_of(m, "/etc/motd") + 15 + 2, 0xfffffff0u);
+}
+static void dmg_kind(struct memdev *m)
+{
+	m->data[rec_of(m, "/etc/motd") + V_TYPE] = 7;
+}
+static void dmg_size(struct memdev *m)	/* SIZE != CONTENT length */
+{
+	efs_st64(m->data + rec_of(m, "/etc/motd") + V_SIZE, 5);
+}
+static void dmg_name_len(struct memdev *m)
+{
+	efs_st32(m->data + dirents_of(m, "/etc"), 0x7fffffffu);
+}
+static void dmg_child_zero(struct memdev *m)
+{
+	efs_st32(m->data + dirents_of(m, "/etc") + 4, 0);
+}
+static void dmg_child_range(struct memdev *m)
+{
+	efs_st32(m->data + dirents_of(m, "/etc") + 4, 0xfffffu);
+}
+static void dmg_cycle(struct memdev *m)	/* /etc/motd names /etc again */
+{
+	uint64_t e = dirents_of(m, "/etc");
+	efs_st32(m->data + e + 4, efs_ld32(m->data + dirents_of(m, "/") + 4));
+}
+static void dmg_root_child(struct memdev *m)	/* an entry naming / */
+{
+	efs_st32(m->data + dirents_of(m, "/etc") + 4, EFS_ROOT);
+}
+static void dmg_dup(struct memdev *m)	/* /bin: "sh" becomes "bu"... */
+{
+	/* Rename the two-letter entry "sh" to match nothing else, then make
+	 * the root's "bin" and "etc" collide: both 3 letters. */
+	uint64_t e = dirents_of(m, "/");
+	for (int i = 0; i < 4; i++) {
+		uint32_t nl = efs_ld32(m->data + e);
+		if (nl == 3 && !memcmp(m->data + e + 8, "etc", 3)) {
+			memcpy(m->data + e + 8, "bin", 3);
+			return;
+		}
+		e += 8 + nl;
+	}
+}
+static void dmg_bad_utf8(struct memdev *m)
+{
+	m->data[dirents_of(m, "/etc") + 8] = 0xff;
+}
+static void dmg_slash(struct memdev *m)
+{
+	m->data[dirents_of(m, "/etc") + 8] = '/';
+}
+static void dmg_root_kind(struct memdev *m)
+{
+	m->data[rec_of(m, "/") + V_TYPE] = EFS_FILE;
+}
+static void dmg_link_target(struct memdev *m)	/* NUL inside the target */
+{
+	m->data[rec_of(m, "/bin/sh") + V_DATA + 2] = 0;
+}
+
+static void test_damage(const struct memdev *base)
+{
+	expect_damage(base, "magic", dmg_magic, EFS_ERR_NOT_EFS);
+	expect_damage(base, "version", dmg_version, EFS_ERR_VERSION);
+	expect_damage(base, "zero inodes", dmg_zero_inodes, EFS_ERR_CORRUPT);
+	expect_damage(base, "table size", dmg_table_size, EFS_ERR_CORRUPT);
+	expect_damage(base, "table offset", dmg_table_off, EFS_ERR_CORRUPT);
+	expect_damage(base, "rel offset", dmg_rel, EFS_ERR_CORRUPT);
+	expect_damage(base, "record inode", dmg_rec_inode, EFS_ERR_CORRUPT);
+	expect_damage(base, "record size", dmg_rec_size, EFS_ERR_CORRUPT);
+	expect_damage(base, "TLV length", dmg_tlv_len, EFS_ERR_CORRUPT);
+	expect_damage(base, "kind", dmg_kind, EFS_ERR_CORRUPT);
+	expect_damage(base, "SIZE", dmg_size, EFS_ERR_CORRUPT);
+	expect_damage(base, "name length", dmg_name_len, EFS_ERR_CORRUPT);
+	expect_damage(base, "child 0", dmg_child_zero, EFS_ERR_CORRUPT);
+	expect_damage(base, "child range", dmg_child_range, EFS_ERR_CORRUPT);
+	expect_damage(base, "cycle", dmg_cycle, EFS_ERR_LOOP);
+	expect_damage(base, "root named", dmg_root_child, EFS_ERR_LOOP);
+	expect_damage(base, "duplicate", dmg_dup, EFS_ERR_CORRUPT);
+	expect_damage(base, "UTF-8", dmg_bad_utf8, EFS_ERR_CORRUPT);
+	expect_damage(base, "slash", dmg_slash, EFS_ERR_CORRUPT);
+	expect_damage(base, "root kind", dmg_root_kind, EFS_ERR_CORRUPT);
+	expect_damage(base, "link target", dmg_link_target, EFS_ERR_CORRUPT);
+}
+
+/* What fsck --repair can fix, it fixes; what was good survives. */
+static void expect_repair(const struct memdev *base, const char *what,
+			  void (*damage)(struct memdev *), const char *keep)
+{
+	struct memdev m;
+	struct efs_fsck_result r;
+	memdev_clone(&m, base);
+	damage(&m);
+	CHECK_INT(efs_fsck(&m.io, 1, 0, 0, &r), 0);
+	CHECK(r.repaired > 0);
+	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
+	if (r.errors)
+		printf("%s: %u errors left after repair\n", what, r.errors);
+	CHECK_INT(r.errors, 0);
+	struct efs *fs;
+	uint32_t ino;
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_lookup(fs, keep, 1, &ino), 0);
+	efs_unmount(fs);
+	memdev_free(&m);
+}
+
+static void test_repair(const struct memdev *base)
+{
+	expect_repair(base, "cycle", dmg_cycle, "/bin/busybox");
+	expect_repair(base, "root named", dmg_root_child, "/bin/busybox");
+	expect_repair(base, "kind", dmg_kind, "/bin/sh");
+	expect_repair(base, "child range", dmg_child_range, "/bin/sh");
+	expect_repair(base, "duplicate", dmg_dup, "/empty");
+	/* An unreachable file lands in /lost+found. */
+	expect_repair(base, "unlinked", dmg_child_zero, "/bin/sh");
+}
+
+int main(void)
+{
+	struct memdev base;
+	make_base(&base);
+	CHECK_INT(exercise(&base), 0);
+	test_truncated(&base);
+	test_bit_flips(&base);
+	test_damage(&base);
+	test_repair(&base);
+	memdev_free(&base);
+	return check_done();
+}
