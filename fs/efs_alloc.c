@@ -156,13 +156,19 @@ static int upgrade(struct efs *fs)
 	if (fs->table_off < EXT_OFF + 512)
 		return EFS_ERR_UNSUPPORTED;	/* the table holds that sector */
 	uint64_t start = (fs->tail + fs->bs - 1) / fs->bs * fs->bs;
-	uint64_t size = (uint64_t)DEFAULT_JOURNAL_BLOCKS * fs->bs;
 	uint64_t limit = fs->io.size;
 	if (limit > fs->area_off + AREA_LIMIT)
 		limit = fs->area_off + AREA_LIMIT;
-	if (start > limit || limit - start < size)
-		size = start < limit ? (limit - start) / fs->bs * fs->bs : 0;
-	if (size < (uint64_t)MIN_JOURNAL_BLOCKS * fs->bs)
+	/* A quarter of the free space, between the minimum and the default;
+	 * at least as much again must stay free for the changes. */
+	uint64_t min = (uint64_t)MIN_JOURNAL_BLOCKS * fs->bs;
+	uint64_t avail = start < limit ? limit - start : 0;
+	uint64_t size = avail / 4 / fs->bs * fs->bs;
+	if (size > (uint64_t)DEFAULT_JOURNAL_BLOCKS * fs->bs)
+		size = (uint64_t)DEFAULT_JOURNAL_BLOCKS * fs->bs;
+	if (size < min)
+		size = min;
+	if (avail < 2 * size)
 		return EFS_ERR_NO_SPACE;
 	uint8_t *blk = calloc(1, 512 > fs->bs ? 512 : fs->bs);
 	if (!blk)

@@ -93,6 +93,7 @@ struct opts {
 	int64_t offset;		/* -1: none */
 	const char *size, *from;
 	uint32_t inodes;
+	uint64_t journal;
 	int plain, repair, longfmt, symbolic;
 	int argc;
 	char **argv;		/* the positional arguments */
@@ -115,6 +116,7 @@ static void parse(int argc, char **argv, struct opts *o, const char *help)
 		{ "from", required_argument, 0, 'F' },
 		{ "plain", no_argument, 0, 'p' },
 		{ "repair", no_argument, 0, 'r' },
+		{ "journal", required_argument, 0, 'J' },
 		{ 0, 0, 0, 0 },
 	};
 	memset(o, 0, sizeof(*o));
@@ -134,6 +136,7 @@ static void parse(int argc, char **argv, struct opts *o, const char *help)
 		case 'F': o->from = optarg; break;
 		case 'p': o->plain = 1; break;
 		case 'r': o->repair = 1; break;
+		case 'J': o->journal = parse_size(optarg); break;
 		case 'l': o->longfmt = 1; break;
 		case 's': o->symbolic = 1; break;
 		default: usage_die("unknown option");
@@ -223,7 +226,7 @@ static int do_ls(int argc, char **argv)
 	need_args(&o, 1, 2);
 	struct efs *fs = open_fs(&o, 0);
 	const char *path = o.argc > 1 ? o.argv[1] : "/";
-	uint32_t ino = lookup(fs, path, 1);
+	uint32_t ino = lookup(fs, path, 0);	/* a link is shown, as ls does */
 	struct efs_stat st;
 	check(efs_stat(fs, ino, &st), path);
 	if (st.kind != EFS_DIR) {
@@ -576,13 +579,14 @@ static int do_mkfs(int argc, char **argv)
 	struct opts o;
 	parse(argc, argv, &o,
 	      "usage: eclipsefs mkfs IMAGE [--size SIZE] [--inodes N] "
-	      "[--from DIR] [--plain]\n"
+	      "[--from DIR] [--plain] [--journal SIZE]\n"
 	      "Makes a filesystem. --size makes or grows a plain file;\n"
 	      "--inodes sets the inode-table capacity (default: the nodes "
 	      "plus one spare per 16 KiB);\n"
 	      "--from DIR copies a host tree in (modes and mtimes kept);\n"
 	      "--plain writes exactly the original v2.0 layout: no journal, "
-	      "no spare slots.\n");
+	      "no spare slots;\n"
+	      "--journal sets the journal's size (default 512 blocks).\n");
 	need_args(&o, 1, 1);
 	char msg[512];
 	int err;
@@ -601,7 +605,8 @@ static int do_mkfs(int argc, char **argv)
 	}
 	if (err)
 		die("%s", msg);
-	struct efs_build_opts bo = { .plain = o.plain, .slots = o.inodes };
+	struct efs_build_opts bo = { .plain = o.plain, .slots = o.inodes,
+				     .journal_size = o.journal };
 	if (o.from)
 		err = fromdir_build(o.from, &o.t.io, &bo, msg, sizeof(msg));
 	else

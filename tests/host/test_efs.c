@@ -174,7 +174,19 @@ static void test_wide_table(void)
 	struct efs_space sp;
 	CHECK_INT(efs_space(fs, &sp), 0);
 	CHECK_INT(sp.entry_width, 16);
+	/* compact writes it back with 8-byte entries, writable again. */
+	struct memdev c;
+	memdev_init(&c, 1 * MIB);
+	CHECK_INT(efs_compact(fs, &c.io, 0), 0);
 	efs_unmount(fs);
+	CHECK_INT(efs_mount(&c.io, &fs), 0);
+	CHECK_INT(efs_space(fs, &sp), 0);
+	CHECK_INT(sp.entry_width, 8);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 22);
+	CHECK_INT(efs_create(fs, "/x", 0644, &ino), 0);
+	efs_unmount(fs);
+	memdev_free(&c);
 	memdev_free(&m);
 }
 

@@ -1,0 +1,229 @@
+/* fs/gpt.c on tables this test writes itself (UEFI 2.10 §5.3): both
+ * sector sizes, the backup taking over from a bad primary, and every way
+ * a table can be wrong. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../fs/efs_int.h"
+#include "../../fs/gpt.h"
+#include "check.h"
+
+struct disk {
+	uint8_t *d;
+	uint64_t sectors;
+	uint32_t ss;
+	int fail;
+};
+
+static int rd(void *ctx, uint64_t lba, uint32_t n, void *buf)
+{
+	struct disk *k = ctx;
+	if (k->fail || lba > k->sectors || n > k->sectors - lba)
+		return -1;
+	memcpy(buf, k->d + lba * k->ss, (size_t)n * k->ss);
+	return 0;
+}
+
+static const uint8_t esp_type[16] = { 0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8,
+				      0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0,
+				      0xc9, 0x3e, 0xc9, 0x3b };
+static const uint8_t linux_type[16] = { 0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84,
+					0x72, 0x47, 0x8e, 0x79, 0x3d, 0x69,
+					0xd8, 0x47, 0x7d, 0xe4 };
+
+#define NENT 128
+#define ESZ 128
+
+/* One header at lba whose entries are at elba. */
+static void header(struct disk *k, uint64_t lba, uint64_t alt, uint64_t elba,
+		   uint32_t ecrc)
+{
+	uint8_t *h = k->d + lba * k->ss;
+	uint64_t esecs = (NENT * ESZ + k->ss - 1) / k->ss;
+	memset(h, 0, k->ss);
+	memcpy(h, "EFI PART", 8);
+	efs_st32(h + 8, 0x00010000);
+	efs_st32(h + 12, 92);
+	efs_st64(h + 24, lba);
+	efs_st64(h + 32, alt);
+	efs_st64(h + 40, 2 + esecs);
+	efs_st64(h + 48, k->sectors - 2 - esecs);
+	memset(h + 56, 0x11, 16);
+	efs_st64(h + 72, elba);
+	efs_st32(h + 80, NENT);
+	efs_st32(h + 84, ESZ);
+	efs_st32(h + 88, ecrc);
+	efs_st32(h + 16, efs_crc32(0, h, 92));
+}
+
+/* A disk with an ESP and a "ROOT" partition, both copies of the table. */
+static void make(struct disk *k, uint32_t ss, uint64_t sectors)
+{
+	k->ss = ss;
+	k->sectors = sectors;
+	k->fail = 0;
+	k->d = calloc(sectors, ss);
+	uint8_t *mbr = k->d;
+	mbr[446 + 4] = 0xee;
+	mbr[510] = 0x55;
+	mbr[511] = 0xaa;
+	uint64_t esecs = (NENT * ESZ + ss - 1) / ss;
+	uint8_t *e = k->d + 2 * ss;
+	memcpy(e, esp_type, 16);
+	memset(e + 16, 0x22, 16);
+	efs_st64(e + 32, 2 + esecs);
+	efs_st64(e + 40, 2 + esecs + 99);
+	efs_st16(e + 56, 'E');
+	efs_st16(e + 58, 'S');
+	efs_st16(e + 60, 'P');
+	e += ESZ;
+	memcpy(e, linux_type, 16);
+	memset(e + 16, 0x33, 16);
+	efs_st64(e + 32, 2 + esecs + 100);
+	efs_st64(e + 40, sectors - 2 - esecs);
+	const char *name = "r\xc3\xa9";	/* UTF-16: 'r', U+00E9 */
+	efs_st16(e + 56, (uint8_t)name[0]);
+	efs_st16(e + 58, 0xe9);
+	uint32_t crc = efs_crc32(0, k->d + 2 * ss, NENT * ESZ);
+	memcpy(k->d + (sectors - 1 - esecs) * ss, k->d + 2 * ss, NENT * ESZ);
+	header(k, 1, sectors - 1, 2, crc);
+	header(k, sectors - 1, 1, sectors - 1 - esecs, crc);
+}
+
+static int parse(struct disk *k, struct gpt *g)
+{
+	struct gpt_io io = { k, rd, k->sectors, k->ss };
+	return gpt_read(&io, g);
+}
+
+static void test_good(uint32_t ss)
+{
+	struct disk k;
+	struct gpt g;
+	make(&k, ss, 4096);
+	CHECK_INT(parse(&k, &g), 0);
+	CHECK_INT(g.count, 2);
+	CHECK_INT(g.used_backup, 0);
+	CHECK_INT(g.parts[0].index, 1);
+	CHECK_STR(g.parts[0].name, "ESP");
+	CHECK_STR(gpt_type_name(g.parts[0].type), "EFI system");
+	CHECK_STR(g.parts[1].name, "r\xc3\xa9");
+	CHECK_STR(gpt_type_name(g.parts[1].type), "Linux filesystem");
+	char s[37];
+	gpt_guid_str(g.parts[0].type, s);
+	CHECK_STR(s, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
+	CHECK_INT(g.parts[1].last, 4096 - 2 - (NENT * ESZ + ss - 1) / ss);
+	free(k.d);
+}
+
+static void test_backup(void)
+{
+	struct disk k;
+	struct gpt g;
+	make(&k, 512, 4096);
+	k.d[512 + 30] ^= 1;	/* primary header CRC breaks */
+	CHECK_INT(parse(&k, &g), 0);
+	CHECK_INT(g.used_backup, 1);
+	CHECK_INT(g.count, 2);
+	free(k.d);
+
+	make(&k, 512, 4096);
+	k.d[2 * 512 + 40] ^= 1;	/* primary entries CRC breaks */
+	CHECK_INT(parse(&k, &g), 0);
+	CHECK_INT(g.used_backup, 1);
+	free(k.d);
+
+	make(&k, 512, 4096);
+	k.d[512 + 30] ^= 1;
+	k.d[4095 * 512 + 30] ^= 1;	/* both headers */
+	CHECK_INT(parse(&k, &g), GPT_ERR_NO_GPT);
+	free(k.d);
+}
+
+static void test_bad(void)
+{
+	struct disk k;
+	struct gpt g;
+	make(&k, 512, 4096);
+	k.d[511] = 0;
+	CHECK_INT(parse(&k, &g), GPT_ERR_MBR);
+	free(k.d);
+
+	/* A partition past the usable range, in both copies. */
+	make(&k, 512, 4096);
+	uint64_t esecs = NENT * ESZ / 512;
+	efs_st64(k.d + 2 * 512 + ESZ + 40, 4095);
+	uint32_t crc = efs_crc32(0, k.d + 2 * 512, NENT * ESZ);
+	memcpy(k.d + (4095 - esecs) * 512, k.d + 2 * 512, NENT * ESZ);
+	header(&k, 1, 4095, 2, crc);
+	header(&k, 4095, 1, 4095 - esecs, crc);
+	CHECK_INT(parse(&k, &g), GPT_ERR_CORRUPT);
+	free(k.d);
+
+	/* Overlapping partitions. */
+	make(&k, 512, 4096);
+	efs_st64(k.d + 2 * 512 + ESZ + 32, 2 + esecs + 50);
+	crc = efs_crc32(0, k.d + 2 * 512, NENT * ESZ);
+	memcpy(k.d + (4095 - esecs) * 512, k.d + 2 * 512, NENT * ESZ);
+	header(&k, 1, 4095, 2, crc);
+	header(&k, 4095, 1, 4095 - esecs, crc);
+	CHECK_INT(parse(&k, &g), GPT_ERR_CORRUPT);
+	free(k.d);
+
+	/* A header claiming a million entries is not read. */
+	make(&k, 512, 4096);
+	efs_st32(k.d + 512 + 80, 1000000);
+	efs_st32(k.d + 512 + 16, 0);
+	efs_st32(k.d + 512 + 16, efs_crc32(0, k.d + 512, 92));
+	CHECK_INT(parse(&k, &g), 0);	/* the backup is fine */
+	CHECK_INT(g.used_backup, 1);
+	free(k.d);
+
+	/* A device that fails reads. */
+	make(&k, 512, 4096);
+	k.fail = 1;
+	CHECK_INT(parse(&k, &g), GPT_ERR_IO);
+	free(k.d);
+
+	/* Bad geometry. */
+	struct gpt_io io = { &k, rd, 2, 512 };
+	CHECK_INT(gpt_read(&io, &g), GPT_ERR_INVALID);
+	io.sectors = 100;
+	io.sector_size = 1024;
+	CHECK_INT(gpt_read(&io, &g), GPT_ERR_INVALID);
+}
+
+/* Random damage to a good table: never a crash, always an answer. */
+static void test_flips(void)
+{
+	uint64_t s = 7;
+	int noticed = 0;
+	for (int i = 0; i < 2000; i++) {
+		struct disk k;
+		struct gpt g;
+		make(&k, 512, 256);
+		for (int f = 0; f < 4; f++) {
+			s = s * 6364136223846793005ull + 1442695040888963407ull;
+			uint64_t at = (s >> 20) % (34 * 512);
+			k.d[at] ^= (uint8_t)(1 << (s >> 60 & 7));
+		}
+		int err = parse(&k, &g);
+		noticed += err != 0 || g.used_backup;
+		CHECK(err == 0 || err == GPT_ERR_MBR || err == GPT_ERR_NO_GPT ||
+		      err == GPT_ERR_CORRUPT);
+		free(k.d);
+	}
+	CHECK(noticed > 100);
+}
+
+int main(void)
+{
+	test_good(512);
+	test_good(4096);
+	test_backup();
+	test_bad();
+	test_flips();
+	return check_done();
+}
