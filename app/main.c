@@ -2,18 +2,23 @@
  * run commands from fw_cfg (script mode) or the serial console. */
 #include <stdint.h>
 
+#include "../drivers/blk.h"
+#include "../fs/eclipsefs.h"
+
 #include "../runtime/acpi.h"
 #include "../runtime/console.h"
 #include "../runtime/cpu.h"
 #include "../runtime/fwcfg.h"
 #include "../runtime/page.h"
 #include "../runtime/pci.h"
+#include "../runtime/rtc.h"
 #include "../runtime/power.h"
 #include "../runtime/runtime.h"
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
 #include "app.h"
 #include "shell.h"
+#include "storage.h"
 
 #define UMBRA_VERSION "0.1"
 #define CMDLINE_FILE "opt/umbra/cmdline"
@@ -22,6 +27,9 @@ static char script[8192];
 
 void app_shutdown(void)
 {
+	int err = storage_sync();
+	if (err)
+		con_printf("sync: %s\n", efs_strerror(err));
 }
 
 static void banner(void)
@@ -40,14 +48,28 @@ static void banner(void)
 		   pci_count(), pci_method(), acpi.valid ? "yes" : "no",
 		   power_has_debug_exit() ? "isa-debug-exit at 0xf4"
 					  : "no isa-debug-exit");
+	con_printf("machine: %u block devices\n", blk_count());
 }
 
 int app_main(void)
 {
 	pci_scan();
 	timeline_mark(TIMELINE_PCI);
+	storage_probe();
+	timeline_mark(TIMELINE_BLK);
+	int mounted = !storage_mount_root();
+	timeline_mark(TIMELINE_MOUNT);
+	rtc_init();
 	timeline_mark(TIMELINE_APP_READY);
 	banner();
+	if (mounted) {
+		con_printf("root: %s mounted (EclipseFS%s)\n",
+			   storage_root_dev()->name,
+			   storage_root_dev()->read_only ? ", read-only" : "");
+	} else {
+		con_printf("root: no EclipseFS volume found; the shell runs "
+			   "without one\n");
+	}
 
 	long n = fwcfg_read_file(CMDLINE_FILE, script, sizeof(script));
 	if (n >= (long)sizeof(script)) {

@@ -147,10 +147,11 @@ static void conversion(fmt_sink *sink, void *ctx, char c,
 		return;
 	}
 	case 'u':
+	case 'o':
 	case 'x':
 	case 'X':
-		p = utoa(get_unsigned(sp, ap), c == 'u' ? 10 : 16, c == 'X',
-			 end);
+		p = utoa(get_unsigned(sp, ap), c == 'u' ? 10 : c == 'o' ? 8 : 16,
+			 c == 'X', end);
 		field(sink, ctx, sp, p, (int)(end - p), 1, total);
 		return;
 	case 'p':

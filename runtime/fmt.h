@@ -1,5 +1,5 @@
 /* printf-style formatting, portable: the same file builds into the image
- * and into the host tests. Conversions: %d %i %u %x %X %s %p %c %%, length
+ * and into the host tests. Conversions: %d %i %u %o %x %X %s %p %c %%, length
  * modifiers h hh l ll z, flags '-' and '0', a field width (or '*') and a
  * precision for %s (or '.*'). */
 #ifndef UMBRA_FMT_H

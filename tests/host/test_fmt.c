@@ -30,6 +30,7 @@ int main(void)
 	same("%d", (int)-2147483647 - 1);
 	same("%i|%5d|%-5d|%05d|%05d", 7, 42, 42, 42, -42);
 	same("%u %u", 0u, 4294967295u);
+	same("%o %06o %lo", 0100644u, 040755u, 0777ul);
 	same("%x %X %08x %llx", 0xbeefu, 0xbeefu, 0x1234u,
 	     0xfedcba9876543210ull);
 	same("%lld %llu", -9223372036854775807ll - 1, 18446744073709551615ull);

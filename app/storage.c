@@ -1,0 +1,174 @@
+/* Storage bring-up; see storage.h. The glue between drivers/ and fs/:
+ * neither knows the other. */
+#include "storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../drivers/blk.h"
+#include "../drivers/virtio/virtio_blk.h"
+#include "../drivers/virtio/virtio_pci.h"
+#include "../fs/gpt.h"
+#include "../runtime/console.h"
+#include "../runtime/pci.h"
+#include "../runtime/rtc.h"
+
+static struct efs *root;
+static struct blk_dev *root_dev;
+
+static int io_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	return blk_read_bytes(ctx, off, buf, len);
+}
+
+static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	return blk_write_bytes(ctx, off, buf, len);
+}
+
+static int io_sync(void *ctx)
+{
+	return blk_flush(ctx);
+}
+
+static uint64_t io_now(void *ctx)
+{
+	(void)ctx;
+	return rtc_now();
+}
+
+void storage_efs_io(struct blk_dev *d, struct efs_io *io)
+{
+	uint64_t first;
+	struct blk_dev *disk = blk_disk(d, &first);
+	*io = (struct efs_io){
+		.ctx = d, .read = io_read, .write = io_write, .sync = io_sync,
+		.size = d->sectors * d->sector_size,
+		.block_size = d->sector_size, .now = io_now,
+		.read_only = disk->read_only,
+	};
+}
+
+static void probe_virtio(struct pci_dev *p)
+{
+	const char *why = "out of memory";
+	struct virtio_dev *v = calloc(1, sizeof(*v));
+	int err = v ? virtio_pci_attach(p, v) : VIRTIO_ERR_NOMEM;
+	if (err == VIRTIO_ERR_DEVICE)
+		why = "no usable PCI transport (modern or legacy)";
+	if (!err)
+		err = vblk_attach(v, &why);
+	if (err) {
+		con_printf("storage: %02x:%02x.%x virtio-blk: %s\n", p->bus,
+			   p->dev, p->fn, why);
+		free(v);
+	}
+}
+
+static void probe_pci(void)
+{
+	for (unsigned i = 0; i < pci_count(); i++)
+		if (virtio_pci_type(pci_get(i)) == 2)
+			probe_virtio(pci_get(i));
+}
+
+static int gpt_read_cb(void *ctx, uint64_t lba, uint32_t n, void *buf)
+{
+	return blk_io(ctx, BLK_READ, lba, n, buf);
+}
+
+static void partitions(struct blk_dev *d)
+{
+	struct gpt *g = malloc(sizeof(*g));
+	if (!g)
+		return;
+	struct gpt_io io = { d, gpt_read_cb, d->sectors, d->sector_size };
+	int err = gpt_read(&io, g);
+	if (err == GPT_ERR_NO_GPT || err == GPT_ERR_MBR) {
+		free(g);
+		return;		/* unpartitioned: the whole disk is one */
+	}
+	if (err)
+		con_printf("storage: %s: partition table: %s\n", d->name,
+			   gpt_strerror(err));
+	else if (g->used_backup)
+		con_printf("storage: %s: primary GPT bad, using the backup\n",
+			   d->name);
+	for (uint32_t i = 0; !err && i < g->count; i++) {
+		struct gpt_part *p = &g->parts[i];
+		if (!blk_add_partition(d, p->index, p->first,
+				       p->last - p->first + 1))
+			con_printf("storage: %s: partition %u not added\n",
+				   d->name, p->index);
+	}
+	free(g);
+}
+
+void storage_probe(void)
+{
+	probe_pci();
+	unsigned disks = blk_count();
+	for (unsigned i = 0; i < disks; i++)
+		partitions(blk_get(i));
+}
+
+static int try_mount(struct blk_dev *d)
+{
+	uint8_t *hdr = malloc(d->sector_size);
+	if (!hdr)
+		return -1;
+	int err = blk_io(d, BLK_READ, 0, 1, hdr);
+	int is_efs = !err && efs_probe(hdr, d->sector_size);
+	free(hdr);
+	if (!is_efs)
+		return -1;
+	struct efs_io io;
+	storage_efs_io(d, &io);
+	err = efs_mount(&io, &root);
+	if (err) {
+		con_printf("root: %s: EclipseFS header, but cannot mount: %s\n",
+			   d->name, efs_strerror(err));
+		return -1;
+	}
+	root_dev = d;
+	return 0;
+}
+
+int storage_mount_root(void)
+{
+	/* Disks in order; on each, its partitions in table order, or the
+	 * whole disk when it has no partitions. The type GUID is not
+	 * looked at: Eclipse OS marks its partition "Linux filesystem". */
+	for (unsigned i = 0; i < blk_count(); i++) {
+		struct blk_dev *d = blk_get(i);
+		if (d->parent || d->failed)
+			continue;
+		int parts = 0;
+		for (unsigned k = 0; k < blk_count(); k++) {
+			struct blk_dev *p = blk_get(k);
+			if (p->parent != d)
+				continue;
+			parts++;
+			if (!try_mount(p))
+				return 0;
+		}
+		if (!parts && !try_mount(d))
+			return 0;
+	}
+	return -1;
+}
+
+struct efs *storage_root(void)
+{
+	return root;
+}
+
+struct blk_dev *storage_root_dev(void)
+{
+	return root_dev;
+}
+
+int storage_sync(void)
+{
+	return root ? efs_sync(root) : 0;
+}

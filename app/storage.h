@@ -1,0 +1,28 @@
+/* Storage bring-up for the app: drive every disk found, register GPT
+ * partitions, and mount the root EclipseFS volume. */
+#ifndef UMBRA_STORAGE_H
+#define UMBRA_STORAGE_H
+
+#include "../fs/eclipsefs.h"
+
+struct blk_dev;
+
+/* Probes the disk controllers on PCI (virtio-blk first), then the
+ * partition tables. Reports problems on the console; never fails. */
+void storage_probe(void);
+
+/* Mounts the first GPT partition (any disk, in order) or whole disk that
+ * starts with an EclipseFS header. Returns 0 when a volume is mounted. */
+int storage_mount_root(void);
+
+/* The mounted root (NULL when there is none) and its device. */
+struct efs *storage_root(void);
+struct blk_dev *storage_root_dev(void);
+
+/* Commits the root volume's pending changes. */
+int storage_sync(void);
+
+/* An efs_io on a block device (for other volumes and tests). */
+void storage_efs_io(struct blk_dev *d, struct efs_io *io);
+
+#endif

@@ -1,0 +1,76 @@
+/* VirtIO device core: the transport interface (PCI modern and legacy
+ * today, MMIO later), status and feature bits, and the initialization
+ * sequence of virtio 1.2 §3.1. The device drivers see only this. */
+#ifndef UMBRA_VIRTIO_H
+#define UMBRA_VIRTIO_H
+
+#include <stdint.h>
+
+/* virtio 1.2 §2.1 device status */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED 128
+
+/* virtio 1.2 §6 reserved feature bits */
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_RING_PACKED 34
+
+#define VIRTIO_BIT(f) (1ull << (f))
+
+enum virtio_err {
+	VIRTIO_OK = 0,
+	VIRTIO_ERR_FEATURES = -1,	/* FEATURES_OK did not stick */
+	VIRTIO_ERR_QUEUE = -2,		/* queue missing or unusable */
+	VIRTIO_ERR_NOMEM = -3,
+	VIRTIO_ERR_DEVICE = -4,		/* the device misbehaved */
+};
+
+struct virtio_dev;
+
+/* What a transport provides. Config offsets are device-specific config
+ * space; queue addresses are physical. */
+struct virtio_ops {
+	uint64_t (*get_features)(struct virtio_dev *d);
+	void (*set_features)(struct virtio_dev *d, uint64_t f);
+	uint8_t (*get_status)(struct virtio_dev *d);
+	void (*set_status)(struct virtio_dev *d, uint8_t s);	/* 0 resets */
+	void (*read_config)(struct virtio_dev *d, uint32_t off, void *buf,
+			    uint32_t len);
+	/* Largest size queue q supports (0: no such queue), and whether
+	 * the size is fixed (legacy). */
+	uint16_t (*queue_max)(struct virtio_dev *d, uint16_t q, int *fixed);
+	/* Programs and enables queue q: size, descriptor area, driver area
+	 * (avail / driver event suppression), device area (used / device
+	 * event suppression). Legacy needs the split layout at one base. */
+	int (*queue_enable)(struct virtio_dev *d, uint16_t q, uint16_t size,
+			    uint64_t desc, uint64_t driver, uint64_t device);
+	void (*notify)(struct virtio_dev *d, uint16_t q);
+};
+
+struct virtio_dev {
+	const struct virtio_ops *ops;
+	void *transport;		/* the transport's own state */
+	const char *transport_name;	/* "pci modern", "pci legacy" */
+	uint16_t type;			/* virtio 1.2 §5: 2 = block */
+	int legacy;
+	uint64_t features;		/* negotiated */
+};
+
+/* virtio 1.2 §3.1.1: reset, ACKNOWLEDGE, DRIVER, offer `wanted` (of what
+ * the device has), FEATURES_OK and read it back. On failure sets FAILED.
+ * The driver then sets up queues and calls virtio_ready. */
+int virtio_negotiate(struct virtio_dev *d, uint64_t wanted);
+void virtio_ready(struct virtio_dev *d);
+void virtio_fail(struct virtio_dev *d);
+
+static inline int virtio_has(const struct virtio_dev *d, int feature)
+{
+	return (d->features >> feature) & 1;
+}
+
+#endif

@@ -1,0 +1,318 @@
+/* virtio-blk (virtio 1.2 §5.2) as a block device. Knows its queue and its
+ * transport's interface, not which transport it is on. */
+#include "virtio_blk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/fmt.h"
+#include "../../runtime/page.h"
+#include "virtq.h"
+
+/* §5.2.3 feature bits */
+#define F_SIZE_MAX 1
+#define F_SEG_MAX 2
+#define F_RO 5
+#define F_BLK_SIZE 6
+#define F_FLUSH 9
+#define F_TOPOLOGY 10
+#define F_CONFIG_WCE 11
+#define F_MQ 12
+#define F_DISCARD 13
+#define F_WRITE_ZEROES 14
+
+/* §5.2.4 configuration layout */
+#define CFG_CAPACITY 0		/* le64, 512-byte sectors */
+#define CFG_SIZE_MAX 8		/* le32 */
+#define CFG_SEG_MAX 12		/* le32 */
+#define CFG_BLK_SIZE 20		/* le32 */
+#define CFG_WRITEBACK 32	/* u8 */
+#define CFG_NUM_QUEUES 34	/* le16 */
+#define CFG_MAX_DISCARD 36	/* le32 sectors */
+#define CFG_MAX_WZEROES 48	/* le32 sectors */
+
+/* §5.2.6 requests */
+#define T_IN 0
+#define T_OUT 1
+#define T_FLUSH 4
+#define T_GET_ID 8
+#define T_DISCARD 11
+#define T_WRITE_ZEROES 13
+#define S_OK 0
+#define S_IOERR 1
+#define S_UNSUPP 2
+#define ID_BYTES 20
+
+#define MAX_REQ_BYTES (2u << 20)	/* one request moves at most this */
+#define QUEUE_WANT 256
+
+/* Per in-flight request: header, discard segment and status, in DMA
+ * memory the device reads and writes. */
+struct slot {
+	uint8_t hdr[16];
+	uint8_t seg[16];
+	uint8_t status;
+	uint8_t pad[7];
+	struct blk_req *req;
+	uint32_t next_free;
+};
+
+struct vblk {
+	struct virtio_dev *dev;
+	struct virtq q;
+	struct blk_dev blk;
+	struct slot *slots;
+	uint32_t nslots, free_slot;
+	uint16_t num_queues;
+	uint8_t writeback;
+	char name[8];
+};
+
+static unsigned count;
+static struct vblk *all[VBLK_MAX];
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t cfg32(struct virtio_dev *d, uint32_t off)
+{
+	uint8_t b[4];
+	d->ops->read_config(d, off, b, 4);
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+static int submit(struct blk_dev *bd, struct blk_req *r)
+{
+	struct vblk *v = bd->priv;
+	if (v->free_slot == UINT32_MAX || !virtq_room(&v->q, 3))
+		return BLK_ERR_BUSY;
+	uint32_t si = v->free_slot;
+	struct slot *s = &v->slots[si];
+	uint32_t mul = bd->sector_size / 512;	/* sectors are 512 bytes */
+	uint32_t type = r->op == BLK_READ ? T_IN : r->op == BLK_WRITE ? T_OUT
+		      : r->op == BLK_FLUSH ? T_FLUSH : r->op == BLK_DISCARD
+		      ? T_DISCARD : T_WRITE_ZEROES;
+	put32(s->hdr, type);
+	put32(s->hdr + 4, 0);
+	put64(s->hdr + 8, r->op == BLK_FLUSH ? 0 : r->lba * mul);
+	s->status = 0xff;
+	struct virtq_buf b[3];
+	unsigned n = 0;
+	b[n++] = (struct virtq_buf){ (uintptr_t)s->hdr, 16, 0 };
+	if (r->op == BLK_READ || r->op == BLK_WRITE) {
+		b[n++] = (struct virtq_buf){ r->addr, r->count * bd->sector_size,
+					     r->op == BLK_READ };
+	} else if (r->op != BLK_FLUSH) {
+		/* §5.2.6: sector, num_sectors, flags (unmap = 0). */
+		put64(s->seg, r->lba * mul);
+		put32(s->seg + 8, r->count * mul);
+		put32(s->seg + 12, 0);
+		b[n++] = (struct virtq_buf){ (uintptr_t)s->seg, 16, 0 };
+	}
+	b[n++] = (struct virtq_buf){ (uintptr_t)&s->status, 1, 1 };
+	if (virtq_add(&v->q, b, n, s))
+		return BLK_ERR_BUSY;
+	v->free_slot = s->next_free;
+	s->req = r;
+	return 0;
+}
+
+static void kick(struct blk_dev *bd)
+{
+	struct vblk *v = bd->priv;
+	virtq_kick(&v->q);
+}
+
+static int poll(struct blk_dev *bd)
+{
+	struct vblk *v = bd->priv;
+	int n = 0;
+	for (;;) {
+		void *tok;
+		uint32_t len;
+		int r = virtq_get(&v->q, &tok, &len);
+		if (r == 0)
+			return n;
+		if (r < 0)
+			return BLK_ERR_DEVICE;
+		struct slot *s = tok;
+		uint32_t si = (uint32_t)(s - v->slots);
+		if (si >= v->nslots || !s->req)
+			return BLK_ERR_DEVICE;
+		switch (s->status) {
+		case S_OK: s->req->status = 0; break;
+		case S_IOERR: s->req->status = BLK_ERR_IO; break;
+		case S_UNSUPP: s->req->status = BLK_ERR_UNSUPP; break;
+		default: return BLK_ERR_DEVICE;	/* not a status */
+		}
+		s->req->done = 1;
+		s->req = 0;
+		s->next_free = v->free_slot;
+		v->free_slot = si;
+		n++;
+	}
+}
+
+static void fail(struct blk_dev *bd)
+{
+	struct vblk *v = bd->priv;
+	virtio_fail(v->dev);
+	v->dev->ops->set_status(v->dev, 0);	/* reset: stops all DMA */
+}
+
+static const struct blk_ops vblk_ops = { submit, kick, poll, fail };
+
+/* §5.2.6.4: GET_ID returns up to 20 bytes of serial, NUL-padded. */
+static void read_serial(struct vblk *v)
+{
+	uint8_t *id = (uint8_t *)(uintptr_t)page_alloc_zero(1);
+	if (!id)
+		return;
+	struct slot *s = &v->slots[v->free_slot];
+	put32(s->hdr, T_GET_ID);
+	put32(s->hdr + 4, 0);
+	put64(s->hdr + 8, 0);
+	s->status = 0xff;
+	struct virtq_buf b[3] = { { (uintptr_t)s->hdr, 16, 0 },
+				  { (uintptr_t)id, ID_BYTES, 1 },
+				  { (uintptr_t)&s->status, 1, 1 } };
+	struct blk_req r = { 0 };
+	if (!virtq_add(&v->q, b, 3, s)) {
+		v->free_slot = s->next_free;
+		s->req = &r;
+		blk_wait(&v->blk, &r);
+	}
+	if (r.done && !r.status) {
+		size_t k = 0;
+		for (size_t i = 0; i < ID_BYTES && id[i]; i++)
+			if (id[i] >= 0x20 && id[i] < 0x7f)
+				v->blk.serial[k++] = (char)id[i];
+		v->blk.serial[k] = 0;
+	}
+	page_free((uintptr_t)id, 1);
+}
+
+static void read_geometry(struct vblk *v)
+{
+	struct virtio_dev *d = v->dev;
+	struct blk_dev *b = &v->blk;
+	uint64_t cap = (uint64_t)cfg32(d, CFG_CAPACITY + 4) << 32 |
+		       cfg32(d, CFG_CAPACITY);
+	uint32_t bs = virtio_has(d, F_BLK_SIZE) ? cfg32(d, CFG_BLK_SIZE) : 512;
+	if (bs != 512 && bs != 4096)
+		bs = 512;	/* anything else: address it in 512s */
+	b->sector_size = bs;
+	b->sectors = cap / (bs / 512);
+	uint32_t max = MAX_REQ_BYTES;
+	if (virtio_has(d, F_SIZE_MAX)) {
+		/* one data segment per request: its size bounds the request */
+		uint32_t sm = cfg32(d, CFG_SIZE_MAX);
+		if (sm >= bs && sm < max)
+			max = sm;
+	}
+	b->max_sectors = max / bs;
+	b->read_only = (uint8_t)virtio_has(d, F_RO);
+	b->can_flush = (uint8_t)virtio_has(d, F_FLUSH);
+	b->can_discard = virtio_has(d, F_DISCARD) &&
+			 cfg32(d, CFG_MAX_DISCARD) >= b->max_sectors *
+							      (bs / 512);
+	b->can_write_zeroes = virtio_has(d, F_WRITE_ZEROES) &&
+			      cfg32(d, CFG_MAX_WZEROES) >= b->max_sectors *
+								   (bs / 512);
+	if (virtio_has(d, F_CONFIG_WCE)) {
+		uint8_t wb;
+		d->ops->read_config(d, CFG_WRITEBACK, &wb, 1);
+		v->writeback = wb;
+	} else {
+		v->writeback = b->can_flush;
+	}
+	if (virtio_has(d, F_MQ)) {
+		uint8_t nq[2];
+		d->ops->read_config(d, CFG_NUM_QUEUES, nq, 2);
+		v->num_queues = (uint16_t)(nq[0] | nq[1] << 8);
+	} else {
+		v->num_queues = 1;
+	}
+}
+
+static int setup_slots(struct vblk *v)
+{
+	v->nslots = v->q.indirect ? v->q.size : v->q.size / 3;
+	uint64_t bytes = (uint64_t)v->nslots * sizeof(struct slot);
+	v->slots = page_alloc_zero((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+	if (!v->slots)
+		return VIRTIO_ERR_NOMEM;
+	for (uint32_t i = 0; i < v->nslots; i++)
+		v->slots[i].next_free = i + 1 < v->nslots ? i + 1 : UINT32_MAX;
+	v->free_slot = 0;
+	return 0;
+}
+
+int vblk_attach(struct virtio_dev *dev, const char **why)
+{
+	*why = "too many virtio-blk devices";
+	if (count == VBLK_MAX)
+		return VIRTIO_ERR_NOMEM;
+	struct vblk *v = calloc(1, sizeof(*v));
+	*why = "out of memory";
+	if (!v)
+		return VIRTIO_ERR_NOMEM;
+	v->dev = dev;
+	int err = 0;
+	uint64_t want = VIRTIO_BIT(F_SIZE_MAX) | VIRTIO_BIT(F_SEG_MAX) |
+			VIRTIO_BIT(F_RO) | VIRTIO_BIT(F_BLK_SIZE) |
+			VIRTIO_BIT(F_FLUSH) | VIRTIO_BIT(F_TOPOLOGY) |
+			VIRTIO_BIT(F_CONFIG_WCE) | VIRTIO_BIT(F_MQ) |
+			VIRTIO_BIT(F_DISCARD) | VIRTIO_BIT(F_WRITE_ZEROES) |
+			VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |
+			VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
+			VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+			VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+	*why = "feature negotiation failed (FEATURES_OK)";
+	err = virtio_negotiate(v->dev, want);
+	if (!err) {
+		*why = "request queue";
+		err = virtq_init(&v->q, v->dev, 0, QUEUE_WANT);
+	}
+	if (!err)
+		err = setup_slots(v);
+	if (err) {
+		virtio_fail(v->dev);
+		free(v);
+		return err;
+	}
+	virtio_ready(v->dev);
+	struct blk_dev *b = &v->blk;
+	fmt_snprintf(b->name, sizeof(b->name), "vd%c", 'a' + count);
+	fmt_snprintf(b->model, sizeof(b->model), "virtio-blk %s%s%s",
+		     v->dev->transport_name, v->q.packed ? ", packed ring"
+							 : ", split ring",
+		     v->q.indirect ? ", indirect" : "");
+	b->transport = "virtio";
+	b->ops = &vblk_ops;
+	b->priv = v;
+	b->queue_depth = v->nslots;
+	b->dma_align = 1;
+	read_geometry(v);
+	read_serial(v);
+	all[count++] = v;
+	return blk_register(b);
+}
+
+const char *vblk_cache_mode(const struct blk_dev *b)
+{
+	for (unsigned i = 0; i < count; i++)
+		if (&all[i]->blk == b)
+			return all[i]->writeback ? "write-back" : "write-through";
+	return "";
+}

@@ -1,0 +1,309 @@
+/* The VirtIO PCI transport; see virtio_pci.h. */
+#include "virtio_pci.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/cpu.h"
+
+#define CAP_VENDOR 0x09		/* PCI capability id: vendor-specific */
+#define CAP_MSIX 0x11
+/* §4.1.4 virtio_pci_cap: cfg_type at +3, bar at +4, offset at +8,
+ * length at +12; notify's multiplier at +16. */
+#define CFG_COMMON 1
+#define CFG_NOTIFY 2
+#define CFG_ISR 3
+#define CFG_DEVICE 4
+
+/* §4.1.4.3 common configuration structure */
+#define C_DFSELECT 0x00		/* le32 rw device_feature_select */
+#define C_DF 0x04		/* le32 r  device_feature */
+#define C_GFSELECT 0x08		/* le32 rw driver_feature_select */
+#define C_GF 0x0c		/* le32 rw driver_feature */
+#define C_NUMQ 0x12		/* le16 r  num_queues */
+#define C_STATUS 0x14		/* u8   rw device_status */
+#define C_GEN 0x15		/* u8   r  config_generation */
+#define C_QSELECT 0x16		/* le16 rw queue_select */
+#define C_QSIZE 0x18		/* le16 rw queue_size */
+#define C_QMSIX 0x1a		/* le16 rw queue_msix_vector */
+#define C_QENABLE 0x1c		/* le16 rw queue_enable */
+#define C_QNOFF 0x1e		/* le16 r  queue_notify_off */
+#define C_QDESC 0x20		/* le64 rw queue_desc */
+#define C_QDRIVER 0x28		/* le64 rw queue_driver */
+#define C_QDEVICE 0x30		/* le64 rw queue_device */
+
+/* §4.1.4.8 legacy I/O registers */
+#define L_HOST_FEATURES 0x00	/* le32 r */
+#define L_GUEST_FEATURES 0x04	/* le32 rw */
+#define L_QUEUE_PFN 0x08	/* le32 rw, in 4096-byte pages */
+#define L_QUEUE_SIZE 0x0c	/* le16 r */
+#define L_QUEUE_SELECT 0x0e	/* le16 rw */
+#define L_QUEUE_NOTIFY 0x10	/* le16 rw */
+#define L_STATUS 0x12		/* u8 rw */
+#define L_ISR 0x13		/* u8 r */
+#define L_CONFIG 0x14		/* device config, MSI-X disabled */
+#define LEGACY_ALIGN 4096
+
+#define MAX_QUEUES 8
+
+struct vpci {
+	struct pci_dev *pci;
+	volatile uint8_t *common, *notify, *device;
+	uint32_t notify_mult, device_len;
+	volatile uint16_t *qnotify[MAX_QUEUES];	/* each queue's doorbell */
+	uint16_t io;
+};
+
+static struct vpci *vp(struct virtio_dev *d)
+{
+	return d->transport;
+}
+
+uint16_t virtio_pci_type(const struct pci_dev *p)
+{
+	if (p->vendor != VIRTIO_PCI_VENDOR)
+		return 0;
+	if (p->device >= 0x1040 && p->device <= 0x107f)
+		return (uint16_t)(p->device - 0x1040);
+	if (p->device >= 0x1000 && p->device <= 0x103f)
+		return p->subsys;	/* transitional: type in subsystem id */
+	return 0;
+}
+
+/* --- modern -------------------------------------------------------------- */
+
+static uint64_t m_get_features(struct virtio_dev *d)
+{
+	volatile uint8_t *c = vp(d)->common;
+	*(volatile uint32_t *)(c + C_DFSELECT) = 0;
+	uint64_t lo = *(volatile uint32_t *)(c + C_DF);
+	*(volatile uint32_t *)(c + C_DFSELECT) = 1;
+	uint64_t hi = *(volatile uint32_t *)(c + C_DF);
+	return hi << 32 | lo;
+}
+
+static void m_set_features(struct virtio_dev *d, uint64_t f)
+{
+	volatile uint8_t *c = vp(d)->common;
+	*(volatile uint32_t *)(c + C_GFSELECT) = 0;
+	*(volatile uint32_t *)(c + C_GF) = (uint32_t)f;
+	*(volatile uint32_t *)(c + C_GFSELECT) = 1;
+	*(volatile uint32_t *)(c + C_GF) = (uint32_t)(f >> 32);
+}
+
+static uint8_t m_get_status(struct virtio_dev *d)
+{
+	return vp(d)->common[C_STATUS];
+}
+
+static void m_set_status(struct virtio_dev *d, uint8_t s)
+{
+	vp(d)->common[C_STATUS] = s;
+	/* §4.1.4.3.2: after writing 0, wait until it reads back 0. */
+	for (int i = 0; s == 0 && i < 1000000 && vp(d)->common[C_STATUS]; i++)
+		cpu_pause();
+}
+
+/* §2.5.1: read until config_generation is stable across the read. */
+static void m_read_config(struct virtio_dev *d, uint32_t off, void *buf,
+			  uint32_t len)
+{
+	struct vpci *v = vp(d);
+	uint8_t *p = buf;
+	if (off > v->device_len || len > v->device_len - off) {
+		memset(buf, 0, len);
+		return;
+	}
+	for (int tries = 0; tries < 100; tries++) {
+		uint8_t g = v->common[C_GEN];
+		for (uint32_t i = 0; i < len; i++)
+			p[i] = v->device[off + i];
+		if (v->common[C_GEN] == g)
+			return;
+	}
+}
+
+static uint16_t m_queue_max(struct virtio_dev *d, uint16_t q, int *fixed)
+{
+	volatile uint8_t *c = vp(d)->common;
+	*fixed = 0;
+	if (q >= *(volatile uint16_t *)(c + C_NUMQ))
+		return 0;
+	*(volatile uint16_t *)(c + C_QSELECT) = q;
+	return *(volatile uint16_t *)(c + C_QSIZE);
+}
+
+static void write64(volatile uint8_t *p, uint64_t v)
+{
+	*(volatile uint32_t *)p = (uint32_t)v;
+	*(volatile uint32_t *)(p + 4) = (uint32_t)(v >> 32);
+}
+
+static int m_queue_enable(struct virtio_dev *d, uint16_t q, uint16_t size,
+			  uint64_t desc, uint64_t driver, uint64_t device)
+{
+	struct vpci *v = vp(d);
+	volatile uint8_t *c = v->common;
+	if (q >= MAX_QUEUES)
+		return VIRTIO_ERR_QUEUE;
+	*(volatile uint16_t *)(c + C_QSELECT) = q;
+	/* §4.1.4.4: the doorbell is at notify + queue_notify_off * mult. */
+	uint16_t off = *(volatile uint16_t *)(c + C_QNOFF);
+	v->qnotify[q] = (volatile uint16_t *)(v->notify +
+					      (uint32_t)off * v->notify_mult);
+	*(volatile uint16_t *)(c + C_QSIZE) = size;
+	*(volatile uint16_t *)(c + C_QMSIX) = 0xffff;	/* no vector */
+	write64(c + C_QDESC, desc);
+	write64(c + C_QDRIVER, driver);
+	write64(c + C_QDEVICE, device);
+	*(volatile uint16_t *)(c + C_QENABLE) = 1;
+	return 0;
+}
+
+static void m_notify(struct virtio_dev *d, uint16_t q)
+{
+	if (q < MAX_QUEUES && vp(d)->qnotify[q])
+		*vp(d)->qnotify[q] = q;
+}
+
+static const struct virtio_ops modern_ops = {
+	m_get_features, m_set_features, m_get_status, m_set_status,
+	m_read_config, m_queue_max, m_queue_enable, m_notify,
+};
+
+/* Maps the structure a capability describes, if its BAR is memory. */
+static volatile uint8_t *cap_map(struct pci_dev *p, uint8_t cap, uint32_t *len)
+{
+	uint8_t bar = pci_read8(p, cap + 4);
+	uint32_t off = pci_read32(p, cap + 8);
+	*len = pci_read32(p, cap + 12);
+	if (bar > 5 || !p->bar[bar].size || p->bar[bar].io ||
+	    off > p->bar[bar].size || *len > p->bar[bar].size - off)
+		return 0;
+	volatile uint8_t *base = pci_map_bar(p, bar);
+	return base ? base + off : 0;
+}
+
+static int attach_modern(struct pci_dev *p, struct vpci *v)
+{
+	uint32_t len;
+	for (uint8_t cap = pci_find_cap(p, CAP_VENDOR, 0); cap;
+	     cap = pci_find_cap(p, CAP_VENDOR, cap)) {
+		switch (pci_read8(p, cap + 3)) {
+		case CFG_COMMON:
+			if (!v->common && (v->common = cap_map(p, cap, &len)) &&
+			    len < 0x38)
+				v->common = 0;
+			break;
+		case CFG_NOTIFY:
+			if (!v->notify) {
+				v->notify = cap_map(p, cap, &len);
+				v->notify_mult = pci_read32(p, cap + 16);
+			}
+			break;
+		case CFG_DEVICE:
+			if (!v->device)
+				v->device = cap_map(p, cap, &v->device_len);
+			break;
+		}
+	}
+	return v->common && v->notify ? 0 : -1;
+}
+
+/* --- legacy -------------------------------------------------------------- */
+
+static uint64_t l_get_features(struct virtio_dev *d)
+{
+	return inl(vp(d)->io + L_HOST_FEATURES);
+}
+
+static void l_set_features(struct virtio_dev *d, uint64_t f)
+{
+	outl(vp(d)->io + L_GUEST_FEATURES, (uint32_t)f);
+}
+
+static uint8_t l_get_status(struct virtio_dev *d)
+{
+	return inb(vp(d)->io + L_STATUS);
+}
+
+static void l_set_status(struct virtio_dev *d, uint8_t s)
+{
+	outb(vp(d)->io + L_STATUS, s);
+}
+
+static void l_read_config(struct virtio_dev *d, uint32_t off, void *buf,
+			  uint32_t len)
+{
+	uint8_t *p = buf;
+	for (uint32_t i = 0; i < len; i++)
+		p[i] = inb((uint16_t)(vp(d)->io + L_CONFIG + off + i));
+}
+
+static uint16_t l_queue_max(struct virtio_dev *d, uint16_t q, int *fixed)
+{
+	*fixed = 1;
+	outw(vp(d)->io + L_QUEUE_SELECT, q);
+	return inw(vp(d)->io + L_QUEUE_SIZE);
+}
+
+/* §2.7.2 legacy layout: descriptors, then the available ring, then the
+ * used ring at the next 4096 boundary, all from one page-aligned base. */
+static int l_queue_enable(struct virtio_dev *d, uint16_t q, uint16_t size,
+			  uint64_t desc, uint64_t driver, uint64_t device)
+{
+	uint64_t avail_end = driver + 6 + 2ull * size;
+	if (desc % LEGACY_ALIGN || driver != desc + 16ull * size ||
+	    device != (avail_end + LEGACY_ALIGN - 1) / LEGACY_ALIGN *
+			      LEGACY_ALIGN || desc / LEGACY_ALIGN > 0xffffffffull)
+		return VIRTIO_ERR_QUEUE;
+	outw(vp(d)->io + L_QUEUE_SELECT, q);
+	outl(vp(d)->io + L_QUEUE_PFN, (uint32_t)(desc / LEGACY_ALIGN));
+	return 0;
+}
+
+static void l_notify(struct virtio_dev *d, uint16_t q)
+{
+	outw(vp(d)->io + L_QUEUE_NOTIFY, q);
+}
+
+static const struct virtio_ops legacy_ops = {
+	l_get_features, l_set_features, l_get_status, l_set_status,
+	l_read_config, l_queue_max, l_queue_enable, l_notify,
+};
+
+/* The legacy config moves by 4 bytes while MSI-X is on; keep it off. */
+static void msix_off(struct pci_dev *p)
+{
+	uint8_t cap = pci_find_cap(p, CAP_MSIX, 0);
+	if (cap)
+		pci_write16(p, cap + 2, pci_read16(p, cap + 2) & 0x3fff);
+}
+
+int virtio_pci_attach(struct pci_dev *p, struct virtio_dev *d)
+{
+	struct vpci *v = calloc(1, sizeof(*v));
+	if (!v)
+		return VIRTIO_ERR_NOMEM;
+	v->pci = p;
+	memset(d, 0, sizeof(*d));
+	d->transport = v;
+	d->type = virtio_pci_type(p);
+	pci_enable(p, PCI_CMD_MEM | PCI_CMD_IO | PCI_CMD_MASTER);
+	if (!attach_modern(p, v)) {
+		d->ops = &modern_ops;
+		d->transport_name = "modern";
+		return 0;
+	}
+	if (p->bar[0].io && p->bar[0].size >= L_CONFIG) {
+		msix_off(p);
+		v->io = (uint16_t)p->bar[0].base;
+		d->ops = &legacy_ops;
+		d->legacy = 1;
+		d->transport_name = "legacy";
+		return 0;
+	}
+	free(v);
+	d->transport = 0;
+	return VIRTIO_ERR_DEVICE;
+}
