@@ -135,3 +135,53 @@ def decode_status(rc):
 
 def tempdir():
     return tempfile.mkdtemp(prefix="umbra-")
+
+
+def _guid(seed):
+    import hashlib
+    return hashlib.sha256(seed.encode()).digest()[:16]
+
+
+def write_gpt(path, sector, parts, disk_seed="umbra"):
+    """A GPT (UEFI 2.10 §5.3) with `sector`-byte logical sectors on the
+    existing file at path: protective MBR, primary and backup headers and
+    entry arrays. sgdisk cannot write 4096-byte-sector tables into a plain
+    file, so this exists for those. parts: (first_lba, last_lba, type_guid
+    bytes, name)."""
+    import struct
+    import zlib
+    size = os.path.getsize(path)
+    n = size // sector
+    nent, esize = 128, 128
+    esecs = (nent * esize + sector - 1) // sector
+    entries = bytearray(nent * esize)
+    for i, (first, last, tguid, name) in enumerate(parts):
+        e = struct.pack("<16s16sQQQ", tguid, _guid(f"{disk_seed}{i}"),
+                        first, last, 0) + name.encode("utf-16-le")
+        entries[i * esize:i * esize + len(e)] = e
+    ecrc = zlib.crc32(entries)
+
+    def header(my, alt, elba):
+        h = struct.pack("<8sIIIIQQQQ16sQIII", b"EFI PART", 0x10000, 92, 0, 0,
+                        my, alt, 2 + esecs, n - 2 - esecs,
+                        _guid(disk_seed), elba, nent, esize, ecrc)
+        crc = zlib.crc32(h)
+        return h[:16] + struct.pack("<I", crc) + h[20:]
+
+    mbr = bytearray(512)
+    mbr[446:462] = struct.pack("<B3sB3sII", 0, b"\0\x02\0", 0xEE,
+                               b"\xff\xff\xff", 1, min(n - 1, 0xFFFFFFFF))
+    mbr[510:512] = b"\x55\xaa"
+    with open(path, "r+b") as f:
+        f.write(mbr)
+        f.seek(sector)
+        f.write(header(1, n - 1, 2))
+        f.seek(2 * sector)
+        f.write(entries)
+        f.seek((n - 1 - esecs) * sector)
+        f.write(entries)
+        f.seek((n - 1) * sector)
+        f.write(header(n - 1, 1, n - 1 - esecs).ljust(sector, b"\0"))
+
+
+LINUX_FS_GUID = bytes.fromhex("af3dc60f838472478e793d69d8477de4")

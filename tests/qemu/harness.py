@@ -93,7 +93,7 @@ class Test:
 
     def boot(self, cmd=None, disks=None, machine="q35", bus="virtio",
              memory="256M", extra=(), timeout=None, disk_extra="",
-             debug_exit=True):
+             disk_extras=None, debug_exit=True):
         """Boots once; disks are (path, fmt) or paths; the default is a
         fresh overlay of build/umbra.img. Returns a Result."""
         if disks is None:
@@ -106,9 +106,13 @@ class Test:
             i = argv.index(ud.DEBUG_EXIT[1])
             del argv[i - 1:i + 1]
         for i, d in enumerate(disks):
-            path, fmt = d if isinstance(d, tuple) else (
-                d, "qcow2" if d.endswith(".qcow2") else "raw")
-            argv += ud.disk_args(path, bus, i, fmt, extra=disk_extra)
+            if not isinstance(d, tuple):
+                d = (d, "qcow2" if d.endswith(".qcow2") else "raw")
+            path, fmt = d[0], d[1]
+            ro = len(d) > 2 and d[2]
+            extra = disk_extras[i] if disk_extras else disk_extra
+            argv += ud.disk_args(path, bus, i, fmt, readonly=ro,
+                                 extra=extra)
         argv += ["-serial", "stdio"]
         t0 = time.monotonic()
         try:
