@@ -8,8 +8,9 @@
 #include "../runtime/fmt.h"
 #include "line.h"
 
-static const struct shell_cmd *const tables[] = { shell_sys_cmds,
-						   shell_fs_cmds };
+static const struct shell_cmd *const tables[] = {
+	shell_sys_cmds, shell_fs_cmds, shell_bench_cmds,
+};
 static int stop_on_error = 1;
 
 static void con_sink(void *ctx, const char *s, size_t n)

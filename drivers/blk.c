@@ -10,6 +10,7 @@
 #include "../runtime/time.h"
 
 #define BOUNCE_BYTES (256u << 10)
+#define SMALL_READ (128u << 10)	/* unaligned reads this small: one request */
 
 static struct blk_dev *devs[BLK_MAX_DEVS];
 static unsigned ndevs;
@@ -112,6 +113,19 @@ int blk_submit(struct blk_dev *d, struct blk_req *req)
 	return err;
 }
 
+int blk_poll(struct blk_dev *d)
+{
+	uint64_t first;
+	struct blk_dev *disk = blk_disk(d, &first);
+	if (disk->failed)
+		return BLK_ERR_DEVICE;
+	disk->ops->kick(disk);
+	int n = disk->ops->poll(disk);
+	if (n < 0)
+		fail_device(disk);
+	return n;
+}
+
 /* Polls until req is done, with a deadline while nothing completes. */
 int blk_wait(struct blk_dev *d, struct blk_req *req)
 {
@@ -156,32 +170,43 @@ static int check(struct blk_dev *d, int op, uint64_t lba, uint64_t count)
 	return 0;
 }
 
+/* A piece of a transfer: sectors [lba, lba + count) to or from addr. */
+struct seg {
+	uint64_t lba, count, addr;
+};
+
 /* The engine: keeps up to queue_depth requests of max_sectors in flight
- * until [lba, lba + count) is done. Buffers are already aligned. */
-static int run(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
-	       uint64_t addr)
+ * until every segment is done. Buffers are already aligned. */
+static int run(struct blk_dev *d, int op, const struct seg *sg, int nseg)
 {
 	uint64_t first;
 	struct blk_dev *disk = blk_disk(d, &first);
 	uint32_t depth = disk->queue_depth ? disk->queue_depth : 1;
 	uint32_t per = disk->max_sectors ? disk->max_sectors : 8;
-	struct blk_req *reqs = calloc(depth, sizeof(*reqs));
-	uint8_t *busy = calloc(depth, 1);
-	uint64_t next = 0, done = 0;
+	uint64_t need = 0;
+	for (int i = 0; i < nseg; i++)
+		need += (sg[i].count + per - 1) / per;
+	if (need < depth)	/* no more slots than it needs */
+		depth = (uint32_t)need;
+	struct blk_req *reqs = calloc(depth ? depth : 1, sizeof(*reqs));
+	uint8_t *busy = calloc(depth ? depth : 1, 1);
+	uint64_t next = 0;	/* sectors queued within segment cur */
+	int cur = 0, err = reqs && busy ? 0 : BLK_ERR_NOMEM;
 	uint32_t inflight = 0;
-	int err = reqs && busy ? 0 : BLK_ERR_NOMEM;
 	uint64_t deadline = time_us() + BLK_TIMEOUT_US;
 
-	while (!err && done < count) {
+	while (!err && (cur < nseg || inflight)) {
 		int queued = 0;
-		for (uint32_t i = 0; i < depth && next < count; i++) {
+		for (uint32_t i = 0; i < depth && cur < nseg; i++) {
 			if (busy[i])
 				continue;
-			uint64_t n = count - next < per ? count - next : per;
+			const struct seg *g = &sg[cur];
+			uint64_t n = g->count - next < per ? g->count - next : per;
 			reqs[i] = (struct blk_req){
-				.op = (uint8_t)op, .lba = first + lba + next,
+				.op = (uint8_t)op, .lba = first + g->lba + next,
 				.count = (uint32_t)n,
-				.addr = addr ? addr + next * disk->sector_size : 0,
+				.addr = g->addr ? g->addr + next * disk->sector_size
+						: 0,
 			};
 			int r = disk->ops->submit(disk, &reqs[i]);
 			if (r == BLK_ERR_BUSY)
@@ -194,6 +219,10 @@ static int run(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
 			inflight++;
 			queued++;
 			next += n;
+			if (next == g->count) {
+				cur++;
+				next = 0;
+			}
 		}
 		if (queued)
 			disk->ops->kick(disk);
@@ -220,7 +249,6 @@ static int run(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
 				continue;
 			busy[i] = 0;
 			inflight--;
-			done += reqs[i].count;
 			if (reqs[i].status && !err)
 				err = reqs[i].status;
 		}
@@ -244,6 +272,13 @@ static int run(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
 	return err;
 }
 
+static int run1(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
+		uint64_t addr)
+{
+	struct seg g = { lba, count, addr };
+	return count ? run(d, op, &g, 1) : 0;
+}
+
 /* rbuf receives a read; wbuf is written from. */
 static int io(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
 	      uint8_t *rbuf, const uint8_t *wbuf)
@@ -265,7 +300,7 @@ static int io(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
 	if (!count)
 		return 0;
 	if (a % align == 0)	/* identity-mapped: the pointer is the address */
-		return run(d, op, lba, count, a);
+		return run1(d, op, lba, count, a);
 	/* A buffer the device cannot address: through a bounce buffer. */
 	uint64_t per = BOUNCE_BYTES / disk->sector_size;
 	uint8_t *b = page_alloc_zero(BOUNCE_BYTES / PAGE_SIZE);
@@ -276,7 +311,7 @@ static int io(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
 		uint64_t at = done * disk->sector_size;
 		if (wbuf)
 			memcpy(b, wbuf + at, n * disk->sector_size);
-		err = run(d, op, lba + done, n, (uintptr_t)b);
+		err = run1(d, op, lba + done, n, (uintptr_t)b);
 		if (!err && rbuf)
 			memcpy(rbuf + at, b, n * disk->sector_size);
 		done += n;
@@ -322,6 +357,59 @@ static int edge(struct blk_dev *d, uint64_t lba, uint32_t in, uint8_t *buf,
 	return err;
 }
 
+/* A small unaligned read: one request for the sectors around it. */
+static int small_read(struct blk_dev *d, uint64_t off, uint8_t *buf,
+		      size_t len)
+{
+	uint32_t ss = d->sector_size;
+	uint64_t lba = off / ss, n = (off + len + ss - 1) / ss - lba;
+	uint8_t *tmp = malloc(n * ss);
+	if (!tmp)
+		return BLK_ERR_NOMEM;
+	int err = io(d, BLK_READ, lba, n, tmp, 0);
+	if (!err)
+		memcpy(buf, tmp + off % ss, len);
+	free(tmp);
+	return err;
+}
+
+/* A large unaligned read (more than SMALL_READ, so the two ends are in
+ * different sectors): the partial sectors at both ends into a bounce
+ * buffer, the middle straight into buf, all in flight together. Returns
+ * BLK_ERR_INVALID, having done nothing, when the device cannot address
+ * the middle. */
+static int big_read(struct blk_dev *d, uint64_t off, uint8_t *buf,
+		    size_t len)
+{
+	uint64_t first;
+	uint32_t ss = d->sector_size, align = blk_disk(d, &first)->dma_align;
+	uint64_t lba = off / ss, end = (off + len + ss - 1) / ss;
+	uint64_t mid0 = (off + ss - 1) / ss, mid1 = (off + len) / ss;
+	uint8_t *mid = buf + (mid0 * ss - off);
+	if (align > 1 && (uintptr_t)mid % align)
+		return BLK_ERR_INVALID;	/* caller falls back */
+	uint8_t *edge = malloc(2 * ss);
+	if (!edge)
+		return BLK_ERR_NOMEM;
+	struct seg g[3];
+	int n = 0;
+	if (mid0 > lba)
+		g[n++] = (struct seg){ lba, 1, (uintptr_t)edge };
+	if (mid1 > mid0)
+		g[n++] = (struct seg){ mid0, mid1 - mid0, (uintptr_t)mid };
+	if (end > mid1)
+		g[n++] = (struct seg){ end - 1, 1, (uintptr_t)(edge + ss) };
+	int err = run(d, BLK_READ, g, n);
+	if (!err && mid0 > lba) {
+		uint64_t k = mid0 * ss - off < len ? mid0 * ss - off : len;
+		memcpy(buf, edge + off % ss, k);
+	}
+	if (!err && end > mid1)
+		memcpy(buf + (mid1 * ss - off), edge + ss, off + len - mid1 * ss);
+	free(edge);
+	return err;
+}
+
 static int bytes(struct blk_dev *d, uint64_t off, uint8_t *rbuf,
 		 const uint8_t *wbuf, size_t len)
 {
@@ -329,6 +417,13 @@ static int bytes(struct blk_dev *d, uint64_t off, uint8_t *rbuf,
 	int write = wbuf != 0;
 	if (off > d->sectors * ss || len > d->sectors * ss - off)
 		return BLK_ERR_RANGE;
+	if (!write && len <= SMALL_READ && (off % ss || len % ss))
+		return small_read(d, off, rbuf, len);
+	if (!write && (off % ss || len % ss)) {
+		int err = big_read(d, off, rbuf, len);
+		if (err != BLK_ERR_INVALID)
+			return err;
+	}
 	while (len) {
 		uint64_t lba = off / ss;
 		uint32_t in = (uint32_t)(off % ss);

@@ -99,6 +99,9 @@ int blk_write_bytes(struct blk_dev *d, uint64_t off, const void *buf,
 /* The queued path, for benchmarks: submit many, then wait for each. */
 int blk_submit(struct blk_dev *d, struct blk_req *req);
 int blk_wait(struct blk_dev *d, struct blk_req *req);
+/* Tells the device about what was submitted and reaps completions once;
+ * returns how many completed, or an error (the device is then failed). */
+int blk_poll(struct blk_dev *d);
 
 /* The disk under a partition (d itself for a disk) and the offset. */
 struct blk_dev *blk_disk(struct blk_dev *d, uint64_t *first);

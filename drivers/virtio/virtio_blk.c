@@ -43,7 +43,7 @@
 #define S_UNSUPP 2
 #define ID_BYTES 20
 
-#define MAX_REQ_BYTES (2u << 20)	/* one request moves at most this */
+#define MAX_REQ_BYTES (8u << 20)	/* one request moves at most this */
 #define QUEUE_WANT 256
 
 /* Per in-flight request: header, discard segment and status, in DMA
@@ -288,6 +288,8 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 		err = setup_slots(v);
 	if (err) {
 		virtio_fail(v->dev);
+		v->dev->ops->set_status(v->dev, 0);	/* no more DMA */
+		virtq_free(&v->q);
 		free(v);
 		return err;
 	}

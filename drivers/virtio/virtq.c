@@ -126,6 +126,20 @@ int virtq_init(struct virtq *q, struct virtio_dev *d, uint16_t index,
 	return d->ops->queue_enable(d, index, q->size, q->mem, drv, dev);
 }
 
+void virtq_free(struct virtq *q)
+{
+	free(q->token);
+	free(q->chain);
+	free(q->writable);
+	free(q->next);
+	if (q->itab)
+		page_free((uintptr_t)q->itab,
+			  ((uint64_t)q->size * VIRTQ_MAX_SEGS * 16 + 4095) / 4096);
+	if (q->mem)
+		page_free(q->mem, q->mem_pages);
+	memset(q, 0, sizeof(*q));
+}
+
 /* Points an indirect table for id at the buffers; returns its buffer. */
 static struct virtq_buf indirect(struct virtq *q, uint16_t id,
 				 const struct virtq_buf *b, unsigned n)

@@ -43,6 +43,9 @@ struct virtq {
 int virtq_init(struct virtq *q, struct virtio_dev *d, uint16_t index,
 	       uint16_t want);
 
+/* Gives back the queue's memory (the device must be reset first). */
+void virtq_free(struct virtq *q);
+
 /* Slots a request of n buffers would take now. */
 static inline int virtq_room(const struct virtq *q, unsigned n)
 {
