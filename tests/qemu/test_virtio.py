@@ -52,7 +52,7 @@ def transitional(t):
     r = t.boot(cmd=CMDS)
     r.expect_status(0)
     r.expect(r'^vda +virtio +128\.0M +512 rw model="virtio-blk modern, '
-             r'split ring, indirect" .*cache=write-back queue=256 ?$')
+             r'split ring, indirect" .*cache=write-back queue=256 discard write-zeroes$')
     r.expect(r"^vda2 +part .*\(root\)$")
     r.expect(r"^drwxr-xr-x +2 +0 +0 +0 etc$")
     expect_rootfs(r)
