@@ -257,3 +257,309 @@ const struct shell_cmd shell_fs_cmds[] = {
 	  cmd_sha256 },
 	{ 0, 0, 0, 0 },
 };
+
+/* --- changes ------------------------------------------------------------ */
+
+static int text_to_file(int argc, char **argv, int append)
+{
+	if (argc < 3)
+		return shell_err(argv[0], SHELL_USAGE, "usage: %s PATH TEXT...",
+				 argv[0]);
+	struct efs *fs = app_fs(argv[0]);
+	if (!fs)
+		return 1;
+	const char *path = app_path(argv[1]);
+	uint32_t ino;
+	int err = efs_lookup(fs, path, 1, &ino);
+	if (err == EFS_ERR_NOT_FOUND)
+		err = efs_create(fs, path, 0644, &ino);
+	else if (!err && !append)
+		err = efs_truncate(fs, ino, 0);
+	for (int i = 2; !err && i < argc; i++) {
+		int64_t n = efs_append(fs, ino, argv[i], strlen(argv[i]));
+		if (n >= 0)
+			n = efs_append(fs, ino, i + 1 < argc ? " " : "\n", 1);
+		err = n < 0 ? (int)n : 0;
+	}
+	return err ? app_fs_err(argv[0], path, err) : 0;
+}
+
+static int cmd_write(int argc, char **argv)
+{
+	return text_to_file(argc, argv, 0);
+}
+
+static int cmd_append(int argc, char **argv)
+{
+	return text_to_file(argc, argv, 1);
+}
+
+/* The last component of a path. */
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static int cmd_cp(int argc, char **argv)
+{
+	if (argc != 3)
+		return shell_err(argv[0], SHELL_USAGE, "usage: cp SRC DST");
+	struct efs *fs = app_fs(argv[0]);
+	uint32_t src, dst, dir;
+	struct efs_stat st;
+	if (!fs || app_open_file(argv[0], argv[1], &src, &st))
+		return 1;
+	char *to = malloc(EFS_PATH_MAX + 2);
+	if (!to)
+		return shell_err(argv[0], 1, "out of memory");
+	fmt_snprintf(to, EFS_PATH_MAX + 2, "%s", app_path(argv[2]));
+	struct efs_stat dst_st;
+	if (!efs_lookup(fs, to, 1, &dir) && !efs_stat(fs, dir, &dst_st) &&
+	    dst_st.kind == EFS_DIR) {
+		size_t n = strlen(to);
+		fmt_snprintf(to + n, EFS_PATH_MAX + 2 - n, "%s%s",
+			     n && to[n - 1] == '/' ? "" : "/", base_name(argv[1]));
+	}
+	int err = efs_lookup(fs, to, 1, &dst);
+	if (err == EFS_ERR_NOT_FOUND)
+		err = efs_create(fs, to, st.mode & 07777, &dst);
+	else if (!err && dst == src)
+		err = EFS_ERR_INVALID;
+	else if (!err)
+		err = efs_truncate(fs, dst, 0);
+	uint8_t *buf = err ? 0 : page_alloc_zero(CHUNK / PAGE_SIZE);
+	if (!err && !buf)
+		err = EFS_ERR_NO_MEMORY;
+	int64_t n = 0;
+	for (uint64_t off = 0; !err &&
+	     (n = efs_read(fs, src, off, buf, CHUNK)) > 0; off += (uint64_t)n) {
+		int64_t w = efs_write(fs, dst, off, buf, (size_t)n);
+		if (w < 0)
+			err = (int)w;
+	}
+	if (!err && n < 0)
+		err = (int)n;
+	if (!err)
+		err = efs_chmod(fs, dst, st.mode & 07777);
+	if (buf)
+		page_free((uintptr_t)buf, CHUNK / PAGE_SIZE);
+	int r = err ? app_fs_err(argv[0], to, err) : 0;
+	free(to);
+	return r;
+}
+
+static int cmd_mv(int argc, char **argv)
+{
+	if (argc != 3)
+		return shell_err(argv[0], SHELL_USAGE, "usage: mv FROM TO");
+	struct efs *fs = app_fs(argv[0]);
+	if (!fs)
+		return 1;
+	char *from = malloc(EFS_PATH_MAX + 2);
+	if (!from)
+		return shell_err(argv[0], 1, "out of memory");
+	fmt_snprintf(from, EFS_PATH_MAX + 2, "%s", app_path(argv[1]));
+	const char *to = app_path(argv[2]);
+	int err = efs_rename(fs, from, to);
+	int r = err ? shell_err(argv[0], 1, "%s -> %s: %s", from, to,
+				efs_strerror(err)) : 0;
+	free(from);
+	return r;
+}
+
+static int cmd_rm(int argc, char **argv)
+{
+	if (argc < 2)
+		return shell_err(argv[0], SHELL_USAGE, "usage: rm PATH...");
+	struct efs *fs = app_fs(argv[0]);
+	for (int i = 1; fs && i < argc; i++) {
+		int err = efs_unlink(fs, app_path(argv[i]));
+		if (err)
+			return app_fs_err(argv[0], app_path(argv[i]), err);
+	}
+	return fs ? 0 : 1;
+}
+
+static int cmd_mkdir(int argc, char **argv)
+{
+	int parents = argc > 1 && !strcmp(argv[1], "-p");
+	if (argc < 2 + parents)
+		return shell_err(argv[0], SHELL_USAGE, "usage: mkdir [-p] PATH...");
+	struct efs *fs = app_fs(argv[0]);
+	for (int i = 1 + parents; fs && i < argc; i++) {
+		char *p = malloc(EFS_PATH_MAX + 2);
+		if (!p)
+			return shell_err(argv[0], 1, "out of memory");
+		fmt_snprintf(p, EFS_PATH_MAX + 2, "%s", app_path(argv[i]));
+		int err = 0;
+		/* -p: every missing directory on the way, and no error for
+		 * one that exists. */
+		for (char *s = p + 1; parents && !err && (s = strchr(s, '/'));
+		     s++) {
+			*s = 0;
+			err = efs_mkdir(fs, p, 0755);
+			if (err == EFS_ERR_EXISTS)
+				err = 0;
+			*s = '/';
+		}
+		if (!err)
+			err = efs_mkdir(fs, p, 0755);
+		if (err == EFS_ERR_EXISTS && parents)
+			err = 0;
+		int r = err ? app_fs_err(argv[0], p, err) : 0;
+		free(p);
+		if (r)
+			return r;
+	}
+	return fs ? 0 : 1;
+}
+
+static int cmd_rmdir(int argc, char **argv)
+{
+	if (argc < 2)
+		return shell_err(argv[0], SHELL_USAGE, "usage: rmdir PATH...");
+	struct efs *fs = app_fs(argv[0]);
+	for (int i = 1; fs && i < argc; i++) {
+		int err = efs_rmdir(fs, app_path(argv[i]));
+		if (err)
+			return app_fs_err(argv[0], app_path(argv[i]), err);
+	}
+	return fs ? 0 : 1;
+}
+
+static int cmd_ln(int argc, char **argv)
+{
+	if (argc != 4 || strcmp(argv[1], "-s"))
+		return shell_err(argv[0], SHELL_USAGE, "usage: ln -s TARGET PATH "
+				 "(EclipseFS has no hard links)");
+	struct efs *fs = app_fs(argv[0]);
+	if (!fs)
+		return 1;
+	int err = efs_symlink(fs, argv[2], app_path(argv[3]));
+	return err ? app_fs_err(argv[0], app_path(argv[3]), err) : 0;
+}
+
+#define TREE_DEPTH 64
+
+static int tree(struct efs *fs, uint32_t ino, const char *name, int depth,
+		uint32_t *stack)
+{
+	struct efs_stat st;
+	int err = efs_stat(fs, ino, &st);
+	if (err)
+		return err;
+	con_printf("%*s%s%s\n", depth * 2, "", name,
+		   st.kind == EFS_DIR && depth ? "/" : "");
+	if (st.kind != EFS_DIR)
+		return 0;
+	for (int i = 0; i < depth; i++)
+		if (stack[i] == ino)
+			return EFS_ERR_LOOP;	/* a directory inside itself */
+	if (depth >= TREE_DEPTH)
+		return EFS_ERR_TOO_BIG;
+	stack[depth] = ino;
+	struct efs_dir *d;
+	struct efs_dirent *e = malloc(sizeof(*e));
+	err = e ? efs_opendir(fs, ino, &d) : EFS_ERR_NO_MEMORY;
+	if (err) {
+		free(e);
+		return err;
+	}
+	int r;
+	while (!err && (r = efs_readdir(d, e)) > 0)
+		err = tree(fs, e->ino, e->name, depth + 1, stack);
+	efs_closedir(d);
+	free(e);
+	return err;
+}
+
+static int cmd_tree(int argc, char **argv)
+{
+	if (argc > 2)
+		return shell_err(argv[0], SHELL_USAGE, "usage: tree [PATH]");
+	struct efs *fs = app_fs(argv[0]);
+	uint32_t ino, stack[TREE_DEPTH + 1];
+	if (!fs)
+		return 1;
+	const char *path = app_path(argc > 1 ? argv[1] : "/");
+	int err = efs_lookup(fs, path, 1, &ino);
+	if (!err)
+		err = tree(fs, ino, path, 0, stack);
+	return err ? app_fs_err(argv[0], path, err) : 0;
+}
+
+static int cmd_df(int argc, char **argv)
+{
+	(void)argc;
+	struct efs *fs = app_fs(argv[0]);
+	struct efs_space sp;
+	if (!fs)
+		return 1;
+	int err = efs_space(fs, &sp);
+	if (err)
+		return app_fs_err(argv[0], "/", err);
+	char a[16], b[16], c[16], d[16];
+	app_size(sp.size, a, sizeof(a));
+	app_size(sp.used, b, sizeof(b));
+	app_size(sp.free, c, sizeof(c));
+	app_size(sp.reclaimable, d, sizeof(d));
+	con_printf("%s: size %s, used %s, free %s, reclaimable %s; inodes %u, "
+		   "free %u\n", storage_root_dev()->name, a, b, c, d, sp.slots,
+		   sp.free_slots);
+	con_printf("df: %llu %llu %llu %llu %u %u\n",
+		   (unsigned long long)sp.size, (unsigned long long)sp.used,
+		   (unsigned long long)sp.free,
+		   (unsigned long long)sp.reclaimable, sp.slots, sp.free_slots);
+	return 0;
+}
+
+static int cmd_sync(int argc, char **argv)
+{
+	(void)argc;
+	if (!app_fs(argv[0]))
+		return 1;
+	int err = storage_sync();
+	return err ? app_fs_err(argv[0], "/", err) : 0;
+}
+
+static void fsck_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	con_printf("fsck: %s\n", line);
+}
+
+static int cmd_fsck(int argc, char **argv)
+{
+	int repair = argc == 2 && !strcmp(argv[1], "--repair");
+	if (argc > 2 || (argc == 2 && !repair))
+		return shell_err(argv[0], SHELL_USAGE, "usage: fsck [--repair]");
+	if (!app_fs(argv[0]))
+		return 1;
+	struct efs_fsck_result r;
+	int err = storage_fsck(repair, fsck_line, &r);
+	if (err && !r.errors)
+		return app_fs_err(argv[0], "/", err);
+	con_printf("fsck: %u inodes: %u directories, %u files, %u symlinks, "
+		   "%u free; %u errors, %u repaired\n", r.nodes, r.dirs,
+		   r.files, r.symlinks, r.free_slots, r.errors, r.repaired);
+	return r.errors ? 1 : 0;
+}
+
+const struct shell_cmd shell_fs2_cmds[] = {
+	{ "tree", "[PATH]", "list a directory recursively", cmd_tree },
+	{ "write", "PATH TEXT...", "write the words (and a newline) to a file",
+	  cmd_write },
+	{ "append", "PATH TEXT...", "append the words and a newline",
+	  cmd_append },
+	{ "cp", "SRC DST", "copy a file", cmd_cp },
+	{ "mv", "FROM TO", "rename", cmd_mv },
+	{ "rm", "PATH...", "remove files or symlinks", cmd_rm },
+	{ "mkdir", "[-p] PATH...", "make directories", cmd_mkdir },
+	{ "rmdir", "PATH...", "remove empty directories", cmd_rmdir },
+	{ "ln", "-s TARGET PATH", "make a symbolic link", cmd_ln },
+	{ "df", "", "space and inodes of the volume", cmd_df },
+	{ "fsck", "[--repair]", "check (and repair) the volume", cmd_fsck },
+	{ "sync", "", "make every change durable", cmd_sync },
+	{ 0, 0, 0, 0 },
+};

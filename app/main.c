@@ -12,6 +12,7 @@
 #include "../runtime/page.h"
 #include "../runtime/pci.h"
 #include "../runtime/rtc.h"
+#include "../runtime/smbios.h"
 #include "../runtime/power.h"
 #include "../runtime/runtime.h"
 #include "../runtime/time.h"
@@ -51,6 +52,37 @@ static void banner(void)
 	con_printf("machine: %u block devices\n", blk_count());
 }
 
+/* Where the commands come from, first found wins: fw_cfg
+ * opt/umbra/cmdline, then SMBIOS type 11 "umbra.cmdline=...", then /etc/rc
+ * on the volume. Returns the script's length (in `script`), or -1. */
+static long script_source(const char **from)
+{
+	long n = fwcfg_read_file(CMDLINE_FILE, script, sizeof(script));
+	*from = "fw_cfg " CMDLINE_FILE;
+	if (n >= 0)
+		return n;
+	n = smbios_oem_value("umbra.cmdline", script, sizeof(script));
+	*from = "SMBIOS OEM string umbra.cmdline";
+	if (n >= 0)
+		return n;
+	struct efs *fs = storage_root();
+	uint32_t ino;
+	struct efs_stat st;
+	*from = "/etc/rc";
+	if (!fs || efs_lookup(fs, "/etc/rc", 1, &ino) || efs_stat(fs, ino, &st) ||
+	    st.kind != EFS_FILE)
+		return -1;
+	if (st.size >= sizeof(script))
+		return (long)st.size;
+	int64_t r = efs_read(fs, ino, 0, script, sizeof(script) - 1);
+	if (r < 0) {
+		con_printf("script: /etc/rc: %s\n", efs_strerror((int)r));
+		return -1;
+	}
+	script[r] = 0;
+	return (long)r;
+}
+
 int app_main(void)
 {
 	pci_scan();
@@ -71,14 +103,16 @@ int app_main(void)
 			   "without one\n");
 	}
 
-	long n = fwcfg_read_file(CMDLINE_FILE, script, sizeof(script));
+	const char *from;
+	long n = script_source(&from);
 	if (n >= (long)sizeof(script)) {
-		con_printf("cmdline: %s is %ld bytes, more than %u\n",
-			   CMDLINE_FILE, n, (unsigned)sizeof(script) - 1);
+		con_printf("script: %s is %ld bytes, more than %u\n", from, n,
+			   (unsigned)sizeof(script) - 1);
+		app_shutdown();
 		return SHELL_USAGE;
 	}
 	if (n >= 0) {
-		con_printf("cmdline: %s\n", script);
+		con_printf("script: from %s\n", from);
 		int st = shell_run_script(script);
 		con_printf("script: exit status %d\n", st);
 		app_shutdown();

@@ -172,3 +172,25 @@ int storage_sync(void)
 {
 	return root ? efs_sync(root) : 0;
 }
+
+int storage_fsck(int repair, efs_report_fn *report,
+		 struct efs_fsck_result *res)
+{
+	struct efs_io io;
+	memset(res, 0, sizeof(*res));
+	if (!root)
+		return EFS_ERR_INVALID;
+	int err = efs_sync(root);
+	if (err)
+		return err;
+	storage_efs_io(root_dev, &io);
+	if (!repair) {
+		io.read_only = 1;
+		return efs_fsck(&io, 0, report, 0, res);
+	}
+	efs_unmount(root);
+	root = 0;
+	err = efs_fsck(&io, 1, report, 0, res);
+	int merr = efs_mount(&io, &root);
+	return err ? err : merr;
+}

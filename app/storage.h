@@ -22,6 +22,11 @@ struct blk_dev *storage_root_dev(void);
 /* Commits the root volume's pending changes. */
 int storage_sync(void);
 
+/* fsck of the root volume: after a sync, on its own read-only mount; with
+ * repair, the volume is unmounted, repaired and mounted again. */
+int storage_fsck(int repair, efs_report_fn *report,
+		 struct efs_fsck_result *res);
+
 /* An efs_io on a block device (for other volumes and tests). */
 void storage_efs_io(struct blk_dev *d, struct efs_io *io);
 

@@ -8,6 +8,7 @@
 #include "paging.h"
 #include "panic.h"
 #include "power.h"
+#include "smbios.h"
 #include "runtime.h"
 #include "time.h"
 #include "timeline.h"
@@ -78,6 +79,7 @@ void runtime_start(struct boot_info *bi)
 	cpu_count = acpi.cpus;
 	time_init(bi->tsc_efi_main);
 	power_init(bi->rt);
+	smbios_init(bi->smbios3, bi->smbios);
 	timeline_mark(TIMELINE_RUNTIME);
 	power_exit(app_main());
 }

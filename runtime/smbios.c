@@ -1,0 +1,89 @@
+/* SMBIOS OEM strings; see smbios.h. */
+#include "smbios.h"
+
+#include <string.h>
+
+#define MAX_TABLE (1u << 20)
+#define TYPE_OEM_STRINGS 11
+#define TYPE_END 127
+
+static const uint8_t *table;
+static uint32_t table_len;
+
+static int sum_ok(const uint8_t *p, uint32_t n)
+{
+	uint8_t s = 0;
+	for (uint32_t i = 0; i < n; i++)
+		s += p[i];
+	return s == 0;
+}
+
+/* DSP0134 §5.2.2 (64-bit "_SM3_": length at 6, table max size at 12,
+ * address at 16) and §5.2.1 (32-bit "_SM_": the "_DMI_" part at 16,
+ * length at 22, address at 24). */
+void smbios_init(uint64_t smbios3, uint64_t smbios)
+{
+	const uint8_t *e3 = (const uint8_t *)(uintptr_t)smbios3;
+	const uint8_t *e = (const uint8_t *)(uintptr_t)smbios;
+	uint32_t len;
+	uint64_t addr;
+	if (e3 && !memcmp(e3, "_SM3_", 5) && e3[6] >= 24 && sum_ok(e3, e3[6])) {
+		memcpy(&len, e3 + 12, 4);
+		memcpy(&addr, e3 + 16, 8);
+	} else if (e && !memcmp(e, "_SM_", 4) && e[5] >= 31 &&
+		   sum_ok(e, e[5]) && !memcmp(e + 16, "_DMI_", 5)) {
+		uint16_t l16;
+		uint32_t a32;
+		memcpy(&l16, e + 22, 2);
+		memcpy(&a32, e + 24, 4);
+		len = l16;
+		addr = a32;
+	} else {
+		return;
+	}
+	if (!addr || len > MAX_TABLE)
+		return;
+	table = (const uint8_t *)(uintptr_t)addr;
+	table_len = len;
+}
+
+/* The end of a structure's string set (past its double NUL), or 0. */
+static uint32_t strings_end(uint32_t at)
+{
+	for (uint32_t p = at; p + 1 < table_len; p++)
+		if (!table[p] && !table[p + 1])
+			return p + 2;
+	return 0;
+}
+
+long smbios_oem_value(const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key);
+	for (uint32_t p = 0; table && p + 4 <= table_len;) {
+		uint8_t type = table[p], len = table[p + 1];
+		if (len < 4 || p + len > table_len)
+			return -1;
+		uint32_t end = strings_end(p + len);
+		if (!end)
+			return -1;
+		if (type == TYPE_OEM_STRINGS) {
+			for (uint32_t s = p + len; s < end - 1;) {
+				const char *str = (const char *)table + s;
+				size_t n = strnlen(str, end - s);
+				if (n > klen && !memcmp(str, key, klen) &&
+				    str[klen] == '=') {
+					size_t v = n - klen - 1;
+					size_t c = v < size - 1 ? v : size - 1;
+					memcpy(buf, str + klen + 1, c);
+					buf[c] = 0;
+					return (long)v;
+				}
+				s += (uint32_t)n + 1;
+			}
+		}
+		if (type == TYPE_END)
+			return -1;
+		p = end;
+	}
+	return -1;
+}
