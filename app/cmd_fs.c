@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "../drivers/blk.h"
-#include "../drivers/virtio/virtio_blk.h"
 #include "../fs/eclipsefs.h"
 #include "../runtime/console.h"
 #include "../runtime/fmt.h"
@@ -77,7 +76,7 @@ static int cmd_lsblk(int argc, char **argv)
 		else
 			con_printf("model=\"%s\" serial=\"%s\" cache=%s "
 				   "queue=%u%s%s%s%s\n", d->model, d->serial,
-				   vblk_cache_mode(d), d->queue_depth,
+				   d->cache ? d->cache : "unknown", d->queue_depth,
 				   d->can_discard ? " discard" : "",
 				   d->can_write_zeroes ? " write-zeroes" : "",
 				   d->failed ? " FAILED" : "",

@@ -57,7 +57,8 @@ struct blk_ops {
 struct blk_dev {
 	char name[16];		/* vda, vda1, sda, nvme0n1 ... */
 	char model[48], serial[24];
-	const char *transport;	/* "virtio-blk modern", ... */
+	const char *transport;	/* "virtio", "ahci", "ide", "nvme" */
+	const char *cache;	/* "write-back", "write-through", "unknown" */
 	uint64_t sectors;
 	uint32_t sector_size;
 	uint32_t max_sectors;	/* per request */

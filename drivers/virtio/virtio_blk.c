@@ -69,7 +69,6 @@ struct vblk {
 };
 
 static unsigned count;
-static struct vblk *all[VBLK_MAX];
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -306,15 +305,8 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 	b->queue_depth = v->nslots;
 	b->dma_align = 1;
 	read_geometry(v);
+	b->cache = v->writeback ? "write-back" : "write-through";
 	read_serial(v);
-	all[count++] = v;
+	count++;
 	return blk_register(b);
-}
-
-const char *vblk_cache_mode(const struct blk_dev *b)
-{
-	for (unsigned i = 0; i < count; i++)
-		if (&all[i]->blk == b)
-			return all[i]->writeback ? "write-back" : "write-through";
-	return "";
 }

@@ -12,7 +12,4 @@
  * VIRTIO_ERR_* and says why in *why; the device is left FAILED. */
 int vblk_attach(struct virtio_dev *d, const char **why);
 
-/* "write-back" or "write-through" (§5.2.4 writeback), "" if not ours. */
-const char *vblk_cache_mode(const struct blk_dev *b);
-
 #endif

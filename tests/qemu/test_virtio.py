@@ -40,7 +40,7 @@ def data_disk(t, name, size, sector, tree, gpt=True):
 
 
 def expect_rootfs(r):
-    r.expect(r"^root: vd\w+ mounted \(EclipseFS")
+    r.expect(r"^root: [a-z0-9]+ mounted \(EclipseFS")
     r.expect(r"^Welcome to umbra: one UEFI image")
 
 

@@ -1,0 +1,358 @@
+/* AHCI 1.3.1: take the controller from the firmware (BIOS/OS handoff),
+ * find the SATA disks, and run READ/WRITE DMA EXT and FLUSH CACHE EXT
+ * with one PRD per command, as many commands queued as the port has slots
+ * (the HBA runs non-queued commands one after another). A failed command
+ * stops the port, clears its errors and starts it again. */
+#include "ahci.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/console.h"
+#include "../../runtime/cpu.h"
+#include "../../runtime/fmt.h"
+#include "../../runtime/page.h"
+#include "../../runtime/time.h"
+#include "ata.h"
+
+/* §3.1 generic host control */
+#define CAP 0x00	/* NP 4:0, NCS 12:8, S64A 31 */
+#define GHC 0x04	/* HR 0, IE 1, AE 31 */
+#define PI 0x0c		/* ports implemented */
+#define CAP2 0x24	/* BOH 0 */
+#define BOHC 0x28	/* BOS 0, OOS 1, BB 4 */
+#define GHC_AE (1u << 31)
+/* §3.3 port registers, at 0x100 + 0x80 * port */
+#define P_CLB 0x00
+#define P_CLBU 0x04
+#define P_FB 0x08
+#define P_FBU 0x0c
+#define P_IS 0x10
+#define P_IE 0x14
+#define P_CMD 0x18	/* ST 0, SUD 1, POD 2, CLO 3, FRE 4, FR 14, CR 15 */
+#define P_TFD 0x20	/* status 7:0, error 15:8 */
+#define P_SIG 0x24
+#define P_SSTS 0x28	/* DET 3:0 */
+#define P_SERR 0x30
+#define P_CI 0x38
+#define CMD_ST 0x0001
+#define CMD_CLO 0x0008
+#define CMD_FRE 0x0010
+#define CMD_FR 0x4000
+#define CMD_CR 0x8000
+#define IS_TFES (1u << 30)	/* task file error */
+#define IS_ERRORS 0x7d800010u	/* every error bit of PxIS (§3.3.5) */
+#define SIG_ATA 0x00000101
+#define DET_PRESENT 3
+
+#define FIS_H2D 0x27
+#define PRD_MAX (4u << 20)	/* DBC is 22 bits: 4 MiB per PRD */
+#define WAIT_US 5000000ull
+#define HANDOFF_US 2000000ull
+
+struct port {
+	volatile uint8_t *r;	/* this port's registers */
+	uint8_t *cl;		/* command list: 32 headers of 32 bytes */
+	uint8_t *fis;		/* received-FIS area */
+	uint8_t *tables;	/* command tables, 256 bytes each */
+	uint32_t slots;
+	uint32_t busy;		/* slots we issued */
+	struct blk_req *req[32];
+	struct ata_identity id;
+	struct blk_dev blk;
+	uint32_t index;
+};
+
+static unsigned ndisks;
+
+static uint32_t rd(volatile uint8_t *base, uint32_t off)
+{
+	return *(volatile uint32_t *)(base + off);
+}
+
+static void wr(volatile uint8_t *base, uint32_t off, uint32_t v)
+{
+	*(volatile uint32_t *)(base + off) = v;
+}
+
+/* Waits until (reg & mask) == want; 0, or -1 on the deadline. */
+static int wait_reg(volatile uint8_t *b, uint32_t off, uint32_t mask,
+		    uint32_t want, uint64_t us)
+{
+	uint64_t end = time_us() + us;
+	while ((rd(b, off) & mask) != want) {
+		if (time_us() > end)
+			return -1;
+		cpu_pause();
+	}
+	return 0;
+}
+
+/* §10.1.2: clear ST, wait CR; clear FRE, wait FR. */
+static int port_stop(struct port *p)
+{
+	wr(p->r, P_CMD, rd(p->r, P_CMD) & ~CMD_ST);
+	if (wait_reg(p->r, P_CMD, CMD_CR, 0, WAIT_US))
+		return -1;
+	wr(p->r, P_CMD, rd(p->r, P_CMD) & ~CMD_FRE);
+	return wait_reg(p->r, P_CMD, CMD_FR, 0, WAIT_US);
+}
+
+static int port_start(struct port *p)
+{
+	wr(p->r, P_SERR, 0xffffffff);
+	wr(p->r, P_IS, 0xffffffff);
+	wr(p->r, P_CMD, rd(p->r, P_CMD) | CMD_FRE);
+	/* §10.3.1: the device must not be busy before ST; a stuck BSY is
+	 * cleared by command list override when the HBA supports it. */
+	if (wait_reg(p->r, P_TFD, ATA_SR_BSY | ATA_SR_DRQ, 0, WAIT_US)) {
+		wr(p->r, P_CMD, rd(p->r, P_CMD) | CMD_CLO);
+		if (wait_reg(p->r, P_CMD, CMD_CLO, 0, WAIT_US))
+			return -1;
+	}
+	wr(p->r, P_CMD, rd(p->r, P_CMD) | CMD_ST);
+	return 0;
+}
+
+/* Recovery after a failed command (§6.2.2.1): stop, clear, start. The
+ * commands still issued are lost; they complete with an error. */
+static void port_recover(struct port *p)
+{
+	port_stop(p);
+	port_start(p);
+	for (uint32_t s = 0; s < 32; s++) {
+		if (!(p->busy & (1u << s)))
+			continue;
+		p->req[s]->status = BLK_ERR_IO;
+		p->req[s]->done = 1;
+		p->req[s] = 0;
+	}
+	p->busy = 0;
+}
+
+/* Fills slot s with a command: H2D register FIS and one PRD. */
+static void build(struct port *p, uint32_t s, uint8_t cmd, uint64_t lba,
+		  uint32_t count, uint64_t addr, uint32_t bytes, int write)
+{
+	uint8_t *h = p->cl + 32 * s, *t = p->tables + 256 * s;
+	memset(t, 0, 0x90);
+	t[0] = FIS_H2D;
+	t[1] = 0x80;		/* C: this is a command */
+	t[2] = cmd;
+	t[4] = (uint8_t)lba;
+	t[5] = (uint8_t)(lba >> 8);
+	t[6] = (uint8_t)(lba >> 16);
+	t[7] = 0x40;		/* LBA mode */
+	t[8] = (uint8_t)(lba >> 24);
+	t[9] = (uint8_t)(lba >> 32);
+	t[10] = (uint8_t)(lba >> 40);
+	t[12] = (uint8_t)count;
+	t[13] = (uint8_t)(count >> 8);
+	uint32_t prdtl = bytes ? 1 : 0;
+	if (bytes) {		/* §4.2.3.3 PRD: DBA, DBC = bytes - 1 */
+		uint8_t *prd = t + 0x80;
+		for (int i = 0; i < 4; i++) {
+			prd[i] = (uint8_t)(addr >> (8 * i));
+			prd[4 + i] = (uint8_t)(addr >> (32 + 8 * i));
+		}
+		uint32_t dbc = bytes - 1;
+		for (int i = 0; i < 4; i++)
+			prd[12 + i] = (uint8_t)(dbc >> (8 * i));
+	}
+	/* §4.2.2 header: CFL = 5 dwords, W, PRDTL; PRDBC; CTBA. */
+	uint32_t dw0 = 5 | (write ? 1u << 6 : 0) | prdtl << 16;
+	uint64_t ctba = (uintptr_t)t;
+	memset(h, 0, 32);
+	memcpy(h, &dw0, 4);
+	memcpy(h + 8, &ctba, 8);
+}
+
+static int free_slot(struct port *p)
+{
+	for (uint32_t s = 0; s < p->slots; s++)
+		if (!(p->busy & (1u << s)))
+			return (int)s;
+	return -1;
+}
+
+static int submit(struct blk_dev *b, struct blk_req *r)
+{
+	struct port *p = b->priv;
+	int s = free_slot(p);
+	if (s < 0)
+		return BLK_ERR_BUSY;
+	uint32_t bytes = r->count * b->sector_size;
+	switch (r->op) {
+	case BLK_READ:
+		build(p, (uint32_t)s, ATA_READ_DMA_EXT, r->lba, r->count, r->addr,
+		      bytes, 0);
+		break;
+	case BLK_WRITE:
+		build(p, (uint32_t)s, ATA_WRITE_DMA_EXT, r->lba, r->count, r->addr,
+		      bytes, 1);
+		break;
+	case BLK_FLUSH:
+		build(p, (uint32_t)s, ATA_FLUSH_CACHE_EXT, 0, 0, 0, 0, 0);
+		break;
+	default:
+		return BLK_ERR_UNSUPP;
+	}
+	p->req[s] = r;
+	p->busy |= 1u << s;
+	/* The command table and header before the doorbell: stores stay in
+	 * order on x86 and the MMIO write is uncached; stop the compiler. */
+	cpu_barrier();
+	wr(p->r, P_CI, 1u << s);
+	return 0;
+}
+
+static void kick(struct blk_dev *b)
+{
+	(void)b;
+}
+
+static int poll(struct blk_dev *b)
+{
+	struct port *p = b->priv;
+	uint32_t is = rd(p->r, P_IS);
+	if (is & IS_ERRORS) {
+		uint32_t tfd = rd(p->r, P_TFD);
+		con_printf("%s: ahci: command failed: %s (status 0x%02x, "
+			   "error 0x%02x, PxIS 0x%08x)\n", b->name,
+			   ata_error_string((uint8_t)(tfd >> 8)), tfd & 0xff,
+			   (tfd >> 8) & 0xff, is);
+		int n = __builtin_popcount(p->busy);
+		port_recover(p);
+		return n;
+	}
+	uint32_t ci = rd(p->r, P_CI), n = 0;
+	for (uint32_t s = 0; s < 32; s++) {
+		if (!(p->busy & (1u << s)) || (ci & (1u << s)))
+			continue;
+		p->req[s]->status = 0;
+		p->req[s]->done = 1;
+		p->req[s] = 0;
+		p->busy &= ~(1u << s);
+		n++;
+	}
+	return (int)n;
+}
+
+static void fail(struct blk_dev *b)
+{
+	struct port *p = b->priv;
+	port_stop(p);	/* no more DMA */
+}
+
+static const struct blk_ops ahci_ops = { submit, kick, poll, fail };
+
+/* Runs one command to completion (IDENTIFY at setup). */
+static int run_one(struct port *p, uint8_t cmd, void *buf, uint32_t bytes)
+{
+	build(p, 0, cmd, 0, 0, (uintptr_t)buf, bytes, 0);
+	wr(p->r, P_CI, 1);
+	uint64_t end = time_us() + WAIT_US;
+	while (rd(p->r, P_CI) & 1) {
+		if ((rd(p->r, P_IS) & IS_TFES) || time_us() > end) {
+			port_stop(p);
+			port_start(p);
+			return -1;
+		}
+		cpu_pause();
+	}
+	return rd(p->r, P_IS) & IS_TFES ? -1 : 0;
+}
+
+static int port_setup(struct port *p, uint32_t slots)
+{
+	p->slots = slots;
+	/* One page: command list (1 KiB, 1 KiB aligned) and received FIS
+	 * (256 bytes, 256 aligned); the tables (128 aligned) after. */
+	uint8_t *mem = page_alloc_zero(1 + (slots * 256 + PAGE_SIZE - 1) /
+					       PAGE_SIZE);
+	if (!mem || (uintptr_t)mem >> 32)
+		return -1;	/* without S64A the HBA needs low memory */
+	p->cl = mem;
+	p->fis = mem + 1024;
+	p->tables = mem + PAGE_SIZE;
+	if (port_stop(p))
+		return -1;
+	wr(p->r, P_CLB, (uint32_t)(uintptr_t)p->cl);
+	wr(p->r, P_CLBU, 0);
+	wr(p->r, P_FB, (uint32_t)(uintptr_t)p->fis);
+	wr(p->r, P_FBU, 0);
+	wr(p->r, P_IE, 0);	/* we poll */
+	return port_start(p);
+}
+
+static void add_port(volatile uint8_t *abar, uint32_t i, uint32_t slots)
+{
+	volatile uint8_t *r = abar + 0x100 + 0x80 * i;
+	if ((rd(r, P_SSTS) & 0xf) != DET_PRESENT || rd(r, P_SIG) != SIG_ATA)
+		return;		/* no link, or not a disk (ATAPI, PM) */
+	struct port *p = calloc(1, sizeof(*p));
+	uint16_t *w = page_alloc_zero(1);
+	if (!p || !w || port_setup((p->r = r, p), slots) ||
+	    run_one(p, ATA_IDENTIFY, w, 512) || ata_parse_identity(w, &p->id)) {
+		con_printf("ahci: port %u: a disk that does not set up\n", i);
+		free(p);
+		if (w)
+			page_free((uintptr_t)w, 1);
+		return;
+	}
+	page_free((uintptr_t)w, 1);
+	p->index = i;
+	struct blk_dev *b = &p->blk;
+	fmt_snprintf(b->name, sizeof(b->name), "sd%c", 'a' + ndisks++);
+	fmt_snprintf(b->model, sizeof(b->model), "%s (AHCI port %u, DMA)",
+		     p->id.model, i);
+	memcpy(b->serial, p->id.serial, sizeof(b->serial) - 1);
+	b->transport = "ahci";
+	b->sectors = p->id.sectors;
+	b->sector_size = p->id.sector_size;
+	b->max_sectors = PRD_MAX / p->id.sector_size;
+	if (b->max_sectors > 65536)
+		b->max_sectors = 65536;	/* the EXT count field */
+	b->queue_depth = slots;
+	b->dma_align = 2;	/* PRD DBA bit 0 is reserved */
+	b->can_flush = 1;
+	b->cache = p->id.write_cache ? "write-back" : "write-through";
+	b->ops = &ahci_ops;
+	b->priv = p;
+	blk_register(b);
+}
+
+/* §10.6.3 BIOS/OS handoff, when the HBA supports it. */
+static void handoff(volatile uint8_t *abar)
+{
+	if (!(rd(abar, CAP2) & 1))
+		return;
+	wr(abar, BOHC, rd(abar, BOHC) | 2);	/* OOS */
+	if (wait_reg(abar, BOHC, 1, 0, 25000))	/* BOS clears */
+		return;
+	time_delay_us(25000);
+	if (rd(abar, BOHC) & 0x10)		/* BIOS busy: wait */
+		wait_reg(abar, BOHC, 0x10, 0, HANDOFF_US);
+}
+
+int ahci_probe(struct pci_dev *pd)
+{
+	if (pd->cls != 1 || pd->subcls != 6 || pd->progif != 1)
+		return -1;
+	pci_enable(pd, PCI_CMD_MEM | PCI_CMD_MASTER);
+	volatile uint8_t *abar = pci_map_bar(pd, 5);
+	if (!abar) {
+		con_printf("ahci: %02x:%02x.%x: no ABAR\n", pd->bus, pd->dev,
+			   pd->fn);
+		return -1;
+	}
+	handoff(abar);
+	wr(abar, GHC, rd(abar, GHC) | GHC_AE);
+	wr(abar, GHC, (rd(abar, GHC) | GHC_AE) & ~2u);	/* no interrupts */
+	uint32_t cap = rd(abar, CAP), pi = rd(abar, PI);
+	uint32_t slots = ((cap >> 8) & 0x1f) + 1;
+	for (uint32_t i = 0; i < 32; i++)
+		if (pi & (1u << i))
+			add_port(abar, i, slots);
+	return 0;
+}

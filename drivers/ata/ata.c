@@ -1,0 +1,63 @@
+/* IDENTIFY parsing and error names; see ata.h. */
+#include "ata.h"
+
+#include <string.h>
+
+/* ATA strings are pairs of bytes swapped, space padded. */
+static void ata_string(const uint16_t *w, int words, char *out)
+{
+	int n = 0;
+	for (int i = 0; i < words; i++) {
+		out[n++] = (char)(w[i] >> 8);
+		out[n++] = (char)w[i];
+	}
+	while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == 0))
+		n--;
+	out[n] = 0;
+	for (int i = 0; i < n; i++)
+		if (out[i] < 0x20 || out[i] > 0x7e)
+			out[i] = '?';
+}
+
+int ata_parse_identity(const uint16_t *w, struct ata_identity *id)
+{
+	memset(id, 0, sizeof(*id));
+	ata_string(w + 27, 20, id->model);
+	ata_string(w + 10, 10, id->serial);
+	if (!(w[49] & (1 << 9)))	/* LBA supported */
+		return -1;
+	id->lba48 = (w[83] & (1 << 10)) != 0;
+	id->flush_ext = (w[83] & (1 << 13)) != 0;
+	id->write_cache = (w[85] & (1 << 5)) != 0;
+	if (id->lba48)
+		id->sectors = (uint64_t)w[100] | (uint64_t)w[101] << 16 |
+			      (uint64_t)w[102] << 32 | (uint64_t)w[103] << 48;
+	if (!id->sectors)
+		id->sectors = (uint32_t)w[60] | (uint32_t)w[61] << 16;
+	id->sector_size = 512;
+	/* word 106: bit 14 set, bit 15 clear = valid; bit 12 = the logical
+	 * sector is longer than 256 words, words 117-118 say how long. */
+	if ((w[106] & 0xc000) == 0x4000 && (w[106] & (1 << 12))) {
+		uint32_t words = (uint32_t)w[117] | (uint32_t)w[118] << 16;
+		id->sector_size = words * 2;
+	}
+	if (id->sector_size != 512 && id->sector_size != 4096)
+		return -1;
+	return id->sectors ? 0 : -1;
+}
+
+const char *ata_error_string(uint8_t err)
+{
+	/* ATA8-ACS §6.2: the bits that matter for reads and writes. */
+	if (err & 0x40)
+		return "uncorrectable data error (UNC)";
+	if (err & 0x10)
+		return "sector not found (IDNF)";
+	if (err & 0x80)
+		return "bad block (ICRC/BBK)";
+	if (err & 0x04)
+		return "command aborted (ABRT)";
+	if (err & 0x01)
+		return "address mark not found";
+	return "device error";
+}

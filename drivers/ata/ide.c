@@ -1,0 +1,307 @@
+/* Legacy IDE (ATA8-APT register interface) in PIO mode: LBA28 and LBA48
+ * reads and writes, FLUSH CACHE, every wait bounded. Controllers come from
+ * PCI (class 01:01), in compatibility or native mode. Commands run to
+ * completion inside submit: the queue is one deep. */
+#include "ide.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/console.h"
+#include "../../runtime/cpu.h"
+#include "../../runtime/fmt.h"
+#include "../../runtime/time.h"
+#include "ata.h"
+
+/* Command block registers (offsets from the command base). */
+#define R_DATA 0	/* 16-bit data */
+#define R_ERROR 1	/* r: error; w: features */
+#define R_COUNT 2
+#define R_LBA0 3
+#define R_LBA1 4
+#define R_LBA2 5
+#define R_DEVICE 6	/* bit 6 LBA, bit 4 device 1 */
+#define R_STATUS 7	/* r: status; w: command */
+/* Control block: alternate status (r) / device control (w). */
+#define CTL_NIEN 0x02
+#define CTL_SRST 0x04
+
+#define COMPAT_CMD0 0x1f0
+#define COMPAT_CTL0 0x3f6
+#define COMPAT_CMD1 0x170
+#define COMPAT_CTL1 0x376
+#define PIIX_IDETIM0 0x40	/* 16-bit; bit 15: decode enable */
+#define PIIX_IDETIM1 0x42
+
+#define WAIT_US 5000000ull	/* BSY and DRQ deadlines */
+#define PROBE_US 300000ull
+#define MAX_PIO_SECTORS 256	/* a count of 0 means 256 in LBA28 */
+
+struct chan {
+	uint16_t cmd, ctl;
+};
+
+struct ide {
+	struct chan ch;
+	int slave;
+	struct ata_identity id;
+	struct blk_dev blk;
+	uint32_t completed;
+};
+
+static unsigned ndisks;
+
+static uint8_t status(const struct chan *c)
+{
+	return inb(c->cmd + R_STATUS);
+}
+
+/* ATA8-APT: 400 ns after selecting a device before status is valid; four
+ * reads of the alternate status take that long. */
+static void delay400(const struct chan *c)
+{
+	for (int i = 0; i < 4; i++)
+		inb(c->ctl);
+}
+
+/* Waits for BSY to clear; then, if want_drq, for DRQ or ERR. Returns the
+ * status, or -1 on the deadline. */
+static int wait_ready(const struct chan *c, int want_drq, uint64_t us)
+{
+	uint64_t end = time_us() + us;
+	for (;;) {
+		uint8_t s = status(c);
+		if (s == 0xff)
+			return -1;	/* floating bus: nothing there */
+		if (!(s & ATA_SR_BSY) &&
+		    (!want_drq || (s & (ATA_SR_DRQ | ATA_SR_ERR | ATA_SR_DF))))
+			return s;
+		if (time_us() > end)
+			return -1;
+		cpu_pause();
+	}
+}
+
+static void reset_channel(const struct chan *c)
+{
+	outb(c->ctl, CTL_SRST | CTL_NIEN);
+	time_delay_us(5);
+	outb(c->ctl, CTL_NIEN);
+	time_delay_us(2000);
+	wait_ready(c, 0, WAIT_US);
+}
+
+static int fail_status(struct ide *d, const char *what, uint64_t lba, int s)
+{
+	if (s < 0) {
+		con_printf("%s: %s at LBA %llu: no answer (timeout)\n",
+			   d->blk.name, what, (unsigned long long)lba);
+		reset_channel(&d->ch);
+		return BLK_ERR_TIMEOUT;
+	}
+	uint8_t err = inb(d->ch.cmd + R_ERROR);
+	con_printf("%s: %s at LBA %llu: %s (status 0x%02x, error 0x%02x)\n",
+		   d->blk.name, what, (unsigned long long)lba,
+		   s & ATA_SR_DF ? "device fault" : ata_error_string(err), s, err);
+	/* A command that failed part way can leave the device mid-transfer:
+	 * a software reset returns it to a known state. */
+	reset_channel(&d->ch);
+	return BLK_ERR_IO;
+}
+
+/* Loads the task file for an LBA28 or LBA48 command and issues it. */
+static void issue(struct ide *d, uint8_t cmd, uint64_t lba, uint32_t count)
+{
+	const struct chan *c = &d->ch;
+	int ext = d->id.lba48 && (lba + count > ATA_LBA28_MAX || count > 256 ||
+				  cmd == ATA_FLUSH_CACHE_EXT);
+	uint8_t dev = 0x40 | (uint8_t)(d->slave << 4);
+	if (!ext)
+		dev |= (uint8_t)((lba >> 24) & 0x0f);
+	outb(c->cmd + R_DEVICE, dev);
+	delay400(c);
+	if (ext) {	/* the high bytes first (the "previous" contents) */
+		outb(c->cmd + R_COUNT, (uint8_t)(count >> 8));
+		outb(c->cmd + R_LBA0, (uint8_t)(lba >> 24));
+		outb(c->cmd + R_LBA1, (uint8_t)(lba >> 32));
+		outb(c->cmd + R_LBA2, (uint8_t)(lba >> 40));
+	}
+	outb(c->cmd + R_COUNT, (uint8_t)count);
+	outb(c->cmd + R_LBA0, (uint8_t)lba);
+	outb(c->cmd + R_LBA1, (uint8_t)(lba >> 8));
+	outb(c->cmd + R_LBA2, (uint8_t)(lba >> 16));
+	if (ext && cmd == ATA_READ_SECTORS)
+		cmd = ATA_READ_SECTORS_EXT;
+	else if (ext && cmd == ATA_WRITE_SECTORS)
+		cmd = ATA_WRITE_SECTORS_EXT;
+	outb(c->cmd + R_STATUS, cmd);
+}
+
+static int pio(struct ide *d, int write, uint64_t lba, uint32_t count,
+	       uint8_t *buf)
+{
+	const struct chan *c = &d->ch;
+	uint32_t words = d->blk.sector_size / 2;
+	if (wait_ready(c, 0, WAIT_US) < 0)
+		return fail_status(d, write ? "write" : "read", lba, -1);
+	issue(d, write ? ATA_WRITE_SECTORS : ATA_READ_SECTORS, lba, count);
+	for (uint32_t i = 0; i < count; i++) {
+		int s = wait_ready(c, 1, WAIT_US);
+		if (s < 0 || (s & (ATA_SR_ERR | ATA_SR_DF)) || !(s & ATA_SR_DRQ))
+			return fail_status(d, write ? "write" : "read", lba + i,
+					   s < 0 || (s & (ATA_SR_ERR | ATA_SR_DF))
+						   ? s : ATA_SR_ERR);
+		void *p = buf + (uint64_t)i * d->blk.sector_size;
+		uint32_t n = words;
+		uint16_t port = c->cmd + R_DATA;
+		if (write)
+			__asm__ volatile("rep outsw" : "+S"(p), "+c"(n)
+					 : "d"(port) : "memory");
+		else
+			__asm__ volatile("rep insw" : "+D"(p), "+c"(n)
+					 : "d"(port) : "memory");
+	}
+	int s = wait_ready(c, 0, WAIT_US);
+	if (s < 0 || (s & (ATA_SR_ERR | ATA_SR_DF)))
+		return fail_status(d, write ? "write" : "read", lba, s);
+	return 0;
+}
+
+static int flush(struct ide *d)
+{
+	const struct chan *c = &d->ch;
+	if (wait_ready(c, 0, WAIT_US) < 0)
+		return fail_status(d, "flush", 0, -1);
+	issue(d, d->id.lba48 ? ATA_FLUSH_CACHE_EXT : ATA_FLUSH_CACHE, 0, 0);
+	/* A flush may take long on real disks: 30 s. */
+	int s = wait_ready(c, 0, 6 * WAIT_US);
+	if (s < 0 || (s & (ATA_SR_ERR | ATA_SR_DF)))
+		return fail_status(d, "flush", 0, s);
+	return 0;
+}
+
+static int submit(struct blk_dev *b, struct blk_req *r)
+{
+	struct ide *d = b->priv;
+	uint8_t *buf = (uint8_t *)(uintptr_t)r->addr;
+	if (r->op == BLK_FLUSH)
+		r->status = flush(d);
+	else if (r->op == BLK_READ || r->op == BLK_WRITE)
+		r->status = pio(d, r->op == BLK_WRITE, r->lba, r->count, buf);
+	else
+		r->status = BLK_ERR_UNSUPP;
+	r->done = 1;
+	d->completed++;
+	return 0;
+}
+
+static void kick(struct blk_dev *b)
+{
+	(void)b;
+}
+
+static int poll(struct blk_dev *b)
+{
+	struct ide *d = b->priv;
+	int n = (int)d->completed;
+	d->completed = 0;
+	return n;
+}
+
+static const struct blk_ops ide_ops = { submit, kick, poll, 0 };
+
+/* IDENTIFY DEVICE on one position; 0 and the identity when an ATA disk
+ * answers. ATAPI and SATA signatures (LBA mid/high) are not ours. */
+static int identify(const struct chan *c, int slave, struct ata_identity *id)
+{
+	static uint16_t w[256];
+	outb(c->cmd + R_DEVICE, (uint8_t)(0xa0 | slave << 4));
+	delay400(c);
+	if (status(c) == 0xff || status(c) == 0)
+		return -1;
+	outb(c->cmd + R_COUNT, 0);
+	outb(c->cmd + R_LBA0, 0);
+	outb(c->cmd + R_LBA1, 0);
+	outb(c->cmd + R_LBA2, 0);
+	outb(c->cmd + R_STATUS, ATA_IDENTIFY);
+	delay400(c);
+	if (status(c) == 0)
+		return -1;
+	if (wait_ready(c, 0, PROBE_US) < 0)
+		return -1;
+	if (inb(c->cmd + R_LBA1) || inb(c->cmd + R_LBA2))
+		return -1;
+	int s = wait_ready(c, 1, PROBE_US);
+	if (s < 0 || (s & ATA_SR_ERR) || !(s & ATA_SR_DRQ))
+		return -1;
+	for (int i = 0; i < 256; i++)
+		w[i] = inw(c->cmd + R_DATA);
+	return ata_parse_identity(w, id);
+}
+
+static void add_disk(const struct chan *c, int slave, struct pci_dev *p,
+		     int secondary)
+{
+	struct ata_identity id;
+	if (identify(c, slave, &id))
+		return;
+	struct ide *d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	d->ch = *c;
+	d->slave = slave;
+	d->id = id;
+	struct blk_dev *b = &d->blk;
+	fmt_snprintf(b->name, sizeof(b->name), "hd%c", 'a' + ndisks++);
+	fmt_snprintf(b->model, sizeof(b->model), "%s (IDE %s %s, PIO, %s)",
+		     id.model, secondary ? "secondary" : "primary",
+		     slave ? "slave" : "master", id.lba48 ? "LBA48" : "LBA28");
+	memcpy(b->serial, id.serial, sizeof(b->serial) - 1);
+	b->transport = "ide";
+	b->sectors = id.lba48 ? id.sectors
+			      : (id.sectors < ATA_LBA28_MAX ? id.sectors
+							    : ATA_LBA28_MAX);
+	b->sector_size = id.sector_size;
+	b->max_sectors = MAX_PIO_SECTORS;
+	b->queue_depth = 1;
+	b->dma_align = 2;
+	b->can_flush = 1;
+	b->cache = id.write_cache ? "write-back" : "write-through";
+	b->ops = &ide_ops;
+	b->priv = d;
+	(void)p;
+	blk_register(b);
+}
+
+int ide_probe(struct pci_dev *p)
+{
+	if (p->cls != 1 || p->subcls != 1)
+		return -1;
+	pci_enable(p, PCI_CMD_IO);
+	/* PIIX3/4: OVMF leaves the channels' decode-enable bits clear;
+	 * QEMU ignores them, real chipsets do not. */
+	if (p->vendor == 0x8086 && (p->device == 0x7010 || p->device == 0x7111)) {
+		pci_write16(p, PIIX_IDETIM0, pci_read16(p, PIIX_IDETIM0) | 0x8000);
+		pci_write16(p, PIIX_IDETIM1, pci_read16(p, PIIX_IDETIM1) | 0x8000);
+	}
+	for (int sec = 0; sec < 2; sec++) {
+		struct chan c;
+		int native = p->progif & (sec ? 0x04 : 0x01);
+		const struct pci_bar *cb = &p->bar[sec * 2], *kb = &p->bar[sec * 2 + 1];
+		if (native && cb->io && kb->io && cb->size && kb->size) {
+			c.cmd = (uint16_t)cb->base;
+			c.ctl = (uint16_t)(kb->base + 2);
+		} else if (native) {
+			continue;
+		} else {
+			c.cmd = sec ? COMPAT_CMD1 : COMPAT_CMD0;
+			c.ctl = sec ? COMPAT_CTL1 : COMPAT_CTL0;
+		}
+		outb(c.ctl, CTL_NIEN);	/* we poll */
+		if (inb(c.cmd + R_STATUS) == 0xff)
+			continue;	/* no drives on this channel */
+		add_disk(&c, 0, p, sec);
+		add_disk(&c, 1, p, sec);
+	}
+	return 0;
+}

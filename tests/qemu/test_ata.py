@@ -1,0 +1,145 @@
+"""The ATA fallback: IDE on -machine pc (master, slave, secondary
+channel), AHCI on q35, LBA48 past 128 GiB, a drive that refuses writes,
+and data that survives a reboot on each."""
+
+import hashlib
+import os
+import subprocess
+
+import harness
+from harness import case, ud
+from test_virtio import mkimage, data_disk, expect_rootfs, ROOTFS, EFS
+
+CMDS = "lsblk; ls -l /; cat /etc/motd; sha256 /README.txt"
+README_SHA = hashlib.sha256(open(os.path.join(ROOTFS, "README.txt"),
+                                 "rb").read()).hexdigest()
+
+
+def ide_drive(path, bus, unit, index, fmt="raw", extra=""):
+    return ["-drive", f"if=none,id=ide{index},format={fmt},file={path}"
+            f"{extra}", "-device", f"ide-hd,drive=ide{index},bus=ide.{bus},"
+            f"unit={unit}"]
+
+
+def expect_ata(r, name, where):
+    r.expect_status(0)
+    r.expect(rf"^{name} +{where}")
+    expect_rootfs(r)
+    r.expect(rf"^{README_SHA}  /README.txt$")
+
+
+@case("ide: -machine pc, primary master")
+def ide_master(t):
+    r = t.boot(cmd=CMDS, machine="pc", disks=[],
+               extra=ide_drive(t.fresh_disk(), 0, 0, 0, "qcow2"))
+    expect_ata(r, "hda", r'ide +128\.0M +512 rw model="QEMU HARDDISK \(IDE '
+               r'primary master, PIO, LBA48\)"')
+
+
+@case("ide: -machine pc, primary slave")
+def ide_slave(t):
+    r = t.boot(cmd=CMDS, machine="pc", disks=[],
+               extra=ide_drive(t.fresh_disk(), 0, 1, 0, "qcow2"))
+    expect_ata(r, "hda", r"ide .*IDE primary slave")
+
+
+@case("ide: -machine pc, secondary channel")
+def ide_secondary(t):
+    r = t.boot(cmd=CMDS, machine="pc", disks=[],
+               extra=ide_drive(t.fresh_disk(), 1, 0, 0, "qcow2"))
+    expect_ata(r, "hda", r"ide .*IDE secondary master")
+
+
+@case("ahci: q35 with an AHCI disk")
+def ahci(t):
+    r = t.boot(cmd=CMDS + "; bench -d 8 -n 200 randread sda2", bus="ahci")
+    expect_ata(r, "sda", r'ahci +128\.0M +512 rw model="QEMU HARDDISK '
+               r'\(AHCI port 0, DMA\)" .*queue=32')
+    r.expect(r"^bench: randread sda2 bs=4096 depth=8: 200 ops")
+
+
+def big_disk(t):
+    """A sparse 200 GiB disk whose EclipseFS partition starts at 150 GiB:
+    reading it needs LBA48."""
+    path = t.path("big.img")
+    with open(path, "wb") as f:
+        f.truncate(200 << 30)
+    first = (150 << 30) // 512
+    ud.write_gpt(path, 512, [(first, first + (64 << 20) // 512 - 1,
+                              ud.LINUX_FS_GUID, "far")])
+    subprocess.run([EFS, "mkfs", path, "--part", "1", "--from", ROOTFS],
+                   check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+@case("ide: a 200 GiB disk, the volume past 128 GiB (LBA48)")
+def ide_lba48(t):
+    boot = mkimage(t, "boot.img")
+    r = t.boot(cmd=CMDS, machine="pc", disks=[],
+               extra=ide_drive(boot, 0, 0, 0) +
+               ide_drive(big_disk(t), 0, 1, 1))
+    r.expect_status(0)
+    r.expect(r"^hdb +ide +200\.0G +512 rw .*LBA48")
+    r.expect(r"^hdb1 +part +64\.0M .* start=314572800 .*\(root\)$")
+    expect_rootfs(r)
+
+
+@case("ahci: a 200 GiB disk, the volume past 128 GiB (LBA48)")
+def ahci_lba48(t):
+    boot = mkimage(t, "boot.img")
+    r = t.boot(cmd=CMDS, bus="ahci", disks=[boot, big_disk(t)])
+    r.expect_status(0)
+    r.expect(r"^sdb1 +part +64\.0M .* start=314572800 .*\(root\)$")
+    expect_rootfs(r)
+
+
+@case("ide: a drive that refuses writes gives a clear error")
+def ide_refuses_writes(t):
+    # QEMU will not attach a read-only drive to IDE ("Block node is
+    # read-only"), so the device refuses every write instead (blkdebug).
+    conf = t.path("blkdebug.conf")
+    with open(conf, "w") as f:
+        f.write('[inject-error]\nevent = "pwritev"\niotype = "write"\n'
+                'errno = "30"\n')
+    img = t.copy_disk()
+    drive = f"if=none,id=ide0,format=raw,file=blkdebug:{conf}:{img}"
+    r = t.boot(cmd="set +e; cat /etc/motd; write /x y; sync; cat /etc/motd",
+               machine="pc", disks=[],
+               extra=["-drive", drive, "-device", "ide-hd,drive=ide0,bus=ide.0"])
+    r.expect(r"^hda: write at LBA \d+: command aborted \(ABRT\) \(status "
+             r"0x\w+, error 0x04\)$")
+    r.expect(r"^sync: /: I/O error$")
+    r.expect(r"^Welcome to umbra.*\n(.*\n)*Welcome to umbra")
+    r.expect_status(1)
+
+
+def persist(t, bus, machine, name):
+    img = t.copy_disk()
+    if bus == "ide":
+        args = dict(machine=machine, disks=[],
+                    extra=ide_drive(img, 0, 0, 0) + ["-no-reboot"])
+        args2 = dict(machine=machine, disks=[], extra=ide_drive(img, 0, 0, 0))
+    else:
+        args = dict(bus=bus, disks=[img], extra=["-no-reboot"])
+        args2 = dict(bus=bus, disks=[img])
+    r = t.boot(cmd=f"write /etc/{name} saved via {name}; sync; reboot",
+               **args)
+    if r.rc != 0:
+        raise harness.Fail(f"reboot: QEMU rc {r.rc}")
+    r = t.boot(cmd=f"cat /etc/{name}; fsck", **args2)
+    r.expect_status(0)
+    r.expect(rf"^saved via {name}$")
+    out = subprocess.run([EFS, "cat", img, f"/etc/{name}"],
+                         capture_output=True, text=True).stdout
+    if out != f"saved via {name}\n":
+        raise harness.Fail(f"host tool read {out!r}")
+
+
+@case("ide: write, sync, reboot, read back")
+def ide_persist(t):
+    persist(t, "ide", "pc", "ide")
+
+
+@case("ahci: write, sync, reboot, read back")
+def ahci_persist(t):
+    persist(t, "ahci", "q35", "ahci")
