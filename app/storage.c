@@ -8,6 +8,7 @@
 #include "../drivers/ata/ahci.h"
 #include "../drivers/ata/ide.h"
 #include "../drivers/blk.h"
+#include "../drivers/nvme/nvme.h"
 #include "../drivers/virtio/virtio_blk.h"
 #include "../drivers/virtio/virtio_pci.h"
 #include "../fs/gpt.h"
@@ -67,13 +68,15 @@ static void probe_virtio(struct pci_dev *p)
 	}
 }
 
-/* virtio-blk first, then AHCI, then IDE: every disk is registered, in
- * that order, and the root volume is looked for on all of them. */
+/* virtio-blk first, then NVMe, AHCI and IDE: every disk is registered,
+ * in that order, and the root volume is looked for on all of them. */
 static void probe_pci(void)
 {
 	for (unsigned i = 0; i < pci_count(); i++)
 		if (virtio_pci_type(pci_get(i)) == 2)
 			probe_virtio(pci_get(i));
+	for (unsigned i = 0; i < pci_count(); i++)
+		nvme_probe(pci_get(i));
 	for (unsigned i = 0; i < pci_count(); i++)
 		ahci_probe(pci_get(i));
 	for (unsigned i = 0; i < pci_count(); i++)
