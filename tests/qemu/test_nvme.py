@@ -76,7 +76,7 @@ def nvme_read_error(t):
     # mounting reads (and reads ahead).
     marker = b"UMBRA-BAD-SECTOR-MARKER" * 100
     with open(os.path.join(tree, "bad.bin"), "wb") as f:
-        f.write(b"\0" * (256 << 10) + marker)
+        f.write(b"\0" * (256 << 10) + marker + b"\0" * (64 << 10))
     with open(os.path.join(tree, "good.txt"), "w") as f:
         f.write("still readable\n")
     boot = mkimage(t, "boot.img")
