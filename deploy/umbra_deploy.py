@@ -61,26 +61,35 @@ def parse_size(s):
         raise DeployError(f"not a size: {s!r} (use e.g. 64M or 2G)")
 
 
-def make_esp(cfg, img, offset, size, efi_path):
-    """Formats [offset, offset+size) of img as FAT32 and puts efi_path at
-    EFI/BOOT/BOOTX64.EFI (the UEFI removable-media path, UEFI 2.10
-    §3.5.1.1)."""
+def make_esp(cfg, img, offset, size, efi_path, sector=SECTOR):
+    """Formats [offset, offset+size) of img as FAT32 with `sector`-byte
+    sectors and puts efi_path at EFI/BOOT/BOOTX64.EFI (the UEFI
+    removable-media path, UEFI 2.10 §3.5.1.1)."""
     where = f"{img}@@{offset}"
-    sectors = size // SECTOR
-    run_tool([tool(cfg, "mformat"), "-i", where, "-F", "-c", "1",
-              "-H", str(offset // SECTOR), "-T", str(sectors),
-              "-h", "64", "-s", "32", "-v", "UMBRA", "::"], "mformat")
+    argv = [tool(cfg, "mformat"), "-i", where, "-F", "-c", "1",
+            "-H", str(offset // sector), "-T", str(size // sector),
+            "-h", "64", "-s", "32", "-v", "UMBRA"]
+    if sector == 4096:
+        argv += ["-S", "5", "-M", "4096"]	# sector size 128 << 5
+    run_tool(argv + ["::"], "mformat")
     mmd = os.path.join(os.path.dirname(tool(cfg, "mcopy")), "mmd")
     run_tool([mmd, "-i", where, "::/EFI", "::/EFI/BOOT"], "mmd")
     run_tool([tool(cfg, "mcopy"), "-i", where, efi_path,
               "::/EFI/BOOT/BOOTX64.EFI"], "mcopy")
 
 
-def ovmf_vars_copy(cfg, directory):
+def ovmf_vars_copy(cfg, directory, secure=False):
     """A fresh copy of the OVMF variable store (one per VM)."""
     dst = os.path.join(directory, "OVMF_VARS.fd")
-    shutil.copyfile(tool(cfg, "ovmf_vars"), dst)
+    shutil.copyfile(tool(cfg, "ovmf_vars_sb" if secure else "ovmf_vars"),
+                    dst)
     return dst
+
+
+def disk_format(path):
+    """QEMU's format name for an image, by its extension."""
+    ext = os.path.splitext(path)[1].lower()
+    return {".qcow2": "qcow2", ".vmdk": "vmdk", ".vhd": "vpc"}.get(ext, "raw")
 
 
 def accel(cfg, want="auto"):
@@ -110,12 +119,18 @@ def disk_args(path, bus, index, fmt="raw", readonly=False, extra=""):
 
 
 def qemu_argv(cfg, vars_path, machine="q35", accel_name="tcg", memory="256M",
-              cmd=None, extra=()):
-    """The QEMU command line for umbra (without disks)."""
+              cmd=None, extra=(), secure=False):
+    """The QEMU command line for umbra (without disks). secure: the
+    Secure Boot firmware, which needs SMM and a secure flash."""
+    code = tool(cfg, "ovmf_code_sb" if secure else "ovmf_code")
+    if secure:
+        machine += ",smm=on"
     argv = [tool(cfg, "qemu"), "-machine", machine, "-accel", accel_name,
-            "-m", memory, "-nodefaults", "-display", "none",
-            "-drive", f"if=pflash,format=raw,readonly=on,file={tool(cfg, 'ovmf_code')}",
-            "-drive", f"if=pflash,format=raw,file={vars_path}"]
+            "-m", memory, "-nodefaults", "-display", "none"]
+    if secure:
+        argv += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+    argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
+             "-drive", f"if=pflash,format=raw,file={vars_path}"]
     argv += DEBUG_EXIT
     if cmd is not None:
         if "," in cmd:
