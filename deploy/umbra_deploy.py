@@ -110,7 +110,7 @@ def disk_args(path, bus, index, fmt="raw", readonly=False, extra=""):
     elif bus == "ide":
         dev = f"ide-hd,drive=disk{index},bus=ide.{index // 2},unit={index % 2}"
     elif bus == "nvme":
-        dev = f"nvme,drive=disk{index},serial=umbra{index}"
+        dev = f"nvme,id=nvme{index},drive=disk{index},serial=umbra{index}"
     else:
         raise DeployError(f"unknown disk bus {bus!r}")
     if extra:

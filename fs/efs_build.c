@@ -8,6 +8,7 @@
 #include "efs_int.h"
 
 #define WBUF (1u << 20)
+#define CONTENT_ALIGN 4096u	/* big files' content starts page-aligned */
 #define SPARE_PER (16u << 10)	/* one spare slot per 16 KiB of volume */
 #define SPARE_MIN 64u
 #define SPARE_MAX 65536u
@@ -95,6 +96,17 @@ static int check_nodes(uint32_t nnodes, const struct efs_build_node *nodes)
 			return err;
 	}
 	return 0;
+}
+
+/* Bytes of gap before a record at abs: in umbra's images (not plain
+ * ones) a file of a page or more gets its content on a page boundary, so
+ * reads of it go straight from the disk into page-aligned buffers. */
+static uint64_t pad_before(int plain, const struct efs_build_node *nd,
+			   uint64_t abs)
+{
+	if (plain || nd->kind != EFS_FILE || nd->size < CONTENT_ALIGN)
+		return 0;
+	return (CONTENT_ALIGN - (abs + V_DATA) % CONTENT_ALIGN) % CONTENT_ALIGN;
 }
 
 static void write_header(struct out *o, uint32_t slots, uint64_t jnl_off,
@@ -189,6 +201,7 @@ int efs_build(const struct efs_io *io, const struct efs_build_opts *opts,
 	uint64_t end = jnl_size ? jnl_off + jnl_size : area;
 	for (uint32_t i = 0; i < nnodes; i++) {
 		uint64_t len = data_len(&nodes[i]);
+		end += pad_before(opts->plain, &nodes[i], end);
 		end += len ? V_DATA + len : BASE_RECORD;
 	}
 	end += (slots - nnodes) * BASE_RECORD;
@@ -207,6 +220,8 @@ int efs_build(const struct efs_io *io, const struct efs_build_opts *opts,
 	uint64_t rel = jnl_size ? jnl_off + jnl_size - area : 0;
 	for (uint32_t i = 0; i < slots; i++) {
 		uint64_t len = i < nnodes ? data_len(&nodes[i]) : 0;
+		if (i < nnodes)
+			rel += pad_before(opts->plain, &nodes[i], area + rel);
 		efs_st32(table + 8 * i, i + 1);
 		efs_st32(table + 8 * i + 4, (uint32_t)rel);
 		rel += len ? V_DATA + len : BASE_RECORD;
@@ -223,8 +238,12 @@ int efs_build(const struct efs_io *io, const struct efs_build_opts *opts,
 			z += k;
 		}
 	}
-	for (uint32_t i = 0; i < nnodes && !o.err; i++)
+	memset(chunk, 0, CONTENT_ALIGN);
+	for (uint32_t i = 0; i < nnodes && !o.err; i++) {
+		emit(&o, chunk, (size_t)pad_before(opts->plain, &nodes[i],
+						   o.at + o.used));
 		write_node(&o, i + 1, &nodes[i], content, ctx, chunk);
+	}
 	for (uint32_t i = nnodes; i < slots && !o.err; i++) {
 		uint8_t ph[BASE_RECORD];
 		efs_placeholder(i + 1, ph);

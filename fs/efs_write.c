@@ -13,6 +13,7 @@
 #include "efs_int.h"
 
 #define COPY_CHUNK (64u << 10)
+#define CONTENT_ALIGN 4096u
 #define CONTENT_MAX (0xffffffffull - V_DATA)	/* u32 lengths */
 
 /* A piece of a relocated record's data: old data, caller bytes, or zeros. */
@@ -155,13 +156,22 @@ static int relocate(struct efs *fs, struct efs_node *nd, const struct seg *s,
 		return EFS_ERR_TOO_BIG;
 	uint64_t size = record_bytes(len);
 	uint64_t slack = size > RECORD_SLACK_MIN ? size : RECORD_SLACK_MIN;
+	/* Big files get their content on a page boundary (efs_build does
+	 * the same): reads of them then need no bounce buffer. */
+	uint64_t pad = 0;
+	if (nd->kind == EFS_FILE && len >= CONTENT_ALIGN)
+		pad = (CONTENT_ALIGN - (fs->tail + V_DATA) % CONTENT_ALIGN) %
+		      CONTENT_ALIGN;
+	if (avail < pad + size + keep)
+		pad = 0;
 	if (avail < size + keep)
 		return EFS_ERR_NO_SPACE;
-	if (slack > avail - size - keep)
-		slack = avail - size - keep;
-	int err = efs_alloc(fs, size + slack, &off);
+	if (slack > avail - pad - size - keep)
+		slack = avail - pad - size - keep;
+	int err = efs_alloc(fs, pad + size + slack, &off);
 	if (err)
 		return err;
+	off += pad;
 	struct efs_node n = *nd;
 	uint8_t hdr[V_DATA];
 	uint64_t old = nd->data;
