@@ -85,15 +85,6 @@ static int cmd_lsblk(int argc, char **argv)
 	return 0;
 }
 
-static void mode_string(uint32_t mode, uint8_t kind, char out[11])
-{
-	static const char rwx[] = "rwxrwxrwx";
-	out[0] = kind == EFS_DIR ? 'd' : kind == EFS_SYMLINK ? 'l' : '-';
-	for (int i = 0; i < 9; i++)
-		out[1 + i] = mode & (0400 >> i) ? rwx[i] : '-';
-	out[10] = 0;
-}
-
 static void ls_line(struct efs *fs, uint32_t ino, const char *name, int lng)
 {
 	struct efs_stat st;
@@ -102,7 +93,7 @@ static void ls_line(struct efs *fs, uint32_t ino, const char *name, int lng)
 		return;
 	}
 	char m[11];
-	mode_string(st.mode, st.kind, m);
+	efs_mode_string(st.mode, st.kind, m);
 	con_printf("%s %3u %5u %5u %10llu %s", m, st.nlink, st.uid, st.gid,
 		   (unsigned long long)st.size, name);
 	if (st.kind == EFS_SYMLINK) {

@@ -182,6 +182,9 @@ typedef void efs_report_fn(void *ctx, const char *line);
 int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
 	     void *ctx, struct efs_fsck_result *res);
 
+/* "drwxr-xr-x"-style text of a mode and kind (11 bytes with the NUL). */
+void efs_mode_string(uint32_t mode, uint8_t kind, char out[11]);
+
 /* Nonzero when buf (at least 33 bytes) starts with an EclipseFS header. */
 int efs_probe(const void *buf, size_t len);
 

@@ -103,6 +103,15 @@ int efs_check_name(const char *name, size_t len)
 	return 0;
 }
 
+void efs_mode_string(uint32_t mode, uint8_t kind, char out[11])
+{
+	static const char rwx[] = "rwxrwxrwx";
+	out[0] = kind == EFS_DIR ? 'd' : kind == EFS_SYMLINK ? 'l' : '-';
+	for (int i = 0; i < 9; i++)
+		out[1 + i] = mode & (0400 >> i) ? rwx[i] : '-';
+	out[10] = 0;
+}
+
 uint64_t efs_now(struct efs *fs)
 {
 	return fs->io.now ? fs->io.now(fs->io.ctx) : 0;

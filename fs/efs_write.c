@@ -689,7 +689,16 @@ static int canonical_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
 	return relocate(fs, nd, &s, 1, 0);
 }
 
-int efs_chmod(struct efs *fs, uint32_t ino, uint32_t mode)
+/* One fixed-size base tag's new value. */
+struct field {
+	uint32_t at;		/* V_* offset in a canonical record */
+	uint8_t bytes;		/* 4 or 8 */
+	uint64_t value;
+};
+
+/* Sets base tags of ino's record in place (journaled), making it
+ * canonical first. A MODE keeps the kind's type bits. */
+static int set_fields(struct efs *fs, uint32_t ino, struct field *f, int n)
 {
 	struct efs_node nd;
 	int err = begin(fs);
@@ -697,45 +706,35 @@ int efs_chmod(struct efs *fs, uint32_t ino, uint32_t mode)
 		err = canonical_node(fs, ino, &nd);
 	if (err)
 		return err;
-	err = efs_patch32(fs, nd.rec + V_MODE,
-			  (nd.mode & S_IFMT_) | (mode & 07777));
-	if (!err)
-		err = efs_patch64(fs, nd.rec + V_CTIME, efs_now(fs));
+	for (int i = 0; !err && i < n; i++) {
+		if (f[i].at == V_MODE)
+			f[i].value = (nd.mode & S_IFMT_) | (f[i].value & 07777);
+		err = f[i].bytes == 4
+			      ? efs_patch32(fs, nd.rec + f[i].at, (uint32_t)f[i].value)
+			      : efs_patch64(fs, nd.rec + f[i].at, f[i].value);
+	}
 	forget(fs, ino);
 	return finish(fs, err, 1);
 }
 
+int efs_chmod(struct efs *fs, uint32_t ino, uint32_t mode)
+{
+	struct field f[] = { { V_MODE, 4, mode }, { V_CTIME, 8, efs_now(fs) } };
+	return set_fields(fs, ino, f, 2);
+}
+
 int efs_chown(struct efs *fs, uint32_t ino, uint32_t uid, uint32_t gid)
 {
-	struct efs_node nd;
-	int err = begin(fs);
-	if (!err)
-		err = canonical_node(fs, ino, &nd);
-	if (err)
-		return err;
-	err = efs_patch32(fs, nd.rec + V_UID, uid);
-	if (!err)
-		err = efs_patch32(fs, nd.rec + V_GID, gid);
-	if (!err)
-		err = efs_patch64(fs, nd.rec + V_CTIME, efs_now(fs));
-	forget(fs, ino);
-	return finish(fs, err, 1);
+	struct field f[] = { { V_UID, 4, uid }, { V_GID, 4, gid },
+			     { V_CTIME, 8, efs_now(fs) } };
+	return set_fields(fs, ino, f, 3);
 }
 
 int efs_set_times(struct efs *fs, uint32_t ino, uint64_t atime,
 		  uint64_t mtime)
 {
-	struct efs_node nd;
-	int err = begin(fs);
-	if (!err)
-		err = canonical_node(fs, ino, &nd);
-	if (err)
-		return err;
-	err = efs_patch64(fs, nd.rec + V_ATIME, atime);
-	if (!err)
-		err = efs_patch64(fs, nd.rec + V_MTIME, mtime);
-	forget(fs, ino);
-	return finish(fs, err, 1);
+	struct field f[] = { { V_ATIME, 8, atime }, { V_MTIME, 8, mtime } };
+	return set_fields(fs, ino, f, 2);
 }
 
 int efs_sync(struct efs *fs)

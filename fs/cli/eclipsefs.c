@@ -185,15 +185,6 @@ static uint32_t lookup(struct efs *fs, const char *path, int follow)
 
 /* --- read-only commands --------------------------------------------------- */
 
-static void mode_string(uint32_t mode, uint8_t kind, char out[11])
-{
-	static const char rwx[] = "rwxrwxrwx";
-	out[0] = kind == EFS_DIR ? 'd' : kind == EFS_SYMLINK ? 'l' : '-';
-	for (int i = 0; i < 9; i++)
-		out[1 + i] = mode & (0400 >> i) ? rwx[i] : '-';
-	out[10] = 0;
-}
-
 static void print_entry(struct efs *fs, uint32_t ino, const char *name,
 			int longfmt)
 {
@@ -204,7 +195,7 @@ static void print_entry(struct efs *fs, uint32_t ino, const char *name,
 	}
 	check(efs_stat(fs, ino, &st), name);
 	char m[11], when[32] = "-", target[EFS_PATH_MAX + 1];
-	mode_string(st.mode, st.kind, m);
+	efs_mode_string(st.mode, st.kind, m);
 	time_t t = (time_t)st.mtime;
 	struct tm tm;
 	if (gmtime_r(&t, &tm))
