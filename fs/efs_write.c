@@ -302,27 +302,39 @@ static int dir_remove(struct efs *fs, uint32_t dir, uint32_t pos, uint32_t el,
 	return relocate(fs, &d, s, 2, keep);
 }
 
+/* A new placeholder record for slot ino at the tail, the slot pointed
+ * at it. */
+static int new_placeholder(struct efs *fs, uint32_t ino)
+{
+	uint8_t ph[BASE_RECORD];
+	uint64_t off;
+	int err = efs_alloc(fs, BASE_RECORD, &off);
+	if (err)
+		return err;
+	efs_placeholder(ino, ph);
+	err = efs_direct(fs, off, ph, BASE_RECORD);
+	if (!err)
+		err = patch_slot(fs, ino, off);
+	if (!err) {
+		fs->cap[ino - 1] = off + BASE_RECORD;
+		efs_set_safe(fs, ino, off);
+	}
+	return err;
+}
+
 /* Turns slot ino into a free placeholder, in its record's place. */
 static int free_slot(struct efs *fs, uint32_t ino)
 {
 	struct efs_node nd;
 	uint8_t ph[BASE_RECORD];
-	uint64_t off;
 	int err = efs_node_get(fs, ino, &nd);
 	if (err)
 		return err;
 	efs_placeholder(ino, ph);
-	if (nd.rec_size >= BASE_RECORD) {
+	if (nd.rec_size >= BASE_RECORD)
 		err = put(fs, efs_safe(fs, ino, &nd), nd.rec, ph, BASE_RECORD);
-	} else {
-		err = efs_alloc(fs, BASE_RECORD, &off);
-		if (!err)
-			err = efs_direct(fs, off, ph, BASE_RECORD);
-		if (!err)
-			err = patch_slot(fs, ino, off);
-		fs->cap[ino - 1] = off + BASE_RECORD;
-		efs_set_safe(fs, ino, off);
-	}
+	else
+		err = new_placeholder(fs, ino);
 	if (err)
 		return err;
 	fs->garbage += nd.rec_size > BASE_RECORD ? nd.rec_size - BASE_RECORD : 0;
@@ -760,21 +772,11 @@ int efs_op_set_entries(struct efs *fs, uint32_t dir, const uint8_t *ents,
 
 int efs_op_clear_slot(struct efs *fs, uint32_t ino)
 {
-	uint8_t ph[BASE_RECORD];
-	uint64_t off;
 	int err = begin(fs);
 	if (!err)
-		err = efs_alloc(fs, BASE_RECORD, &off);
+		err = new_placeholder(fs, ino);
 	if (err)
-		return err;
-	efs_placeholder(ino, ph);
-	err = efs_direct(fs, off, ph, BASE_RECORD);
-	if (!err)
-		err = patch_slot(fs, ino, off);
-	if (err)
-		return finish(fs, err, 1);
-	fs->cap[ino - 1] = off + BASE_RECORD;
-	efs_set_safe(fs, ino, off);
+		return finish(fs, err, err != EFS_ERR_NO_SPACE);
 	fs->state[ino - 1] = SLOT_FREE;
 	fs->nfree++;
 	forget(fs, ino);
