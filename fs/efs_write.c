@@ -773,9 +773,10 @@ int efs_op_set_entries(struct efs *fs, uint32_t dir, const uint8_t *ents,
 int efs_op_clear_slot(struct efs *fs, uint32_t ino)
 {
 	int err = begin(fs);
-	if (!err)
-		err = new_placeholder(fs, ino);
 	if (err)
+		return err;
+	err = new_placeholder(fs, ino);
+	if (err)	/* no space: nothing written; else stop writing */
 		return finish(fs, err, err != EFS_ERR_NO_SPACE);
 	fs->state[ino - 1] = SLOT_FREE;
 	fs->nfree++;
