@@ -40,11 +40,14 @@ static void banner(void)
 	con_printf("umbra %s: unikernel appliance\n", UMBRA_VERSION);
 	con_printf("%s\n", tl);
 	con_printf("machine: %u CPU%s, %llu MiB usable RAM, TSC %llu MHz "
-		   "(%s)\n",
-		   cpu_count, cpu_count == 1 ? "" : "s",
+		   "(%s", cpu_count, cpu_count == 1 ? "" : "s",
 		   (unsigned long long)(runtime_mem.usable >> 20),
 		   (unsigned long long)(time_tsc_hz() / 1000000),
 		   time_source());
+	if (time_cpuid_hz())	/* the cross-check, when the CPU says */
+		con_printf("; CPUID says %llu MHz",
+			   (unsigned long long)(time_cpuid_hz() / 1000000));
+	con_puts(")\n");
 	con_printf("machine: %u PCI functions (%s), ACPI %s, %s\n",
 		   pci_count(), pci_method(), acpi.valid ? "yes" : "no",
 		   power_has_debug_exit() ? "isa-debug-exit at 0xf4"

@@ -113,6 +113,25 @@ def ide_refuses_writes(t):
     r.expect_status(1)
 
 
+@case("ahci: a failed write is reported, the port recovers, reads go on")
+def ahci_refuses_writes(t):
+    conf = t.path("blkdebug.conf")
+    with open(conf, "w") as f:
+        f.write('[inject-error]\nevent = "pwritev"\niotype = "write"\n'
+                'errno = "30"\n')
+    img = t.copy_disk()
+    r = t.boot(cmd="set +e; write /x y; sync; cat /etc/motd; sha256 "
+               "/README.txt", bus="ahci", disks=[],
+               extra=["-drive", f"if=none,id=a0,format=raw,"
+                      f"file=blkdebug:{conf}:{img}",
+                      "-device", "ide-hd,drive=a0,bus=ide.0"])
+    r.expect(r"^sda: ahci: command failed: command aborted \(ABRT\)")
+    r.expect(r"^sync: /: I/O error$")
+    r.expect(r"^Welcome to umbra")
+    r.expect(rf"^{README_SHA}  /README.txt$")
+    r.expect_status(1)
+
+
 def persist(t, bus, machine, name):
     img = t.copy_disk()
     if bus == "ide":

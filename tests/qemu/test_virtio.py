@@ -126,13 +126,16 @@ def whole_disk(t):
     expect_rootfs(r)
 
 
-@case("virtio: read-only drive mounts read-only")
+@case("virtio: read-only drive (F_RO): mounted read-only, writes refused")
 def read_only(t):
     img = t.copy_disk()
-    r = t.boot(cmd=CMDS, disks=[(img, "raw", True)])
-    r.expect_status(0)
+    r = t.boot(cmd="set +e; " + CMDS + "; write /x y; bench seqwrite vda1",
+               disks=[(img, "raw", True)])
     r.expect(r"^vda +virtio +128\.0M +512 ro ")
     r.expect(r"^root: vda2 mounted \(EclipseFS, read-only\)$")
+    r.expect(r"^write: /x: read-only$")
+    r.expect(r"^bench: vda1: the device is read-only$")
+    r.expect_status(1)
 
 
 @case("virtio: two disks, both listed, root on the first")
