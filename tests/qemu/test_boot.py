@@ -148,3 +148,11 @@ def pc_ports(t):
     r.expect(r"^machine: 2 CPUs, ")
     r.expect(r"^lspci: \d+ functions \(ports\)$")
     r.expect(r"^00:01\.1 8086:7010 class 01:01:80 mass storage$")
+
+
+@case("boot: runs in a 64 MiB guest (reads, writes, sync)")
+def small_guest(t):
+    r = t.boot(cmd="mem; write /x small; sync; cat /x", memory="64M")
+    r.expect_status(0)
+    r.expect(r"^mem: pages \d+ KiB, used \d+ KiB, free \d+ KiB")
+    r.expect(r"^small$")
