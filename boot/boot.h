@@ -18,7 +18,6 @@ struct boot_info {
 	efi_runtime_services *rt;	 /* identity-mapped; never remapped */
 	uint64_t tsc_efi_main;		 /* TSC at the first instruction */
 	uint64_t tsc_exit_bs;		 /* TSC right after ExitBootServices */
-	uint32_t exit_bs_tries;		 /* ExitBootServices attempts */
 };
 
 /* Entered on umbra's own stack after ExitBootServices; never returns. */

@@ -82,7 +82,6 @@ static efi_status exit_boot_services(efi_handle image, efi_boot_services *bs)
 		s = bs->get_memory_map(&size, buf, &key, &dsize, &dver);
 		if (s != EFI_SUCCESS)
 			return s;
-		boot_info.exit_bs_tries = tries;
 		s = bs->exit_boot_services(image, key);
 		if (s == EFI_SUCCESS) {
 			boot_info.memmap = buf;

@@ -76,7 +76,7 @@ static int layout(struct efs *fs, struct extent *ex, uint32_t k)
 		/* A gap under a page before a record whose content starts on
 		 * a page is alignment (efs_build, relocate), not garbage. */
 		uint64_t gap = next - ex[i].end;
-		if (!(i + 1 < k && gap < 4096 && (next + V_DATA) % 4096 == 0))
+		if (!(i + 1 < k && gap < CONTENT_ALIGN && !efs_content_pad(next)))
 			garbage += gap;
 		if (ex[i].end > tail)
 			tail = ex[i].end;

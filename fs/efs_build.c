@@ -8,7 +8,6 @@
 #include "efs_int.h"
 
 #define WBUF (1u << 20)
-#define CONTENT_ALIGN 4096u	/* big files' content starts page-aligned */
 #define SPARE_PER (16u << 10)	/* one spare slot per 16 KiB of volume */
 #define SPARE_MIN 64u
 #define SPARE_MAX 65536u
@@ -106,7 +105,7 @@ static uint64_t pad_before(int plain, const struct efs_build_node *nd,
 {
 	if (plain || nd->kind != EFS_FILE || nd->size < CONTENT_ALIGN)
 		return 0;
-	return (CONTENT_ALIGN - (abs + V_DATA) % CONTENT_ALIGN) % CONTENT_ALIGN;
+	return efs_content_pad(abs);
 }
 
 static void write_header(struct out *o, uint32_t slots, uint64_t jnl_off,

@@ -71,6 +71,14 @@
 #define OP_BLOCKS 160		/* upper bound of blocks one change dirties */
 #define PATCH_MAX_BLOCKS 32	/* larger in-place rewrites relocate */
 #define RECORD_SLACK_MIN 512
+#define CONTENT_ALIGN 4096u	/* big files' content starts page-aligned */
+
+/* Bytes of gap before a record at abs that put its data value on a page
+ * boundary (so reads of big files DMA straight into page buffers). */
+static inline uint64_t efs_content_pad(uint64_t abs)
+{
+	return (CONTENT_ALIGN - (abs + V_DATA) % CONTENT_ALIGN) % CONTENT_ALIGN;
+}
 
 struct efs_node {
 	uint32_t ino;

@@ -13,7 +13,6 @@
 #include "efs_int.h"
 
 #define COPY_CHUNK (64u << 10)
-#define CONTENT_ALIGN 4096u
 #define CONTENT_MAX (0xffffffffull - V_DATA)	/* u32 lengths */
 
 /* A piece of a relocated record's data: old data, caller bytes, or zeros. */
@@ -160,8 +159,7 @@ static int relocate(struct efs *fs, struct efs_node *nd, const struct seg *s,
 	 * the same): reads of them then need no bounce buffer. */
 	uint64_t pad = 0;
 	if (nd->kind == EFS_FILE && len >= CONTENT_ALIGN)
-		pad = (CONTENT_ALIGN - (fs->tail + V_DATA) % CONTENT_ALIGN) %
-		      CONTENT_ALIGN;
+		pad = efs_content_pad(fs->tail);
 	if (avail < pad + size + keep)
 		pad = 0;
 	if (avail < size + keep)

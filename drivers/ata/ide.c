@@ -239,8 +239,7 @@ static int identify(const struct chan *c, int slave, struct ata_identity *id)
 	return ata_parse_identity(w, id);
 }
 
-static void add_disk(const struct chan *c, int slave, struct pci_dev *p,
-		     int secondary)
+static void add_disk(const struct chan *c, int slave, int secondary)
 {
 	struct ata_identity id;
 	if (identify(c, slave, &id))
@@ -269,7 +268,6 @@ static void add_disk(const struct chan *c, int slave, struct pci_dev *p,
 	b->cache = id.write_cache ? "write-back" : "write-through";
 	b->ops = &ide_ops;
 	b->priv = d;
-	(void)p;
 	blk_register(b);
 }
 
@@ -300,8 +298,8 @@ int ide_probe(struct pci_dev *p)
 		outb(c.ctl, CTL_NIEN);	/* we poll */
 		if (inb(c.cmd + R_STATUS) == 0xff)
 			continue;	/* no drives on this channel */
-		add_disk(&c, 0, p, sec);
-		add_disk(&c, 1, p, sec);
+		add_disk(&c, 0, sec);
+		add_disk(&c, 1, sec);
 	}
 	return 0;
 }

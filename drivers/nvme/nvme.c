@@ -380,8 +380,7 @@ static void fail(struct blk_dev *b)
 static const struct blk_ops nvme_ops = { submit, kick, poll, fail };
 
 /* §5.15.2.1 Identify Namespace: size, and the LBA format in use. */
-static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page,
-			  int nth)
+static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page)
 {
 	if (admin(c, A_IDENTIFY, nsid, (uintptr_t)page, CNS_NAMESPACE, 0))
 		return;
@@ -420,7 +419,6 @@ static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page,
 	b->can_discard = c->oncs_dsm;
 	b->ops = &nvme_ops;
 	b->priv = ns;
-	(void)nth;
 	blk_register(b);
 }
 
@@ -458,8 +456,8 @@ int nvme_probe(struct pci_dev *p)
 	memcpy(&nn, page + 516, 4);
 	c->oncs_dsm = (page[520] >> 2) & 1;
 	c->vwc = page[525] & 1;
-	for (uint32_t id = 1, k = 0; id <= nn && id <= MAX_NS; id++)
-		add_namespace(c, id, page, (int)k++);
+	for (uint32_t id = 1; id <= nn && id <= MAX_NS; id++)
+		add_namespace(c, id, page);
 	page_free((uintptr_t)page, 1);
 	return 0;
 }

@@ -99,8 +99,7 @@ def etc_rc(t):
     r.expect(r"^from rc\n")
     r.expect(r"^still$")
     r.expect_status(127)
-    img2 = rc_image(t, "echo from rc\n") if False else img
-    r = t.boot(disks=[img2], extra=[
+    r = t.boot(disks=[img], extra=[
         "-smbios", "type=11,value=umbra.cmdline=echo smbios wins"])
     r.expect(r"^smbios wins$")
     r.expect_not(r"^from rc$")
