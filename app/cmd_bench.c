@@ -177,7 +177,7 @@ static int dev_rand(const struct opts *o, struct blk_dev *d, int write,
 		calloc(depth, sizeof(*start)), seed = 0xabcdef;
 	int err = r && lat && start && slots ? 0 : BLK_ERR_NOMEM;
 	uint32_t issued = 0, done = 0;
-	uint64_t t0 = time_us(), progress = t0;
+	uint64_t t0 = time_us();
 	while (!err && done < o->ops) {
 		for (uint32_t i = 0; i < depth && issued < o->ops; i++) {
 			if (start[i])
@@ -197,14 +197,12 @@ static int dev_rand(const struct opts *o, struct blk_dev *d, int write,
 		}
 		if (err)
 			break;
-		int n = blk_poll(d);
+		int n = blk_reap(d);	/* bounded: BLK_TIMEOUT_US */
 		if (n < 0) {
 			err = n;
 			break;
 		}
 		uint64_t now = cpu_rdtsc();
-		if (n)
-			progress = time_us();
 		for (uint32_t i = 0; n && i < depth; i++) {
 			if (!start[i] || !r[i].done)
 				continue;
@@ -212,11 +210,6 @@ static int dev_rand(const struct opts *o, struct blk_dev *d, int write,
 			start[i] = 0;
 			if (r[i].status)
 				err = r[i].status;
-		}
-		/* blk_poll has no deadline of its own: bound the silence */
-		if (!n && time_us() - progress > BLK_TIMEOUT_US) {
-			err = BLK_ERR_TIMEOUT;
-			break;
 		}
 	}
 	uint64_t us = time_us() - t0;

@@ -1,6 +1,8 @@
 /* The application: bring up the devices, say what the machine has, then
  * run commands from fw_cfg (script mode) or the serial console. */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "../drivers/blk.h"
 #include "../fs/eclipsefs.h"
@@ -24,7 +26,7 @@
 #define UMBRA_VERSION "0.1"
 #define CMDLINE_FILE "opt/umbra/cmdline"
 
-static char script[8192];
+#define SCRIPT_MAX (1L << 20)	/* a script longer than this is refused */
 
 void app_shutdown(void)
 {
@@ -55,35 +57,85 @@ static void banner(void)
 	con_printf("machine: %u block devices\n", blk_count());
 }
 
-/* Where the commands come from, first found wins: fw_cfg
- * opt/umbra/cmdline, then SMBIOS type 11 "umbra.cmdline=...", then /etc/rc
- * on the volume. Returns the script's length (in `script`), or -1. */
-static long script_source(const char **from)
+/* The script sources, in precedence order (app/README.md). Each copies
+ * at most size-1 bytes of its script into buf, NUL-terminated, and
+ * returns the script's full length, or -1 when it has none. */
+static long from_fwcfg(char *buf, size_t size)
 {
-	long n = fwcfg_read_file(CMDLINE_FILE, script, sizeof(script));
-	*from = "fw_cfg " CMDLINE_FILE;
-	if (n >= 0)
-		return n;
-	n = smbios_oem_value("umbra.cmdline", script, sizeof(script));
-	*from = "SMBIOS OEM string umbra.cmdline";
-	if (n >= 0)
-		return n;
+	return fwcfg_read_file(CMDLINE_FILE, buf, size);
+}
+
+static long from_smbios(char *buf, size_t size)
+{
+	return smbios_oem_value("umbra.cmdline", buf, size);
+}
+
+static long from_rc(char *buf, size_t size)
+{
 	struct efs *fs = storage_root();
 	uint32_t ino;
 	struct efs_stat st;
-	*from = "/etc/rc";
 	if (!fs || efs_lookup(fs, "/etc/rc", 1, &ino) || efs_stat(fs, ino, &st) ||
 	    st.kind != EFS_FILE)
 		return -1;
-	if (st.size >= sizeof(script))
-		return (long)st.size;
-	int64_t r = efs_read(fs, ino, 0, script, sizeof(script) - 1);
-	if (r < 0) {
-		con_printf("script: /etc/rc: %s\n", efs_strerror((int)r));
-		return -1;
+	uint64_t want = st.size < size - 1 ? st.size : size - 1;
+	size_t got = 0;
+	while (got < want) {	/* efs_read may return less than asked */
+		int64_t r = efs_read(fs, ino, got, buf + got, want - got);
+		if (r <= 0) {
+			con_printf("script: /etc/rc: %s\n",
+				   r ? storage_strerror((int)r) : "shorter "
+				   "than its size");
+			return -1;
+		}
+		got += (size_t)r;
 	}
-	script[r] = 0;
-	return (long)r;
+	buf[got] = 0;
+	return st.size > (uint64_t)SCRIPT_MAX ? SCRIPT_MAX + 1 : (long)st.size;
+}
+
+static const struct {
+	const char *name;
+	long (*read)(char *buf, size_t size);
+} sources[] = {
+	{ "fw_cfg " CMDLINE_FILE, from_fwcfg },
+	{ "SMBIOS OEM string umbra.cmdline", from_smbios },
+	{ "/etc/rc", from_rc },
+};
+
+/* The first source that has a script: 0 and the script (malloc'd) in
+ * *out; 1 when none has one; a shell status when the script is refused
+ * (too long, or holding a NUL byte: it would end the script silently). */
+static int load_script(char **out, const char **from)
+{
+	char probe[1];
+	for (unsigned i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		long n = sources[i].read(probe, 1);
+		*from = sources[i].name;
+		if (n < 0)
+			continue;
+		if (n > SCRIPT_MAX) {
+			con_printf("script: %s is %ld bytes, more than %ld\n",
+				   *from, n, SCRIPT_MAX);
+			return SHELL_USAGE;
+		}
+		char *s = malloc((size_t)n + 1);
+		if (!s || sources[i].read(s, (size_t)n + 1) != n) {
+			con_printf("script: %s: cannot be read\n", *from);
+			free(s);
+			return 1;
+		}
+		const char *nul = memchr(s, 0, (size_t)n);
+		if (nul) {
+			con_printf("script: %s holds a NUL byte at offset %ld: "
+				   "refused\n", *from, (long)(nul - s));
+			free(s);
+			return SHELL_USAGE;
+		}
+		*out = s;
+		return 0;
+	}
+	return 1;
 }
 
 int app_main(void)
@@ -107,19 +159,16 @@ int app_main(void)
 	}
 
 	const char *from;
-	long n = script_source(&from);
-	if (n >= (long)sizeof(script)) {
-		con_printf("script: %s is %ld bytes, more than %u\n", from, n,
-			   (unsigned)sizeof(script) - 1);
-		app_shutdown();
-		return SHELL_USAGE;
-	}
-	if (n >= 0) {
+	char *script = 0;
+	int st = load_script(&script, &from);
+	if (st == 1)
+		return shell_interactive();
+	if (!st) {
 		con_printf("script: from %s\n", from);
-		int st = shell_run_script(script);
+		st = shell_run_script(script);
 		con_printf("script: exit status %d\n", st);
-		app_shutdown();
-		return st;
+		free(script);
 	}
-	return shell_interactive();
+	app_shutdown();
+	return st;
 }

@@ -9,7 +9,8 @@
 #include "line.h"
 
 static const struct shell_cmd *const tables[] = {
-	shell_sys_cmds, shell_fs_cmds, shell_fs2_cmds, shell_bench_cmds,
+	shell_sys_cmds, shell_volume_cmds, shell_read_cmds, shell_change_cmds,
+	shell_bench_cmds,
 };
 static int stop_on_error = 1;
 

@@ -21,8 +21,9 @@ struct shell_cmd {
 
 /* The command tables, one per file of commands, ended by a NULL name. */
 extern const struct shell_cmd shell_sys_cmds[];
-extern const struct shell_cmd shell_fs_cmds[];
-extern const struct shell_cmd shell_fs2_cmds[];
+extern const struct shell_cmd shell_read_cmds[];
+extern const struct shell_cmd shell_change_cmds[];
+extern const struct shell_cmd shell_volume_cmds[];
 extern const struct shell_cmd shell_bench_cmds[];
 
 /* Prints "cmd: message" and returns status (for `return shell_err(...)`). */

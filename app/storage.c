@@ -13,25 +13,58 @@
 #include "../drivers/virtio/virtio_pci.h"
 #include "../fs/gpt.h"
 #include "../runtime/console.h"
+#include "../runtime/fmt.h"
 #include "../runtime/pci.h"
 #include "../runtime/rtc.h"
 
 static struct efs *root;
 static struct blk_dev *root_dev;
+static struct blk_dev *err_dev;	/* where the last fs I/O failed */
+
+/* A block-layer error in fs/'s terms (the efs_io contract). */
+static int efs_code(struct blk_dev *d, int err)
+{
+	if (err)
+		err_dev = d;
+	switch (err) {
+	case BLK_OK: return 0;
+	case BLK_ERR_TIMEOUT: return EFS_ERR_TIMEOUT;
+	case BLK_ERR_DEVICE: return EFS_ERR_DEVICE;
+	case BLK_ERR_RO: return EFS_ERR_READ_ONLY;
+	case BLK_ERR_NOMEM: return EFS_ERR_NO_MEMORY;
+	default: return EFS_ERR_IO;
+	}
+}
 
 static int io_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
-	return blk_read_bytes(ctx, off, buf, len);
+	return efs_code(ctx, blk_read_bytes(ctx, off, buf, len));
 }
 
 static int io_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
-	return blk_write_bytes(ctx, off, buf, len);
+	return efs_code(ctx, blk_write_bytes(ctx, off, buf, len));
 }
 
 static int io_sync(void *ctx)
 {
-	return blk_flush(ctx);
+	return efs_code(ctx, blk_flush(ctx));
+}
+
+const char *storage_strerror(int err)
+{
+	static char why[160];
+	int from_device = err == EFS_ERR_IO || err == EFS_ERR_TIMEOUT ||
+			  err == EFS_ERR_DEVICE || err == EFS_ERR_READ_ONLY;
+	if (!from_device || !err_dev)
+		return efs_strerror(err);
+	if (err == EFS_ERR_READ_ONLY)
+		fmt_snprintf(why, sizeof(why), "%s is read-only", err_dev->name);
+	else if (blk_last_error(err_dev)[0])
+		fmt_snprintf(why, sizeof(why), "%s", blk_last_error(err_dev));
+	else
+		return efs_strerror(err);
+	return why;
 }
 
 static uint64_t io_now(void *ctx)
@@ -54,6 +87,7 @@ void storage_efs_io(struct blk_dev *d, struct efs_io *io)
 
 static void probe_virtio(struct pci_dev *p)
 {
+	char where[8];
 	const char *why = "out of memory";
 	struct virtio_dev *v = calloc(1, sizeof(*v));
 	int err = v ? virtio_pci_attach(p, v) : VIRTIO_ERR_NOMEM;
@@ -61,15 +95,19 @@ static void probe_virtio(struct pci_dev *p)
 		why = "no usable PCI transport (modern or legacy)";
 	if (!err)
 		err = vblk_attach(v, &why);
-	if (err) {
-		con_printf("storage: %02x:%02x.%x virtio-blk: %s\n", p->bus,
-			   p->dev, p->fn, why);
+	if (err && why) {
+		pci_where(p, where);
+		blk_broken(where, "virtio", "%s", why);
+	}
+	if (err && v) {
+		virtio_pci_detach(v);
 		free(v);
 	}
 }
 
 /* virtio-blk first, then NVMe, AHCI and IDE: every disk is registered,
- * in that order, and the root volume is looked for on all of them. */
+ * in that order, and the root volume is looked for on all of them. A
+ * probe that finds its device broken has said so (blk_broken). */
 static void probe_pci(void)
 {
 	for (unsigned i = 0; i < pci_count(); i++)
@@ -100,11 +138,12 @@ static void partitions(struct blk_dev *d)
 		return;		/* unpartitioned: the whole disk is one */
 	}
 	if (err)
-		con_printf("storage: %s: partition table: %s\n", d->name,
-			   gpt_strerror(err));
+		con_printf("storage: %s: partition table refused: %s%s%s\n",
+			   d->name, gpt_strerror(err), g->why[0] ? ": " : "",
+			   g->why);
 	else if (g->used_backup)
-		con_printf("storage: %s: primary GPT bad, using the backup\n",
-			   d->name);
+		con_printf("storage: %s: primary GPT bad (%s), using the "
+			   "backup\n", d->name, g->primary_why);
 	for (uint32_t i = 0; !err && i < g->count; i++) {
 		struct gpt_part *p = &g->parts[i];
 		if (!blk_add_partition(d, p->index, p->first,

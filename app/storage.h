@@ -27,6 +27,10 @@ int storage_sync(void);
 int storage_fsck(int repair, efs_report_fn *report,
 		 struct efs_fsck_result *res);
 
+/* efs_strerror, but for errors that came from the device, the block
+ * layer's sentence ("timeout on vda after 15 s"). */
+const char *storage_strerror(int err);
+
 /* An efs_io on a block device (for other volumes and tests). */
 void storage_efs_io(struct blk_dev *d, struct efs_io *io);
 

@@ -1,19 +1,29 @@
-/* The block registry and the generic request engine; see blk.h. */
+/* The block registry and the request engine; see blk.h. Every request
+ * kind, on every path, is validated by check() and waited for by reap():
+ * one rule for deadlines, one place that reports failures. */
 #include "blk.h"
+#include "blk_int.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/console.h"
 #include "../runtime/cpu.h"
 #include "../runtime/fmt.h"
 #include "../runtime/page.h"
 #include "../runtime/time.h"
 
 #define BOUNCE_BYTES (256u << 10)
-#define SMALL_READ (128u << 10)	/* unaligned reads this small: one request */
 
 static struct blk_dev *devs[BLK_MAX_DEVS];
 static unsigned ndevs;
+static struct blk_broken broken[BLK_MAX_BROKEN];
+static unsigned nbroken;
+
+static const char *const op_names[] = {
+	"read", "write", "flush", "discard", "write-zeroes",
+};
 
 const char *blk_strerror(int err)
 {
@@ -32,12 +42,75 @@ const char *blk_strerror(int err)
 	}
 }
 
-int blk_register(struct blk_dev *d)
+/* --- the registry --------------------------------------------------------- */
+
+void blk_broken(const char *where, const char *transport, const char *fmt,
+		...)
 {
-	if (ndevs == BLK_MAX_DEVS)
+	va_list ap;
+	struct blk_broken b = { .transport = transport };
+	fmt_snprintf(b.where, sizeof(b.where), "%s", where);
+	va_start(ap, fmt);
+	fmt_vsnprintf(b.why, sizeof(b.why), fmt, ap);
+	va_end(ap);
+	con_printf("%s: %s: not used: %s\n", b.where, transport, b.why);
+	if (nbroken < BLK_MAX_BROKEN)
+		broken[nbroken++] = b;
+}
+
+unsigned blk_broken_count(void)
+{
+	return nbroken;
+}
+
+const struct blk_broken *blk_broken_get(unsigned i)
+{
+	return i < nbroken ? &broken[i] : 0;
+}
+
+void blk_detail(struct blk_dev *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fmt_vsnprintf(d->detail, sizeof(d->detail), fmt, ap);
+	va_end(ap);
+}
+
+static int add(struct blk_dev *d)
+{
+	if (ndevs == BLK_MAX_DEVS) {
+		blk_broken(d->name, d->transport, "more than %u block devices",
+			   BLK_MAX_DEVS);
 		return BLK_ERR_NOMEM;
+	}
 	devs[ndevs++] = d;
 	return 0;
+}
+
+int blk_register(struct blk_dev *d)
+{
+	if (d->sector_size != 512 && d->sector_size != 4096) {
+		blk_broken(d->name, d->transport, "sector size %u (only 512 "
+			   "and 4096 are addressed)", d->sector_size);
+		return BLK_ERR_DEVICE;
+	}
+	if (!d->sectors || d->sectors > BLK_MAX_BYTES / d->sector_size) {
+		blk_broken(d->name, d->transport, "capacity of %llu sectors "
+			   "is not usable", (unsigned long long)d->sectors);
+		return BLK_ERR_DEVICE;
+	}
+	uint32_t depth = d->queue_depth ? d->queue_depth : 1;
+	d->slots = calloc(depth, sizeof(*d->slots));
+	if (!d->slots) {
+		blk_broken(d->name, d->transport, "out of memory");
+		return BLK_ERR_NOMEM;
+	}
+	int err = add(d);
+	if (err) {
+		free(d->slots);
+		d->slots = 0;
+	}
+	return err;
 }
 
 unsigned blk_count(void)
@@ -76,7 +149,8 @@ struct blk_dev *blk_add_partition(struct blk_dev *disk, uint32_t partno,
 	p->start = first;
 	p->sectors = count;
 	p->partno = partno;
-	if (blk_register(p)) {
+	p->slots = 0;		/* the disk's engine serves its partitions */
+	if (add(p)) {
 		free(p);
 		return 0;
 	}
@@ -89,197 +163,308 @@ struct blk_dev *blk_disk(struct blk_dev *d, uint64_t *first)
 	return d->parent ? d->parent : d;
 }
 
-static void fail_device(struct blk_dev *disk)
+void blk_ident_string(char *out, const uint8_t *in, unsigned n, int swapped)
 {
-	if (!disk->failed && disk->ops->fail)
-		disk->ops->fail(disk);
-	disk->failed = 1;
+	unsigned k = n;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = (char)in[swapped ? i ^ 1 : i];
+	while (k > 0 && (out[k - 1] == ' ' || out[k - 1] == 0))
+		k--;
+	out[k] = 0;
+	for (unsigned i = 0; i < k; i++)
+		if (out[i] < 0x20 || out[i] > 0x7e)
+			out[i] = '?';
 }
 
-int blk_submit(struct blk_dev *d, struct blk_req *req)
+const char *blk_last_error(struct blk_dev *d)
 {
 	uint64_t first;
-	struct blk_dev *disk = blk_disk(d, &first);
+	return blk_disk(d, &first)->error;
+}
+
+/* --- failures ----------------------------------------------------------- */
+
+/* Records and prints what went wrong on disk: one sentence that names
+ * the device. */
+static void say(struct blk_dev *disk, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(struct blk_dev *disk, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fmt_vsnprintf(disk->error, sizeof(disk->error), fmt, ap);
+	va_end(ap);
+	con_printf("%s\n", disk->error);
+}
+
+static uint64_t timeout(const struct blk_dev *disk)
+{
+	return disk->timeout_us ? disk->timeout_us : BLK_TIMEOUT_US;
+}
+
+/* Stops disk for good: after a timeout or a protocol error. */
+static int fail_device(struct blk_dev *disk, int err)
+{
 	if (disk->failed)
 		return BLK_ERR_DEVICE;
-	if (req->lba > d->sectors || req->count > d->sectors - req->lba)
-		return BLK_ERR_RANGE;
-	req->done = 0;
-	req->status = 0;
-	req->lba += first;
-	int err = disk->ops->submit(disk, req);
-	if (err)
-		req->lba -= first;
+	int reset = disk->ops->fail ? disk->ops->fail(disk) : 0;
+	disk->failed = 1;
+	disk->inflight = 0;
+	const char *how = reset ? "; its reset did not complete" : "";
+	uint64_t ms = timeout(disk) / 1000;
+	if (err == BLK_ERR_TIMEOUT && ms % 1000)
+		say(disk, "timeout on %s after %llu ms (device stopped%s)",
+		    disk->name, (unsigned long long)ms, how);
+	else if (err == BLK_ERR_TIMEOUT)
+		say(disk, "timeout on %s after %llu s (device stopped%s)",
+		    disk->name, (unsigned long long)ms / 1000, how);
+	else
+		say(disk, "%s failed: %s (device stopped%s)", disk->name,
+		    disk->detail[0] ? disk->detail : blk_strerror(err), how);
 	return err;
 }
 
-int blk_poll(struct blk_dev *d)
+/* A request that completed with an error. */
+static void report(struct blk_dev *disk, const struct blk_req *r)
 {
-	uint64_t first;
-	struct blk_dev *disk = blk_disk(d, &first);
-	if (disk->failed)
-		return BLK_ERR_DEVICE;
-	disk->ops->kick(disk);
-	int n = disk->ops->poll(disk);
-	if (n < 0)
-		fail_device(disk);
-	return n;
+	const char *op = r->op < 5 ? op_names[r->op] : "request";
+	if (r->op == BLK_FLUSH)
+		say(disk, "%s error on %s: %s%s%s", op, disk->name,
+		    blk_strerror(r->status), disk->detail[0] ? ": " : "",
+		    disk->detail);
+	else
+		say(disk, "%s error on %s at LBA %llu (+%u): %s%s%s", op,
+		    disk->name, (unsigned long long)r->lba, r->count,
+		    blk_strerror(r->status), disk->detail[0] ? ": " : "",
+		    disk->detail);
+	disk->detail[0] = 0;
 }
 
-/* Polls until req is done, with a deadline while nothing completes. */
-int blk_wait(struct blk_dev *d, struct blk_req *req)
-{
-	uint64_t first;
-	struct blk_dev *disk = blk_disk(d, &first);
-	uint64_t deadline = time_us() + BLK_TIMEOUT_US;
-	disk->ops->kick(disk);
-	while (!req->done) {
-		int n = disk->ops->poll(disk);
-		if (n < 0) {
-			fail_device(disk);
-			return n;
-		}
-		if (n > 0)
-			deadline = time_us() + BLK_TIMEOUT_US;
-		else if (time_us() > deadline) {
-			fail_device(disk);
-			return BLK_ERR_TIMEOUT;
-		}
-		else
-			cpu_pause();
-	}
-	return req->status;
-}
+/* --- the engine ---------------------------------------------------------- */
 
+/* Every request kind, every path: the device works, the op is one it
+ * can do, writes are allowed, the range is inside d. */
 static int check(struct blk_dev *d, int op, uint64_t lba, uint64_t count)
 {
 	uint64_t first;
 	struct blk_dev *disk = blk_disk(d, &first);
 	if (disk->failed)
 		return BLK_ERR_DEVICE;
-	if (op > BLK_WRITE_ZEROES)
+	if (op < BLK_READ || op > BLK_WRITE_ZEROES)
 		return BLK_ERR_INVALID;
-	if (op != BLK_FLUSH &&
-	    (lba > d->sectors || count > d->sectors - lba))
-		return BLK_ERR_RANGE;
 	if (op != BLK_READ && disk->read_only)
 		return BLK_ERR_RO;
 	if ((op == BLK_DISCARD && !disk->can_discard) ||
 	    (op == BLK_WRITE_ZEROES && !disk->can_write_zeroes))
 		return BLK_ERR_UNSUPP;
+	if (op == BLK_FLUSH)
+		return count ? BLK_ERR_INVALID : 0;
+	if (lba > d->sectors || count > d->sectors - lba)
+		return BLK_ERR_RANGE;
 	return 0;
 }
 
-/* A piece of a transfer: sectors [lba, lba + count) to or from addr. */
-struct seg {
-	uint64_t lba, count, addr;
-};
+/* Hands req (disk-relative) to the driver. A full queue with nothing in
+ * flight would never drain: that is the device's fault, not a wait. */
+static int submit(struct blk_dev *disk, struct blk_req *req)
+{
+	req->done = 0;
+	req->status = 0;
+	int err = disk->ops->submit(disk, req);
+	if (!err)
+		disk->inflight++;
+	else if (err == BLK_ERR_BUSY && !disk->inflight) {
+		blk_detail(disk, "queue full with nothing in flight");
+		err = fail_device(disk, BLK_ERR_DEVICE);
+	} else if (err == BLK_ERR_DEVICE) {
+		err = fail_device(disk, err);	/* e.g. its controller died */
+	}
+	return err;
+}
+
+/* The one wait: kicks, then reaps until at least one request completes.
+ * Deadline: BLK_TIMEOUT_US without a completion fails the device. */
+static int reap(struct blk_dev *disk)
+{
+	if (disk->failed)
+		return BLK_ERR_DEVICE;
+	disk->ops->kick(disk);
+	uint64_t deadline = time_us() + timeout(disk);
+	for (;;) {
+		int n = disk->ops->poll(disk);
+		if (n < 0)
+			return fail_device(disk, n);
+		if (n > 0) {
+			disk->inflight -= (uint32_t)n < disk->inflight
+						  ? (uint32_t)n : disk->inflight;
+			return n;
+		}
+		if (time_us() > deadline)
+			return fail_device(disk, BLK_ERR_TIMEOUT);
+		cpu_pause();
+	}
+}
+
+int blk_submit(struct blk_dev *d, struct blk_req *req)
+{
+	uint64_t first;
+	struct blk_dev *disk = blk_disk(d, &first);
+	int err = check(d, req->op, req->lba, req->count);
+	if (err)
+		return err;
+	if (req->op == BLK_FLUSH && !disk->can_flush) {
+		req->done = 1;	/* write-through: nothing to do */
+		req->status = 0;
+		return 0;
+	}
+	req->lba += first;
+	err = submit(disk, req);
+	if (err)
+		req->lba -= first;
+	return err;
+}
+
+int blk_reap(struct blk_dev *d)
+{
+	uint64_t first;
+	struct blk_dev *disk = blk_disk(d, &first);
+	if (!disk->inflight)
+		return disk->failed ? BLK_ERR_DEVICE : 0;
+	return reap(disk);
+}
+
+int blk_wait(struct blk_dev *d, struct blk_req *req)
+{
+	uint64_t first;
+	struct blk_dev *disk = blk_disk(d, &first);
+	while (!req->done) {
+		int n = reap(disk);
+		if (n < 0)
+			return n;
+	}
+	return req->status;
+}
+
+/* Takes back the engine's requests that are done; the first error. */
+static int collect(struct blk_dev *disk, uint32_t depth, uint8_t *busy,
+		   uint32_t *mine, int err)
+{
+	for (uint32_t i = 0; i < depth; i++) {
+		struct blk_req *r = &disk->slots[i];
+		if (!busy[i] || !r->done)
+			continue;
+		busy[i] = 0;
+		(*mine)--;
+		if (r->status && !err) {
+			report(disk, r);
+			err = r->status;
+		}
+	}
+	return err;
+}
 
 /* The engine: keeps up to queue_depth requests of max_sectors in flight
- * until every segment is done. Buffers are already aligned. */
-static int run(struct blk_dev *d, int op, const struct seg *sg, int nseg)
+ * until every segment is done (a flush is one segment of no sectors).
+ * Buffers are already aligned; the requests are the disk's own. */
+static int run(struct blk_dev *d, int op, const struct blk_seg *sg, int nseg)
 {
 	uint64_t first;
 	struct blk_dev *disk = blk_disk(d, &first);
 	uint32_t depth = disk->queue_depth ? disk->queue_depth : 1;
 	uint32_t per = disk->max_sectors ? disk->max_sectors : 8;
-	uint64_t need = 0;
-	for (int i = 0; i < nseg; i++)
-		need += (sg[i].count + per - 1) / per;
-	if (need < depth)	/* no more slots than it needs */
-		depth = (uint32_t)need;
-	struct blk_req *reqs = calloc(depth ? depth : 1, sizeof(*reqs));
-	uint8_t *busy = calloc(depth ? depth : 1, 1);
+	uint8_t busy[256] = { 0 };
+	if (depth > sizeof(busy))
+		depth = sizeof(busy);
 	uint64_t next = 0;	/* sectors queued within segment cur */
-	int cur = 0, err = reqs && busy ? 0 : BLK_ERR_NOMEM;
-	uint32_t inflight = 0;
-	uint64_t deadline = time_us() + BLK_TIMEOUT_US;
+	uint32_t mine = 0;
+	int cur = 0, err = 0;
 
-	while (!err && (cur < nseg || inflight)) {
-		int queued = 0;
-		for (uint32_t i = 0; i < depth && cur < nseg; i++) {
+	while (!err && (cur < nseg || mine)) {
+		for (uint32_t i = 0; i < depth && cur < nseg && !err; i++) {
 			if (busy[i])
 				continue;
-			const struct seg *g = &sg[cur];
+			const struct blk_seg *g = &sg[cur];
 			uint64_t n = g->count - next < per ? g->count - next : per;
-			reqs[i] = (struct blk_req){
+			disk->slots[i] = (struct blk_req){
 				.op = (uint8_t)op, .lba = first + g->lba + next,
 				.count = (uint32_t)n,
 				.addr = g->addr ? g->addr + next * disk->sector_size
 						: 0,
 			};
-			int r = disk->ops->submit(disk, &reqs[i]);
+			int r = submit(disk, &disk->slots[i]);
 			if (r == BLK_ERR_BUSY)
-				break;
+				break;	/* something is in flight: reap */
 			if (r) {
 				err = r;
 				break;
 			}
 			busy[i] = 1;
-			inflight++;
-			queued++;
+			mine++;
 			next += n;
 			if (next == g->count) {
 				cur++;
 				next = 0;
 			}
 		}
-		if (queued)
-			disk->ops->kick(disk);
-		if (err || !inflight)
+		if (err)
 			break;
-		int n = disk->ops->poll(disk);
-		if (n < 0) {
+		int n = reap(disk);
+		if (n < 0)
 			err = n;
-			fail_device(disk);
-			break;
-		}
-		if (!n) {
-			if (time_us() > deadline) {
-				err = BLK_ERR_TIMEOUT;
-				fail_device(disk);
-				break;
-			}
-			cpu_pause();
-			continue;
-		}
-		deadline = time_us() + BLK_TIMEOUT_US;
-		for (uint32_t i = 0; i < depth; i++) {
-			if (!busy[i] || !reqs[i].done)
-				continue;
-			busy[i] = 0;
-			inflight--;
-			if (reqs[i].status && !err)
-				err = reqs[i].status;
-		}
+		err = collect(disk, depth, busy, &mine, err);
 	}
 	/* On an error, let what is in flight finish before the caller's
 	 * buffer goes away (a failed device was reset: nothing is). */
-	while (inflight && !disk->failed) {
-		int n = disk->ops->poll(disk);
-		if (n < 0 || time_us() > deadline) {
-			fail_device(disk);
-			break;
-		}
-		for (uint32_t i = 0; i < depth; i++)
-			if (busy[i] && reqs[i].done) {
-				busy[i] = 0;
-				inflight--;
-			}
-	}
-	free(reqs);
-	free(busy);
+	while (mine && !disk->failed && reap(disk) >= 0)
+		collect(disk, depth, busy, &mine, err);
 	return err;
 }
 
 static int run1(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
 		uint64_t addr)
 {
-	struct seg g = { lba, count, addr };
-	return count ? run(d, op, &g, 1) : 0;
+	struct blk_seg g = { lba, count, addr };
+	return count || op == BLK_FLUSH ? run(d, op, &g, 1) : 0;
 }
 
-/* rbuf receives a read; wbuf is written from. */
+int blk_dma_ok(struct blk_dev *d, uint64_t addr, uint64_t len)
+{
+	uint64_t first;
+	struct blk_dev *disk = blk_disk(d, &first);
+	uint32_t align = disk->dma_align ? disk->dma_align : 1;
+	if (addr % align)
+		return 0;
+	return !disk->dma_limit || (addr < disk->dma_limit &&
+				    len <= disk->dma_limit - addr);
+}
+
+/* Through a bounce buffer: for buffers the device cannot address. */
+static int bounced(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
+		   uint8_t *rbuf, const uint8_t *wbuf)
+{
+	uint32_t ss = d->sector_size;
+	uint64_t per = BOUNCE_BYTES / ss;
+	uint64_t first, limit = blk_disk(d, &first)->dma_limit;
+	uint8_t *b = (uint8_t *)(uintptr_t)page_alloc_below(
+		BOUNCE_BYTES / PAGE_SIZE, limit ? limit : ~0ull);
+	if (!b)
+		return BLK_ERR_NOMEM;
+	int err = 0;
+	for (uint64_t done = 0; !err && done < count;) {
+		uint64_t n = count - done < per ? count - done : per;
+		uint64_t at = done * ss;
+		if (wbuf)
+			memcpy(b, wbuf + at, n * ss);
+		err = run1(d, op, lba + done, n, (uintptr_t)b);
+		if (!err && rbuf)
+			memcpy(rbuf + at, b, n * ss);
+		done += n;
+	}
+	page_free((uint64_t)(uintptr_t)b, BOUNCE_BYTES / PAGE_SIZE);
+	return err;
+}
+
+/* rbuf receives a read; wbuf is written from; neither for the others. */
 static int io(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
 	      uint8_t *rbuf, const uint8_t *wbuf)
 {
@@ -288,36 +473,13 @@ static int io(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
 		return err;
 	uint64_t first;
 	struct blk_dev *disk = blk_disk(d, &first);
-	uint32_t align = disk->dma_align ? disk->dma_align : 1;
-	if (op == BLK_FLUSH) {
-		if (!disk->can_flush)
-			return 0;	/* write-through: nothing to do */
-		struct blk_req r = { .op = BLK_FLUSH };
-		err = blk_submit(disk, &r);
-		return err ? err : blk_wait(disk, &r);
-	}
+	if (op == BLK_FLUSH && !disk->can_flush)
+		return 0;	/* write-through: nothing to do */
 	uintptr_t a = rbuf ? (uintptr_t)rbuf : (uintptr_t)wbuf;
-	if (!count)
-		return 0;
-	if (a % align == 0)	/* identity-mapped: the pointer is the address */
-		return run1(d, op, lba, count, a);
-	/* A buffer the device cannot address: through a bounce buffer. */
-	uint64_t per = BOUNCE_BYTES / disk->sector_size;
-	uint8_t *b = page_alloc_zero(BOUNCE_BYTES / PAGE_SIZE);
-	if (!b)
-		return BLK_ERR_NOMEM;
-	for (uint64_t done = 0; !err && done < count;) {
-		uint64_t n = count - done < per ? count - done : per;
-		uint64_t at = done * disk->sector_size;
-		if (wbuf)
-			memcpy(b, wbuf + at, n * disk->sector_size);
-		err = run1(d, op, lba + done, n, (uintptr_t)b);
-		if (!err && rbuf)
-			memcpy(rbuf + at, b, n * disk->sector_size);
-		done += n;
-	}
-	page_free((uint64_t)(uintptr_t)b, BOUNCE_BYTES / PAGE_SIZE);
-	return err;
+	if ((op != BLK_READ && op != BLK_WRITE) ||
+	    blk_dma_ok(disk, a, count * disk->sector_size))
+		return run1(d, op, lba, count, a);	/* identity-mapped */
+	return bounced(d, op, lba, count, rbuf, wbuf);
 }
 
 int blk_io(struct blk_dev *d, int op, uint64_t lba, uint64_t count,
@@ -336,126 +498,15 @@ int blk_write(struct blk_dev *d, uint64_t lba, uint64_t count,
 
 int blk_flush(struct blk_dev *d)
 {
-	return blk_io(d, BLK_FLUSH, 0, 0, 0);
+	return io(d, BLK_FLUSH, 0, 0, 0, 0);
 }
 
-/* One sector's worth of bytes at the edges of a byte range. */
-static int edge(struct blk_dev *d, uint64_t lba, uint32_t in, uint8_t *buf,
-		size_t n, int write, const uint8_t *src)
+int blk_run(struct blk_dev *d, int op, const struct blk_seg *sg, int nseg)
 {
-	uint8_t *sec = malloc(d->sector_size);
-	if (!sec)
-		return BLK_ERR_NOMEM;
-	int err = io(d, BLK_READ, lba, 1, sec, 0);
-	if (!err && write) {
-		memcpy(sec + in, src, n);
-		err = io(d, BLK_WRITE, lba, 1, 0, sec);
-	} else if (!err) {
-		memcpy(buf, sec + in, n);
-	}
-	free(sec);
-	return err;
-}
-
-/* A small unaligned read: one request for the sectors around it. */
-static int small_read(struct blk_dev *d, uint64_t off, uint8_t *buf,
-		      size_t len)
-{
-	uint32_t ss = d->sector_size;
-	uint64_t lba = off / ss, n = (off + len + ss - 1) / ss - lba;
-	uint8_t *tmp = malloc(n * ss);
-	if (!tmp)
-		return BLK_ERR_NOMEM;
-	int err = io(d, BLK_READ, lba, n, tmp, 0);
-	if (!err)
-		memcpy(buf, tmp + off % ss, len);
-	free(tmp);
-	return err;
-}
-
-/* A large unaligned read (more than SMALL_READ, so the two ends are in
- * different sectors): the partial sectors at both ends into a bounce
- * buffer, the middle straight into buf, all in flight together. Returns
- * BLK_ERR_INVALID, having done nothing, when the device cannot address
- * the middle. */
-static int big_read(struct blk_dev *d, uint64_t off, uint8_t *buf,
-		    size_t len)
-{
-	uint64_t first;
-	uint32_t ss = d->sector_size, align = blk_disk(d, &first)->dma_align;
-	uint64_t lba = off / ss, end = (off + len + ss - 1) / ss;
-	uint64_t mid0 = (off + ss - 1) / ss, mid1 = (off + len) / ss;
-	uint8_t *mid = buf + (mid0 * ss - off);
-	if (align > 1 && (uintptr_t)mid % align)
-		return BLK_ERR_INVALID;	/* caller falls back */
-	uint8_t *edge = malloc(2 * ss);
-	if (!edge)
-		return BLK_ERR_NOMEM;
-	struct seg g[3];
-	int n = 0;
-	if (mid0 > lba)
-		g[n++] = (struct seg){ lba, 1, (uintptr_t)edge };
-	if (mid1 > mid0)
-		g[n++] = (struct seg){ mid0, mid1 - mid0, (uintptr_t)mid };
-	if (end > mid1)
-		g[n++] = (struct seg){ end - 1, 1, (uintptr_t)(edge + ss) };
-	int err = run(d, BLK_READ, g, n);
-	if (!err && mid0 > lba) {
-		uint64_t k = mid0 * ss - off < len ? mid0 * ss - off : len;
-		memcpy(buf, edge + off % ss, k);
-	}
-	if (!err && end > mid1)
-		memcpy(buf + (mid1 * ss - off), edge + ss, off + len - mid1 * ss);
-	free(edge);
-	return err;
-}
-
-static int bytes(struct blk_dev *d, uint64_t off, uint8_t *rbuf,
-		 const uint8_t *wbuf, size_t len)
-{
-	uint32_t ss = d->sector_size;
-	int write = wbuf != 0;
-	if (off > d->sectors * ss || len > d->sectors * ss - off)
-		return BLK_ERR_RANGE;
-	if (!write && len <= SMALL_READ && (off % ss || len % ss))
-		return small_read(d, off, rbuf, len);
-	if (!write && (off % ss || len % ss)) {
-		int err = big_read(d, off, rbuf, len);
-		if (err != BLK_ERR_INVALID)
-			return err;
-	}
-	while (len) {
-		uint64_t lba = off / ss;
-		uint32_t in = (uint32_t)(off % ss);
-		size_t n;
-		int err;
-		if (in || len < ss) {
-			n = ss - in < len ? ss - in : len;
-			err = edge(d, lba, in, rbuf, n, write, wbuf);
-		} else {
-			n = len / ss * ss;
-			err = io(d, write ? BLK_WRITE : BLK_READ, lba, n / ss,
-				 rbuf, wbuf);
-		}
+	for (int i = 0; i < nseg; i++) {
+		int err = check(d, op, sg[i].lba, sg[i].count);
 		if (err)
 			return err;
-		off += n;
-		len -= n;
-		if (rbuf)
-			rbuf += n;
-		if (wbuf)
-			wbuf += n;
 	}
-	return 0;
-}
-
-int blk_read_bytes(struct blk_dev *d, uint64_t off, void *buf, size_t len)
-{
-	return bytes(d, off, buf, 0, len);
-}
-
-int blk_write_bytes(struct blk_dev *d, uint64_t off, const void *buf,
-		    size_t len)
-{
-	return bytes(d, off, 0, buf, len);
+	return run(d, op, sg, nseg);
 }

@@ -33,6 +33,8 @@ enum efs_err {
 	EFS_ERR_NOT_EFS = -16,		/* no EclipseFS header here */
 	EFS_ERR_VERSION = -17,		/* EclipseFS, but not v2.0 */
 	EFS_ERR_UNSUPPORTED = -18,	/* valid, but umbra cannot do this */
+	EFS_ERR_TIMEOUT = -19,		/* the device did not answer in time */
+	EFS_ERR_DEVICE = -20,		/* the device failed */
 };
 
 const char *efs_strerror(int err);

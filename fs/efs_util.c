@@ -140,6 +140,8 @@ const char *efs_strerror(int err)
 	case EFS_ERR_NOT_EFS: return "not an EclipseFS volume";
 	case EFS_ERR_VERSION: return "unsupported EclipseFS version";
 	case EFS_ERR_UNSUPPORTED: return "not supported";
+	case EFS_ERR_TIMEOUT: return "the device did not answer in time";
+	case EFS_ERR_DEVICE: return "the device failed";
 	default: return "unknown error";
 	}
 }

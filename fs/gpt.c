@@ -34,6 +34,7 @@ const char *gpt_strerror(int err)
 	case GPT_ERR_NO_GPT: return "no valid GPT header (primary or backup)";
 	case GPT_ERR_MBR: return "no protective MBR (type 0xEE)";
 	case GPT_ERR_CORRUPT: return "GPT partition entries are corrupt";
+	case GPT_ERR_HEADER: return "GPT header refused";
 	case GPT_ERR_INVALID: return "invalid argument";
 	case GPT_ERR_NO_MEMORY: return "out of memory";
 	default: return "unknown error";
@@ -108,21 +109,44 @@ struct hdr {
 	uint8_t disk_guid[16];
 };
 
+/* Why a header is refused: the first field that fails, for messages. */
+static const char *header_problem(const struct gpt_io *io, uint64_t lba,
+				  const struct hdr *h)
+{
+	if (h->my != lba)
+		return "the header's own LBA is wrong";
+	if (h->first_usable > h->last_usable ||
+	    h->last_usable >= io->sectors)
+		return "the usable range lies outside the disk";
+	if (h->entry_size < ENTRY_MIN || h->entry_size % 8 ||
+	    h->entry_size > 4096)
+		return "entry size is not a multiple of 8 from 128 to 4096";
+	if (h->nentries > MAX_ENTRIES)
+		return "more than 1024 partition entries";
+	if (h->entries_lba >= io->sectors)
+		return "the entry array lies outside the disk";
+	return 0;
+}
+
 /* UEFI §5.3.2: the header at lba, with its CRC over header_size bytes
- * (CRC field zeroed) and its fields within the disk. */
+ * (CRC field zeroed) and its fields within the disk. NO_GPT when there is
+ * no header signature; HEADER (and *why) when there is one we refuse. */
 static int read_header(const struct gpt_io *io, uint64_t lba, uint8_t *sec,
-		       struct hdr *h)
+		       struct hdr *h, const char **why)
 {
 	if (io->read(io->ctx, lba, 1, sec))
 		return GPT_ERR_IO;
-	uint32_t hsize = efs_ld32(sec + 12);
-	if (memcmp(sec, HDR_SIG, 8) || hsize < HDR_MIN ||
-	    hsize > io->sector_size)
+	if (memcmp(sec, HDR_SIG, 8))
 		return GPT_ERR_NO_GPT;
+	uint32_t hsize = efs_ld32(sec + 12);
+	*why = "header size is not from 92 bytes to one sector";
+	if (hsize < HDR_MIN || hsize > io->sector_size)
+		return GPT_ERR_HEADER;
 	uint32_t crc = efs_ld32(sec + 16);
 	efs_st32(sec + 16, 0);
+	*why = "header CRC mismatch";
 	if (efs_crc32(0, sec, hsize) != crc)
-		return GPT_ERR_NO_GPT;
+		return GPT_ERR_HEADER;
 	h->my = efs_ld64(sec + 24);
 	h->alt = efs_ld64(sec + 32);
 	h->first_usable = efs_ld64(sec + 40);
@@ -132,12 +156,8 @@ static int read_header(const struct gpt_io *io, uint64_t lba, uint8_t *sec,
 	h->nentries = efs_ld32(sec + 80);
 	h->entry_size = efs_ld32(sec + 84);
 	h->entries_crc = efs_ld32(sec + 88);
-	if (h->my != lba || h->first_usable > h->last_usable ||
-	    h->last_usable >= io->sectors || h->entry_size < ENTRY_MIN ||
-	    h->entry_size % 8 || h->entry_size > 4096 ||
-	    h->nentries > MAX_ENTRIES || h->entries_lba >= io->sectors)
-		return GPT_ERR_NO_GPT;
-	return 0;
+	*why = header_problem(io, lba, h);
+	return *why ? GPT_ERR_HEADER : 0;
 }
 
 static int cmp_first(const void *a, const void *b)
@@ -148,11 +168,12 @@ static int cmp_first(const void *a, const void *b)
 
 /* The entry array: its CRC, then each used entry's range. */
 static int read_entries(const struct gpt_io *io, const struct hdr *h,
-			struct gpt *out)
+			struct gpt *out, const char **why)
 {
 	uint64_t bytes = (uint64_t)h->nentries * h->entry_size;
 	uint32_t secs = (uint32_t)((bytes + io->sector_size - 1) /
 				   io->sector_size);
+	*why = "the entry array runs past the end of the disk";
 	if (h->entries_lba + secs > io->sectors)
 		return GPT_ERR_CORRUPT;
 	uint8_t *e = malloc((size_t)secs * io->sector_size + 1);
@@ -160,6 +181,7 @@ static int read_entries(const struct gpt_io *io, const struct hdr *h,
 		return GPT_ERR_NO_MEMORY;
 	int err = secs && io->read(io->ctx, h->entries_lba, secs, e) ? GPT_ERR_IO
 								    : 0;
+	*why = "entry array CRC mismatch";
 	if (!err && efs_crc32(0, e, bytes) != h->entries_crc)
 		err = GPT_ERR_CORRUPT;
 	out->count = 0;
@@ -169,6 +191,7 @@ static int read_entries(const struct gpt_io *io, const struct hdr *h,
 		if (!memcmp(p, zero, 16))
 			continue;
 		if (out->count == GPT_MAX_PARTS) {
+			*why = "more than 128 partitions in use";
 			err = GPT_ERR_CORRUPT;
 			break;
 		}
@@ -180,6 +203,7 @@ static int read_entries(const struct gpt_io *io, const struct hdr *h,
 		q->last = efs_ld64(p + 40);
 		q->attrs = efs_ld64(p + 48);
 		name_utf8(p + 56, q->name);
+		*why = "a partition lies outside the usable range";
 		if (q->first > q->last || q->first < h->first_usable ||
 		    q->last > h->last_usable)
 			err = GPT_ERR_CORRUPT;
@@ -193,6 +217,7 @@ static int read_entries(const struct gpt_io *io, const struct hdr *h,
 		return GPT_ERR_NO_MEMORY;
 	memcpy(s, out->parts, out->count * sizeof(*s));
 	qsort(s, out->count, sizeof(*s), cmp_first);
+	*why = "two partitions overlap";
 	for (uint32_t i = 1; i < out->count; i++)
 		if (s[i].first <= s[i - 1].last)
 			err = GPT_ERR_CORRUPT;
@@ -211,6 +236,14 @@ static int check_mbr(const uint8_t *sec)
 	return GPT_ERR_MBR;
 }
 
+/* One copy of the table: the header at lba and its entries. */
+static int read_copy(const struct gpt_io *io, uint64_t lba, uint8_t *sec,
+		     struct hdr *h, struct gpt *out, const char **why)
+{
+	int err = read_header(io, lba, sec, h, why);
+	return err ? err : read_entries(io, h, out, why);
+}
+
 int gpt_read(const struct gpt_io *io, struct gpt *out)
 {
 	if (!io || !io->read || (io->sector_size != 512 &&
@@ -220,24 +253,30 @@ int gpt_read(const struct gpt_io *io, struct gpt *out)
 	if (!sec)
 		return GPT_ERR_NO_MEMORY;
 	memset(out, 0, sizeof(*out));
+	out->why = "";
 	struct hdr h;
+	const char *why = 0;
 	int err = io->read(io->ctx, 0, 1, sec) ? GPT_ERR_IO : check_mbr(sec);
-	if (!err) {
-		err = read_header(io, 1, sec, &h);
-		if (!err)
-			err = read_entries(io, &h, out);
-		if (err && err != GPT_ERR_IO && err != GPT_ERR_NO_MEMORY) {
-			/* The backup header lives in the last sector; the
-			 * primary's pointer to it is not trusted. */
-			uint64_t alt = io->sectors - 1;
-			err = read_header(io, alt, sec, &h);
-			if (!err)
-				err = read_entries(io, &h, out);
-			out->used_backup = 1;
+	if (!err)
+		err = read_copy(io, 1, sec, &h, out, &why);
+	if (err && err != GPT_ERR_IO && err != GPT_ERR_NO_MEMORY &&
+	    err != GPT_ERR_MBR) {
+		/* The backup header lives in the last sector; the primary's
+		 * pointer to it is not trusted. */
+		const char *why2 = 0;
+		int err2 = read_copy(io, io->sectors - 1, sec, &h, out, &why2);
+		out->primary_why = err == GPT_ERR_NO_GPT
+					   ? "no primary header" : why;
+		out->used_backup = 1;
+		if (err2 != GPT_ERR_NO_GPT || err == GPT_ERR_NO_GPT) {
+			err = err2;	/* the backup's verdict */
+			why = why2;
 		}
 	}
 	if (!err)
 		memcpy(out->disk_guid, h.disk_guid, 16);
+	else if (why)
+		out->why = why;
 	free(sec);
 	return err;
 }

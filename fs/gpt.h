@@ -17,6 +17,7 @@ enum gpt_err {
 	GPT_ERR_CORRUPT = -4,	/* header good, entries not */
 	GPT_ERR_INVALID = -5,
 	GPT_ERR_NO_MEMORY = -6,
+	GPT_ERR_HEADER = -7,	/* a header, but its fields are refused */
 };
 
 struct gpt_io {
@@ -36,14 +37,18 @@ struct gpt_part {
 };
 
 struct gpt {
-	int used_backup;	/* the primary was bad */
+	int used_backup;	/* the primary was bad ... */
+	const char *primary_why;	/* ... for this reason */
+	const char *why;	/* an error's reason, in words ("" if none) */
 	uint8_t disk_guid[16];
 	uint32_t count;		/* used entries in parts[] */
 	struct gpt_part parts[GPT_MAX_PARTS];
 };
 
 /* Reads and checks the table. Partitions outside the usable range, with
- * first > last, or overlapping another, make the table corrupt. */
+ * first > last, or overlapping another, make the table corrupt. On an
+ * error other than MBR (not a GPT disk), out->why says what was wrong;
+ * when the primary copy was refused and the backup used, primary_why. */
 int gpt_read(const struct gpt_io *io, struct gpt *out);
 
 const char *gpt_strerror(int err);

@@ -4,27 +4,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "le.h"
+
 #define MAX_TABLE (16u << 20)	/* sanity bound on a table's length */
 
 struct acpi_info acpi;
 
-static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)ld16(p) | (uint32_t)ld16(p + 2) << 16;
-}
-static uint64_t ld64(const uint8_t *p)
-{
-	return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-
-static int sum_ok(const uint8_t *p, uint32_t n)
-{
-	uint8_t s = 0;
-	for (uint32_t i = 0; i < n; i++)
-		s += p[i];
-	return s == 0;
-}
 
 /* ACPI §5.2.6 system description table header: 36 bytes, length at 4. */
 static const uint8_t *table_at(uint64_t addr, uint32_t *len)
@@ -32,8 +17,8 @@ static const uint8_t *table_at(uint64_t addr, uint32_t *len)
 	const uint8_t *t = (const uint8_t *)(uintptr_t)addr;
 	if (!addr)
 		return 0;
-	uint32_t n = ld32(t + 4);
-	if (n < 36 || n > MAX_TABLE || !sum_ok(t, n))
+	uint32_t n = le32_get(t + 4);
+	if (n < 36 || n > MAX_TABLE || byte_sum(t, n))
 		return 0;
 	*len = n;
 	return t;
@@ -44,27 +29,27 @@ static const uint8_t *table_at(uint64_t addr, uint32_t *len)
  * RESET_VALUE 128, X_DSDT 140, X_PM1a_CNT_BLK 172, X_PM_TMR_BLK 208. */
 static uint64_t parse_fadt(const uint8_t *f, uint32_t len)
 {
-	uint64_t dsdt = len >= 44 ? ld32(f + 40) : 0;
+	uint64_t dsdt = len >= 44 ? le32_get(f + 40) : 0;
 	if (len >= 72) {
-		acpi.pm1a_cnt = (uint16_t)ld32(f + 64);
-		acpi.pm1b_cnt = (uint16_t)ld32(f + 68);
+		acpi.pm1a_cnt = (uint16_t)le32_get(f + 64);
+		acpi.pm1b_cnt = (uint16_t)le32_get(f + 68);
 	}
 	if (len >= 92 && f[91] == 4)
-		acpi.pm_tmr_port = (uint16_t)ld32(f + 76);
+		acpi.pm_tmr_port = (uint16_t)le32_get(f + 76);
 	if (len >= 116)
-		acpi.pm_tmr_32bit = (ld32(f + 112) >> 8) & 1;
+		acpi.pm_tmr_32bit = (le32_get(f + 112) >> 8) & 1;
 	/* RESET_REG_SUP (flag bit 10); GAS space 1 = system I/O. */
-	if (len >= 129 && (ld32(f + 112) >> 10 & 1) && f[116] == 1) {
+	if (len >= 129 && (le32_get(f + 112) >> 10 & 1) && f[116] == 1) {
 		acpi.has_reset = 1;
-		acpi.reset_port = (uint16_t)ld64(f + 120);
+		acpi.reset_port = (uint16_t)le64_get(f + 120);
 		acpi.reset_value = f[128];
 	}
-	if (len >= 148 && ld64(f + 140))
-		dsdt = ld64(f + 140);
-	if (len >= 184 && f[172] == 1 && ld64(f + 176))
-		acpi.pm1a_cnt = (uint16_t)ld64(f + 176);
-	if (len >= 220 && f[208] == 1 && ld64(f + 212))
-		acpi.pm_tmr_port = (uint16_t)ld64(f + 212);
+	if (len >= 148 && le64_get(f + 140))
+		dsdt = le64_get(f + 140);
+	if (len >= 184 && f[172] == 1 && le64_get(f + 176))
+		acpi.pm1a_cnt = (uint16_t)le64_get(f + 176);
+	if (len >= 220 && f[208] == 1 && le64_get(f + 212))
+		acpi.pm_tmr_port = (uint16_t)le64_get(f + 212);
 	return dsdt;
 }
 
@@ -115,9 +100,9 @@ static void parse_madt(const uint8_t *m, uint32_t len)
 		uint8_t type = m[p], elen = m[p + 1];
 		if (elen < 2 || p + elen > len)
 			break;
-		if (type == 0 && elen >= 8 && (ld32(m + p + 4) & 3))
+		if (type == 0 && elen >= 8 && (le32_get(m + p + 4) & 3))
 			n++;
-		else if (type == 9 && elen >= 16 && (ld32(m + p + 8) & 3))
+		else if (type == 9 && elen >= 16 && (le32_get(m + p + 8) & 3))
 			n++;
 		p += elen;
 	}
@@ -130,9 +115,9 @@ static void parse_madt(const uint8_t *m, uint32_t len)
 static void parse_mcfg(const uint8_t *m, uint32_t len)
 {
 	for (uint32_t p = 44; p + 16 <= len; p += 16) {
-		if (ld16(m + p + 8) != 0)
+		if (le16_get(m + p + 8) != 0)
 			continue;
-		acpi.ecam_base = ld64(m + p);
+		acpi.ecam_base = le64_get(m + p);
 		acpi.ecam_bus_start = m[p + 10];
 		acpi.ecam_bus_end = m[p + 11];
 		return;
@@ -163,13 +148,13 @@ void acpi_init(uint64_t rsdp_addr)
 	uint32_t len;
 
 	acpi.cpus = 1;
-	if (!rsdp_addr || memcmp(r, "RSD PTR ", 8) || !sum_ok(r, 20))
+	if (!rsdp_addr || memcmp(r, "RSD PTR ", 8) || byte_sum(r, 20))
 		return;
-	if (r[15] >= 2 && ld64(r + 24) && sum_ok(r, 36)) {
-		root = ld64(r + 24);
+	if (r[15] >= 2 && le64_get(r + 24) && !byte_sum(r, 36)) {
+		root = le64_get(r + 24);
 		width = 8;
 	} else {
-		root = ld32(r + 16);
+		root = le32_get(r + 16);
 		width = 4;
 	}
 	const uint8_t *t = table_at(root, &len);
@@ -178,8 +163,8 @@ void acpi_init(uint64_t rsdp_addr)
 	acpi.valid = 1;
 	for (uint32_t p = 36; p + width <= len; p += width) {
 		uint32_t tlen;
-		const uint8_t *s =
-			table_at(width == 8 ? ld64(t + p) : ld32(t + p), &tlen);
+		uint64_t at = width == 8 ? le64_get(t + p) : le32_get(t + p);
+		const uint8_t *s = table_at(at, &tlen);
 		if (s)
 			parse_table(s, tlen);
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "console.h"
+#include "le.h"
 #include "power.h"
 
 #define SEL_CODE 0x08
@@ -31,12 +32,6 @@ static int in_exception;
 
 extern const uint8_t isr_stubs[];
 void cpu_exception(struct cpu_frame *f);
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* SDM vol. 3 §7.2.3: the 64-bit TSS descriptor is 16 bytes, type 9. */
 static void set_tss_descriptor(uint64_t base)
@@ -75,7 +70,7 @@ void cpu_init(uint64_t ist_top, uint64_t lo, uint64_t hi)
 	gdt[0] = 0;
 	gdt[1] = 0x00af9a000000ffffull;	/* 64-bit code, DPL 0 */
 	gdt[2] = 0x00cf92000000ffffull;	/* data, DPL 0 */
-	put64(tss + 36, ist_top);	/* IST1 */
+	le64_put(tss + 36, ist_top);	/* IST1 */
 	tss[102] = sizeof(tss);		/* I/O map base beyond the limit */
 	set_tss_descriptor((uint64_t)(uintptr_t)tss);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "le.h"
 #include "page.h"
 #include "panic.h"
 
@@ -105,18 +106,12 @@ static int map(uint64_t base, uint64_t end, uint64_t attr)
 	return 0;
 }
 
-static uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /* Maps our own image by its PE section table: headers read-only, code
  * read-only + executable, read-only data NX, data writable + NX. */
 static void map_image(uint64_t base, uint64_t size)
 {
 	const uint8_t *img = (const uint8_t *)(uintptr_t)base;
-	uint32_t pe = ld32(img + 0x3c);
+	uint32_t pe = le32_get(img + 0x3c);
 	ASSERT(pe < size && !memcmp(img + pe, "PE\0\0", 4));
 	unsigned nsec = img[pe + 6] | img[pe + 7] << 8;
 	unsigned optsz = img[pe + 20] | img[pe + 21] << 8;
@@ -125,9 +120,9 @@ static void map_image(uint64_t base, uint64_t size)
 	if (map(base, base + size, PTE_P | PTE_NX))
 		panic("paging: out of memory");
 	for (unsigned i = 0; i < nsec; i++, sec += 40) {
-		uint64_t va = base + ld32(sec + 12);
-		uint64_t len = (ld32(sec + 8) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-		uint32_t ch = ld32(sec + 36);
+		uint64_t va = base + le32_get(sec + 12);
+		uint64_t len = (le32_get(sec + 8) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		uint32_t ch = le32_get(sec + 36);
 		uint64_t attr = PTE_P;
 		if (ch & SCN_MEM_WRITE)
 			attr |= PTE_RW;

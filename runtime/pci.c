@@ -5,6 +5,7 @@
 
 #include "acpi.h"
 #include "cpu.h"
+#include "fmt.h"
 #include "paging.h"
 
 #define CFG_ADDR 0xcf8	/* PCI 3.0 §3.2.2.3.2 configuration mechanism #1 */
@@ -238,6 +239,11 @@ volatile void *pci_map_bar(const struct pci_dev *d, int bar)
 	if (paging_map_mmio(b->base, b->size))
 		return 0;
 	return (volatile void *)(uintptr_t)b->base;
+}
+
+void pci_where(const struct pci_dev *d, char out[8])
+{
+	fmt_snprintf(out, 8, "%02x:%02x.%x", d->bus, d->dev, d->fn);
 }
 
 const char *pci_class_name(const struct pci_dev *d)

@@ -64,6 +64,9 @@ void pci_enable(const struct pci_dev *d, uint16_t bits);
  * absent, an I/O BAR, or cannot be mapped. */
 volatile void *pci_map_bar(const struct pci_dev *d, int bar);
 
+/* "bb:dd.f", the function's address as lspci prints it. */
+void pci_where(const struct pci_dev *d, char out[8]);
+
 /* A short name for the class ("mass storage", "bridge", ...). */
 const char *pci_class_name(const struct pci_dev *d);
 

@@ -3,20 +3,14 @@
 
 #include <string.h>
 
+#include "le.h"
+
 #define MAX_TABLE (1u << 20)
 #define TYPE_OEM_STRINGS 11
 #define TYPE_END 127
 
 static const uint8_t *table;
 static uint32_t table_len;
-
-static int sum_ok(const uint8_t *p, uint32_t n)
-{
-	uint8_t s = 0;
-	for (uint32_t i = 0; i < n; i++)
-		s += p[i];
-	return s == 0;
-}
 
 /* DSP0134 §5.2.2 (64-bit "_SM3_": length at 6, table max size at 12,
  * address at 16) and §5.2.1 (32-bit "_SM_": the "_DMI_" part at 16,
@@ -27,17 +21,14 @@ void smbios_init(uint64_t smbios3, uint64_t smbios)
 	const uint8_t *e = (const uint8_t *)(uintptr_t)smbios;
 	uint32_t len;
 	uint64_t addr;
-	if (e3 && !memcmp(e3, "_SM3_", 5) && e3[6] >= 24 && sum_ok(e3, e3[6])) {
-		memcpy(&len, e3 + 12, 4);
-		memcpy(&addr, e3 + 16, 8);
+	if (e3 && !memcmp(e3, "_SM3_", 5) && e3[6] >= 24 &&
+	    !byte_sum(e3, e3[6])) {
+		len = le32_get(e3 + 12);
+		addr = le64_get(e3 + 16);
 	} else if (e && !memcmp(e, "_SM_", 4) && e[5] >= 31 &&
-		   sum_ok(e, e[5]) && !memcmp(e + 16, "_DMI_", 5)) {
-		uint16_t l16;
-		uint32_t a32;
-		memcpy(&l16, e + 22, 2);
-		memcpy(&a32, e + 24, 4);
-		len = l16;
-		addr = a32;
+		   !byte_sum(e, e[5]) && !memcmp(e + 16, "_DMI_", 5)) {
+		len = le16_get(e + 22);
+		addr = le32_get(e + 24);
 	} else {
 		return;
 	}

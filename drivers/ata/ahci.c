@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/console.h"
 #include "../../runtime/cpu.h"
 #include "../../runtime/fmt.h"
+#include "../../runtime/le.h"
 #include "../../runtime/page.h"
 #include "../../runtime/time.h"
 #include "ata.h"
@@ -22,6 +22,8 @@
 #define CAP2 0x24	/* BOH 0 */
 #define BOHC 0x28	/* BOS 0, OOS 1, BB 4 */
 #define GHC_AE (1u << 31)
+#define CAP_S64A (1u << 31)
+#define LOW4G (1ull << 32)
 /* §3.3 port registers, at 0x100 + 0x80 * port */
 #define P_CLB 0x00
 #define P_CLBU 0x04
@@ -65,22 +67,12 @@ struct port {
 
 static unsigned ndisks;
 
-static uint32_t rd(volatile uint8_t *base, uint32_t off)
-{
-	return *(volatile uint32_t *)(base + off);
-}
-
-static void wr(volatile uint8_t *base, uint32_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(base + off) = v;
-}
-
 /* Waits until (reg & mask) == want; 0, or -1 on the deadline. */
 static int wait_reg(volatile uint8_t *b, uint32_t off, uint32_t mask,
 		    uint32_t want, uint64_t us)
 {
 	uint64_t end = time_us() + us;
-	while ((rd(b, off) & mask) != want) {
+	while ((mmio_read32(b, off) & mask) != want) {
 		if (time_us() > end)
 			return -1;
 		cpu_pause();
@@ -91,26 +83,26 @@ static int wait_reg(volatile uint8_t *b, uint32_t off, uint32_t mask,
 /* §10.1.2: clear ST, wait CR; clear FRE, wait FR. */
 static int port_stop(struct port *p)
 {
-	wr(p->r, P_CMD, rd(p->r, P_CMD) & ~CMD_ST);
+	mmio_write32(p->r, P_CMD, mmio_read32(p->r, P_CMD) & ~CMD_ST);
 	if (wait_reg(p->r, P_CMD, CMD_CR, 0, WAIT_US))
 		return -1;
-	wr(p->r, P_CMD, rd(p->r, P_CMD) & ~CMD_FRE);
+	mmio_write32(p->r, P_CMD, mmio_read32(p->r, P_CMD) & ~CMD_FRE);
 	return wait_reg(p->r, P_CMD, CMD_FR, 0, WAIT_US);
 }
 
 static int port_start(struct port *p)
 {
-	wr(p->r, P_SERR, 0xffffffff);
-	wr(p->r, P_IS, 0xffffffff);
-	wr(p->r, P_CMD, rd(p->r, P_CMD) | CMD_FRE);
+	mmio_write32(p->r, P_SERR, 0xffffffff);
+	mmio_write32(p->r, P_IS, 0xffffffff);
+	mmio_write32(p->r, P_CMD, mmio_read32(p->r, P_CMD) | CMD_FRE);
 	/* §10.3.1: the device must not be busy before ST; a stuck BSY is
 	 * cleared by command list override when the HBA supports it. */
 	if (wait_reg(p->r, P_TFD, ATA_SR_BSY | ATA_SR_DRQ, 0, WAIT_US)) {
-		wr(p->r, P_CMD, rd(p->r, P_CMD) | CMD_CLO);
+		mmio_write32(p->r, P_CMD, mmio_read32(p->r, P_CMD) | CMD_CLO);
 		if (wait_reg(p->r, P_CMD, CMD_CLO, 0, WAIT_US))
 			return -1;
 	}
-	wr(p->r, P_CMD, rd(p->r, P_CMD) | CMD_ST);
+	mmio_write32(p->r, P_CMD, mmio_read32(p->r, P_CMD) | CMD_ST);
 	return 0;
 }
 
@@ -202,7 +194,7 @@ static int submit(struct blk_dev *b, struct blk_req *r)
 	/* The command table and header before the doorbell: stores stay in
 	 * order on x86 and the MMIO write is uncached; stop the compiler. */
 	cpu_barrier();
-	wr(p->r, P_CI, 1u << s);
+	mmio_write32(p->r, P_CI, 1u << s);
 	return 0;
 }
 
@@ -214,18 +206,17 @@ static void kick(struct blk_dev *b)
 static int poll(struct blk_dev *b)
 {
 	struct port *p = b->priv;
-	uint32_t is = rd(p->r, P_IS);
+	uint32_t is = mmio_read32(p->r, P_IS);
 	if (is & IS_ERRORS) {
-		uint32_t tfd = rd(p->r, P_TFD);
-		con_printf("%s: ahci: command failed: %s (status 0x%02x, "
-			   "error 0x%02x, PxIS 0x%08x)\n", b->name,
+		uint32_t tfd = mmio_read32(p->r, P_TFD);
+		blk_detail(b, "%s (status 0x%02x, error 0x%02x, PxIS 0x%08x)",
 			   ata_error_string((uint8_t)(tfd >> 8)), tfd & 0xff,
 			   (tfd >> 8) & 0xff, is);
 		int n = __builtin_popcount(p->busy);
 		port_recover(p);
 		return n;
 	}
-	uint32_t ci = rd(p->r, P_CI), n = 0;
+	uint32_t ci = mmio_read32(p->r, P_CI), n = 0;
 	for (uint32_t s = 0; s < 32; s++) {
 		if (!(p->busy & (1u << s)) || (ci & (1u << s)))
 			continue;
@@ -238,10 +229,10 @@ static int poll(struct blk_dev *b)
 	return (int)n;
 }
 
-static void fail(struct blk_dev *b)
+static int fail(struct blk_dev *b)
 {
 	struct port *p = b->priv;
-	port_stop(p);	/* no more DMA */
+	return port_stop(p) ? BLK_ERR_TIMEOUT : 0;	/* no more DMA */
 }
 
 static const struct blk_ops ahci_ops = { submit, kick, poll, fail };
@@ -250,57 +241,74 @@ static const struct blk_ops ahci_ops = { submit, kick, poll, fail };
 static int run_one(struct port *p, uint8_t cmd, void *buf, uint32_t bytes)
 {
 	build(p, 0, cmd, 0, 0, (uintptr_t)buf, bytes, 0);
-	wr(p->r, P_CI, 1);
+	mmio_write32(p->r, P_CI, 1);
 	uint64_t end = time_us() + WAIT_US;
-	while (rd(p->r, P_CI) & 1) {
-		if ((rd(p->r, P_IS) & IS_TFES) || time_us() > end) {
+	while (mmio_read32(p->r, P_CI) & 1) {
+		if ((mmio_read32(p->r, P_IS) & IS_TFES) || time_us() > end) {
 			port_stop(p);
 			port_start(p);
 			return -1;
 		}
 		cpu_pause();
 	}
-	return rd(p->r, P_IS) & IS_TFES ? -1 : 0;
+	return mmio_read32(p->r, P_IS) & IS_TFES ? -1 : 0;
 }
 
-static int port_setup(struct port *p, uint32_t slots)
+static const char *port_setup(struct port *p, uint32_t slots)
 {
 	p->slots = slots;
 	/* One page: command list (1 KiB, 1 KiB aligned) and received FIS
 	 * (256 bytes, 256 aligned); the tables (128 aligned) after. */
-	uint8_t *mem = page_alloc_zero(1 + (slots * 256 + PAGE_SIZE - 1) /
-					       PAGE_SIZE);
-	if (!mem || (uintptr_t)mem >> 32)
-		return -1;	/* without S64A the HBA needs low memory */
+	uint64_t pages = 1 + (slots * 256 + PAGE_SIZE - 1) / PAGE_SIZE;
+	uint8_t *mem = (uint8_t *)(uintptr_t)page_alloc_below(pages, LOW4G);
+	if (!mem)
+		return "no memory below 4 GiB for the command list";
+	memset(mem, 0, pages * PAGE_SIZE);
 	p->cl = mem;
 	p->fis = mem + 1024;
 	p->tables = mem + PAGE_SIZE;
 	if (port_stop(p))
-		return -1;
-	wr(p->r, P_CLB, (uint32_t)(uintptr_t)p->cl);
-	wr(p->r, P_CLBU, 0);
-	wr(p->r, P_FB, (uint32_t)(uintptr_t)p->fis);
-	wr(p->r, P_FBU, 0);
-	wr(p->r, P_IE, 0);	/* we poll */
-	return port_start(p);
+		return "the port does not stop (PxCMD.CR/FR stay set)";
+	mmio_write32(p->r, P_CLB, (uint32_t)(uintptr_t)p->cl);
+	mmio_write32(p->r, P_CLBU, 0);
+	mmio_write32(p->r, P_FB, (uint32_t)(uintptr_t)p->fis);
+	mmio_write32(p->r, P_FBU, 0);
+	mmio_write32(p->r, P_IE, 0);	/* we poll */
+	return port_start(p) ? "the port does not start (BSY stays set)" : 0;
 }
 
-static void add_port(volatile uint8_t *abar, uint32_t i, uint32_t slots)
+/* Sets port p up and identifies its disk; NULL, or why not. */
+static const char *port_disk(struct port *p, uint32_t slots)
+{
+	uint16_t *w = (uint16_t *)(uintptr_t)page_alloc_below(1, LOW4G);
+	const char *why = !w ? "out of memory" : port_setup(p, slots);
+	if (!why && run_one(p, ATA_IDENTIFY, w, 512))
+		why = "IDENTIFY DEVICE failed";
+	if (!why && ata_parse_identity(w, &p->id))
+		why = "no LBA, or a sector size other than 512 or 4096";
+	if (w)
+		page_free((uintptr_t)w, 1);
+	return why;
+}
+
+static void add_port(struct pci_dev *pd, volatile uint8_t *abar, uint32_t i,
+		     uint32_t cap)
 {
 	volatile uint8_t *r = abar + 0x100 + 0x80 * i;
-	if ((rd(r, P_SSTS) & 0xf) != DET_PRESENT || rd(r, P_SIG) != SIG_ATA)
+	if ((mmio_read32(r, P_SSTS) & 0xf) != DET_PRESENT ||
+	    mmio_read32(r, P_SIG) != SIG_ATA)
 		return;		/* no link, or not a disk (ATAPI, PM) */
+	uint32_t slots = ((cap >> 8) & 0x1f) + 1;
 	struct port *p = calloc(1, sizeof(*p));
-	uint16_t *w = page_alloc_zero(1);
-	if (!p || !w || port_setup((p->r = r, p), slots) ||
-	    run_one(p, ATA_IDENTIFY, w, 512) || ata_parse_identity(w, &p->id)) {
-		con_printf("ahci: port %u: a disk that does not set up\n", i);
+	const char *why = p ? (p->r = r, port_disk(p, slots)) : "out of memory";
+	if (why) {
+		char where[16];
+		pci_where(pd, where);
+		fmt_snprintf(where + 7, sizeof(where) - 7, "/p%u", i);
+		blk_broken(where, "ahci", "%s", why);
 		free(p);
-		if (w)
-			page_free((uintptr_t)w, 1);
 		return;
 	}
-	page_free((uintptr_t)w, 1);
 	p->index = i;
 	struct blk_dev *b = &p->blk;
 	fmt_snprintf(b->name, sizeof(b->name), "sd%c", 'a' + ndisks++);
@@ -315,44 +323,48 @@ static void add_port(volatile uint8_t *abar, uint32_t i, uint32_t slots)
 		b->max_sectors = 65536;	/* the EXT count field */
 	b->queue_depth = slots;
 	b->dma_align = 2;	/* PRD DBA bit 0 is reserved */
+	/* §3.1.1 CAP.S64A clear: the HBA cannot reach above 4 GiB */
+	b->dma_limit = cap & CAP_S64A ? 0 : LOW4G;
 	b->can_flush = 1;
 	b->cache = p->id.write_cache ? "write-back" : "write-through";
 	b->ops = &ahci_ops;
 	b->priv = p;
-	blk_register(b);
+	if (blk_register(b))
+		free(p);
 }
 
 /* §10.6.3 BIOS/OS handoff, when the HBA supports it. */
 static void handoff(volatile uint8_t *abar)
 {
-	if (!(rd(abar, CAP2) & 1))
+	if (!(mmio_read32(abar, CAP2) & 1))
 		return;
-	wr(abar, BOHC, rd(abar, BOHC) | 2);	/* OOS */
+	mmio_write32(abar, BOHC, mmio_read32(abar, BOHC) | 2);	/* OOS */
 	if (wait_reg(abar, BOHC, 1, 0, 25000))	/* BOS clears */
 		return;
 	time_delay_us(25000);
-	if (rd(abar, BOHC) & 0x10)		/* BIOS busy: wait */
+	if (mmio_read32(abar, BOHC) & 0x10)		/* BIOS busy: wait */
 		wait_reg(abar, BOHC, 0x10, 0, HANDOFF_US);
 }
 
 int ahci_probe(struct pci_dev *pd)
 {
 	if (pd->cls != 1 || pd->subcls != 6 || pd->progif != 1)
-		return -1;
+		return BLK_NOT_MINE;
 	pci_enable(pd, PCI_CMD_MEM | PCI_CMD_MASTER);
 	volatile uint8_t *abar = pci_map_bar(pd, 5);
 	if (!abar) {
-		con_printf("ahci: %02x:%02x.%x: no ABAR\n", pd->bus, pd->dev,
-			   pd->fn);
-		return -1;
+		char where[8];
+		pci_where(pd, where);
+		blk_broken(where, "ahci", "BAR5 (ABAR) is not a memory BAR");
+		return BLK_ERR_DEVICE;
 	}
 	handoff(abar);
-	wr(abar, GHC, rd(abar, GHC) | GHC_AE);
-	wr(abar, GHC, (rd(abar, GHC) | GHC_AE) & ~2u);	/* no interrupts */
-	uint32_t cap = rd(abar, CAP), pi = rd(abar, PI);
-	uint32_t slots = ((cap >> 8) & 0x1f) + 1;
+	mmio_write32(abar, GHC, mmio_read32(abar, GHC) | GHC_AE);
+	/* no interrupts: we poll */
+	mmio_write32(abar, GHC, (mmio_read32(abar, GHC) | GHC_AE) & ~2u);
+	uint32_t cap = mmio_read32(abar, CAP), pi = mmio_read32(abar, PI);
 	for (uint32_t i = 0; i < 32; i++)
 		if (pi & (1u << i))
-			add_port(abar, i, slots);
+			add_port(pd, abar, i, cap);
 	return 0;
 }

@@ -3,27 +3,14 @@
 
 #include <string.h>
 
-/* ATA strings are pairs of bytes swapped, space padded. */
-static void ata_string(const uint16_t *w, int words, char *out)
-{
-	int n = 0;
-	for (int i = 0; i < words; i++) {
-		out[n++] = (char)(w[i] >> 8);
-		out[n++] = (char)w[i];
-	}
-	while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == 0))
-		n--;
-	out[n] = 0;
-	for (int i = 0; i < n; i++)
-		if (out[i] < 0x20 || out[i] > 0x7e)
-			out[i] = '?';
-}
+#include "../blk.h"
 
 int ata_parse_identity(const uint16_t *w, struct ata_identity *id)
 {
 	memset(id, 0, sizeof(*id));
-	ata_string(w + 27, 20, id->model);
-	ata_string(w + 10, 10, id->serial);
+	/* ATA strings are byte-swapped pairs, space padded */
+	blk_ident_string(id->model, (const uint8_t *)(w + 27), 40, 1);
+	blk_ident_string(id->serial, (const uint8_t *)(w + 10), 20, 1);
 	if (!(w[49] & (1 << 9)))	/* LBA supported */
 		return -1;
 	id->lba48 = (w[83] & (1 << 10)) != 0;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/console.h"
 #include "../../runtime/cpu.h"
 #include "../../runtime/fmt.h"
 #include "../../runtime/time.h"
@@ -94,14 +93,13 @@ static void reset_channel(const struct chan *c)
 static int fail_status(struct ide *d, const char *what, uint64_t lba, int s)
 {
 	if (s < 0) {
-		con_printf("%s: %s at LBA %llu: no answer (timeout)\n",
-			   d->blk.name, what, (unsigned long long)lba);
+		blk_detail(&d->blk, "no answer to the %s at LBA %llu in %llu s",
+			   what, (unsigned long long)lba, WAIT_US / 1000000);
 		reset_channel(&d->ch);
 		return BLK_ERR_TIMEOUT;
 	}
 	uint8_t err = inb(d->ch.cmd + R_ERROR);
-	con_printf("%s: %s at LBA %llu: %s (status 0x%02x, error 0x%02x)\n",
-		   d->blk.name, what, (unsigned long long)lba,
+	blk_detail(&d->blk, "%s (status 0x%02x, error 0x%02x)",
 		   s & ATA_SR_DF ? "device fault" : ata_error_string(err), s, err);
 	/* A command that failed part way can leave the device mid-transfer:
 	 * a software reset returns it to a known state. */
@@ -268,13 +266,14 @@ static void add_disk(const struct chan *c, int slave, int secondary)
 	b->cache = id.write_cache ? "write-back" : "write-through";
 	b->ops = &ide_ops;
 	b->priv = d;
-	blk_register(b);
+	if (blk_register(b))
+		free(d);
 }
 
 int ide_probe(struct pci_dev *p)
 {
 	if (p->cls != 1 || p->subcls != 1)
-		return -1;
+		return BLK_NOT_MINE;
 	pci_enable(p, PCI_CMD_IO);
 	/* PIIX3/4: OVMF leaves the channels' decode-enable bits clear;
 	 * QEMU ignores them, real chipsets do not. */

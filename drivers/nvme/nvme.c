@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/console.h"
 #include "../../runtime/cpu.h"
 #include "../../runtime/fmt.h"
+#include "../../runtime/le.h"
 #include "../../runtime/page.h"
 #include "../../runtime/time.h"
 
@@ -64,7 +64,8 @@ struct ctrl {
 	uint8_t oncs_dsm, vwc;
 	char model[41], serial[21];
 	int index, failed;
-	uint64_t timeout_us;
+	uint64_t timeout_us, bar_size;
+	uint32_t stride;		/* doorbell stride, bytes */
 };
 
 struct ns {
@@ -74,28 +75,6 @@ struct ns {
 };
 
 static int nctrl;
-
-static uint64_t rd64(volatile uint8_t *b, uint32_t off)
-{
-	return (uint64_t)*(volatile uint32_t *)(b + off) |
-	       (uint64_t)*(volatile uint32_t *)(b + off + 4) << 32;
-}
-
-static uint32_t rd32(volatile uint8_t *b, uint32_t off)
-{
-	return *(volatile uint32_t *)(b + off);
-}
-
-static void wr32(volatile uint8_t *b, uint32_t off, uint32_t v)
-{
-	*(volatile uint32_t *)(b + off) = v;
-}
-
-static void wr64(volatile uint8_t *b, uint32_t off, uint64_t v)
-{
-	wr32(b, off, (uint32_t)v);
-	wr32(b, off + 4, (uint32_t)(v >> 32));
-}
 
 /* §4.6.1 status field: type and code in words. */
 static const char *status_string(uint16_t sf)
@@ -175,12 +154,12 @@ static void cmd_init(uint8_t c[64], uint8_t op, uint16_t cid, uint32_t nsid)
 
 static void cmd_put32(uint8_t c[64], int dw, uint32_t v)
 {
-	memcpy(c + 4 * dw, &v, 4);
+	le32_put(c + 4 * dw, v);
 }
 
 static void cmd_put64(uint8_t c[64], int dw, uint64_t v)
 {
-	memcpy(c + 4 * dw, &v, 8);
+	le64_put(c + 4 * dw, v);
 }
 
 /* An admin command, waited for; data (one page) at prp1. */
@@ -197,7 +176,7 @@ static int admin(struct ctrl *c, uint8_t op, uint32_t nsid, uint64_t prp1,
 	uint16_t cid, sf;
 	uint32_t dw0;
 	while (!cq_pop(&c->admin, &cid, &sf, &dw0)) {
-		if ((rd32(c->regs, R_CSTS) & CSTS_CFS) || time_us() > end)
+		if ((mmio_read32(c->regs, R_CSTS) & CSTS_CFS) || time_us() > end)
 			return -1;
 		cpu_pause();
 	}
@@ -206,60 +185,75 @@ static int admin(struct ctrl *c, uint8_t op, uint32_t nsid, uint64_t prp1,
 	return 0;
 }
 
-/* §7.6.1 controller reset and enable; CAP.TO bounds each wait. */
-static int enable(struct ctrl *c)
+/* CAP (§3.1.1) as this driver needs it: 4 KiB pages (MPSMIN 0), a queue
+ * of more than one entry (MQES is 0-based), doorbells inside BAR0. NULL,
+ * or why the controller cannot be used. */
+static const char *check_cap(struct ctrl *c, uint64_t cap)
 {
-	uint64_t cap = rd64(c->regs, R_CAP);
+	uint64_t stride = 4ull << ((cap >> 32) & 0xf);
+	if ((cap >> 48) & 0xf)
+		return "no 4 KiB memory pages (CAP.MPSMIN)";
+	if (!(cap & 0xffff))
+		return "CAP.MQES is 0: queues of one entry cannot hold a command";
+	if (R_DOORBELL + 4 * stride > c->bar_size)
+		return "the doorbells (CAP.DSTRD) lie beyond BAR0";
+	c->stride = (uint32_t)stride;
+	return 0;
+}
+
+/* Waits until CSTS.RDY reads `ready`; CAP.TO bounds it. */
+static const char *wait_ready(struct ctrl *c, uint32_t ready)
+{
+	uint64_t end = time_us() + c->timeout_us;
+	while ((mmio_read32(c->regs, R_CSTS) & CSTS_RDY) != ready) {
+		if (mmio_read32(c->regs, R_CSTS) & CSTS_CFS)
+			return "controller fatal status (CSTS.CFS)";
+		if (time_us() > end)
+			return ready ? "not ready within CAP.TO"
+				     : "did not stop within CAP.TO";
+		cpu_pause();
+	}
+	return 0;
+}
+
+/* §7.6.1 controller reset and enable; CAP.TO bounds each wait. NULL, or
+ * why it did not come up. */
+static const char *enable(struct ctrl *c)
+{
+	uint64_t cap = mmio_read64(c->regs, R_CAP);
 	c->timeout_us = ((cap >> 24) & 0xff) * 500000ull;
 	if (c->timeout_us < 500000)
 		c->timeout_us = 500000;
-	if ((cap >> 48) & 0xf)
-		return -1;		/* no 4 KiB pages (MPSMIN) */
-	uint32_t stride = 4u << ((cap >> 32) & 0xf);
-	wr32(c->regs, R_CC, rd32(c->regs, R_CC) & ~CC_EN);
-	uint64_t end = time_us() + c->timeout_us;
-	while (rd32(c->regs, R_CSTS) & CSTS_RDY)
-		if (time_us() > end)
-			return -1;
+	const char *why = check_cap(c, cap);
+	if (why)
+		return why;
+	uint32_t stride = c->stride;
+	mmio_write32(c->regs, R_CC, mmio_read32(c->regs, R_CC) & ~CC_EN);
+	if ((why = wait_ready(c, 0)))
+		return why;
 	if (queue_init(&c->admin, ADMIN_ENTRIES))
-		return -1;
+		return "out of memory";
 	c->admin.sq_db = (volatile uint32_t *)(c->regs + R_DOORBELL);
 	c->admin.cq_db = (volatile uint32_t *)(c->regs + R_DOORBELL + stride);
-	wr32(c->regs, R_AQA, (ADMIN_ENTRIES - 1) | (ADMIN_ENTRIES - 1) << 16);
-	wr64(c->regs, R_ASQ, (uintptr_t)c->admin.sq);
-	wr64(c->regs, R_ACQ, (uintptr_t)c->admin.cq);
-	wr32(c->regs, R_CC, CC_EN | CC_IOSQES | CC_IOCQES);
-	end = time_us() + c->timeout_us;
-	while (!(rd32(c->regs, R_CSTS) & CSTS_RDY)) {
-		if ((rd32(c->regs, R_CSTS) & CSTS_CFS) || time_us() > end)
-			return -1;
-		cpu_pause();
-	}
+	mmio_write32(c->regs, R_AQA, (ADMIN_ENTRIES - 1) | (ADMIN_ENTRIES - 1) << 16);
+	mmio_write64(c->regs, R_ASQ, (uintptr_t)c->admin.sq);
+	mmio_write64(c->regs, R_ACQ, (uintptr_t)c->admin.cq);
+	mmio_write32(c->regs, R_CC, CC_EN | CC_IOSQES | CC_IOCQES);
+	if ((why = wait_ready(c, CSTS_RDY)))
+		return why;
 	uint16_t mqes = (uint16_t)(cap & 0xffff);
 	uint16_t n = mqes + 1u < IO_ENTRIES ? (uint16_t)(mqes + 1) : IO_ENTRIES;
 	if (queue_init(&c->io, n))
-		return -1;
+		return "out of memory";
 	c->io.sq_db = (volatile uint32_t *)(c->regs + R_DOORBELL + 2 * stride);
 	c->io.cq_db = (volatile uint32_t *)(c->regs + R_DOORBELL + 3 * stride);
 	/* §5.3, §5.4: the completion queue first; contiguous, no vector. */
 	if (admin(c, A_CREATE_CQ, 0, (uintptr_t)c->io.cq, 1 | (n - 1u) << 16, 1) ||
 	    admin(c, A_CREATE_SQ, 0, (uintptr_t)c->io.sq, 1 | (n - 1u) << 16,
 		  1 | 1u << 16))
-		return -1;
+		return "creating the I/O queue pair failed";
 	c->prp = page_alloc_zero(n);
-	return c->prp ? 0 : -1;
-}
-
-static void ascii(const uint8_t *p, int n, char *out)
-{
-	int k = n;
-	memcpy(out, p, n);
-	while (k > 0 && (out[k - 1] == ' ' || out[k - 1] == 0))
-		k--;
-	out[k] = 0;
-	for (int i = 0; i < k; i++)
-		if (out[i] < 0x20 || out[i] > 0x7e)
-			out[i] = '?';
+	return c->prp ? 0 : "out of memory";
 }
 
 /* Fills the PRPs of a transfer (§4.3): the first page, then the second
@@ -294,6 +288,10 @@ static int submit(struct blk_dev *b, struct blk_req *r)
 {
 	struct ns *ns = b->priv;
 	struct ctrl *c = ns->c;
+	if (c->failed) {
+		blk_detail(b, "controller failed");
+		return BLK_ERR_DEVICE;
+	}
 	int slot = c->inflight + 2u > c->io.size ? -1 : free_slot(c);
 	if (slot < 0)
 		return BLK_ERR_BUSY;
@@ -345,23 +343,25 @@ static int poll(struct blk_dev *b)
 	uint16_t cid, sf;
 	uint32_t dw0;
 	int n = 0;
-	if (rd32(c->regs, R_CSTS) & CSTS_CFS) {
-		con_printf("%s: nvme: controller fatal status\n", b->name);
+	if (c->failed || (mmio_read32(c->regs, R_CSTS) & CSTS_CFS)) {
+		/* one fatal controller: every namespace on it fails now */
+		c->failed = 1;
+		blk_detail(b, "controller fatal status (CSTS.CFS)");
 		return BLK_ERR_DEVICE;
 	}
 	while (cq_pop(&c->io, &cid, &sf, &dw0)) {
-		if (cid >= c->io.size || !c->req[cid])
-			return BLK_ERR_DEVICE;	/* not a command we sent */
+		if (cid >= c->io.size || !c->req[cid]) {
+			blk_detail(b, "completion for command %u, which is "
+				   "not in flight", cid);
+			return BLK_ERR_DEVICE;
+		}
 		struct blk_req *r = c->req[cid];
 		c->req[cid] = 0;
 		c->inflight--;
 		r->status = 0;
 		if (sf & 0x7ff) {
-			con_printf("%s: nvme: %s at LBA %llu: %s (status 0x%03x)\n",
-				   b->name, r->op == BLK_READ ? "read"
-					    : r->op == BLK_WRITE ? "write" : "command",
-				   (unsigned long long)r->lba,
-				   status_string(sf), sf & 0x7ff);
+			blk_detail(b, "%s (status 0x%03x)", status_string(sf),
+				   sf & 0x7ff);
 			r->status = BLK_ERR_IO;
 		}
 		r->done = 1;
@@ -370,11 +370,12 @@ static int poll(struct blk_dev *b)
 	return n;
 }
 
-static void fail(struct blk_dev *b)
+static int fail(struct blk_dev *b)
 {
-	struct ns *ns = b->priv;
-	ns->c->failed = 1;
-	wr32(ns->c->regs, R_CC, 0);	/* disable: no more DMA */
+	struct ctrl *c = ((struct ns *)b->priv)->c;
+	c->failed = 1;
+	mmio_write32(c->regs, R_CC, 0);	/* disable: no more DMA */
+	return wait_ready(c, 0) ? BLK_ERR_TIMEOUT : 0;
 }
 
 static const struct blk_ops nvme_ops = { submit, kick, poll, fail };
@@ -384,18 +385,18 @@ static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page)
 {
 	if (admin(c, A_IDENTIFY, nsid, (uintptr_t)page, CNS_NAMESPACE, 0))
 		return;
-	uint64_t nsze;
-	memcpy(&nsze, page, 8);
+	uint64_t nsze = le64_get(page);
 	uint8_t flbas = page[26] & 0xf, nlbaf = page[25];
 	if (!nsze || flbas > nlbaf)
 		return;		/* inactive, or nonsense */
-	uint32_t lbaf;
-	memcpy(&lbaf, page + 128 + 4 * flbas, 4);
+	uint32_t lbaf = le32_get(page + 128 + 4 * flbas);
 	uint32_t ms = lbaf & 0xffff, lbads = (lbaf >> 16) & 0xff;
+	char name[16];
+	fmt_snprintf(name, sizeof(name), "nvme%dn%u", c->index, nsid);
 	if (ms || (lbads != 9 && lbads != 12)) {
-		con_printf("nvme%d: namespace %u: LBA format %u bytes with %u "
-			   "metadata bytes: not used\n", c->index, nsid,
-			   lbads < 32 ? 1u << lbads : 0, ms);
+		blk_broken(name, "nvme", "LBA format of %llu bytes with %u "
+			   "metadata bytes", lbads < 64 ? 1ull << lbads : 0,
+			   ms);
 		return;
 	}
 	struct ns *ns = calloc(1, sizeof(*ns));
@@ -404,7 +405,7 @@ static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page)
 	ns->c = c;
 	ns->nsid = nsid;
 	struct blk_dev *b = &ns->blk;
-	fmt_snprintf(b->name, sizeof(b->name), "nvme%dn%u", c->index, nsid);
+	memcpy(b->name, name, sizeof(name));
 	fmt_snprintf(b->model, sizeof(b->model), "%s (namespace %u)", c->model,
 		     nsid);
 	memcpy(b->serial, c->serial, sizeof(b->serial) - 1);
@@ -419,41 +420,45 @@ static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page)
 	b->can_discard = c->oncs_dsm;
 	b->ops = &nvme_ops;
 	b->priv = ns;
-	blk_register(b);
+	if (blk_register(b))
+		free(ns);
 }
 
 int nvme_probe(struct pci_dev *p)
 {
 	if (p->cls != 1 || p->subcls != 8 || p->progif != 2)
-		return -1;
+		return BLK_NOT_MINE;
+	char where[8];
+	pci_where(p, where);
 	pci_enable(p, PCI_CMD_MEM | PCI_CMD_MASTER);
 	struct ctrl *c = calloc(1, sizeof(*c));
 	uint8_t *page = page_alloc_zero(1);
-	if (!c || !page || !(c->regs = pci_map_bar(p, 0))) {
+	const char *why = !c || !page ? "out of memory"
+		: !(c->regs = pci_map_bar(p, 0)) ? "BAR0 is not a memory BAR"
+		: 0;
+	if (c)
+		c->bar_size = p->bar[0].size;
+	if (!why && !(why = enable(c)) &&
+	    admin(c, A_IDENTIFY, 0, (uintptr_t)page, CNS_CONTROLLER, 0))
+		why = "IDENTIFY controller failed";
+	if (why) {
+		if (c && c->regs)
+			mmio_write32(c->regs, R_CC, 0);	/* no more DMA */
+		blk_broken(where, "nvme", "%s", why);
 		free(c);
-		return -1;
+		if (page)
+			page_free((uintptr_t)page, 1);
+		return BLK_ERR_DEVICE;
 	}
-	c->index = nctrl;
-	if (enable(c) || admin(c, A_IDENTIFY, 0, (uintptr_t)page,
-			       CNS_CONTROLLER, 0)) {
-		con_printf("nvme: %02x:%02x.%x: controller does not come up%s\n",
-			   p->bus, p->dev, p->fn,
-			   rd32(c->regs, R_CSTS) & CSTS_CFS ? " (fatal status)"
-							    : "");
-		wr32(c->regs, R_CC, 0);
-		page_free((uintptr_t)page, 1);
-		return -1;
-	}
-	nctrl++;
+	c->index = nctrl++;
 	/* §5.15.2.2 Identify Controller: SN 4-23, MN 24-63, MDTS 77,
 	 * NN 516, ONCS 520, VWC 525. */
-	ascii(page + 4, 20, c->serial);
-	ascii(page + 24, 40, c->model);
+	blk_ident_string(c->serial, page + 4, 20, 0);
+	blk_ident_string(c->model, page + 24, 40, 0);
 	uint8_t mdts = page[77];
 	c->mdts_bytes = mdts && mdts < 20 && (PAGE << mdts) < MAX_XFER
 				? PAGE << mdts : MAX_XFER;
-	uint32_t nn;
-	memcpy(&nn, page + 516, 4);
+	uint32_t nn = le32_get(page + 516);
 	c->oncs_dsm = (page[520] >> 2) & 1;
 	c->vwc = page[525] & 1;
 	for (uint32_t id = 1; id <= nn && id <= MAX_NS; id++)

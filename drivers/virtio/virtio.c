@@ -1,9 +1,28 @@
 /* The device initialization sequence; see virtio.h. */
 #include "virtio.h"
 
+#include "../../runtime/cpu.h"
+#include "../../runtime/time.h"
+
+int virtio_reset(struct virtio_dev *d)
+{
+	d->ops->set_status(d, 0);
+	/* §2.4 / §4.1.4.3.2: the reset is done when status reads back 0;
+	 * until then the device may still be doing DMA. */
+	uint64_t end = time_us() + VIRTIO_RESET_US;
+	while (d->ops->get_status(d)) {
+		if (time_us() > end)
+			return VIRTIO_ERR_RESET;
+		cpu_pause();
+	}
+	return 0;
+}
+
 int virtio_negotiate(struct virtio_dev *d, uint64_t wanted)
 {
-	d->ops->set_status(d, 0);	/* reset */
+	int err = virtio_reset(d);
+	if (err)
+		return err;
 	d->ops->set_status(d, VIRTIO_STATUS_ACKNOWLEDGE);
 	d->ops->set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	uint64_t offered = d->ops->get_features(d);
@@ -30,4 +49,19 @@ void virtio_ready(struct virtio_dev *d)
 void virtio_fail(struct virtio_dev *d)
 {
 	d->ops->set_status(d, d->ops->get_status(d) | VIRTIO_STATUS_FAILED);
+}
+
+const char *virtio_strerror(int err)
+{
+	switch (err) {
+	case VIRTIO_OK: return "success";
+	case VIRTIO_ERR_FEATURES: return "feature negotiation failed "
+					 "(FEATURES_OK did not stick)";
+	case VIRTIO_ERR_QUEUE: return "queue missing or unusable";
+	case VIRTIO_ERR_NOMEM: return "out of memory";
+	case VIRTIO_ERR_DEVICE: return "the device misbehaved";
+	case VIRTIO_ERR_RESET: return "the device did not complete a reset "
+				      "within 1 s";
+	default: return "unknown error";
+	}
 }

@@ -28,7 +28,13 @@ enum virtio_err {
 	VIRTIO_ERR_QUEUE = -2,		/* queue missing or unusable */
 	VIRTIO_ERR_NOMEM = -3,
 	VIRTIO_ERR_DEVICE = -4,		/* the device misbehaved */
+	VIRTIO_ERR_RESET = -5,		/* a reset did not complete */
 };
+
+#define VIRTIO_RESET_US 1000000ull	/* a reset takes at most this */
+
+/* A sentence for each VIRTIO_ERR_*. */
+const char *virtio_strerror(int err);
 
 struct virtio_dev;
 
@@ -60,6 +66,10 @@ struct virtio_dev {
 	int legacy;
 	uint64_t features;		/* negotiated */
 };
+
+/* Resets d (status 0) and waits, bounded, until it reads back 0: no more
+ * DMA from then on. VIRTIO_ERR_RESET when it never does. */
+int virtio_reset(struct virtio_dev *d);
 
 /* virtio 1.2 §3.1.1: reset, ACKNOWLEDGE, DRIVER, offer `wanted` (of what
  * the device has), FEATURES_OK and read it back. On failure sets FAILED.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../runtime/fmt.h"
+#include "../../runtime/le.h"
 #include "../../runtime/page.h"
 #include "virtq.h"
 
@@ -70,24 +71,11 @@ struct vblk {
 
 static unsigned count;
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint32_t cfg32(struct virtio_dev *d, uint32_t off)
 {
 	uint8_t b[4];
 	d->ops->read_config(d, off, b, 4);
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
+	return le32_get(b);
 }
 
 static int submit(struct blk_dev *bd, struct blk_req *r)
@@ -101,9 +89,9 @@ static int submit(struct blk_dev *bd, struct blk_req *r)
 	uint32_t type = r->op == BLK_READ ? T_IN : r->op == BLK_WRITE ? T_OUT
 		      : r->op == BLK_FLUSH ? T_FLUSH : r->op == BLK_DISCARD
 		      ? T_DISCARD : T_WRITE_ZEROES;
-	put32(s->hdr, type);
-	put32(s->hdr + 4, 0);
-	put64(s->hdr + 8, r->op == BLK_FLUSH ? 0 : r->lba * mul);
+	le32_put(s->hdr, type);
+	le32_put(s->hdr + 4, 0);
+	le64_put(s->hdr + 8, r->op == BLK_FLUSH ? 0 : r->lba * mul);
 	s->status = 0xff;
 	struct virtq_buf b[3];
 	unsigned n = 0;
@@ -113,9 +101,9 @@ static int submit(struct blk_dev *bd, struct blk_req *r)
 					     r->op == BLK_READ };
 	} else if (r->op != BLK_FLUSH) {
 		/* §5.2.6: sector, num_sectors, flags (unmap = 0). */
-		put64(s->seg, r->lba * mul);
-		put32(s->seg + 8, r->count * mul);
-		put32(s->seg + 12, 0);
+		le64_put(s->seg, r->lba * mul);
+		le32_put(s->seg + 8, r->count * mul);
+		le32_put(s->seg + 12, 0);
 		b[n++] = (struct virtq_buf){ (uintptr_t)s->seg, 16, 0 };
 	}
 	b[n++] = (struct virtq_buf){ (uintptr_t)&s->status, 1, 1 };
@@ -142,17 +130,27 @@ static int poll(struct blk_dev *bd)
 		int r = virtq_get(&v->q, &tok, &len);
 		if (r == 0)
 			return n;
-		if (r < 0)
+		if (r < 0) {
+			blk_detail(bd, "a used buffer that was not posted");
 			return BLK_ERR_DEVICE;
+		}
 		struct slot *s = tok;
 		uint32_t si = (uint32_t)(s - v->slots);
-		if (si >= v->nslots || !s->req)
+		if (si >= v->nslots || !s->req) {
+			blk_detail(bd, "a completion for no request");
 			return BLK_ERR_DEVICE;
+		}
 		switch (s->status) {
 		case S_OK: s->req->status = 0; break;
-		case S_IOERR: s->req->status = BLK_ERR_IO; break;
+		case S_IOERR:
+			blk_detail(bd, "VIRTIO_BLK_S_IOERR");
+			s->req->status = BLK_ERR_IO;
+			break;
 		case S_UNSUPP: s->req->status = BLK_ERR_UNSUPP; break;
-		default: return BLK_ERR_DEVICE;	/* not a status */
+		default:
+			blk_detail(bd, "status byte 0x%02x is not a virtio-blk "
+				   "status", s->status);
+			return BLK_ERR_DEVICE;
 		}
 		s->req->done = 1;
 		s->req = 0;
@@ -162,11 +160,12 @@ static int poll(struct blk_dev *bd)
 	}
 }
 
-static void fail(struct blk_dev *bd)
+static int fail(struct blk_dev *bd)
 {
 	struct vblk *v = bd->priv;
 	virtio_fail(v->dev);
-	v->dev->ops->set_status(v->dev, 0);	/* reset: stops all DMA */
+	/* reset: stops all DMA */
+	return virtio_reset(v->dev) ? BLK_ERR_TIMEOUT : 0;
 }
 
 static const struct blk_ops vblk_ops = { submit, kick, poll, fail };
@@ -178,9 +177,9 @@ static void read_serial(struct vblk *v)
 	if (!id)
 		return;
 	struct slot *s = &v->slots[v->free_slot];
-	put32(s->hdr, T_GET_ID);
-	put32(s->hdr + 4, 0);
-	put64(s->hdr + 8, 0);
+	le32_put(s->hdr, T_GET_ID);
+	le32_put(s->hdr + 4, 0);
+	le64_put(s->hdr + 8, 0);
 	s->status = 0xff;
 	struct virtq_buf b[3] = { { (uintptr_t)s->hdr, 16, 0 },
 				  { (uintptr_t)id, ID_BYTES, 1 },
@@ -277,17 +276,20 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 			VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
 			VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 			VIRTIO_BIT(VIRTIO_F_RING_PACKED);
-	*why = "feature negotiation failed (FEATURES_OK)";
 	err = virtio_negotiate(v->dev, want);
+	*why = virtio_strerror(err);
 	if (!err) {
-		*why = "request queue";
 		err = virtq_init(&v->q, v->dev, 0, QUEUE_WANT);
+		*why = "request queue: missing or unusable";
 	}
-	if (!err)
+	if (!err) {
 		err = setup_slots(v);
+		*why = "out of memory";
+	}
 	if (err) {
 		virtio_fail(v->dev);
-		v->dev->ops->set_status(v->dev, 0);	/* no more DMA */
+		if (virtio_reset(v->dev))	/* no more DMA */
+			*why = virtio_strerror(VIRTIO_ERR_RESET);
 		virtq_free(&v->q);
 		free(v);
 		return err;
@@ -308,5 +310,10 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 	b->cache = v->writeback ? "write-back" : "write-through";
 	read_serial(v);
 	count++;
-	return blk_register(b);
+	if (blk_register(b)) {
+		*why = 0;	/* blk_register said why */
+		fail(b);
+		return VIRTIO_ERR_DEVICE;
+	}
+	return 0;
 }

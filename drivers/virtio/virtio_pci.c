@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../runtime/cpu.h"
+#include "../../runtime/le.h"
 
 #define CAP_VENDOR 0x09		/* PCI capability id: vendor-specific */
 #define CAP_MSIX 0x11
@@ -49,7 +50,7 @@
 struct vpci {
 	struct pci_dev *pci;
 	volatile uint8_t *common, *notify, *device;
-	uint32_t notify_mult, device_len;
+	uint32_t notify_mult, notify_len, device_len;
 	volatile uint16_t *qnotify[MAX_QUEUES];	/* each queue's doorbell */
 	uint16_t io;
 };
@@ -75,20 +76,20 @@ uint16_t virtio_pci_type(const struct pci_dev *p)
 static uint64_t m_get_features(struct virtio_dev *d)
 {
 	volatile uint8_t *c = vp(d)->common;
-	*(volatile uint32_t *)(c + C_DFSELECT) = 0;
-	uint64_t lo = *(volatile uint32_t *)(c + C_DF);
-	*(volatile uint32_t *)(c + C_DFSELECT) = 1;
-	uint64_t hi = *(volatile uint32_t *)(c + C_DF);
+	mmio_write32(c, C_DFSELECT, 0);
+	uint64_t lo = mmio_read32(c, C_DF);
+	mmio_write32(c, C_DFSELECT, 1);
+	uint64_t hi = mmio_read32(c, C_DF);
 	return hi << 32 | lo;
 }
 
 static void m_set_features(struct virtio_dev *d, uint64_t f)
 {
 	volatile uint8_t *c = vp(d)->common;
-	*(volatile uint32_t *)(c + C_GFSELECT) = 0;
-	*(volatile uint32_t *)(c + C_GF) = (uint32_t)f;
-	*(volatile uint32_t *)(c + C_GFSELECT) = 1;
-	*(volatile uint32_t *)(c + C_GF) = (uint32_t)(f >> 32);
+	mmio_write32(c, C_GFSELECT, 0);
+	mmio_write32(c, C_GF, (uint32_t)f);
+	mmio_write32(c, C_GFSELECT, 1);
+	mmio_write32(c, C_GF, (uint32_t)(f >> 32));
 }
 
 static uint8_t m_get_status(struct virtio_dev *d)
@@ -99,9 +100,6 @@ static uint8_t m_get_status(struct virtio_dev *d)
 static void m_set_status(struct virtio_dev *d, uint8_t s)
 {
 	vp(d)->common[C_STATUS] = s;
-	/* §4.1.4.3.2: after writing 0, wait until it reads back 0. */
-	for (int i = 0; s == 0 && i < 1000000 && vp(d)->common[C_STATUS]; i++)
-		cpu_pause();
 }
 
 /* §2.5.1: read until config_generation is stable across the read. */
@@ -127,16 +125,10 @@ static uint16_t m_queue_max(struct virtio_dev *d, uint16_t q, int *fixed)
 {
 	volatile uint8_t *c = vp(d)->common;
 	*fixed = 0;
-	if (q >= *(volatile uint16_t *)(c + C_NUMQ))
+	if (q >= mmio_read16(c, C_NUMQ))
 		return 0;
-	*(volatile uint16_t *)(c + C_QSELECT) = q;
-	return *(volatile uint16_t *)(c + C_QSIZE);
-}
-
-static void write64(volatile uint8_t *p, uint64_t v)
-{
-	*(volatile uint32_t *)p = (uint32_t)v;
-	*(volatile uint32_t *)(p + 4) = (uint32_t)(v >> 32);
+	mmio_write16(c, C_QSELECT, q);
+	return mmio_read16(c, C_QSIZE);
 }
 
 static int m_queue_enable(struct virtio_dev *d, uint16_t q, uint16_t size,
@@ -146,17 +138,19 @@ static int m_queue_enable(struct virtio_dev *d, uint16_t q, uint16_t size,
 	volatile uint8_t *c = v->common;
 	if (q >= MAX_QUEUES)
 		return VIRTIO_ERR_QUEUE;
-	*(volatile uint16_t *)(c + C_QSELECT) = q;
-	/* §4.1.4.4: the doorbell is at notify + queue_notify_off * mult. */
-	uint16_t off = *(volatile uint16_t *)(c + C_QNOFF);
-	v->qnotify[q] = (volatile uint16_t *)(v->notify +
-					      (uint32_t)off * v->notify_mult);
-	*(volatile uint16_t *)(c + C_QSIZE) = size;
-	*(volatile uint16_t *)(c + C_QMSIX) = 0xffff;	/* no vector */
-	write64(c + C_QDESC, desc);
-	write64(c + C_QDRIVER, driver);
-	write64(c + C_QDEVICE, device);
-	*(volatile uint16_t *)(c + C_QENABLE) = 1;
+	mmio_write16(c, C_QSELECT, q);
+	/* §4.1.4.4: the doorbell is at notify + queue_notify_off * mult,
+	 * and must lie inside the notify structure the capability gave. */
+	uint64_t at = (uint64_t)mmio_read16(c, C_QNOFF) * v->notify_mult;
+	if (at > v->notify_len || v->notify_len - at < 2)
+		return VIRTIO_ERR_QUEUE;
+	v->qnotify[q] = (volatile uint16_t *)(v->notify + at);
+	mmio_write16(c, C_QSIZE, size);
+	mmio_write16(c, C_QMSIX, 0xffff);	/* no vector */
+	mmio_write64(c, C_QDESC, desc);
+	mmio_write64(c, C_QDRIVER, driver);
+	mmio_write64(c, C_QDEVICE, device);
+	mmio_write16(c, C_QENABLE, 1);
 	return 0;
 }
 
@@ -197,7 +191,7 @@ static int attach_modern(struct pci_dev *p, struct vpci *v)
 			break;
 		case CFG_NOTIFY:
 			if (!v->notify) {
-				v->notify = cap_map(p, cap, &len);
+				v->notify = cap_map(p, cap, &v->notify_len);
 				v->notify_mult = pci_read32(p, cap + 16);
 			}
 			break;
@@ -306,4 +300,10 @@ int virtio_pci_attach(struct pci_dev *p, struct virtio_dev *d)
 	free(v);
 	d->transport = 0;
 	return VIRTIO_ERR_DEVICE;
+}
+
+void virtio_pci_detach(struct virtio_dev *d)
+{
+	free(d->transport);
+	d->transport = 0;
 }

@@ -19,4 +19,8 @@ uint16_t virtio_pci_type(const struct pci_dev *p);
  * VIRTIO_ERR_DEVICE with no change to the device. */
 int virtio_pci_attach(struct pci_dev *p, struct virtio_dev *d);
 
+/* Gives back what attach allocated, after the device was reset (or the
+ * attach failed). */
+void virtio_pci_detach(struct virtio_dev *d);
+
 #endif

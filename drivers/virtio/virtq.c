@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../runtime/cpu.h"
+#include "../../runtime/le.h"
 #include "../../runtime/page.h"
 
 #define LOW4G (1ull << 32)
@@ -24,11 +25,13 @@
 #define EVENT_ENABLE 0		/* §2.8.10 */
 #define EVENT_DISABLE 1
 
-static inline void st16(volatile uint8_t *p, uint16_t v) { *(volatile uint16_t *)p = v; }
-static inline void st32(volatile uint8_t *p, uint32_t v) { *(volatile uint32_t *)p = v; }
-static inline void st64(volatile uint8_t *p, uint64_t v) { *(volatile uint64_t *)p = v; }
-static inline uint16_t ld16(volatile uint8_t *p) { return *(volatile uint16_t *)p; }
-static inline uint32_t ld32(volatile uint8_t *p) { return *(volatile uint32_t *)p; }
+/* Ring memory is shared with the device: volatile accesses of exactly
+ * the width the layout gives (x86 is little-endian, as the rings are). */
+#define st16(p, v) mmio_write16(p, 0, v)
+#define st32(p, v) mmio_write32(p, 0, v)
+#define st64(p, v) mmio_write64(p, 0, v)
+#define ld16(p) mmio_read16(p, 0)
+#define ld32(p) mmio_read32(p, 0)
 
 /* A descriptor: addr, len, flags, next (split) or id (packed). */
 static void put_desc(volatile uint8_t *d, const struct virtq_buf *b,

@@ -138,7 +138,63 @@ static void test_backup(void)
 	make(&k, 512, 4096);
 	k.d[512 + 30] ^= 1;
 	k.d[4095 * 512 + 30] ^= 1;	/* both headers */
+	CHECK_INT(parse(&k, &g), GPT_ERR_HEADER);
+	CHECK_STR(g.why, "header CRC mismatch");
+	free(k.d);
+
+	/* A protective MBR and no header at all. */
+	make(&k, 512, 4096);
+	memset(k.d + 512, 0, 512);
+	memset(k.d + 4095 * 512, 0, 512);
 	CHECK_INT(parse(&k, &g), GPT_ERR_NO_GPT);
+	free(k.d);
+}
+
+/* Sets a u32 field of both headers, with correct CRCs. */
+static void set_both(struct disk *k, uint32_t off, uint32_t v)
+{
+	uint64_t at[2] = { 1, k->sectors - 1 };
+	for (int i = 0; i < 2; i++) {
+		uint8_t *h = k->d + at[i] * k->ss;
+		efs_st32(h + off, v);
+		efs_st32(h + 16, 0);
+		efs_st32(h + 16, efs_crc32(0, h, 92));
+	}
+}
+
+/* Headers with good CRCs and fields we refuse: the table is refused, and
+ * the error says why (never a silent "no partitions"). */
+static void test_refused(void)
+{
+	static const struct { uint32_t off, v; const char *why; } c[] = {
+		{ 84, 0, "entry size is not a multiple of 8 from 128 to 4096" },
+		{ 84, 64, "entry size is not a multiple of 8 from 128 to 4096" },
+		{ 84, 129, "entry size is not a multiple of 8 from 128 to 4096" },
+		{ 80, 100000, "more than 1024 partition entries" },
+		{ 12, 40, "header size is not from 92 bytes to one sector" },
+	};
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct disk k;
+		struct gpt g;
+		make(&k, 512, 4096);
+		set_both(&k, c[i].off, c[i].v);
+		int err = parse(&k, &g);
+		CHECK_INT(err, GPT_ERR_HEADER);
+		CHECK_STR(g.why, c[i].why);
+		CHECK_INT(g.count, 0);
+		free(k.d);
+	}
+	/* Only the primary refused: the backup is used, and why is kept. */
+	struct disk k;
+	struct gpt g;
+	make(&k, 512, 4096);
+	efs_st32(k.d + 512 + 84, 64);
+	efs_st32(k.d + 512 + 16, 0);
+	efs_st32(k.d + 512 + 16, efs_crc32(0, k.d + 512, 92));
+	CHECK_INT(parse(&k, &g), 0);
+	CHECK_INT(g.used_backup, 1);
+	CHECK_STR(g.primary_why,
+		  "entry size is not a multiple of 8 from 128 to 4096");
 	free(k.d);
 }
 
@@ -212,7 +268,9 @@ static void test_flips(void)
 		int err = parse(&k, &g);
 		noticed += err != 0 || g.used_backup;
 		CHECK(err == 0 || err == GPT_ERR_MBR || err == GPT_ERR_NO_GPT ||
-		      err == GPT_ERR_CORRUPT);
+		      err == GPT_ERR_CORRUPT || err == GPT_ERR_HEADER);
+		if (err == GPT_ERR_CORRUPT || err == GPT_ERR_HEADER)
+			CHECK(g.why[0]);	/* a reason, always */
 		free(k.d);
 	}
 	CHECK(noticed > 100);
@@ -224,6 +282,7 @@ int main(void)
 	test_good(4096);
 	test_backup();
 	test_bad();
+	test_refused();
 	test_flips();
 	return check_done();
 }

@@ -106,9 +106,11 @@ def ide_refuses_writes(t):
     r = t.boot(cmd="set +e; cat /etc/motd; write /x y; sync; cat /etc/motd",
                machine="pc", disks=[],
                extra=["-drive", drive, "-device", "ide-hd,drive=ide0,bus=ide.0"])
-    r.expect(r"^hda: write at LBA \d+: command aborted \(ABRT\) \(status "
-             r"0x\w+, error 0x04\)$")
-    r.expect(r"^sync: /: I/O error$")
+    r.expect(r"^write error on hda at LBA \d+ \(\+\d+\): I/O error reported "
+             r"by the device: command aborted \(ABRT\) \(status 0x\w+, "
+             r"error 0x04\)$")
+    # the shell says why, in the block layer's words
+    r.expect(r"^sync: /: write error on hda at LBA \d+")
     r.expect(r"^Welcome to umbra.*\n(.*\n)*Welcome to umbra")
     r.expect_status(1)
 
@@ -125,8 +127,10 @@ def ahci_refuses_writes(t):
                extra=["-drive", f"if=none,id=a0,format=raw,"
                       f"file=blkdebug:{conf}:{img}",
                       "-device", "ide-hd,drive=a0,bus=ide.0"])
-    r.expect(r"^sda: ahci: command failed: command aborted \(ABRT\)")
-    r.expect(r"^sync: /: I/O error$")
+    r.expect(r"^write error on sda at LBA \d+ \(\+\d+\): I/O error reported "
+             r"by the device: command aborted \(ABRT\) \(status 0x\w+, "
+             r"error 0x04, PxIS 0x\w+\)$")
+    r.expect(r"^sync: /: write error on sda at LBA \d+")
     r.expect(r"^Welcome to umbra")
     r.expect(rf"^{README_SHA}  /README.txt$")
     r.expect_status(1)

@@ -93,8 +93,10 @@ def nvme_read_error(t):
              "-device", "nvme-ns,drive=bad,bus=nv,nsid=1"]
     r = t.boot(cmd="set +e; cat /good.txt; sha256 /bad.bin; echo after; "
                "cat /good.txt", disks=[boot], extra=extra)
-    r.expect(r"^nvme0n1: nvme: read at LBA \d+: (unrecovered read error|"
-             r"internal error|data transfer error) \(status 0x\w+\)$")
-    r.expect(r"^sha256: /bad\.bin: I/O error$")
+    err = (r"read error on nvme0n1 at LBA \d+ \(\+\d+\): I/O error reported "
+           r"by the device: (unrecovered read error|internal error|data "
+           r"transfer error) \(status 0x\w+\)")
+    r.expect(rf"^{err}$")
+    r.expect(rf"^sha256: /bad\.bin: {err}$")
     r.expect(r"^after\nstill readable$")
     r.expect_status(1)
