@@ -24,6 +24,7 @@ struct opts {
 	uint64_t size;		/* bytes (sequential), or the span (random) */
 	uint32_t bs;		/* random: bytes per op */
 	uint32_t depth, ops;
+	int poll;		/* -p: wait by polling */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -232,6 +233,11 @@ static int parse(int argc, char **argv, struct opts *o)
 	int i = 1;
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
 		unsigned long long v;
+		if (!strcmp(argv[i], "-p")) {	/* a flag: no value */
+			o->poll = 1;
+			i--;
+			continue;
+		}
 		if (shell_parse_u64(argv[i + 1], &v))
 			return -1;
 		switch (argv[i][1]) {
@@ -254,8 +260,8 @@ static int cmd_bench(int argc, char **argv)
 {
 	struct opts o;
 	if (parse(argc, argv, &o))
-		return shell_err(argv[0], SHELL_USAGE, "usage: bench [-s MiB] "
-				 "[-b BYTES] [-d DEPTH] [-n OPS] "
+		return shell_err(argv[0], SHELL_USAGE, "usage: bench [-p] "
+				 "[-s MiB] [-b BYTES] [-d DEPTH] [-n OPS] "
 				 "seqread|seqwrite|randread|randwrite FILE|DEVICE");
 	int seq = !strncmp(o.mode, "seq", 3), write = !strcmp(o.mode + 3 + !seq,
 							    "write");
@@ -277,17 +283,29 @@ static int cmd_bench(int argc, char **argv)
 		return shell_err(argv[0], 1, "out of memory");
 	for (uint64_t i = 0; i < bytes; i++)
 		buf[i] = (uint8_t)(i * 31);
+	/* -p: the disk waits by polling for this run (to compare) */
+	uint64_t first;
+	struct blk_dev *disk = d ? d : storage_root_dev();
+	disk = disk ? blk_disk(disk, &first) : 0;
+	uint8_t was = disk ? disk->polling : 0;
+	if (disk && o.poll)
+		blk_set_polling(disk, 1);
+	if (disk)
+		con_printf("bench: %s waits by %s\n", disk->name,
+			   blk_wait_mode(disk));
 	int st;
 	if (d)
 		st = seq ? dev_seq(&o, d, write, buf) : dev_rand(&o, d, write, buf);
 	else
 		st = seq ? file_seq(&o, write, buf) : file_rand(&o, write, buf);
+	if (disk)
+		blk_set_polling(disk, was);
 	page_free((uintptr_t)buf, (bytes + PAGE_SIZE - 1) / PAGE_SIZE);
 	return st;
 }
 
 const struct shell_cmd shell_bench_cmds[] = {
-	{ "bench", "[-s MiB] [-b B] [-d D] [-n N] MODE TARGET",
+	{ "bench", "[-p] [-s MiB] [-b B] [-d D] [-n N] MODE TARGET",
 	  "seqread/seqwrite/randread/randwrite on a file or device",
 	  cmd_bench },
 	{ 0, 0, 0, 0 },

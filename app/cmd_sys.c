@@ -3,8 +3,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../drivers/blk.h"
 #include "../runtime/console.h"
+#include "../runtime/irq.h"
 #include "../runtime/heap.h"
+#include "../runtime/idle.h"
 #include "../runtime/page.h"
 #include "../runtime/panic.h"
 #include "../runtime/pci.h"
@@ -82,13 +85,20 @@ static int cmd_echo(int argc, char **argv)
 	return 0;
 }
 
+static int button(void *ctx)
+{
+	(void)ctx;
+	return power_button_pressed();
+}
+
 static int cmd_sleep(int argc, char **argv)
 {
 	unsigned long long ms;
 	if (argc != 2 || shell_parse_u64(argv[1], &ms) || ms > 3600000)
 		return shell_err(argv[0], SHELL_USAGE, "usage: sleep MS "
 			"(0 to 3600000)");
-	time_delay_us(ms * 1000);
+	/* halts; the power button ends it early (the script then stops) */
+	idle_wait(button, 0, time_us() + ms * 1000);
 	return 0;
 }
 
@@ -129,6 +139,37 @@ static void __attribute__((noinline)) smash(volatile size_t n)
 		((volatile char *)buf)[i] = 'x';
 }
 
+/* `fault irq DEV`: silences DEV's interrupt at its source behind the
+ * driver's back (as a broken MSI-X table or a masked device would); the
+ * block layer must notice and poll. */
+static int lose_irq(const char *name)
+{
+	struct blk_dev *d = blk_find(name);
+	if (!d || !d->irq_vec)
+		return shell_err("fault", 1, "%s: no such disk with an "
+				 "interrupt", name);
+	irq_mask(d->irq_vec);
+	return 0;
+}
+
+static int never_clears(void *ctx)
+{
+	(void)ctx;
+	return 0;	/* leaves a level-triggered line asserted */
+}
+
+/* `fault irq-storm DEV`: DEV's handler stops clearing its device, so a
+ * level-triggered interrupt fires again and again. */
+static int storm(const char *name)
+{
+	struct blk_dev *d = blk_find(name);
+	if (!d || !d->irq_vec)
+		return shell_err("fault", 1, "%s: no such disk with an "
+				 "interrupt", name);
+	irq_replace(d->irq_vec, never_clears, 0);
+	return 0;
+}
+
 static int cmd_fault(int argc, char **argv)
 {
 	static uint8_t ret_insn[16] = { 0xc3 };	/* "ret", in a data page */
@@ -147,10 +188,44 @@ static int cmd_fault(int argc, char **argv)
 		smash(64);
 	else if (!strcmp(kind, "assert"))
 		ASSERT(zero == 1);
+	else if (!strcmp(kind, "irq") && argc == 3)
+		return lose_irq(argv[2]);
+	else if (!strcmp(kind, "irq-storm") && argc == 3)
+		return storm(argv[2]);
 	else
 		return shell_err(argv[0], SHELL_USAGE, "usage: fault "
-				 "[null|write-code|exec-data|stack|smash|assert]");
+				 "[null|write-code|exec-data|stack|smash|assert|"
+				 "irq DEV|irq-storm DEV]");
 	return shell_err(argv[0], 1, "%s did not fault", kind);
+}
+
+static int cmd_irq(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return shell_err(argv[0], SHELL_USAGE, "usage: irq");
+	struct irq_row r;
+	con_printf("%4s %12s  %-14s %s\n", "VEC", "COUNT", "SOURCE", "NAME");
+	for (unsigned i = 0; irq_row(i, &r); i++)
+		con_printf("%4d %12llu  %-14s %s%s\n", r.vector,
+			   (unsigned long long)r.count, r.source, r.name,
+			   r.masked ? " (masked)" : "");
+	con_printf("irq: spurious %llu, unexpected %llu; local APIC %s, "
+		   "timer %s\n", (unsigned long long)irq_spurious_count(),
+		   (unsigned long long)irq_unexpected_count(), irq_apic_mode(),
+		   irq_timer_mode());
+	uint64_t all = time_us(), idle = time_tsc_to_us(idle_halted_tsc());
+	con_printf("irq: halted %llu%% of the time since efi_main\n",
+		   (unsigned long long)(all ? idle * 100 / all : 0));
+	for (unsigned i = 0; i < blk_count(); i++) {
+		struct blk_dev *d = blk_get(i);
+		if (!d->parent)
+			con_printf("irq: %s waits by %s (%llu halts, %u "
+				   "completions without an interrupt)\n",
+				   d->name, blk_wait_mode(d),
+				   (unsigned long long)d->halts, d->lost_irqs);
+	}
+	return 0;
 }
 
 const struct shell_cmd shell_sys_cmds[] = {
@@ -159,7 +234,9 @@ const struct shell_cmd shell_sys_cmds[] = {
 	{ "mem", "", "memory: firmware map, pages, heap", cmd_mem },
 	{ "lspci", "", "PCI functions with class and BARs", cmd_lspci },
 	{ "echo", "[WORD...]", "print the words", cmd_echo },
-	{ "sleep", "MS", "wait MS milliseconds", cmd_sleep },
+	{ "sleep", "MS", "wait MS milliseconds (the CPU halts)", cmd_sleep },
+	{ "irq", "", "interrupts per vector and source, waits per disk",
+	  cmd_irq },
 	{ "poweroff", "[STATUS]", "sync and power off (QEMU exit status)",
 	  cmd_poweroff },
 	{ "reboot", "", "sync and reset the machine", cmd_reboot },

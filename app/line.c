@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "../runtime/console.h"
-#include "../runtime/cpu.h"
+#include "../runtime/idle.h"
+#include "../runtime/power.h"
 
 #define HISTORY 16
 #define LINE_CAP 256
@@ -20,11 +21,22 @@ static char history[HISTORY][LINE_CAP];
 static unsigned hist_count;	/* lines ever added */
 static int last_was_cr;
 
+static int input_or_button(void *ctx)
+{
+	(void)ctx;
+	return con_has_input() || power_button_pressed();
+}
+
+/* The next byte; the CPU sleeps until it comes. LINE_POWER when the
+ * power button is pressed first. */
 static int getc_wait(void)
 {
 	int c;
-	while ((c = con_getc()) < 0)
-		cpu_pause();
+	while ((c = con_getc()) < 0) {
+		idle_wait(input_or_button, 0, IDLE_NEVER);
+		if (power_button_pressed())
+			return LINE_POWER;
+	}
 	return c;
 }
 
@@ -69,6 +81,10 @@ int line_read(const char *prompt, char *buf, size_t size)
 	con_puts(prompt);
 	for (;;) {
 		int c = getc_wait();
+		if (c == LINE_POWER) {
+			con_puts("\n");
+			return LINE_POWER;
+		}
 		if (c == '\n' && last_was_cr) {	/* the LF of a CR LF */
 			last_was_cr = 0;
 			continue;

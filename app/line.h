@@ -5,9 +5,12 @@
 
 #include <stddef.h>
 
+#define LINE_POWER (-2)
+
 /* Prints prompt and reads one line into buf (NUL-terminated, at most
- * size-1 bytes). Returns its length, or -1 when Ctrl-C dropped it. Non-empty
- * lines go into the history. */
+ * size-1 bytes); the CPU sleeps between keys. Returns its length, -1 when
+ * Ctrl-C dropped it, or LINE_POWER when the power button was pressed.
+ * Non-empty lines go into the history. */
 int line_read(const char *prompt, char *buf, size_t size);
 
 #endif

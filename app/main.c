@@ -161,13 +161,17 @@ int app_main(void)
 	const char *from;
 	char *script = 0;
 	int st = load_script(&script, &from);
-	if (st == 1)
-		return shell_interactive();
-	if (!st) {
+	if (st == 1) {
+		st = shell_interactive();	/* returns at the button */
+	} else if (!st) {
 		con_printf("script: from %s\n", from);
 		st = shell_run_script(script);
 		con_printf("script: exit status %d\n", st);
 		free(script);
+	}
+	if (power_button_pressed()) {
+		con_puts("power: button pressed, syncing\n");
+		st = 0;
 	}
 	app_shutdown();
 	return st;

@@ -6,6 +6,7 @@
 
 #include "../runtime/console.h"
 #include "../runtime/fmt.h"
+#include "../runtime/power.h"
 #include "line.h"
 
 static const struct shell_cmd *const tables[] = {
@@ -146,7 +147,7 @@ int shell_run_script(char *script)
 	int first_failure = 0;
 	stop_on_error = 1;
 	char *p = script;
-	while (*p) {
+	while (*p && !power_button_pressed()) {
 		char *end = p, quote = 0;
 		for (; *end && (quote || (*end != ';' && *end != '\n')); end++)
 			if (quote ? *end == quote : (*end == '\'' || *end == '"'))
@@ -171,8 +172,10 @@ int shell_interactive(void)
 	stop_on_error = 0;
 	con_puts("type 'help' for the commands\n");
 	for (;;) {
-		if (line_read("umbra> ", line, sizeof(line)) < 0)
-			continue;
-		shell_run_line(line);
+		int n = line_read("umbra> ", line, sizeof(line));
+		if (n == LINE_POWER)
+			return 0;
+		if (n >= 0)
+			shell_run_line(line);
 	}
 }

@@ -38,11 +38,13 @@ int shell_parse_u64(const char *s, unsigned long long *out);
 int shell_run_line(char *line);
 
 /* Runs a script: commands separated by ';' or newlines, in order. Stops at
- * the first failure unless the script has said `set +e`. Returns the
- * status of the first failing command, or 0. */
+ * the first failure unless the script has said `set +e`, and before the
+ * next command once the power button is pressed. Returns the status of
+ * the first failing command, or 0. */
 int shell_run_script(char *script);
 
-/* The interactive loop on the serial console; returns only on `exit`. */
+/* The interactive loop on the serial console; returns (0) only when the
+ * power button is pressed. */
 int shell_interactive(void);
 
 #endif

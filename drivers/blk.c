@@ -11,6 +11,8 @@
 #include "../runtime/console.h"
 #include "../runtime/cpu.h"
 #include "../runtime/fmt.h"
+#include "../runtime/idle.h"
+#include "../runtime/irq.h"
 #include "../runtime/page.h"
 #include "../runtime/time.h"
 
@@ -282,16 +284,82 @@ static int submit(struct blk_dev *disk, struct blk_req *req)
 	return err;
 }
 
-/* The one wait: kicks, then reaps until at least one request completes.
- * Deadline: BLK_TIMEOUT_US without a completion fails the device. */
+static int use_irq(const struct blk_dev *disk)
+{
+	return disk->irq_vec && !disk->polling && irq_ready();
+}
+
+void blk_set_polling(struct blk_dev *d, int on)
+{
+	uint64_t first;
+	blk_disk(d, &first)->polling = (uint8_t)on;
+}
+
+const char *blk_wait_mode(struct blk_dev *d)
+{
+	uint64_t first;
+	struct blk_dev *disk = blk_disk(d, &first);
+	return use_irq(disk) ? "interrupt" : disk->irq_vec && !disk->polling
+		? "polling (no interrupts)" : "polling";
+}
+
+struct poll_ctx {
+	struct blk_dev *disk;
+	int n;
+};
+
+/* idle_wait's check: reaps once (interrupts off; never waits). */
+static int polled(void *ctx)
+{
+	struct poll_ctx *p = ctx;
+	p->n = p->disk->ops->poll(p->disk);
+	return p->n != 0;
+}
+
+/* A completion found by the tick rather than by its interrupt: after a
+ * few, the interrupt is taken for broken and the device polled. */
+static void lost_irq(struct blk_dev *disk)
+{
+	if (++disk->lost_irqs < BLK_LOST_IRQS)
+		return;
+	disk->polling = 1;
+	con_printf("%s: completions arrive without their interrupt (vector "
+		   "%d); polling from now on\n", disk->name, disk->irq_vec);
+}
+
+/* Halts until the device's interrupt (or a tick, or the deadline) and
+ * reaps; the count, or an error. A completion found after the CPU was
+ * woken by something else, with no interrupt from the device counted,
+ * came without its interrupt (a pending one would have been taken when
+ * idle_wait turned interrupts back on, before the count is read). */
+static int halt_for(struct blk_dev *disk, uint64_t deadline)
+{
+	struct poll_ctx p = { disk, 0 };
+	uint64_t tick = time_us() + BLK_TICK_US;
+	uint64_t seen = irq_count(disk->irq_vec), slept = idle_halted_tsc();
+	disk->halts++;
+	idle_wait(polled, &p, tick < deadline ? tick : deadline);
+	if (p.n > 0 && irq_count(disk->irq_vec) == seen &&
+	    idle_halted_tsc() != slept)
+		lost_irq(disk);
+	return p.n;
+}
+
+/* The one wait: kicks, then reaps until at least one request completes:
+ * polling for spin_us, then (with an interrupt) halting between checks.
+ * Deadline: timeout_us without a completion fails the device. */
 static int reap(struct blk_dev *disk)
 {
 	if (disk->failed)
 		return BLK_ERR_DEVICE;
 	disk->ops->kick(disk);
-	uint64_t deadline = time_us() + timeout(disk);
+	uint64_t now = time_us(), deadline = now + timeout(disk);
+	uint64_t spin = now + (disk->spin_us ? disk->spin_us : BLK_SPIN_US);
 	for (;;) {
 		int n = disk->ops->poll(disk);
+		now = time_us();
+		if (!n && use_irq(disk) && now >= spin && now < deadline)
+			n = halt_for(disk, deadline);
 		if (n < 0)
 			return fail_device(disk, n);
 		if (n > 0) {

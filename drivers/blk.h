@@ -17,6 +17,10 @@
 #define BLK_TIMEOUT_US 15000000ull	/* default: no completion this long */
 #define BLK_MAX_BYTES (1ull << 60)	/* capacity bound: byte math never
 					 * overflows */
+#define BLK_SPIN_US 50		/* hybrid polling: spin, then halt */
+#define BLK_TICK_US 20000	/* a halted wait polls at least this often */
+#define BLK_LOST_IRQS 3		/* completions without an interrupt, then
+				 * the device is polled for good */
 
 enum blk_err {
 	BLK_OK = 0,
@@ -77,6 +81,9 @@ struct blk_dev {
 	uint8_t read_only, can_flush, can_discard, can_write_zeroes;
 	uint8_t failed;
 	uint64_t timeout_us;	/* 0: BLK_TIMEOUT_US */
+	int irq_vec;		/* the driver's completion interrupt; 0: none */
+	uint8_t polling;	/* wait by polling even with an interrupt */
+	uint32_t spin_us;	/* spin this long before halting; 0: default */
 	const struct blk_ops *ops;
 	void *priv;
 	struct blk_dev *parent;	/* partitions: the disk ... */
@@ -86,6 +93,8 @@ struct blk_dev {
 	/* The engine's own (disks only; set by blk_register). */
 	struct blk_req *slots;	/* queue_depth requests, reused */
 	uint32_t inflight;	/* submitted through the engine, not reaped */
+	uint32_t lost_irqs;	/* completions found without their interrupt */
+	uint64_t halts;		/* waits that halted for the interrupt */
 	char detail[96];	/* the driver's words for the last failure */
 	char error[192];	/* the last failure as a sentence */
 };
@@ -153,6 +162,11 @@ int blk_write_bytes(struct blk_dev *d, uint64_t off, const void *buf,
  * validates like blk_io and queues req (BLK_ERR_BUSY: reap first; never
  * when nothing is in flight: that is BLK_ERR_DEVICE). */
 int blk_submit(struct blk_dev *d, struct blk_req *req);
+/* Waits by polling (on) or, when the driver gave an interrupt, by
+ * halting until it comes (off, the default). */
+void blk_set_polling(struct blk_dev *d, int on);
+const char *blk_wait_mode(struct blk_dev *d);
+
 /* Kicks the device and waits until at least one request completes;
  * returns how many did (0 when nothing was in flight), or an error: the
  * device is then failed (a protocol error, or BLK_TIMEOUT_US without a

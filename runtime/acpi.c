@@ -24,12 +24,27 @@ static const uint8_t *table_at(uint64_t addr, uint32_t *len)
 	return t;
 }
 
-/* ACPI §5.2.9 FADT. Offsets: DSDT 40, PM1a_CNT_BLK 64, PM1b_CNT_BLK 68,
- * PM_TMR_BLK 76, PM_TMR_LEN 91, Flags 112, RESET_REG 116 (GAS),
- * RESET_VALUE 128, X_DSDT 140, X_PM1a_CNT_BLK 172, X_PM_TMR_BLK 208. */
+/* ACPI §5.2.9 FADT. Offsets: DSDT 40, SCI_INT 46, SMI_CMD 48,
+ * ACPI_ENABLE 52, PM1a_EVT_BLK 56, PM1b_EVT_BLK 60, PM1a_CNT_BLK 64,
+ * PM1b_CNT_BLK 68, PM_TMR_BLK 76, PM1_EVT_LEN 88, PM_TMR_LEN 91,
+ * Flags 112 (HW_REDUCED_ACPI bit 20), RESET_REG 116 (GAS), RESET_VALUE
+ * 128, X_DSDT 140, X_PM1a_EVT_BLK 148, X_PM1a_CNT_BLK 172, X_PM_TMR_BLK
+ * 208. */
 static uint64_t parse_fadt(const uint8_t *f, uint32_t len)
 {
 	uint64_t dsdt = len >= 44 ? le32_get(f + 40) : 0;
+	if (len >= 89) {
+		acpi.sci_irq = le16_get(f + 46);
+		acpi.smi_cmd = le32_get(f + 48);
+		acpi.acpi_enable = f[52];
+		acpi.pm1a_evt = (uint16_t)le32_get(f + 56);
+		acpi.pm1b_evt = (uint16_t)le32_get(f + 60);
+		acpi.pm1_evt_len = f[88];
+	}
+	if (len >= 116)
+		acpi.hw_reduced = (le32_get(f + 112) >> 20) & 1;
+	if (len >= 160 && f[148] == 1 && le64_get(f + 152))
+		acpi.pm1a_evt = (uint16_t)le64_get(f + 152);
 	if (len >= 72) {
 		acpi.pm1a_cnt = (uint16_t)le32_get(f + 64);
 		acpi.pm1b_cnt = (uint16_t)le32_get(f + 68);
@@ -91,19 +106,41 @@ static void parse_s5(const uint8_t *d, uint32_t len)
 	}
 }
 
-/* ACPI §5.2.12 MADT: entries from offset 44; type 0 = processor local
- * APIC (flags at +4), type 9 = local x2APIC (flags at +8). */
+/* MADT type 2, interrupt source override (§5.2.12.5): bus 0 (ISA),
+ * source IRQ at +3, GSI at +4, MPS INTI flags at +8. */
+static void madt_override(const uint8_t *e)
+{
+	if (e[2] != 0 || e[3] >= 16)
+		return;
+	acpi.isa_gsi[e[3]] = le32_get(e + 4);
+	acpi.isa_flags[e[3]] = le16_get(e + 8);
+}
+
+/* ACPI §5.2.12 MADT: the local APIC address at 36, entries from 44;
+ * type 0 = processor local APIC (flags at +4), 1 = I/O APIC (id +2,
+ * address +4, GSI base +8), 2 = interrupt source override, 5 = local
+ * APIC address override (+4, u64), 9 = local x2APIC (flags at +8). */
 static void parse_madt(const uint8_t *m, uint32_t len)
 {
 	unsigned n = 0;
+	acpi.lapic_addr = le32_get(m + 36);
 	for (uint32_t p = 44; p + 2 <= len;) {
-		uint8_t type = m[p], elen = m[p + 1];
+		const uint8_t *e = m + p;
+		uint8_t type = e[0], elen = e[1];
 		if (elen < 2 || p + elen > len)
 			break;
-		if (type == 0 && elen >= 8 && (le32_get(m + p + 4) & 3))
+		if (type == 0 && elen >= 8 && (le32_get(e + 4) & 3))
 			n++;
-		else if (type == 9 && elen >= 16 && (le32_get(m + p + 8) & 3))
+		else if (type == 9 && elen >= 16 && (le32_get(e + 8) & 3))
 			n++;
+		else if (type == 1 && elen >= 12 &&
+			 acpi.nioapics < ACPI_MAX_IOAPICS)
+			acpi.ioapic[acpi.nioapics++] = (struct acpi_ioapic){
+				e[2], le32_get(e + 4), le32_get(e + 8) };
+		else if (type == 2 && elen >= 10)
+			madt_override(e);
+		else if (type == 5 && elen >= 12)
+			acpi.lapic_addr = le64_get(e + 4);
 		p += elen;
 	}
 	if (n)
@@ -148,6 +185,8 @@ void acpi_init(uint64_t rsdp_addr)
 	uint32_t len;
 
 	acpi.cpus = 1;
+	for (int i = 0; i < 16; i++)	/* identity unless overridden */
+		acpi.isa_gsi[i] = (uint32_t)i;
 	if (!rsdp_addr || memcmp(r, "RSD PTR ", 8) || byte_sum(r, 20))
 		return;
 	if (r[15] >= 2 && le64_get(r + 24) && !byte_sum(r, 36)) {

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "cpu.h"
+#include "irq.h"
 #include "fmt.h"
 
 #define COM1      0x3f8
@@ -17,6 +18,11 @@
 #define LSR_DR    0x01	/* data ready */
 #define LSR_THRE  0x20	/* transmit holding register empty */
 #define UART_SPIN 100000 /* bounded wait for THRE (~1 char time at worst) */
+#define IER_RX    0x01	/* interrupt when a byte has arrived */
+#define MCR_DTR_RTS 0x03
+#define MCR_OUT2  0x08
+#define COM1_IRQ  4
+#define RING      256
 
 static efi_text_out *efi_out;
 
@@ -33,7 +39,7 @@ void con_uart_init(void)
 	outb(COM1 + UART_IER, 0);
 	outb(COM1 + UART_LCR, 0x03);	/* 8 data bits, no parity, 1 stop */
 	outb(COM1 + UART_FCR, 0x07);	/* enable and clear FIFOs */
-	outb(COM1 + UART_MCR, 0x03);	/* DTR, RTS */
+	outb(COM1 + UART_MCR, MCR_DTR_RTS);
 }
 
 static void uart_putc(char c)
@@ -97,10 +103,54 @@ int con_printf(const char *fmt, ...)
 	return n;
 }
 
-int con_getc(void)
+/* Bytes the receive interrupt took from the UART, for con_getc. */
+static uint8_t ring[RING];
+static volatile unsigned ring_head, ring_tail;
+
+static int uart_byte(void)
 {
 	uint8_t lsr = inb(COM1 + UART_LSR);
 	if (lsr == 0xff || !(lsr & LSR_DR))
 		return -1;
 	return inb(COM1 + UART_DATA);
+}
+
+/* IRQ 4: drain the receiver (reading RBR clears the interrupt). */
+static int uart_irq(void *ctx)
+{
+	(void)ctx;
+	int c, got = 0;
+	while ((c = uart_byte()) >= 0) {
+		got = 1;
+		if (ring_head - ring_tail < RING)
+			ring[ring_head++ % RING] = (uint8_t)c;
+	}
+	return got;
+}
+
+void con_irq_init(void)
+{
+	int vec = irq_alloc("com1", uart_irq, 0);
+	if (!vec || irq_route_isa(vec, COM1_IRQ))
+		return;
+	/* OUT2 gates the UART's interrupt line on PC hardware. */
+	outb(COM1 + UART_MCR, MCR_DTR_RTS | MCR_OUT2);
+	outb(COM1 + UART_IER, IER_RX);
+}
+
+int con_has_input(void)
+{
+	if (ring_head != ring_tail)
+		return 1;
+	uint8_t lsr = inb(COM1 + UART_LSR);
+	return lsr != 0xff && (lsr & LSR_DR);
+}
+
+int con_getc(void)
+{
+	int on = irq_save();
+	int c = ring_head != ring_tail ? ring[ring_tail++ % RING]
+				       : uart_byte();
+	irq_restore(on);
+	return c;
 }

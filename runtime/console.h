@@ -20,4 +20,11 @@ int con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Returns the next byte received on the UART, or -1 when none is waiting. */
 int con_getc(void);
 
+/* Turns on the UART's receive interrupt (ISA IRQ 4): bytes are kept
+ * until con_getc and wake the idle loop. After irq_init. */
+void con_irq_init(void);
+
+/* Nonzero when con_getc would return a byte. */
+int con_has_input(void);
+
 #endif

@@ -26,7 +26,7 @@ unsigned cpu_count = 1;
 
 static uint64_t gdt[5];
 static uint8_t tss[104] __attribute__((aligned(16)));
-static uint8_t idt[32 * 16] __attribute__((aligned(16)));
+static uint8_t idt[256 * 16] __attribute__((aligned(16)));
 static uint64_t stack_lo, stack_hi;	/* the app stack, for stack walks */
 static int in_exception;
 
@@ -44,7 +44,7 @@ static void set_tss_descriptor(uint64_t base)
 }
 
 /* SDM vol. 3 §6.14.1: 64-bit interrupt gate, type 0xE, present. */
-static void set_gate(int vec, uint64_t handler, int ist)
+static void gate(int vec, uint64_t handler, int ist)
 {
 	uint8_t *e = idt + vec * 16;
 	memset(e, 0, 16);
@@ -96,11 +96,17 @@ void cpu_init(uint64_t ist_top, uint64_t lo, uint64_t hi)
 
 	for (int v = 0; v < 32; v++) {
 		int ist = (v == 2 || v == 8 || v == 14) ? IST_FAULT : 0;
-		set_gate(v, (uint64_t)(uintptr_t)(isr_stubs + 16 * v), ist);
+		gate(v, (uint64_t)(uintptr_t)(isr_stubs + 16 * v), ist);
 	}
 	dtr.limit = sizeof(idt) - 1;
 	dtr.base = (uint64_t)(uintptr_t)idt;
 	__asm__ volatile("lidt %0" : : "m"(dtr) : "memory");
+}
+
+void cpu_set_gate(int vec, uint64_t handler)
+{
+	if (vec >= 32 && vec < 256)
+		gate(vec, handler, 0);
 }
 
 static const char *vector_name(uint64_t v)

@@ -101,8 +101,12 @@ void ssp_seed(void);
 /* Loads umbra's GDT (with a TSS whose IST1 stack serves #DF, #PF and NMI,
  * so that a stack overflow into the guard page is still reported) and an
  * IDT whose 32 exception vectors print a report and exit. Interrupts stay
- * disabled: every driver polls. */
+ * disabled until irq.c has installed the rest and enables them. */
 void cpu_init(uint64_t ist_top, uint64_t stack_lo, uint64_t stack_hi);
+
+/* Points IDT vector vec (32-255) at handler, an interrupt gate on the
+ * current stack (irq.c installs its stubs with it). */
+void cpu_set_gate(int vec, uint64_t handler);
 
 /* Number of enabled CPUs (from the ACPI MADT), set by runtime_start. */
 extern unsigned cpu_count;

@@ -64,6 +64,25 @@ void pci_enable(const struct pci_dev *d, uint16_t bits);
  * absent, an I/O BAR, or cannot be mapped. */
 volatile void *pci_map_bar(const struct pci_dev *d, int bar);
 
+/* Interrupts (pci_irq.c). MSI-X: the table of function d, mapped, every
+ * entry masked; -1 when it has none (or a table outside its BAR). */
+struct pci_msix {
+	volatile uint8_t *table;
+	uint16_t size;		/* entries */
+	uint8_t cap;
+};
+int pci_msix_init(const struct pci_dev *d, struct pci_msix *m);
+/* Entry `entry` delivers vector vec (unmasked). */
+void pci_msix_set(struct pci_msix *m, uint16_t entry, int vec);
+void pci_msix_mask(struct pci_msix *m, uint16_t entry, int masked);
+/* MSI-X on (INTx off) or off. */
+void pci_msix_enable(const struct pci_dev *d, struct pci_msix *m, int on);
+/* MSI with one message delivering vec; -1 when d has no MSI. */
+int pci_msi_enable(const struct pci_dev *d, int vec);
+/* INTx of a bus-0 function routed through the IOAPIC to vec (the
+ * chipset's wiring: pci_irq.c says how); -1 when it cannot be. */
+int pci_intx_route(const struct pci_dev *d, int vec);
+
 /* "bb:dd.f", the function's address as lspci prints it. */
 void pci_where(const struct pci_dev *d, char out[8]);
 

@@ -4,6 +4,7 @@
 #include "acpi.h"
 #include "console.h"
 #include "cpu.h"
+#include "irq.h"
 #include "time.h"
 
 #define SLP_EN (1u << 13)	/* ACPI §4.8.3.2.1 PM1 control: SLP_EN */
@@ -11,9 +12,86 @@
 #define CF9_PORT 0xcf9		/* PIIX/ICH reset control register */
 #define KBC_CMD 0x64
 #define SETTLE_US 100000	/* how long to wait for each method */
+#define SCI_EN 1		/* §4.8.3.2.1 PM1 control: SCI_EN */
+#define PWRBTN (1u << 8)	/* §4.8.3.1 PM1 status/enable: power button */
+#define ACPI_ENABLE_US 1000000
 
 static efi_runtime_services *rt;
 static int debug_exit;
+static volatile int button;
+static const char *button_how = "no ACPI PM1 event block";
+
+/* §4.8.3.1: the PM1 status and enable registers of one event block. */
+static uint16_t pm1_en(uint16_t evt)
+{
+	return (uint16_t)(evt + acpi.pm1_evt_len / 2);
+}
+
+/* The SCI: a press of the fixed-hardware power button sets PWRBTN_STS;
+ * writing it back clears it (and with it the level-triggered SCI). */
+static int sci(void *ctx)
+{
+	(void)ctx;
+	int claimed = 0;
+	uint16_t blk[2] = { acpi.pm1a_evt, acpi.pm1b_evt };
+	for (int i = 0; i < 2 && blk[i]; i++) {
+		uint16_t st = inw(blk[i]) & inw(pm1_en(blk[i]));
+		if (st & PWRBTN)
+			button = 1;
+		if (st) {
+			outw(blk[i], st);
+			claimed = 1;
+		}
+	}
+	return claimed;
+}
+
+/* §16.3.1 (legacy/ACPI mode): an OS turns ACPI mode on by writing
+ * ACPI_ENABLE to SMI_CMD and waits for SCI_EN. */
+static int acpi_mode_on(void)
+{
+	if (!acpi.pm1a_cnt)
+		return 0;
+	if (inw(acpi.pm1a_cnt) & SCI_EN)
+		return 1;
+	if (!acpi.smi_cmd || !acpi.acpi_enable)
+		return 0;
+	outb((uint16_t)acpi.smi_cmd, acpi.acpi_enable);
+	uint64_t end = time_us() + ACPI_ENABLE_US;
+	while (!(inw(acpi.pm1a_cnt) & SCI_EN))
+		if (time_us() > end)
+			return 0;
+	return 1;
+}
+
+void power_button_init(void)
+{
+	if (acpi.hw_reduced || !acpi.pm1a_evt || acpi.pm1_evt_len < 4)
+		return;
+	button_how = "ACPI mode could not be turned on";
+	if (!acpi_mode_on())
+		return;
+	int vec = irq_alloc("acpi-sci", sci, 0);
+	button_how = "no interrupt vector for the SCI";
+	if (!vec || irq_route_isa(vec, acpi.sci_irq))
+		return;
+	uint16_t blk[2] = { acpi.pm1a_evt, acpi.pm1b_evt };
+	for (int i = 0; i < 2 && blk[i]; i++) {
+		outw(blk[i], PWRBTN);			/* clear a stale press */
+		outw(pm1_en(blk[i]), inw(pm1_en(blk[i])) | PWRBTN);
+	}
+	button_how = "ACPI fixed power button";
+}
+
+int power_button_pressed(void)
+{
+	return button;
+}
+
+const char *power_button_source(void)
+{
+	return button_how;
+}
 
 void power_init(efi_runtime_services *services)
 {

@@ -15,6 +15,15 @@
  * (ResetSystem is the fallback for both shutdown and reboot). */
 void power_init(efi_runtime_services *rt);
 
+/* The ACPI power button (what `virsh shutdown` and QMP system_powerdown
+ * press): turns ACPI mode on, routes the SCI, enables PWRBTN. After
+ * irq_init. Then power_button_pressed() turns nonzero at a press; the
+ * app syncs and powers off (this room only notes it). */
+void power_button_init(void);
+int power_button_pressed(void);
+/* How the button is wired, or why it is not ("ACPI fixed power button"). */
+const char *power_button_source(void);
+
 /* Nonzero when isa-debug-exit was found. */
 int power_has_debug_exit(void);
 

@@ -4,6 +4,7 @@
 #include "acpi.h"
 #include "console.h"
 #include "cpu.h"
+#include "irq.h"
 #include "page.h"
 #include "paging.h"
 #include "panic.h"
@@ -79,6 +80,10 @@ void runtime_start(struct boot_info *bi)
 	cpu_count = acpi.cpus;
 	time_init(bi->tsc_efi_main);
 	power_init(bi->rt);
+	irq_init();
+	power_button_init();
+	con_irq_init();
+	irq_enable();
 	smbios_init(bi->smbios3, bi->smbios);
 	timeline_mark(TIMELINE_RUNTIME);
 	power_exit(app_main());

@@ -96,6 +96,11 @@ uint64_t time_tsc_to_us(uint64_t d)
 	return d / tsc_hz * 1000000 + d % tsc_hz * 1000000 / tsc_hz;
 }
 
+uint64_t time_us_to_tsc(uint64_t us)
+{
+	return tsc_zero + us / 1000000 * tsc_hz + us % 1000000 * tsc_hz / 1000000;
+}
+
 uint64_t time_us(void)
 {
 	return time_tsc_to_us(cpu_rdtsc() - tsc_zero);

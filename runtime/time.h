@@ -13,6 +13,9 @@ void time_init(uint64_t tsc_zero);
 /* Microseconds since efi_main. */
 uint64_t time_us(void);
 
+/* The TSC value at which time_us() reaches us. */
+uint64_t time_us_to_tsc(uint64_t us);
+
 /* TSC ticks to microseconds; the TSC frequency in Hz. */
 uint64_t time_tsc_to_us(uint64_t ticks);
 uint64_t time_tsc_hz(void);

@@ -10,6 +10,7 @@
 
 #include "../../runtime/cpu.h"
 #include "../../runtime/fmt.h"
+#include "../../runtime/irq.h"
 #include "../../runtime/le.h"
 #include "../../runtime/page.h"
 #include "../../runtime/time.h"
@@ -22,6 +23,9 @@
 #define CAP2 0x24	/* BOH 0 */
 #define BOHC 0x28	/* BOS 0, OOS 1, BB 4 */
 #define GHC_AE (1u << 31)
+#define GHC_IE (1u << 1)
+#define IS 0x08		/* interrupt status, a bit per port */
+#define IE_DONE 0x0000000fu	/* PxIE: D2H, PIO setup, DMA setup, SDB FIS */
 #define CAP_S64A (1u << 31)
 #define LOW4G (1ull << 32)
 /* §3.3 port registers, at 0x100 + 0x80 * port */
@@ -63,9 +67,18 @@ struct port {
 	struct ata_identity id;
 	struct blk_dev blk;
 	uint32_t index;
+	volatile uint32_t is_seen;	/* PxIS bits the handler cleared */
 };
 
-static unsigned ndisks;
+/* One HBA: its registers, its ports, its interrupt. */
+struct hba {
+	volatile uint8_t *abar;
+	struct port *port[32];
+	int vec;
+	char name[12];
+};
+
+static unsigned ndisks, nhbas;
 
 /* Waits until (reg & mask) == want; 0, or -1 on the deadline. */
 static int wait_reg(volatile uint8_t *b, uint32_t off, uint32_t mask,
@@ -110,8 +123,13 @@ static int port_start(struct port *p)
  * commands still issued are lost; they complete with an error. */
 static void port_recover(struct port *p)
 {
+	/* with interrupts off: what the handler kept of the failure (it may
+	 * run while the port restarts) must not fail the next command */
+	int on = irq_save();
 	port_stop(p);
 	port_start(p);
+	p->is_seen = 0;
+	irq_restore(on);
 	for (uint32_t s = 0; s < 32; s++) {
 		if (!(p->busy & (1u << s)))
 			continue;
@@ -203,10 +221,31 @@ static void kick(struct blk_dev *b)
 	(void)b;
 }
 
+/* §5.6.4 (MSI or INTx): for each port IS names, keep and clear PxIS
+ * (which deasserts it), then clear IS. The waiter reaps. */
+static int hba_irq(void *ctx)
+{
+	struct hba *h = ctx;
+	uint32_t is = mmio_read32(h->abar, IS);
+	for (uint32_t i = 0; i < 32; i++) {
+		struct port *p = h->port[i];
+		if (!(is & (1u << i)) || !p)
+			continue;
+		uint32_t pis = mmio_read32(p->r, P_IS);
+		p->is_seen |= pis;
+		mmio_write32(p->r, P_IS, pis);
+	}
+	mmio_write32(h->abar, IS, is);
+	return is != 0;
+}
+
 static int poll(struct blk_dev *b)
 {
 	struct port *p = b->priv;
-	uint32_t is = mmio_read32(p->r, P_IS);
+	int on = irq_save();	/* is_seen is the handler's too */
+	uint32_t is = mmio_read32(p->r, P_IS) | p->is_seen;
+	p->is_seen = 0;
+	irq_restore(on);
 	if (is & IS_ERRORS) {
 		uint32_t tfd = mmio_read32(p->r, P_TFD);
 		blk_detail(b, "%s (status 0x%02x, error 0x%02x, PxIS 0x%08x)",
@@ -273,7 +312,7 @@ static const char *port_setup(struct port *p, uint32_t slots)
 	mmio_write32(p->r, P_CLBU, 0);
 	mmio_write32(p->r, P_FB, (uint32_t)(uintptr_t)p->fis);
 	mmio_write32(p->r, P_FBU, 0);
-	mmio_write32(p->r, P_IE, 0);	/* we poll */
+	mmio_write32(p->r, P_IE, 0);	/* until the HBA has a vector */
 	return port_start(p) ? "the port does not start (BSY stays set)" : 0;
 }
 
@@ -291,10 +330,10 @@ static const char *port_disk(struct port *p, uint32_t slots)
 	return why;
 }
 
-static void add_port(struct pci_dev *pd, volatile uint8_t *abar, uint32_t i,
+static void add_port(struct pci_dev *pd, struct hba *h, uint32_t i,
 		     uint32_t cap)
 {
-	volatile uint8_t *r = abar + 0x100 + 0x80 * i;
+	volatile uint8_t *r = h->abar + 0x100 + 0x80 * i;
 	if ((mmio_read32(r, P_SSTS) & 0xf) != DET_PRESENT ||
 	    mmio_read32(r, P_SIG) != SIG_ATA)
 		return;		/* no link, or not a disk (ATAPI, PM) */
@@ -331,6 +370,36 @@ static void add_port(struct pci_dev *pd, volatile uint8_t *abar, uint32_t i,
 	b->priv = p;
 	if (blk_register(b))
 		free(p);
+	else
+		h->port[i] = p;
+}
+
+static void msi_off(void *ctx)
+{
+	struct hba *h = ctx;
+	mmio_write32(h->abar, GHC, mmio_read32(h->abar, GHC) & ~GHC_IE);
+}
+
+/* MSI when the HBA has it, else INTx; then every port's completion and
+ * error interrupts (PxIE) and the HBA's (GHC.IE). */
+static void hba_irq_on(struct pci_dev *pd, struct hba *h)
+{
+	fmt_snprintf(h->name, sizeof(h->name), "ahci%u", nhbas);
+	h->vec = irq_alloc(h->name, hba_irq, h);
+	if (!h->vec || (pci_msi_enable(pd, h->vec) &&
+			pci_intx_route(pd, h->vec))) {
+		h->vec = 0;
+		return;
+	}
+	irq_set_mask_fn(h->vec, msi_off, h);
+	for (uint32_t i = 0; i < 32; i++) {
+		if (!h->port[i])
+			continue;
+		mmio_write32(h->port[i]->r, P_IE, IS_ERRORS | IE_DONE);
+		h->port[i]->blk.irq_vec = h->vec;
+	}
+	mmio_write32(h->abar, IS, ~0u);
+	mmio_write32(h->abar, GHC, mmio_read32(h->abar, GHC) | GHC_IE);
 }
 
 /* §10.6.3 BIOS/OS handoff, when the HBA supports it. */
@@ -358,13 +427,19 @@ int ahci_probe(struct pci_dev *pd)
 		blk_broken(where, "ahci", "BAR5 (ABAR) is not a memory BAR");
 		return BLK_ERR_DEVICE;
 	}
+	struct hba *h = calloc(1, sizeof(*h));
+	if (!h)
+		return BLK_ERR_NOMEM;
+	h->abar = abar;
 	handoff(abar);
 	mmio_write32(abar, GHC, mmio_read32(abar, GHC) | GHC_AE);
-	/* no interrupts: we poll */
-	mmio_write32(abar, GHC, (mmio_read32(abar, GHC) | GHC_AE) & ~2u);
+	/* no interrupts while the ports are set up */
+	mmio_write32(abar, GHC, (mmio_read32(abar, GHC) | GHC_AE) & ~GHC_IE);
 	uint32_t cap = mmio_read32(abar, CAP), pi = mmio_read32(abar, PI);
 	for (uint32_t i = 0; i < 32; i++)
 		if (pi & (1u << i))
-			add_port(pd, abar, i, cap);
+			add_port(pd, h, i, cap);
+	hba_irq_on(pd, h);
+	nhbas++;
 	return 0;
 }

@@ -9,6 +9,8 @@
 
 #include "../../runtime/cpu.h"
 #include "../../runtime/fmt.h"
+#include "../../runtime/idle.h"
+#include "../../runtime/irq.h"
 #include "../../runtime/time.h"
 #include "ata.h"
 
@@ -35,9 +37,12 @@
 #define WAIT_US 5000000ull	/* BSY and DRQ deadlines */
 #define PROBE_US 300000ull
 #define MAX_PIO_SECTORS 256	/* a count of 0 means 256 in LBA28 */
+#define SPIN_US 50		/* spin this long before halting */
+#define CTL_IRQ_ON 0x00		/* device control: nIEN clear */
 
 struct chan {
 	uint16_t cmd, ctl;
+	int vec;		/* its interrupt (IRQ 14/15, or INTx); 0: none */
 };
 
 struct ide {
@@ -63,29 +68,55 @@ static void delay400(const struct chan *c)
 		inb(c->ctl);
 }
 
-/* Waits for BSY to clear; then, if want_drq, for DRQ or ERR. Returns the
- * status, or -1 on the deadline. */
+struct waiting {
+	const struct chan *c;
+	int want_drq, s;
+};
+
+/* Done waiting: BSY clear (and with want_drq, DRQ or an error), or a
+ * floating bus (0xff: nothing there). Reading status also acknowledges
+ * the drive's interrupt. */
+static int settled(void *ctx)
+{
+	struct waiting *w = ctx;
+	uint8_t s = status(w->c);
+	w->s = s;
+	return s == 0xff || (!(s & ATA_SR_BSY) &&
+			     (!w->want_drq ||
+			      (s & (ATA_SR_DRQ | ATA_SR_ERR | ATA_SR_DF))));
+}
+
+/* Waits for BSY to clear; then, if want_drq, for DRQ or ERR: spinning
+ * briefly, then (with an interrupt) halting until INTRQ. Returns the
+ * status, or -1 on the deadline or a floating bus. */
 static int wait_ready(const struct chan *c, int want_drq, uint64_t us)
 {
-	uint64_t end = time_us() + us;
-	for (;;) {
-		uint8_t s = status(c);
-		if (s == 0xff)
-			return -1;	/* floating bus: nothing there */
-		if (!(s & ATA_SR_BSY) &&
-		    (!want_drq || (s & (ATA_SR_DRQ | ATA_SR_ERR | ATA_SR_DF))))
-			return s;
-		if (time_us() > end)
+	struct waiting w = { c, want_drq, 0 };
+	uint64_t now = time_us(), end = now + us, spin = now + SPIN_US;
+	while (!settled(&w)) {
+		now = time_us();
+		if (now > end)
 			return -1;
-		cpu_pause();
+		if (c->vec && now > spin)
+			idle_wait(settled, &w, end);
+		else
+			cpu_pause();
 	}
+	return w.s == 0xff ? -1 : w.s;
+}
+
+/* INTRQ: reading status deasserts it; the waiter does the rest. */
+static int chan_irq(void *ctx)
+{
+	const struct chan *c = ctx;
+	return !(status(c) & ATA_SR_BSY);
 }
 
 static void reset_channel(const struct chan *c)
 {
 	outb(c->ctl, CTL_SRST | CTL_NIEN);
 	time_delay_us(5);
-	outb(c->ctl, CTL_NIEN);
+	outb(c->ctl, c->vec ? CTL_IRQ_ON : CTL_NIEN);
 	time_delay_us(2000);
 	wait_ready(c, 0, WAIT_US);
 }
@@ -265,9 +296,32 @@ static void add_disk(const struct chan *c, int slave, int secondary)
 	b->can_flush = 1;
 	b->cache = id.write_cache ? "write-back" : "write-through";
 	b->ops = &ide_ops;
+	b->irq_vec = d->ch.vec;	/* the driver halts for it itself */
 	b->priv = d;
 	if (blk_register(b))
 		free(d);
+}
+
+/* A channel's interrupt: ISA IRQ 14/15 in compatibility mode, the
+ * function's INTx in native mode. Without one the channel is polled. */
+static void chan_irq_on(struct pci_dev *p, struct chan *c, int sec,
+			int native)
+{
+	static const char *const names[2] = { "ide-primary",
+					       "ide-secondary" };
+	struct chan *keep = malloc(sizeof(*keep));
+	if (!keep)
+		return;
+	*keep = *c;
+	int vec = irq_alloc(names[sec], chan_irq, keep);
+	int err = !vec ? -1 : native ? pci_intx_route(p, vec)
+			 : irq_route_isa(vec, sec ? 15 : 14);
+	if (err) {
+		free(keep);	/* (a vector without a source stays unused) */
+		return;
+	}
+	c->vec = keep->vec = vec;
+	outb(c->ctl, CTL_IRQ_ON);
 }
 
 int ide_probe(struct pci_dev *p)
@@ -282,7 +336,7 @@ int ide_probe(struct pci_dev *p)
 		pci_write16(p, PIIX_IDETIM1, pci_read16(p, PIIX_IDETIM1) | 0x8000);
 	}
 	for (int sec = 0; sec < 2; sec++) {
-		struct chan c;
+		struct chan c = { 0, 0, 0 };
 		int native = p->progif & (sec ? 0x04 : 0x01);
 		const struct pci_bar *cb = &p->bar[sec * 2], *kb = &p->bar[sec * 2 + 1];
 		if (native && cb->io && kb->io && cb->size && kb->size) {
@@ -294,9 +348,10 @@ int ide_probe(struct pci_dev *p)
 			c.cmd = sec ? COMPAT_CMD1 : COMPAT_CMD0;
 			c.ctl = sec ? COMPAT_CTL1 : COMPAT_CTL0;
 		}
-		outb(c.ctl, CTL_NIEN);	/* we poll */
+		outb(c.ctl, CTL_NIEN);	/* quiet until routed */
 		if (inb(c.cmd + R_STATUS) == 0xff)
 			continue;	/* no drives on this channel */
+		chan_irq_on(p, &c, sec, native);
 		add_disk(&c, 0, sec);
 		add_disk(&c, 1, sec);
 	}

@@ -10,6 +10,7 @@
 
 #include "../../runtime/cpu.h"
 #include "../../runtime/fmt.h"
+#include "../../runtime/irq.h"
 #include "../../runtime/le.h"
 #include "../../runtime/page.h"
 #include "../../runtime/time.h"
@@ -66,6 +67,10 @@ struct ctrl {
 	int index, failed;
 	uint64_t timeout_us, bar_size;
 	uint32_t stride;		/* doorbell stride, bytes */
+	struct pci_dev *pci;
+	struct pci_msix msix;
+	int vec;			/* the I/O queue's interrupt; 0: none */
+	char name[12];
 };
 
 struct ns {
@@ -218,6 +223,42 @@ static const char *wait_ready(struct ctrl *c, uint32_t ready)
 
 /* §7.6.1 controller reset and enable; CAP.TO bounds each wait. NULL, or
  * why it did not come up. */
+/* The I/O completion queue's interrupt: it only says whether there is a
+ * completion to reap (the waiter reaps it). */
+static int nvme_irq(void *ctx)
+{
+	struct ctrl *c = ctx;
+	volatile uint8_t *e = c->io.cq + 16u * c->io.head;
+	return ((mmio_read32(e, 12) >> 16) & 1) == c->io.phase;
+}
+
+static void msix_mask(void *ctx)
+{
+	struct ctrl *c = ctx;
+	pci_msix_mask(&c->msix, 1, 1);
+}
+
+/* MSI-X entry 1 (or MSI, whose one message is vector 0) for the I/O
+ * completion queue; CREATE I/O CQ's IEN | IV bits, 0 for none. INTx is
+ * not used: it is level-triggered until the queue is reaped, which the
+ * waiter, not the handler, does. */
+static uint32_t cq_irq(struct ctrl *c)
+{
+	fmt_snprintf(c->name, sizeof(c->name), "nvme%d", c->index);
+	if (!pci_msix_init(c->pci, &c->msix) && c->msix.size >= 2 &&
+	    (c->vec = irq_alloc(c->name, nvme_irq, c))) {
+		pci_msix_set(&c->msix, 1, c->vec);
+		irq_set_mask_fn(c->vec, msix_mask, c);
+		pci_msix_enable(c->pci, &c->msix, 1);
+		return 2u | 1u << 16;		/* IEN, IV 1 */
+	}
+	if ((c->vec || (c->vec = irq_alloc(c->name, nvme_irq, c))) &&
+	    !pci_msi_enable(c->pci, c->vec))
+		return 2u;			/* IEN, IV 0 */
+	c->vec = 0;
+	return 0;
+}
+
 static const char *enable(struct ctrl *c)
 {
 	uint64_t cap = mmio_read64(c->regs, R_CAP);
@@ -247,8 +288,10 @@ static const char *enable(struct ctrl *c)
 		return "out of memory";
 	c->io.sq_db = (volatile uint32_t *)(c->regs + R_DOORBELL + 2 * stride);
 	c->io.cq_db = (volatile uint32_t *)(c->regs + R_DOORBELL + 3 * stride);
-	/* §5.3, §5.4: the completion queue first; contiguous, no vector. */
-	if (admin(c, A_CREATE_CQ, 0, (uintptr_t)c->io.cq, 1 | (n - 1u) << 16, 1) ||
+	/* §5.3, §5.4: the completion queue first; contiguous (PC), with
+	 * interrupts (IEN) on vector IV when there is one. */
+	if (admin(c, A_CREATE_CQ, 0, (uintptr_t)c->io.cq, 1 | (n - 1u) << 16,
+		  1 | cq_irq(c)) ||
 	    admin(c, A_CREATE_SQ, 0, (uintptr_t)c->io.sq, 1 | (n - 1u) << 16,
 		  1 | 1u << 16))
 		return "creating the I/O queue pair failed";
@@ -418,6 +461,7 @@ static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page)
 	b->dma_align = 4;	/* PRP entries are dword aligned */
 	b->can_flush = c->vwc;
 	b->can_discard = c->oncs_dsm;
+	b->irq_vec = c->vec;
 	b->ops = &nvme_ops;
 	b->priv = ns;
 	if (blk_register(b))
@@ -436,8 +480,11 @@ int nvme_probe(struct pci_dev *p)
 	const char *why = !c || !page ? "out of memory"
 		: !(c->regs = pci_map_bar(p, 0)) ? "BAR0 is not a memory BAR"
 		: 0;
-	if (c)
+	if (c) {
 		c->bar_size = p->bar[0].size;
+		c->pci = p;
+		c->index = nctrl;
+	}
 	if (!why && !(why = enable(c)) &&
 	    admin(c, A_IDENTIFY, 0, (uintptr_t)page, CNS_CONTROLLER, 0))
 		why = "IDENTIFY controller failed";
@@ -450,7 +497,7 @@ int nvme_probe(struct pci_dev *p)
 			page_free((uintptr_t)page, 1);
 		return BLK_ERR_DEVICE;
 	}
-	c->index = nctrl++;
+	nctrl++;
 	/* §5.15.2.2 Identify Controller: SN 4-23, MN 24-63, MDTS 77,
 	 * NN 516, ONCS 520, VWC 525. */
 	blk_ident_string(c->serial, page + 4, 20, 0);

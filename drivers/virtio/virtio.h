@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "../../runtime/irq.h"
+
 /* virtio 1.2 §2.1 device status */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
 #define VIRTIO_STATUS_DRIVER 2
@@ -56,6 +58,13 @@ struct virtio_ops {
 	int (*queue_enable)(struct virtio_dev *d, uint16_t q, uint16_t size,
 			    uint64_t desc, uint64_t driver, uint64_t device);
 	void (*notify)(struct virtio_dev *d, uint16_t q);
+	/* Interrupts for queue q (after queue_enable, before DRIVER_OK):
+	 * allocates a vector named name whose handler calls fn(ctx) for the
+	 * queue's notifications (and notes configuration changes) and
+	 * routes it (MSI-X, or INTx with the ISR read). Returns the vector,
+	 * or 0: then the queue is polled. NULL: the transport cannot. */
+	int (*irq)(struct virtio_dev *d, uint16_t q, const char *name,
+		   irq_fn *fn, void *ctx);
 };
 
 struct virtio_dev {

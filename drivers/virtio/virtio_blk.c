@@ -170,6 +170,14 @@ static int fail(struct blk_dev *bd)
 
 static const struct blk_ops vblk_ops = { submit, kick, poll, fail };
 
+/* The queue's interrupt: the waiter reaps; this only says whether there
+ * was anything to reap. */
+static int vblk_irq(void *ctx)
+{
+	struct vblk *v = ctx;
+	return virtq_pending(&v->q);
+}
+
 /* §5.2.6.4: GET_ID returns up to 20 bytes of serial, NUL-padded. */
 static void read_serial(struct vblk *v)
 {
@@ -294,9 +302,12 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 		free(v);
 		return err;
 	}
-	virtio_ready(v->dev);
 	struct blk_dev *b = &v->blk;
 	fmt_snprintf(b->name, sizeof(b->name), "vd%c", 'a' + count);
+	if (v->dev->ops->irq &&
+	    (b->irq_vec = v->dev->ops->irq(v->dev, 0, b->name, vblk_irq, v)))
+		virtq_interrupts(&v->q, 1);
+	virtio_ready(v->dev);
 	fmt_snprintf(b->model, sizeof(b->model), "virtio-blk %s%s%s",
 		     v->dev->transport_name, v->q.packed ? ", packed ring"
 							 : ", split ring",

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "../../runtime/cpu.h"
+#include "../../runtime/fmt.h"
+#include "../../runtime/irq.h"
 #include "../../runtime/le.h"
 
 #define CAP_VENDOR 0x09		/* PCI capability id: vendor-specific */
@@ -21,6 +23,7 @@
 #define C_DF 0x04		/* le32 r  device_feature */
 #define C_GFSELECT 0x08		/* le32 rw driver_feature_select */
 #define C_GF 0x0c		/* le32 rw driver_feature */
+#define C_MSIX_CONFIG 0x10	/* le16 rw msix_config */
 #define C_NUMQ 0x12		/* le16 r  num_queues */
 #define C_STATUS 0x14		/* u8   rw device_status */
 #define C_GEN 0x15		/* u8   r  config_generation */
@@ -46,13 +49,23 @@
 #define LEGACY_ALIGN 4096
 
 #define MAX_QUEUES 8
+#define NO_VECTOR 0xffff	/* §4.1.5.1.2 */
+#define ISR_QUEUE 1		/* §4.1.4.5 ISR status bits */
+#define ISR_CONFIG 2
 
 struct vpci {
 	struct pci_dev *pci;
-	volatile uint8_t *common, *notify, *device;
+	volatile uint8_t *common, *notify, *device, *isr;
 	uint32_t notify_mult, notify_len, device_len;
 	volatile uint16_t *qnotify[MAX_QUEUES];	/* each queue's doorbell */
 	uint16_t io;
+	/* interrupts */
+	struct pci_msix msix;
+	int config_vec, intx_vec;
+	char config_name[24];
+	irq_fn *fn[MAX_QUEUES];		/* INTx: whom the ISR calls */
+	void *ctx[MAX_QUEUES];
+	uint64_t config_changes;
 };
 
 static struct vpci *vp(struct virtio_dev *d)
@@ -160,9 +173,94 @@ static void m_notify(struct virtio_dev *d, uint16_t q)
 		*vp(d)->qnotify[q] = q;
 }
 
+/* --- interrupts ------------------------------------------------------------ */
+
+/* INTx (§4.1.4.5): reading the ISR tells which kind and deasserts the
+ * level-triggered line. */
+static int intx(void *ctx)
+{
+	struct vpci *v = ctx;
+	uint8_t isr = v->io ? inb(v->io + L_ISR) : v->isr ? *v->isr : 0;
+	if (isr & ISR_CONFIG)
+		v->config_changes++;
+	for (int q = 0; (isr & ISR_QUEUE) && q < MAX_QUEUES; q++)
+		if (v->fn[q])
+			v->fn[q](v->ctx[q]);
+	return isr != 0;
+}
+
+static int intx_irq(struct vpci *v, uint16_t q, const char *name,
+		    irq_fn *fn, void *ctx)
+{
+	v->fn[q] = fn;
+	v->ctx[q] = ctx;
+	if (!v->intx_vec) {
+		int vec = irq_alloc(name, intx, v);
+		if (!vec || pci_intx_route(v->pci, vec))
+			return 0;
+		v->intx_vec = vec;
+	}
+	return v->intx_vec;
+}
+
+static int config_changed(void *ctx)
+{
+	((struct vpci *)ctx)->config_changes++;
+	return 1;
+}
+
+static void msix_mask(void *ctx)
+{
+	struct vpci *v = ctx;
+	pci_msix_enable(v->pci, &v->msix, 0);
+}
+
+/* §4.1.4.3, §4.1.5.1.2: MSI-X entry 0 for configuration changes, entry
+ * 1 + q for queue q; a vector the device cannot use reads back as
+ * NO_VECTOR. */
+static int m_irq(struct virtio_dev *d, uint16_t q, const char *name,
+		 irq_fn *fn, void *ctx)
+{
+	struct vpci *v = vp(d);
+	volatile uint8_t *c = v->common;
+	if (q >= MAX_QUEUES)
+		return 0;
+	if (!v->msix.table && pci_msix_init(v->pci, &v->msix))
+		return v->isr ? intx_irq(v, q, name, fn, ctx) : 0;
+	if (v->msix.size < q + 2u)
+		return 0;
+	if (!v->config_vec) {
+		fmt_snprintf(v->config_name, sizeof(v->config_name),
+			     "%s-config", name);
+		v->config_vec = irq_alloc(v->config_name, config_changed, v);
+		if (!v->config_vec)
+			return 0;
+		pci_msix_set(&v->msix, 0, v->config_vec);
+		mmio_write16(c, C_MSIX_CONFIG, 0);
+	}
+	int vec = irq_alloc(name, fn, ctx);
+	if (!vec)
+		return 0;
+	pci_msix_set(&v->msix, (uint16_t)(1 + q), vec);
+	mmio_write16(c, C_QSELECT, q);
+	mmio_write16(c, C_QMSIX, (uint16_t)(1 + q));
+	if (mmio_read16(c, C_QMSIX) == NO_VECTOR)
+		return 0;
+	irq_set_mask_fn(vec, msix_mask, v);
+	pci_msix_enable(v->pci, &v->msix, 1);
+	return vec;
+}
+
+static int l_irq(struct virtio_dev *d, uint16_t q, const char *name,
+		 irq_fn *fn, void *ctx)
+{
+	/* MSI-X stays off with legacy: it would move the config (§4.1.4.8) */
+	return q < MAX_QUEUES ? intx_irq(vp(d), q, name, fn, ctx) : 0;
+}
+
 static const struct virtio_ops modern_ops = {
 	m_get_features, m_set_features, m_get_status, m_set_status,
-	m_read_config, m_queue_max, m_queue_enable, m_notify,
+	m_read_config, m_queue_max, m_queue_enable, m_notify, m_irq,
 };
 
 /* Maps the structure a capability describes, if its BAR is memory. */
@@ -198,6 +296,10 @@ static int attach_modern(struct pci_dev *p, struct vpci *v)
 		case CFG_DEVICE:
 			if (!v->device)
 				v->device = cap_map(p, cap, &v->device_len);
+			break;
+		case CFG_ISR:
+			if (!v->isr)
+				v->isr = cap_map(p, cap, &len);
 			break;
 		}
 	}
@@ -263,7 +365,7 @@ static void l_notify(struct virtio_dev *d, uint16_t q)
 
 static const struct virtio_ops legacy_ops = {
 	l_get_features, l_set_features, l_get_status, l_set_status,
-	l_read_config, l_queue_max, l_queue_enable, l_notify,
+	l_read_config, l_queue_max, l_queue_enable, l_notify, l_irq,
 };
 
 /* The legacy config moves by 4 bytes while MSI-X is on; keep it off. */

@@ -88,7 +88,7 @@ static int alloc_rings(struct virtq *q)
 	if (q->packed) {
 		q->drv_event = q->desc + desc;
 		q->dev_event = q->drv_event + 4;
-		/* We poll: ask for no used-buffer notifications. */
+		/* No used-buffer notifications until someone asks. */
 		st16(q->drv_event + 2, EVENT_DISABLE);
 	} else {
 		q->avail = q->desc + desc;
@@ -96,6 +96,38 @@ static int alloc_rings(struct virtq *q)
 		st16(q->avail, AVAIL_NO_INTERRUPT);
 	}
 	return 0;
+}
+
+/* §2.7.10: with event idx, the device interrupts when it writes used
+ * entry used_event; "far away" means never. */
+static void set_used_event(struct virtq *q)
+{
+	st16(q->avail + 4 + 2u * q->size,
+	     (uint16_t)(q->last_used + (q->irq_on ? 0 : 0x7fff)));
+	/* The store before our next look at the used index: the device
+	 * must see it or we must see its entry (store-load: a fence). */
+	cpu_mfence();
+}
+
+void virtq_interrupts(struct virtq *q, int on)
+{
+	q->irq_on = (uint8_t)on;
+	if (q->packed)		/* §2.8.10 driver event suppression */
+		st16(q->drv_event + 2, on ? EVENT_ENABLE : EVENT_DISABLE);
+	else if (q->event_idx)
+		set_used_event(q);
+	else			/* §2.7.7 */
+		st16(q->avail, on ? 0 : AVAIL_NO_INTERRUPT);
+	cpu_mfence();
+}
+
+int virtq_pending(const struct virtq *q)
+{
+	if (!q->packed)
+		return ld16(q->used + 2) != q->last_used;
+	uint16_t f = ld16(q->desc + 16u * q->next_used + 14);
+	int avail = !!(f & DESC_AVAIL), used = !!(f & DESC_USED);
+	return avail == used && used == q->used_wrap;
 }
 
 int virtq_init(struct virtq *q, struct virtio_dev *d, uint16_t index,
@@ -309,9 +341,8 @@ static int get_split(struct virtq *q, uint16_t *id, uint32_t *len)
 		return VIRTIO_ERR_DEVICE;
 	*id = (uint16_t)raw;
 	q->last_used++;
-	if (q->event_idx)	/* keep used-buffer interrupts far away */
-		st16(q->avail + 4 + 2u * q->size,
-		     (uint16_t)(q->last_used + 0x7fff));
+	if (q->event_idx)	/* the next entry, or never */
+		set_used_event(q);
 	return 1;
 }
 

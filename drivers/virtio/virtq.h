@@ -20,7 +20,7 @@ struct virtq_buf {
 struct virtq {
 	struct virtio_dev *dev;
 	uint16_t index, size;
-	uint8_t packed, indirect, event_idx;
+	uint8_t packed, indirect, event_idx, irq_on;
 	uint16_t free;		/* ring descriptors not in use */
 	void **token;		/* [size]: per buffer id; 0 = not in flight */
 	uint16_t *chain;	/* [size]: ring descriptors the id holds */
@@ -59,6 +59,12 @@ int virtq_add(struct virtq *q, const struct virtq_buf *b, unsigned n,
 
 /* Notifies the device if it wants to hear about new buffers. */
 void virtq_kick(struct virtq *q);
+
+/* Used-buffer notifications (the device's interrupt) on or off. */
+void virtq_interrupts(struct virtq *q, int on);
+
+/* Nonzero when a used buffer is waiting; only reads (for a handler). */
+int virtq_pending(const struct virtq *q);
 
 /* One completed request: 1 with *token and *len, 0 when none, or
  * VIRTIO_ERR_DEVICE when the device returned something it was not given

@@ -61,3 +61,12 @@ int con_getc(void)
 {
 	return -1;
 }
+
+void con_irq_init(void)
+{
+}
+
+int con_has_input(void)
+{
+	return 0;
+}

@@ -72,7 +72,7 @@ static void f_notify(struct virtio_dev *d, uint16_t q)
 }
 
 static const struct virtio_ops fake_ops = { f_getf, f_setf, f_gets, f_sets,
-					    f_cfg, f_qmax, f_qen, f_notify };
+					    f_cfg, f_qmax, f_qen, f_notify, 0 };
 
 static void fake_init(struct fake *f, uint64_t features)
 {

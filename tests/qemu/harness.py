@@ -4,9 +4,11 @@ umbra left through isa-debug-exit, and keeps the log of a failing case in
 build/test-logs/. Cases run two at a time (one per core)."""
 
 import concurrent.futures
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -64,6 +66,112 @@ class Result:
             raise Fail(f"serial output has /{pattern}/: {m.group(0)!r}")
 
 
+class Live:
+    """A VM left running: its serial console on a socket (until, send),
+    QMP on another (qmp), QEMU's own CPU time (cpu_seconds), and its end
+    (wait_exit). Made by Test.start; killed at cleanup if still up."""
+
+    def __init__(self, argv, directory):
+        self.con_path = os.path.join(directory, "serial.sock")
+        self.qmp_path = os.path.join(directory, "qmp.sock")
+        argv = argv + [
+            "-chardev", f"socket,id=con,path={self.con_path},server=on,"
+            "wait=on", "-serial", "chardev:con",
+            "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
+        self.argv = argv
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.con = self._connect(self.con_path)
+        self.log = b""
+        self.seen = b""
+
+    @staticmethod
+    def _connect(path):
+        s = socket.socket(socket.AF_UNIX)
+        for _ in range(200):
+            try:
+                s.connect(path)
+                s.settimeout(0.5)
+                return s
+            except OSError:
+                time.sleep(0.05)
+        raise Fail(f"cannot connect to {path}")
+
+    def until(self, pattern, seconds=60):
+        """Reads the console until pattern (a string); returns what came
+        up to its end (CR LF as LF)."""
+        end = time.time() + seconds
+        while pattern.encode() not in self.log:
+            if time.time() > end:
+                raise Fail(f"no {pattern!r} on the console")
+            try:
+                chunk = self.con.recv(4096)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise Fail(f"console closed before {pattern!r}")
+            self.log += chunk
+            self.seen += chunk
+        i = self.log.index(pattern.encode()) + len(pattern)
+        out, self.log = self.log[:i], self.log[i:]
+        return out.decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def send(self, keys):
+        for k in keys:	# one key at a time, as a person types
+            self.con.send(k.encode())
+            time.sleep(0.01)
+
+    def qmp(self, command):
+        """Runs one QMP command (after the capabilities handshake)."""
+        s = self._connect(self.qmp_path)
+        s.settimeout(10)
+        f = s.makefile("rw")
+        f.readline()	# the greeting
+        for cmd in ("qmp_capabilities", command):
+            f.write(json.dumps({"execute": cmd}) + "\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "return" in reply or "error" in reply:
+                    break
+        s.close()
+        return reply
+
+    def cpu_seconds(self):
+        """User + system CPU time QEMU has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / \
+            os.sysconf("SC_CLK_TCK")
+
+    def wait_exit(self, seconds=60):
+        """Waits for QEMU to end; returns umbra's status, reading the
+        console's rest into self.seen."""
+        try:
+            rc = self.proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            raise Fail(f"QEMU still running after {seconds} s")
+        try:
+            while True:
+                chunk = self.con.recv(4096)
+                if not chunk:
+                    break
+                self.seen += chunk
+        except OSError:
+            pass
+        return ud.decode_status(rc)
+
+    def text(self):
+        return self.seen.decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.con.close()
+
+
 class Test:
     """One case's sandbox: a temp dir, disks, and QEMU runs."""
 
@@ -73,6 +181,7 @@ class Test:
         self.cfg = ud.config()
         self.dir = ud.tempdir()
         self.logs = []
+        self.live = []
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -91,11 +200,12 @@ class Test:
         subprocess.run(["cp", "--sparse=always", base, out], check=True)
         return out
 
-    def boot(self, cmd=None, disks=None, machine="q35", bus="virtio",
-             memory="256M", extra=(), timeout=None, disk_extra="",
-             disk_extras=None, debug_exit=True):
-        """Boots once; disks are (path, fmt) or paths; the default is a
-        fresh overlay of build/umbra.img. Returns a Result."""
+    def argv(self, cmd=None, disks=None, machine="q35", bus="virtio",
+             memory="256M", extra=(), disk_extra="", disk_extras=None,
+             debug_exit=True):
+        """The QEMU command line of a boot (without the serial console);
+        disks are (path, fmt[, readonly]) or paths; the default is a
+        fresh overlay of build/umbra.img."""
         if disks is None:
             disks = [self.fresh_disk()]
         vars_path = ud.ovmf_vars_copy(self.cfg, self.dir)
@@ -113,7 +223,12 @@ class Test:
             extra = disk_extras[i] if disk_extras else disk_extra
             argv += ud.disk_args(path, bus, i, fmt, readonly=ro,
                                  extra=extra)
-        argv += ["-serial", "stdio"]
+        return argv
+
+    def boot(self, timeout=None, **kw):
+        """Boots once and waits for the end (see argv for the options).
+        Returns a Result."""
+        argv = self.argv(**kw) + ["-serial", "stdio"]
         t0 = time.monotonic()
         try:
             p = subprocess.run(argv, stdin=subprocess.DEVNULL,
@@ -127,6 +242,13 @@ class Test:
         self.logs.append((argv, log))
         return Result(rc, log, argv, time.monotonic() - t0)
 
+    def start(self, **kw):
+        """Boots without waiting: a Live VM (serial and QMP on sockets)."""
+        argv = self.argv(**kw)
+        live = Live(argv, self.dir)
+        self.live.append(live)
+        return live
+
     def keep_logs(self):
         os.makedirs(LOGS, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name)
@@ -134,9 +256,14 @@ class Test:
         with open(path, "w") as f:
             for argv, log in self.logs:
                 f.write("$ " + " ".join(argv) + "\n" + log + "\n")
+            for live in self.live:
+                f.write("$ " + " ".join(live.argv) + "\n" + live.text() +
+                        "\n")
         return path
 
     def cleanup(self):
+        for live in self.live:
+            live.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

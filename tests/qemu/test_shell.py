@@ -3,9 +3,7 @@ their precedence, persistence across a reboot, and the interactive line
 editor over a socket."""
 
 import os
-import socket
 import subprocess
-import time
 
 import harness
 from harness import case, ud
@@ -130,74 +128,28 @@ def persist(t):
 
 @case("shell: interactive over the serial line, with line editing")
 def interactive(t):
-    sock = t.path("serial.sock")
-    vars_path = ud.ovmf_vars_copy(t.cfg, t.dir)
-    argv = ud.qemu_argv(t.cfg, vars_path, accel_name=ud.accel(t.cfg))
-    argv += ud.disk_args(t.fresh_disk(), "virtio", 0, "qcow2")
-    argv += ["-chardev", f"socket,id=con,path={sock},server=on,wait=on",
-             "-serial", "chardev:con"]
-    q = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = b""
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        for _ in range(100):
-            try:
-                s.connect(sock)
-                break
-            except OSError:
-                time.sleep(0.1)
-        s.settimeout(1)
-
-        def until(pattern, seconds=60):
-            nonlocal log
-            end = time.time() + seconds
-            while pattern.encode() not in log:
-                if time.time() > end:
-                    raise harness.Fail(f"no {pattern!r} on the console")
-                try:
-                    chunk = s.recv(4096)
-                except socket.timeout:
-                    continue
-                if not chunk:
-                    raise harness.Fail("console closed")
-                log += chunk
-            i = log.index(pattern.encode()) + len(pattern)
-            seen, log = log[:i], log[i:]
-            return seen.decode("utf-8", "replace")
-
-        def send(keys):
-            for k in keys:	# one key at a time, as a person types
-                s.send(k.encode())
-                time.sleep(0.01)
-
-        until("umbra> ")
-        send("ecgo\x7f\x7fho one\r")		# backspace
-        out = until("umbra> ")
-        if "\none\r\n" not in out.replace("\r\n", "\r\n"):
-            raise harness.Fail(f"backspace: {out!r}")
-        send("garbage\x15echo two\r")		# Ctrl-U
-        out = until("umbra> ")
-        if "two\r\n" not in out or "garbage:" in out:
-            raise harness.Fail(f"Ctrl-U: {out!r}")
-        send("never\x03")			# Ctrl-C drops the line
-        out = until("umbra> ")
-        if "^C" not in out or "never:" in out:
-            raise harness.Fail(f"Ctrl-C: {out!r}")
-        send("\x1b[A\x1b[A\r")			# history: two lines up
-        out = until("umbra> ")
-        if "\r\none\r\n" not in out:
-            raise harness.Fail(f"history: {out!r}")
-        send("nosuch\r")
-        out = until("umbra> ")
-        if "nosuch: unknown command (try 'help')" not in out:
-            raise harness.Fail(f"error line: {out!r}")
-        send("poweroff 5\r")
-        rc = q.wait(timeout=60)
-        if ud.decode_status(rc) != 5:
-            raise harness.Fail(f"QEMU rc {rc}, wanted status 5")
-    finally:
-        if q.poll() is None:
-            q.kill()
-            q.wait()
-        t.logs.append((argv, log.decode("utf-8", "replace")))
+    vm = t.start()
+    vm.until("umbra> ")
+    vm.send("ecgo\x7f\x7fho one\r")		# backspace
+    out = vm.until("umbra> ")
+    if "\none\n" not in out:
+        raise harness.Fail(f"backspace: {out!r}")
+    vm.send("garbage\x15echo two\r")		# Ctrl-U
+    out = vm.until("umbra> ")
+    if "two\n" not in out or "garbage:" in out:
+        raise harness.Fail(f"Ctrl-U: {out!r}")
+    vm.send("never\x03")			# Ctrl-C drops the line
+    out = vm.until("umbra> ")
+    if "^C" not in out or "never:" in out:
+        raise harness.Fail(f"Ctrl-C: {out!r}")
+    vm.send("\x1b[A\x1b[A\r")			# history: two lines up
+    out = vm.until("umbra> ")
+    if "\none\n" not in out:
+        raise harness.Fail(f"history: {out!r}")
+    vm.send("nosuch\r")
+    out = vm.until("umbra> ")
+    if "nosuch: unknown command (try 'help')" not in out:
+        raise harness.Fail(f"error line: {out!r}")
+    vm.send("poweroff 5\r")
+    if vm.wait_exit() != 5:
+        raise harness.Fail("wanted status 5")
