@@ -262,9 +262,10 @@ static void s_setf(struct virtio_dev *d, uint64_t f)
 static uint8_t s_gets(struct virtio_dev *d)
 {
 	struct sticky *s = S(d);
+	s->reads++;
 	if (s->status)
 		return s->status;
-	return s->late && ++s->reads >= s->late ? 0 : VIRTIO_STATUS_ACKNOWLEDGE;
+	return s->late && s->reads >= s->late ? 0 : VIRTIO_STATUS_ACKNOWLEDGE;
 }
 
 static void s_sets(struct virtio_dev *d, uint8_t v)
@@ -562,6 +563,8 @@ static void test_ahci(int s64a)
 
 int main(void)
 {
+	/* whole lines out even when a sanitizer ends the run */
+	setvbuf(stdout, 0, _IOLBF, 0);
 	signal(SIGALRM, watchdog);
 	alarm(WATCHDOG_S);
 	arena();
