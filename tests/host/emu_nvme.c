@@ -290,9 +290,14 @@ static int step(void *ctx)
 {
 	struct emu_nvme *e = ctx;
 	if (e->fatal) {
-		mmio_write32(e->regs, CSTS,
-			     mmio_read32(e->regs, CSTS) | CSTS_CFS);
-		return 0;
+		/* dead for good; a reset (CC.EN cleared) completes and clears
+		 * the status, so only the driver remembers */
+		uint32_t csts = mmio_read32(e->regs, CC) & CC_EN
+					? CSTS_RDY | CSTS_CFS : 0;
+		if (mmio_read32(e->regs, CSTS) == csts)
+			return 0;
+		mmio_write32(e->regs, CSTS, csts);
+		return 1;
 	}
 	int en = mmio_read32(e->regs, CC) & CC_EN;
 	if (!en && e->enabled) {	/* reset: queues gone, not ready */

@@ -3,7 +3,8 @@
  * IDENTIFY controller and namespace, CREATE I/O CQ and SQ, then READ,
  * WRITE, FLUSH and DSM on one I/O queue pair with phase-tagged
  * completions (§4.6). Namespaces live in memory. A test can make the
- * controller fatal (CSTS.CFS): from then on it completes nothing. */
+ * controller fatal (CSTS.CFS): from then on it completes nothing, and a
+ * reset (CC.EN cleared) clears CSTS without bringing it back. */
 #ifndef UMBRA_EMU_NVME_H
 #define UMBRA_EMU_NVME_H
 
@@ -35,7 +36,7 @@ struct emu_nvme {
 	uint32_t nn;		/* namespaces the controller reports */
 	struct emu_nvme_ns ns[EMU_NVME_MAX_NS];
 	uint8_t mdts, vwc, dsm;
-	volatile int fatal;	/* set by the test: CSTS.CFS, nothing more */
+	volatile int fatal;	/* set by the test: CSTS.CFS, dead */
 	/* seen by the controller, for the test */
 	volatile unsigned admin_cmds, io_cmds;
 	volatile unsigned bad;	/* things the driver did against the spec */

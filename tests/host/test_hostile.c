@@ -433,11 +433,11 @@ static void test_nvme_cap(void)
 		     "the doorbells (CAP.DSTRD) lie beyond BAR0");
 }
 
-/* Waits, bounded, until the controller shows CSTS.CFS. */
-static int wait_fatal(struct emu_nvme *e)
+/* Waits, bounded, until CSTS reads `want`. */
+static int wait_csts(struct emu_nvme *e, uint32_t want)
 {
 	uint64_t end = fakepci_now_us() + 5000000;
-	while (!(mmio_read32(e->regs, NVME_CSTS) & 2))
+	while (mmio_read32(e->regs, NVME_CSTS) != want)
 		if (fakepci_now_us() > end)
 			return -1;
 	return 0;
@@ -491,18 +491,20 @@ static void test_nvme(void)
 	/* Fatal: a wait would show, so make the deadline long. */
 	a->timeout_us = b->timeout_us = 60000000;
 	e.fatal = 1;
-	CHECK_INT(wait_fatal(&e), 0);
+	CHECK_INT(wait_csts(&e, 3), 0);		/* RDY, CFS */
 	uint64_t t0 = fakepci_now_us();
 	CHECK_INT(blk_io(a, BLK_READ, 0, 8, r), BLK_ERR_DEVICE);
-	uint64_t t1 = fakepci_now_us();
-	CHECK_INT(blk_io(b, BLK_READ, 0, 1, r), BLK_ERR_DEVICE);
-	uint64_t t2 = fakepci_now_us();
-	CHECK(t1 - t0 < 1000000);
-	CHECK(t2 - t1 < 1000000);	/* at once, not after its timeout */
-	CHECK(a->failed && b->failed);
+	CHECK(fakepci_now_us() - t0 < 1000000);
 	CHECK(strstr(blk_last_error(a), "controller fatal status") != 0);
-	CHECK(strstr(blk_last_error(b), "nvme0n2 failed") != 0);
 	CHECK_INT(mmio_read32(e.regs, NVME_CC) & 1, 0);	/* disabled */
+	/* The reset cleared CSTS: only the driver knows the controller is
+	 * dead, and its other namespace must not wait to find out. */
+	CHECK_INT(wait_csts(&e, 0), 0);
+	t0 = fakepci_now_us();
+	CHECK_INT(blk_io(b, BLK_READ, 0, 1, r), BLK_ERR_DEVICE);
+	CHECK(fakepci_now_us() - t0 < 1000000);
+	CHECK(a->failed && b->failed);
+	CHECK(strstr(blk_last_error(b), "nvme0n2 failed") != 0);
 	free(mem);
 	free(r);
 	emu_nvme_free(&e);
