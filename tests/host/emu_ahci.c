@@ -1,5 +1,4 @@
-/* The AHCI HBA model; see emu_ahci.h. Addresses the driver gives are host
- * pointers (the host test's memory is identity-mapped). */
+/* The AHCI HBA model; see emu_ahci.h. */
 #include "emu_ahci.h"
 
 #include <stdlib.h>
@@ -38,11 +37,6 @@
 #define E_UNC 0x40
 #define E_IDNF 0x10
 #define E_ABRT 0x04
-
-static uint8_t *P(uint64_t a)
-{
-	return (uint8_t *)(uintptr_t)a;
-}
 
 /* ATA strings: two characters a word, the first in the high byte. */
 static void put_ata_text(uint16_t *w, const char *s, unsigned words)
@@ -124,13 +118,16 @@ static int prds(struct emu_ahci *e, const uint8_t *t, uint32_t prdtl,
 			e->first_dba = a;
 		if (refuse || n > bytes - done)
 			return -1;
-		uint8_t *m = buf ? 0 : e->data ? e->data + pos + done : 0;
+		uint8_t *to = fakepci_dma(a);
+		uint8_t *m = e->data ? e->data + pos + done : 0;
 		if (buf)
-			memcpy(P(a), buf + done, n);
+			memcpy(to, buf + done, n);
 		else if (write && m)
-			memcpy(m, P(a), n);
+			memcpy(m, to, n);
+		else if (!write && m)
+			memcpy(to, m, n);
 		else if (!write)
-			m ? memcpy(P(a), m, n) : memset(P(a), 0, n);
+			memset(to, 0, n);
 		done += n;
 	}
 	return done == bytes ? 0 : -1;
@@ -147,7 +144,7 @@ static uint8_t execute(struct emu_ahci *e, uint8_t *h)
 		e->bad += !refuse;
 		return E_ABRT;
 	}
-	const uint8_t *t = P(ctba);
+	const uint8_t *t = fakepci_dma(ctba);
 	if (t[0] != 0x27 || !(t[1] & 0x80))
 		return E_ABRT;
 	uint64_t lba = t[4] | (uint64_t)t[5] << 8 | (uint64_t)t[6] << 16 |
@@ -198,7 +195,8 @@ static void cmd_bits(struct emu_ahci *e, uint32_t set, uint32_t clear)
  * clear) or fail (TFES; CI stays until the port stops). */
 static int issue(struct emu_ahci *e, volatile uint8_t *p)
 {
-	if (!e->running || !e->fis_on || e->stuck || !(mmio_read32(p, P_CI) & 1))
+	if (!e->running || !e->fis_on || e->stuck ||
+	    !(mmio_read32(p, P_CI) & 1))
 		return 0;
 	int refuse = 0;
 	uint64_t clb = reach(e, mmio_read32(p, P_CLB), mmio_read32(p, P_CLBU),
@@ -207,7 +205,7 @@ static int issue(struct emu_ahci *e, volatile uint8_t *p)
 	/* The issue bit before the command it covers. */
 	cpu_barrier();
 	e->commands++;
-	uint8_t err = refuse ? E_ABRT : execute(e, P(clb));
+	uint8_t err = refuse ? E_ABRT : execute(e, fakepci_dma(clb));
 	if (err) {
 		e->stuck = 1;
 		mmio_write32(p, P_TFD, (uint32_t)err << 8 | DRDY | ERR);

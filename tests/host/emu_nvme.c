@@ -1,5 +1,4 @@
-/* The NVMe controller model; see emu_nvme.h. Addresses the driver gives
- * are host pointers (the host test's memory is identity-mapped). */
+/* The NVMe controller model; see emu_nvme.h. */
 #include "emu_nvme.h"
 
 #include <stdlib.h>
@@ -33,11 +32,6 @@
 #define SF_BAD_QSIZE 0x102
 
 #define PAGE 4096u
-
-static uint8_t *P(uint64_t a)
-{
-	return (uint8_t *)(uintptr_t)a;
-}
 
 uint64_t emu_nvme_cap(uint16_t mqes, uint8_t dstrd, uint8_t to)
 {
@@ -78,7 +72,7 @@ static volatile uint32_t *doorbell(struct emu_nvme *e, uint32_t n)
 static void post(struct emu_nvme_q *cq, uint16_t sqid, uint32_t sqhd,
 		 uint16_t cid, uint16_t sf)
 {
-	volatile uint8_t *c = P(cq->base + 16ull * cq->tail);
+	volatile uint8_t *c = fakepci_dma(cq->base + 16ull * cq->tail);
 	mmio_write32(c, 0, 0);
 	mmio_write32(c, 4, 0);
 	mmio_write32(c, 8, sqhd | (uint32_t)sqid << 16);
@@ -107,7 +101,7 @@ static uint16_t identify(struct emu_nvme *e, uint32_t cns, uint32_t nsid,
 		e->bad++;
 		return SF_BAD_PRP_OFFSET;
 	}
-	uint8_t *d = P(prp1);
+	uint8_t *d = fakepci_dma(prp1);
 	if (cns == 1) {
 		memset(d, 0, PAGE);
 		put_text(d + 4, "EMU-NVME-0001", 20);
@@ -176,11 +170,11 @@ static void move(struct emu_nvme_ns *ns, uint64_t pos, uint64_t addr,
 		 uint64_t n, int write)
 {
 	if (write && ns->data)
-		memcpy(ns->data + pos, P(addr), n);
+		memcpy(ns->data + pos, fakepci_dma(addr), n);
 	else if (!write && ns->data)
-		memcpy(P(addr), ns->data + pos, n);
+		memcpy(fakepci_dma(addr), ns->data + pos, n);
 	else if (!write)
-		memset(P(addr), 0, n);
+		memset(fakepci_dma(addr), 0, n);
 }
 
 /* Moves `bytes` between the namespace at byte pos and the PRPs of c
@@ -198,10 +192,10 @@ static uint16_t transfer(struct emu_nvme *e, struct emu_nvme_ns *ns,
 		e->bad++;
 		return SF_BAD_PRP_OFFSET;
 	}
-	const uint8_t *list = pages > 1 ? P(prp2) : 0;
+	const uint8_t *list = pages > 1 ? fakepci_dma(prp2) : 0;
 	for (uint64_t i = 0; i < pages; i++) {
 		if (list && (uintptr_t)list % PAGE == PAGE - 8 && pages - i > 1)
-			list = P(le64_get(list));
+			list = fakepci_dma(le64_get(list));
 		uint64_t a = list ? le64_get(list) : prp2;
 		if (list)
 			list += 8;
@@ -258,7 +252,7 @@ static int run(struct emu_nvme *e, struct emu_nvme_q *sq,
 		if ((cq->tail + 1) % cq->size == cq_head)
 			break;	/* completion queue full */
 		uint8_t c[64];
-		memcpy(c, P(sq->base + 64ull * sq->head), 64);
+		memcpy(c, fakepci_dma(sq->base + 64ull * sq->head), 64);
 		sq->head = (sq->head + 1) % sq->size;
 		post(cq, qid, sq->head, le16_get(c + 2), exec(e, c));
 		n++;

@@ -1,5 +1,4 @@
-/* The virtio-blk PCI device model; see emu_vblk.h. Addresses the driver
- * gives are host pointers (the host test's memory is identity-mapped). */
+/* The virtio-blk PCI device model; see emu_vblk.h. */
 #include "emu_vblk.h"
 
 #include <stdlib.h>
@@ -26,11 +25,6 @@
 #define D_WRITE 2
 #define MAX_SEGS 8
 #define STORED_MAX 2048
-
-static uint8_t *P(uint64_t a)
-{
-	return (uint8_t *)(uintptr_t)a;
-}
 
 /* §4.1.4 virtio_pci_cap (+ the notify multiplier): from cap_len on. */
 static void add_cap(struct emu_vblk *e, uint8_t type, uint32_t off,
@@ -81,7 +75,7 @@ static unsigned chain(struct emu_vblk *e, uint16_t head, struct seg *s)
 	do {
 		if (i >= e->size || n == MAX_SEGS)
 			return 0;
-		const uint8_t *d = P(e->desc + 16ull * i);
+		const uint8_t *d = fakepci_dma(e->desc + 16ull * i);
 		flags = le16_get(d + 12);
 		s[n++] = (struct seg){ le64_get(d), le32_get(d + 8),
 				       !!(flags & D_WRITE) };
@@ -94,26 +88,27 @@ static unsigned chain(struct emu_vblk *e, uint16_t head, struct seg *s)
 static uint8_t serve(struct emu_vblk *e, const struct seg *s, unsigned n,
 		     uint32_t *written)
 {
-	uint32_t type = le32_get(P(s[0].addr));
-	uint64_t sector = le64_get(P(s[0].addr) + 8), at = 0;
+	uint32_t type = le32_get(fakepci_dma(s[0].addr));
+	uint64_t sector = le64_get(fakepci_dma(s[0].addr) + 8), at = 0;
 	for (unsigned k = 1; k + 1 < n; k++) {
 		uint64_t len = s[k].len;
 		if (type == 8 && s[k].writes) {	/* GET_ID */
 			char id[20] = EMU_VBLK_SERIAL;
-			memcpy(P(s[k].addr), id, len < 20 ? len : 20);
+			memcpy(fakepci_dma(s[k].addr), id, len < 20 ? len : 20);
 			*written += len < 20 ? (uint32_t)len : 20;
 			continue;
 		}
 		if (type > 1)
 			continue;
-		if (sector >= e->stored || (at + len) / 512 > e->stored - sector)
+		uint64_t room = sector < e->stored ? (e->stored - sector) * 512 : 0;
+		if (at + len > room)
 			return 1;	/* IOERR: past what is stored */
 		uint8_t *m = e->data + sector * 512 + at;
 		if (type == 0 && s[k].writes) {
-			memcpy(P(s[k].addr), m, len);
+			memcpy(fakepci_dma(s[k].addr), m, len);
 			*written += (uint32_t)len;
 		} else if (type == 1 && !s[k].writes) {
-			memcpy(m, P(s[k].addr), len);
+			memcpy(m, fakepci_dma(s[k].addr), len);
 		} else {
 			e->bad++;	/* data the wrong way */
 		}
@@ -150,12 +145,12 @@ static int step(void *ctx)
 	}
 	if (!e->live)
 		return go_live(e, c);
-	uint16_t idx = mmio_read16(P(e->avail), 2);
+	uint16_t idx = mmio_read16(fakepci_dma(e->avail), 2);
 	int n = 0;
 	/* The index before the ring entries and descriptors it covers. */
 	cpu_barrier();
 	for (; e->last_avail != idx; e->last_avail++, n++) {
-		uint16_t head = le16_get(P(e->avail) + 4 +
+		uint16_t head = le16_get(fakepci_dma(e->avail) + 4 +
 					 2 * (e->last_avail % e->size));
 		struct seg s[MAX_SEGS];
 		unsigned k = chain(e, head, s);
@@ -164,10 +159,10 @@ static int step(void *ctx)
 		if (k < 2 || s[0].len < 16 || !s[k - 1].writes) {
 			e->bad++;
 		} else {
-			*P(s[k - 1].addr) = serve(e, s, k, &written);
+			*fakepci_dma(s[k - 1].addr) = serve(e, s, k, &written);
 			written++;
 		}
-		volatile uint8_t *u = P(e->used);
+		volatile uint8_t *u = fakepci_dma(e->used);
 		uint16_t ui = mmio_read16(u, 2);
 		mmio_write32(u, 4 + 8u * (ui % e->size), head);
 		mmio_write32(u, 8 + 8u * (ui % e->size), written);

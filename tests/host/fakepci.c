@@ -133,9 +133,11 @@ void fakepci_halt(struct fakepci *f)
 void fakepci_free(struct fakepci *f)
 {
 	fakepci_halt(f);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 6; i++) {
+		uint64_t len = f->pci.bar[i].size + 2 * FAKEPCI_GUARD;
 		if (f->map[i])
-			munmap(f->map[i], f->pci.bar[i].size + 2 * FAKEPCI_GUARD);
+			munmap(f->map[i], len);
+	}
 	memset(f->map, 0, sizeof(f->map));
 }
 

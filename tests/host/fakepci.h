@@ -54,6 +54,13 @@ void fakepci_halt(struct fakepci *f);
 /* Stops the model and gives the BAR memory back. */
 void fakepci_free(struct fakepci *f);
 
+/* A DMA address the driver gave a device, as the device model reaches it
+ * (the host tests' memory is identity-mapped, as umbra's is). */
+static inline uint8_t *fakepci_dma(uint64_t addr)
+{
+	return (uint8_t *)(uintptr_t)addr;
+}
+
 /* Microseconds on the host's monotonic clock (not the TSC the code under
  * test reads): for measuring how long a driver took. */
 uint64_t fakepci_now_us(void);

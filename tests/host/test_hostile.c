@@ -128,7 +128,7 @@ static void check_broken(unsigned before, const char *where,
 	CHECK(strstr(hostcon_log, why) != 0);	/* said on the console */
 }
 
-/* --- virtio-pci: the notify offset ----------------------------------------- */
+/* --- virtio-pci: the notify offset ---------------------------------------- */
 
 /* The transport alone, no device thread: queue_enable with a doorbell at
  * qnoff * mult in a notify region that ends where the BAR does. */
@@ -171,7 +171,7 @@ static void notify_transport(uint16_t qnoff, uint32_t mult)
 static void test_notify_transport(void)
 {
 	notify_transport(0x400, 4);		/* just past the region */
-	notify_transport(1, NOTIFY_LEN);	/* the same, by the multiplier */
+	notify_transport(1, NOTIFY_LEN);	/* the same by the multiplier */
 	notify_transport(0x7ff, 2);		/* the region's last 2 bytes */
 	notify_transport(0xffff, 0xffffffff);	/* far out; no wrap */
 	notify_transport(3, 8);
@@ -232,7 +232,7 @@ static void test_notify_attach(void)
 	emu_vblk_free(&e);
 }
 
-/* --- virtio: a reset that never completes ---------------------------------- */
+/* --- virtio: a reset that never completes --------------------------------- */
 
 /* A transport whose device_status never reads back 0 once it was set
  * (or only after `late` reads, for a slow but honest device). */
@@ -331,7 +331,7 @@ static void test_reset_never_completes(void)
 	CHECK_INT(s.reads, 1000);
 }
 
-/* --- capacity -------------------------------------------------------------- */
+/* --- capacity ------------------------------------------------------------- */
 
 static void test_virtio_capacity(void)
 {
@@ -347,8 +347,9 @@ static void test_virtio_capacity(void)
 	CHECK(why == 0);	/* blk_register said why */
 	CHECK_INT(blk_count(), n);
 	const struct blk_broken *b = broken_since(nb);
-	CHECK(b && !strcmp(b->transport, "virtio") && !strncmp(b->where, "vd", 2));
-	CHECK(b && strstr(b->why, "capacity of 9223372036854775808 sectors") != 0);
+	CHECK(b && !strcmp(b->transport, "virtio") &&
+	      !strncmp(b->where, "vd", 2));
+	CHECK(b && strstr(b->why, "capacity of 9223372036854775808 sectors"));
 	CHECK(strstr(hostcon_log, "is not usable") != 0);
 	CHECK_INT(e.bar[EMU_VBLK_COMMON + C_STATUS], 0);	/* stopped */
 	CHECK(fakepci_guards_intact(&e.pci));
@@ -399,7 +400,7 @@ static void test_ahci_capacity(void)
 	emu_ahci_free(&e);
 }
 
-/* --- NVMe ------------------------------------------------------------------ */
+/* --- NVMe ----------------------------------------------------------------- */
 
 /* A controller whose CAP the driver must refuse before writing anything:
  * registers as they were (CC, AQA, ASQ, ACQ, every doorbell), no page
@@ -510,7 +511,7 @@ static void test_nvme(void)
 	emu_nvme_free(&e);
 }
 
-/* --- AHCI: 64-bit addressing ----------------------------------------------- */
+/* --- AHCI: 64-bit addressing ---------------------------------------------- */
 
 static void test_ahci(int s64a)
 {
