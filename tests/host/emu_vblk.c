@@ -100,7 +100,8 @@ static uint8_t serve(struct emu_vblk *e, const struct seg *s, unsigned n,
 		}
 		if (type > 1)
 			continue;
-		uint64_t room = sector < e->stored ? (e->stored - sector) * 512 : 0;
+		uint64_t room = sector < e->stored
+					? (e->stored - sector) * 512 : 0;
 		if (at + len > room)
 			return 1;	/* IOERR: past what is stored */
 		uint8_t *m = e->data + sector * 512 + at;
