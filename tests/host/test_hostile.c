@@ -128,6 +128,22 @@ static void check_broken(unsigned before, const char *where,
 	CHECK(strstr(hostcon_log, why) != 0);	/* said on the console */
 }
 
+/* Bytes of the notify region other than [at, at + 2) that are no longer
+ * the 0xee they were filled with. */
+static unsigned notify_changed(struct emu_vblk *e, uint64_t at)
+{
+	volatile uint8_t *n = e->bar + EMU_VBLK_NOTIFY;
+	unsigned changed = 0;
+	for (uint32_t k = 0; k < NOTIFY_LEN; k++)
+		changed += (k < at || k >= at + 2) && n[k] != 0xee;
+	return changed;
+}
+
+static void notify_fill(struct emu_vblk *e)
+{
+	memset((void *)(uintptr_t)(e->bar + EMU_VBLK_NOTIFY), 0xee, NOTIFY_LEN);
+}
+
 /* --- virtio-pci: the notify offset ---------------------------------------- */
 
 /* The transport alone, no device thread: queue_enable with a doorbell at
@@ -140,7 +156,7 @@ static void notify_transport(uint16_t qnoff, uint32_t mult)
 	uint64_t at = (uint64_t)qnoff * mult;
 	int inside = at + 2 <= NOTIFY_LEN;
 	emu_vblk_init(&e, 3, 4096, qnoff, mult, NOTIFY_LEN);
-	memset((void *)(uintptr_t)(e.bar + EMU_VBLK_NOTIFY), 0xee, NOTIFY_LEN);
+	notify_fill(&e);
 	CHECK_INT(virtio_pci_attach(&e.pci.pci, &d), 0);
 	CHECK_STR(d.transport_name, "modern");
 	memcpy(before, plain(e.bar), EMU_VBLK_BAR);
@@ -158,10 +174,7 @@ static void notify_transport(uint16_t qnoff, uint32_t mult)
 		/* the doorbell: queue 0 written at notify + at, nothing else */
 		volatile uint8_t *n = e.bar + EMU_VBLK_NOTIFY;
 		CHECK_INT(mmio_read16(n, (uint32_t)at), 0);
-		unsigned other = 0;
-		for (uint32_t k = 0; k < NOTIFY_LEN; k++)
-			other += (k < at || k >= at + 2) && n[k] != 0xee;
-		CHECK_INT(other, 0);
+		CHECK_INT(notify_changed(&e, at), 0);
 	}
 	CHECK(fakepci_guards_intact(&e.pci));
 	virtio_pci_detach(&d);
@@ -186,7 +199,7 @@ static void test_notify_attach(void)
 	const char *why;
 	unsigned n = blk_count();
 	emu_vblk_init(&e, 4, 4096, 0x400, 4, NOTIFY_LEN);
-	memset((void *)(uintptr_t)(e.bar + EMU_VBLK_NOTIFY), 0xee, NOTIFY_LEN);
+	notify_fill(&e);
 	CHECK_INT(emu_vblk_start(&e), 0);
 	CHECK_INT(virtio_pci_attach(&e.pci.pci, &d), 0);
 	CHECK_INT(vblk_attach(&d, &why), VIRTIO_ERR_QUEUE);
@@ -194,12 +207,13 @@ static void test_notify_attach(void)
 	CHECK_INT(blk_count(), n);
 	CHECK_INT(e.requests, 0);
 	CHECK_INT(e.bar[EMU_VBLK_COMMON + C_STATUS], 0);	/* reset */
+	CHECK_INT(notify_changed(&e, NOTIFY_LEN), 0);	/* no doorbell */
 	CHECK(fakepci_guards_intact(&e.pci));
 	virtio_pci_detach(&d);
 	emu_vblk_free(&e);
 
 	emu_vblk_init(&e, 5, 4096, 0x3ff, 4, NOTIFY_LEN);
-	memset((void *)(uintptr_t)(e.bar + EMU_VBLK_NOTIFY), 0xee, NOTIFY_LEN);
+	notify_fill(&e);
 	CHECK_INT(emu_vblk_start(&e), 0);
 	CHECK_INT(virtio_pci_attach(&e.pci.pci, &d), 0);
 	CHECK_INT(vblk_attach(&d, &why), 0);
@@ -219,9 +233,8 @@ static void test_notify_attach(void)
 	CHECK(!memcmp(r, w, len));
 	CHECK_INT(blk_flush(b), 0);
 	/* the doorbell rang at notify + 0x3ff * 4, and only there */
-	volatile uint8_t *nt = e.bar + EMU_VBLK_NOTIFY;
-	CHECK_INT(mmio_read16(nt, 0xffc), 0);
-	CHECK(nt[0xffe] == 0xee && nt[0xffb] == 0xee && nt[0] == 0xee);
+	CHECK_INT(mmio_read16(e.bar + EMU_VBLK_NOTIFY, 0xffc), 0);
+	CHECK_INT(notify_changed(&e, 0xffc), 0);
 	CHECK_INT(e.bad, 0);
 	CHECK(fakepci_guards_intact(&e.pci));
 	b->ops->fail(b);	/* reset before the device goes away */
@@ -402,16 +415,21 @@ static void test_ahci_capacity(void)
 
 /* --- NVMe ----------------------------------------------------------------- */
 
-/* A controller whose CAP the driver must refuse before writing anything:
- * registers as they were (CC, AQA, ASQ, ACQ, every doorbell), no page
- * kept, a broken device with the reason. No thread: nothing answers. */
+/* A controller whose CAP the driver must refuse before setting anything
+ * up: no admin queue (AQA, ASQ, ACQ), no doorbell, no page kept, a
+ * broken device with the reason. The one write is CC: disabled (the
+ * rule for a refused controller: no more DMA, should the firmware have
+ * left it running); CC starts with other bits set so the write shows. No
+ * thread: nothing answers. */
 static void nvme_refused(uint8_t slot, uint64_t cap, const char *why)
 {
 	static struct emu_nvme e;
 	static uint8_t before[EMU_NVME_BAR];
 	char where[8];
 	emu_nvme_init(&e, slot, cap);
+	mmio_write32(e.regs, NVME_CC, 0x00460000);	/* IOCQES, IOSQES */
 	memcpy(before, plain(e.regs), EMU_NVME_BAR);
+	le32_put(before + NVME_CC, 0);
 	unsigned n = blk_count(), nb = blk_broken_count();
 	uint64_t pages = page_free_count();
 	hostcon_clear();
