@@ -5,8 +5,9 @@
  * watch BAR memory the way hardware sees a driver's writes.
  *
  *   virtio-pci   a doorbell outside the notify region refuses the queue
- *                and writes nothing; a reset that never completes is
- *                reported, in bounded time
+ *                and writes nothing; a reset that never completes (a
+ *                transport whose status sticks) is reported, in bounded
+ *                time
  *   NVMe         CAP.MQES 0 and a CAP.DSTRD beyond BAR0 are refused
  *                before anything is written; a fatal controller status
  *                fails every namespace at once, not after the timeout
@@ -247,8 +248,10 @@ static void test_notify_attach(void)
 
 /* --- virtio: a reset that never completes --------------------------------- */
 
-/* A transport whose device_status never reads back 0 once it was set
- * (or only after `late` reads, for a slow but honest device). */
+/* A transport whose device_status does not read back 0 after a reset
+ * (never, or only after `late` reads: a slow but honest device). A
+ * transport of its own, because BAR memory would read back the 0 the
+ * driver wrote before any model thread could answer. */
 struct sticky {
 	struct virtio_dev dev;
 	uint8_t status;
@@ -365,6 +368,7 @@ static void test_virtio_capacity(void)
 	CHECK(b && strstr(b->why, "capacity of 9223372036854775808 sectors"));
 	CHECK(strstr(hostcon_log, "is not usable") != 0);
 	CHECK_INT(e.bar[EMU_VBLK_COMMON + C_STATUS], 0);	/* stopped */
+	CHECK_INT(e.requests, 1);	/* GET_ID, nothing after */
 	CHECK(fakepci_guards_intact(&e.pci));
 	virtio_pci_detach(&d);
 	emu_vblk_free(&e);
@@ -392,6 +396,21 @@ static void test_ata_capacity(void)
 		CHECK_INT(blk_register(&b[i]), BLK_ERR_DEVICE);
 		check_broken(nb, "hdz", "ide", "is not usable");
 	}
+	/* 4096-byte logical sectors (words 106, 117-118): 2^61 bytes */
+	w[106] = 0x4000 | 1u << 12;
+	w[117] = 2048;
+	for (int i = 0; i < 4; i++)
+		w[100 + i] = (uint16_t)((1ull << 49) >> (16 * i));
+	CHECK_INT(ata_parse_identity(w, &id), 0);
+	CHECK(id.sectors == 1ull << 49 && id.sector_size == 4096);
+	static struct blk_dev big;
+	big = (struct blk_dev){ .name = "hdy", .transport = "ide",
+				.sectors = id.sectors,
+				.sector_size = id.sector_size };
+	unsigned nb = blk_broken_count();
+	hostcon_clear();
+	CHECK_INT(blk_register(&big), BLK_ERR_DEVICE);
+	check_broken(nb, "hdy", "ide", "capacity of 562949953421312 sectors");
 	CHECK_INT(blk_count(), n);
 }
 
