@@ -251,17 +251,31 @@ static void read_geometry(struct vblk *v)
 	}
 }
 
+static uint64_t slot_pages(const struct vblk *v)
+{
+	uint64_t bytes = (uint64_t)v->nslots * sizeof(struct slot);
+	return (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
 static int setup_slots(struct vblk *v)
 {
 	v->nslots = v->q.indirect ? v->q.size : v->q.size / 3;
-	uint64_t bytes = (uint64_t)v->nslots * sizeof(struct slot);
-	v->slots = page_alloc_zero((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+	v->slots = page_alloc_zero(slot_pages(v));
 	if (!v->slots)
 		return VIRTIO_ERR_NOMEM;
 	for (uint32_t i = 0; i < v->nslots; i++)
 		v->slots[i].next_free = i + 1 < v->nslots ? i + 1 : UINT32_MAX;
 	v->free_slot = 0;
 	return 0;
+}
+
+/* Gives back what attach took, once the device does no more DMA. */
+static void drop(struct vblk *v)
+{
+	if (v->slots)
+		page_free((uintptr_t)v->slots, slot_pages(v));
+	virtq_free(&v->q);
+	free(v);
 }
 
 int vblk_attach(struct virtio_dev *dev, const char **why)
@@ -298,8 +312,7 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 		virtio_fail(v->dev);
 		if (virtio_reset(v->dev))	/* no more DMA */
 			*why = virtio_strerror(VIRTIO_ERR_RESET);
-		virtq_free(&v->q);
-		free(v);
+		drop(v);
 		return err;
 	}
 	struct blk_dev *b = &v->blk;
@@ -323,7 +336,8 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 	count++;
 	if (blk_register(b)) {
 		*why = 0;	/* blk_register said why */
-		fail(b);
+		if (!fail(b))	/* reset: the rings are ours again */
+			drop(v);
 		return VIRTIO_ERR_DEVICE;
 	}
 	return 0;
