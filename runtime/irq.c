@@ -193,6 +193,19 @@ void irq_init(void)
 	ready = 1;
 }
 
+int irq_save(void)
+{
+	uint64_t f;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory");
+	return (f >> 9) & 1;
+}
+
+void irq_restore(int on)
+{
+	if (on)
+		__asm__ volatile("sti" ::: "memory");
+}
+
 void irq_enable(void)
 {
 	if (ready)

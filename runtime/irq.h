@@ -78,18 +78,8 @@ void irq_timer_at(uint64_t tsc);
 const char *irq_timer_mode(void);
 const char *irq_apic_mode(void);
 
-/* Disables interrupts and says whether they were on, and restores. */
-static inline int irq_save(void)
-{
-	uint64_t f;
-	__asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory");
-	return (f >> 9) & 1;
-}
-
-static inline void irq_restore(int on)
-{
-	if (on)
-		__asm__ volatile("sti" ::: "memory");
-}
+/* Disables interrupts and says whether they were on; restores that. */
+int irq_save(void);
+void irq_restore(int on);
 
 #endif

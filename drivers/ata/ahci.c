@@ -440,6 +440,8 @@ int ahci_probe(struct pci_dev *pd)
 		if (pi & (1u << i))
 			add_port(pd, h, i, cap);
 	hba_irq_on(pd, h);
+	if (!h->vec)
+		free(h);	/* only the interrupt handler needs it */
 	nhbas++;
 	return 0;
 }

@@ -209,3 +209,49 @@ void pci_where(const struct pci_dev *d, char out[8])
 {
 	fmt_snprintf(out, 8, "%02x:%02x.%x", d->bus, d->dev, d->fn);
 }
+
+/* Interrupts: the fake functions have no MSI-X, no MSI and no routed
+ * INTx, so the drivers under test poll (hostirq.c hands out no vectors
+ * either). */
+int pci_msix_init(const struct pci_dev *d, struct pci_msix *m)
+{
+	(void)d;
+	m->table = 0;
+	m->size = 0;
+	return -1;
+}
+
+void pci_msix_set(struct pci_msix *m, uint16_t entry, int vec)
+{
+	(void)m;
+	(void)entry;
+	(void)vec;
+}
+
+void pci_msix_mask(struct pci_msix *m, uint16_t entry, int masked)
+{
+	(void)m;
+	(void)entry;
+	(void)masked;
+}
+
+void pci_msix_enable(const struct pci_dev *d, struct pci_msix *m, int on)
+{
+	(void)d;
+	(void)m;
+	(void)on;
+}
+
+int pci_msi_enable(const struct pci_dev *d, int vec)
+{
+	(void)d;
+	(void)vec;
+	return -1;
+}
+
+int pci_intx_route(const struct pci_dev *d, int vec)
+{
+	(void)d;
+	(void)vec;
+	return -1;
+}

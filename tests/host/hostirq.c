@@ -1,6 +1,6 @@
-/* runtime/irq.h and idle.h for host tests: no interrupt controller, so
- * code under test takes its polling paths; idle_wait polls its check
- * until the deadline. */
+/* runtime/irq.h and idle.h for host tests: no interrupt controller (no
+ * vectors to hand out), so code under test takes its polling paths;
+ * idle_wait polls its check until the deadline. */
 #include <stdint.h>
 
 #include "../../runtime/idle.h"
@@ -36,4 +36,45 @@ void idle_sleep_until(uint64_t deadline_us)
 uint64_t idle_halted_tsc(void)
 {
 	return 0;
+}
+
+int irq_save(void)
+{
+	return 0;
+}
+
+void irq_restore(int on)
+{
+	(void)on;
+}
+
+int irq_alloc(const char *name, irq_fn *fn, void *ctx)
+{
+	(void)name;
+	(void)fn;
+	(void)ctx;
+	return 0;
+}
+
+void irq_set_mask_fn(int vec, void (*mask)(void *ctx), void *ctx)
+{
+	(void)vec;
+	(void)mask;
+	(void)ctx;
+}
+
+int irq_route_gsi(int vec, uint32_t gsi, int level, int active_low)
+{
+	(void)vec;
+	(void)gsi;
+	(void)level;
+	(void)active_low;
+	return -1;
+}
+
+int irq_route_isa(int vec, unsigned irq)
+{
+	(void)vec;
+	(void)irq;
+	return -1;
 }
