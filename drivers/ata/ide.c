@@ -37,7 +37,7 @@
 #define WAIT_US 5000000ull	/* BSY and DRQ deadlines */
 #define PROBE_US 300000ull
 #define MAX_PIO_SECTORS 256	/* a count of 0 means 256 in LBA28 */
-#define SPIN_US 50		/* spin this long before halting */
+#define SPIN_US 200		/* PIO: a sector comes every ~60 us (TCG) */
 #define CTL_IRQ_ON 0x00		/* device control: nIEN clear */
 
 struct chan {

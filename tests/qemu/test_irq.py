@@ -212,3 +212,23 @@ def nmi(t):
     status = vm.wait_exit(seconds=30)
     if "exception: vector 2 (NMI)" not in vm.text() or status != 101:
         raise harness.Fail(f"status {status}: {vm.text()[-300:]!r}")
+
+
+@case("irq: pc with virtio-blk modern (MSI-X), idle at the prompt",
+      timeout=120)
+def pc_modern(t):
+    vm = t.start(machine="pc")
+    vm.until("umbra> ")
+    vm.send("sha256 /README.txt\r")
+    vm.until("umbra> ")
+    time.sleep(1)
+    share = idle_share(vm, 5)
+    print(f"idle at the prompt on pc: {share * 100:.2f}% of a core")
+    if share > IDLE_SHARE:
+        raise harness.Fail(f"idle on pc used {share * 100:.1f}% of a core")
+    vm.send("irq\r")
+    out = vm.until("umbra> ")
+    if "irq: vda waits by interrupt" not in out:
+        raise harness.Fail(f"irq: {out!r}")
+    vm.send("poweroff 0\r")
+    vm.wait_exit()
