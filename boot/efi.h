@@ -14,6 +14,7 @@ typedef uint16_t efi_char16;
 #define EFI_SUCCESS            0
 #define EFI_ERROR_BIT          (1ull << 63)
 #define EFI_INVALID_PARAMETER  (EFI_ERROR_BIT | 2)
+#define EFI_UNSUPPORTED        (EFI_ERROR_BIT | 3)
 #define EFI_BUFFER_TOO_SMALL   (EFI_ERROR_BIT | 5)
 
 typedef struct {

@@ -15,6 +15,54 @@
 
 static struct boot_info boot_info;
 
+/* UEFI 2.10 §7.2.3 memory types, as runtime/ sees them. */
+static uint32_t mem_type(uint32_t efi)
+{
+	switch (efi) {
+	case EFI_CONVENTIONAL_MEMORY:
+		return BOOT_MEM_FREE;
+	case EFI_BOOT_SERVICES_CODE:
+	case EFI_BOOT_SERVICES_DATA:
+		return BOOT_MEM_FREE_LATER;
+	case EFI_RUNTIME_SERVICES_CODE:
+		return BOOT_MEM_FIRMWARE_CODE;
+	case EFI_RUNTIME_SERVICES_DATA:
+	case EFI_ACPI_RECLAIM_MEMORY:
+	case EFI_ACPI_MEMORY_NVS:
+		return BOOT_MEM_FIRMWARE;
+	case EFI_RESERVED_MEMORY:
+	case EFI_UNUSABLE_MEMORY:
+		return BOOT_MEM_RESERVED;
+	case EFI_MEMORY_MAPPED_IO:
+		return BOOT_MEM_MMIO;
+	case EFI_LOADER_CODE:
+	case EFI_LOADER_DATA:
+		return BOOT_MEM_LOADED;
+	default:
+		return BOOT_MEM_OTHER;
+	}
+}
+
+/* Rewrites the UEFI map in place as boot_mem entries. A descriptor is at
+ * least 40 bytes (UEFI §7.2.3) and an entry 24, so entry i never reaches
+ * descriptor i + 1 before it is read. */
+static void convert_memmap(void *buf, uint64_t size, uint64_t dsize)
+{
+	struct boot_mem *out = buf;
+	uint64_t n = size / dsize;
+	for (uint64_t i = 0; i < n; i++) {
+		const efi_memory_descriptor *d =
+			(const efi_memory_descriptor *)((uint8_t *)buf +
+							i * dsize);
+		struct boot_mem m = { d->physical_start,
+				      d->number_of_pages * 4096,
+				      mem_type(d->type), 0 };
+		out[i] = m;
+	}
+	boot_info.mem = out;
+	boot_info.mem_count = n;
+}
+
 static int guid_eq(const efi_guid *a, const efi_guid *b)
 {
 	const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
@@ -73,6 +121,8 @@ static efi_status exit_boot_services(efi_handle image, efi_boot_services *bs)
 	s = bs->get_memory_map(&size, 0, &key, &dsize, &dver);
 	if (s != EFI_BUFFER_TOO_SMALL)
 		return s;
+	if (dsize < sizeof(efi_memory_descriptor))
+		return EFI_UNSUPPORTED;
 	uint64_t cap = size + 16 * dsize;
 	s = bs->allocate_pool(EFI_LOADER_DATA, cap, &buf);
 	if (s != EFI_SUCCESS)
@@ -84,9 +134,7 @@ static efi_status exit_boot_services(efi_handle image, efi_boot_services *bs)
 			return s;
 		s = bs->exit_boot_services(image, key);
 		if (s == EFI_SUCCESS) {
-			boot_info.memmap = buf;
-			boot_info.memmap_size = size;
-			boot_info.desc_size = dsize;
+			convert_memmap(buf, size, dsize);
 			return s;
 		}
 	}
@@ -100,7 +148,8 @@ efi_main(efi_handle image, efi_system_table *st)
 	efi_boot_services *bs = st->boot_services;
 	efi_loaded_image *li = 0;
 
-	boot_info.tsc_efi_main = cpu_rdtsc();
+	boot_info.tsc_entry = cpu_rdtsc();
+	boot_info.entry_name = "efi_main";
 	ssp_seed();
 	timeline_post(TIMELINE_EFI_MAIN);
 	con_use_efi(st->con_out);

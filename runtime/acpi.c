@@ -29,7 +29,7 @@ static const uint8_t *table_at(uint64_t addr, uint32_t *len)
  * PM1b_CNT_BLK 68, PM_TMR_BLK 76, PM1_EVT_LEN 88, PM_TMR_LEN 91,
  * Flags 112 (HW_REDUCED_ACPI bit 20), RESET_REG 116 (GAS), RESET_VALUE
  * 128, X_DSDT 140, X_PM1a_EVT_BLK 148, X_PM1a_CNT_BLK 172, X_PM_TMR_BLK
- * 208. */
+ * 208, SLEEP_CONTROL_REG 244 (GAS: space id at +0, address at +4). */
 static uint64_t parse_fadt(const uint8_t *f, uint32_t len)
 {
 	uint64_t dsdt = len >= 44 ? le32_get(f + 40) : 0;
@@ -65,6 +65,11 @@ static uint64_t parse_fadt(const uint8_t *f, uint32_t len)
 		acpi.pm1a_cnt = (uint16_t)le64_get(f + 176);
 	if (len >= 220 && f[208] == 1 && le64_get(f + 212))
 		acpi.pm_tmr_port = (uint16_t)le64_get(f + 212);
+	/* §4.8.3.7: a hardware-reduced machine sleeps through this. */
+	if (len >= 256 && f[244] <= 1 && le64_get(f + 248)) {
+		acpi.sleep_ctl_space = f[244];
+		acpi.sleep_ctl = le64_get(f + 248);
+	}
 	return dsdt;
 }
 
@@ -166,8 +171,11 @@ static void parse_table(const uint8_t *t, uint32_t len)
 	uint32_t dlen;
 	if (!memcmp(t, "FACP", 4)) {
 		const uint8_t *d = table_at(parse_fadt(t, len), &dlen);
-		if (d && !memcmp(d, "DSDT", 4))
+		if (d && !memcmp(d, "DSDT", 4)) {
 			parse_s5(d, dlen);
+			acpi.dsdt = d;
+			acpi.dsdt_len = dlen;
+		}
 	} else if (!memcmp(t, "APIC", 4)) {
 		parse_madt(t, len);
 	} else if (!memcmp(t, "MCFG", 4)) {
@@ -207,4 +215,14 @@ void acpi_init(uint64_t rsdp_addr)
 		if (s)
 			parse_table(s, tlen);
 	}
+}
+
+uint64_t acpi_find_rsdp(uint64_t base, uint64_t len)
+{
+	for (uint64_t a = (base + 15) & ~15ull; a + 20 <= base + len; a += 16) {
+		const uint8_t *r = (const uint8_t *)(uintptr_t)a;
+		if (!memcmp(r, "RSD PTR ", 8) && !byte_sum(r, 20))
+			return a;
+	}
+	return 0;
 }

@@ -42,6 +42,10 @@ struct acpi_info {
 	uint16_t pm1a_evt, pm1b_evt;	/* PM1 event blocks; 0: none */
 	uint8_t pm1_evt_len;
 	int hw_reduced;			/* FADT HW_REDUCED_ACPI */
+	uint8_t sleep_ctl_space;	/* FADT SLEEP_CONTROL_REG: GAS space */
+	uint64_t sleep_ctl;		/* ... and address; 0: none */
+	const uint8_t *dsdt;		/* the DSDT (checksum good), or 0 */
+	uint32_t dsdt_len;
 };
 
 
@@ -63,5 +67,9 @@ static inline uint16_t acpi_isa_flags(unsigned irq)
  * Bad checksums or lengths make a table count as absent; never faults on
  * a malformed table (every length is bounded before use). */
 void acpi_init(uint64_t rsdp);
+
+/* The RSDP in [base, base + len) (ACPI §5.2.5.1: on a 16-byte boundary,
+ * checksum good), as legacy BIOS areas hold it; 0 when there is none. */
+uint64_t acpi_find_rsdp(uint64_t base, uint64_t len);
 
 #endif

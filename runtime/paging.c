@@ -140,10 +140,10 @@ void paging_init(const struct boot_info *bi)
 	if (!pml4)
 		panic("paging: out of memory");
 	mapped_top = 4 * SZ_1G;
-	for (uint64_t i = 0; i < boot_memdesc_count(bi); i++) {
-		const efi_memory_descriptor *d = boot_memdesc(bi, i);
-		uint64_t end = d->physical_start + d->number_of_pages * PAGE_SIZE;
-		if (d->type != EFI_MEMORY_MAPPED_IO && end > mapped_top)
+	for (uint64_t i = 0; i < bi->mem_count; i++) {
+		const struct boot_mem *m = &bi->mem[i];
+		uint64_t end = m->base + m->size;
+		if (m->type != BOOT_MEM_MMIO && end > mapped_top)
 			mapped_top = (end + SZ_1G - 1) & ~(SZ_1G - 1);
 	}
 	int err = map(0, mapped_top, PTE_P | PTE_RW | PTE_NX);
@@ -151,19 +151,19 @@ void paging_init(const struct boot_info *bi)
 	/* Firmware runtime drivers keep their .data inside
 	 * EfiRuntimeServicesCode, so those ranges stay writable.
 	 * XXX: the UEFI memory attributes table could split them. */
-	for (uint64_t i = 0; i < boot_memdesc_count(bi); i++) {
-		const efi_memory_descriptor *d = boot_memdesc(bi, i);
-		if (d->type == EFI_RUNTIME_SERVICES_CODE)
-			err |= map(d->physical_start,
-				   d->physical_start +
-					   d->number_of_pages * PAGE_SIZE,
-				   PTE_P | PTE_RW);
+	for (uint64_t i = 0; i < bi->mem_count; i++) {
+		const struct boot_mem *m = &bi->mem[i];
+		if (m->type == BOOT_MEM_FIRMWARE_CODE)
+			err |= map(m->base, m->base + m->size, PTE_P | PTE_RW);
 	}
-	err |= map(bi->stack_base - PAGE_SIZE, bi->stack_base, 0);
-	err |= map(bi->ist_base - PAGE_SIZE, bi->ist_base, 0);
 	if (err)
 		panic("paging: out of memory");
 	map_image(bi->image_base, bi->image_size);
+	/* After the image: the PVH entry's stacks live in its .bss. */
+	err = map(bi->stack_base - PAGE_SIZE, bi->stack_base, 0);
+	err |= map(bi->ist_base - PAGE_SIZE, bi->ist_base, 0);
+	if (err)
+		panic("paging: out of memory");
 
 	cpu_wrmsr(MSR_EFER, cpu_rdmsr(MSR_EFER) | EFER_NXE);
 	uint64_t cr0;

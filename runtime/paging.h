@@ -8,8 +8,8 @@
 
 #include "../boot/boot.h"
 
-/* Builds the tables from the memory map and our PE image's section table,
- * then loads them (with EFER.NXE and CR0.WP set). Needs page_add done for
+/* Builds the tables from the boot memory map and our PE image's section
+ * table, then loads them (with EFER.NXE and CR0.WP set). Needs page_add done for
  * some free memory; allocates the tables from it. Panics if it cannot. */
 void paging_init(const struct boot_info *bi);
 

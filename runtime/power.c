@@ -5,10 +5,15 @@
 #include "console.h"
 #include "cpu.h"
 #include "irq.h"
+#include "paging.h"
 #include "time.h"
 
 #define SLP_EN (1u << 13)	/* ACPI §4.8.3.2.1 PM1 control: SLP_EN */
 #define SLP_TYP_SHIFT 10
+/* ACPI §4.8.3.7 sleep control register (hardware-reduced ACPI):
+ * SLP_TYPx in bits 4:2, SLP_EN bit 5. */
+#define SLEEP_CTL_EN (1u << 5)
+#define SLEEP_CTL_TYP_SHIFT 2
 #define CF9_PORT 0xcf9		/* PIIX/ICH reset control register */
 #define KBC_CMD 0x64
 #define SETTLE_US 100000	/* how long to wait for each method */
@@ -99,6 +104,9 @@ void power_init(efi_runtime_services *services)
 	/* QEMU's debug-exit port reads as 0; an unclaimed ISA port floats
 	 * to all ones. */
 	debug_exit = inl(POWER_DEBUG_EXIT_PORT) == 0;
+	if (acpi.sleep_ctl && acpi.sleep_ctl_space == 0 &&
+	    paging_map_mmio(acpi.sleep_ctl, 1))
+		acpi.sleep_ctl = 0;
 }
 
 int power_has_debug_exit(void)
@@ -133,8 +141,23 @@ void power_exit(int status)
 						       SLP_EN));
 		settle();
 	}
+	if (acpi.has_s5 && acpi.sleep_ctl) {
+		uint8_t v = (uint8_t)((acpi.slp_typa & 7) << SLEEP_CTL_TYP_SHIFT |
+				      SLEEP_CTL_EN);
+		if (acpi.sleep_ctl_space == 1)
+			outb((uint16_t)acpi.sleep_ctl, v);
+		else
+			*(volatile uint8_t *)(uintptr_t)acpi.sleep_ctl = v;
+		settle();
+	}
 	if (rt)
 		rt->reset_system(EFI_RESET_SHUTDOWN, 0, 0, 0);
+	/* Firecracker ends the VM on a keyboard-controller reset; a PC would
+	 * reboot instead, so only where ACPI has no way to power off. */
+	if (!acpi.valid || acpi.hw_reduced) {
+		outb(KBC_CMD, 0xfe);
+		settle();
+	}
 	con_puts("power: could not power off; halted\n");
 	halt_forever();
 }

@@ -12,7 +12,8 @@
 #define POWER_DEBUG_EXIT_PORT 0xf4
 
 /* Detects isa-debug-exit and remembers the firmware's runtime services
- * (ResetSystem is the fallback for both shutdown and reboot). */
+ * (ResetSystem is the fallback for both shutdown and reboot; 0 when booted
+ * without UEFI). Needs acpi_init and paging_init first. */
 void power_init(efi_runtime_services *rt);
 
 /* The ACPI power button (what `virsh shutdown` and QMP system_powerdown
@@ -28,7 +29,10 @@ const char *power_button_source(void);
 int power_has_debug_exit(void);
 
 /* Powers off. With isa-debug-exit present, QEMU exits with
- * (status << 1) | 1; otherwise ACPI S5, then UEFI ResetSystem. */
+ * (status << 1) | 1; otherwise ACPI S5 (PM1 control, or the sleep control
+ * register of hardware-reduced ACPI), then UEFI ResetSystem, then, where
+ * ACPI is absent or hardware-reduced, the keyboard-controller reset that
+ * Firecracker takes as the end of the VM. */
 void power_exit(int status) __attribute__((noreturn));
 
 /* Resets the machine: FADT reset register, port 0xCF9, UEFI ResetSystem,

@@ -20,4 +20,9 @@ struct runtime_mem {
 };
 extern struct runtime_mem runtime_mem;
 
+/* Nonzero when any of [base, base + len) is RAM in the boot memory map
+ * (anything but device and reserved ranges): drivers told of a device
+ * there (by a command line, say) refuse it rather than write into RAM. */
+int runtime_is_ram(uint64_t base, uint64_t len);
+
 #endif

@@ -2,6 +2,7 @@
  * application. Entered from boot/ on our own stack, interrupts off. */
 #include "../boot/boot.h"
 #include "acpi.h"
+#include "cmdline.h"
 #include "console.h"
 #include "cpu.h"
 #include "irq.h"
@@ -18,10 +19,11 @@
 
 uint64_t runtime_image_base, runtime_image_size;
 struct runtime_mem runtime_mem;
+static const struct boot_info *boot;
 
-static void add_usable(const efi_memory_descriptor *d)
+static void add_usable(const struct boot_mem *m)
 {
-	uint64_t base = d->physical_start, pages = d->number_of_pages;
+	uint64_t base = m->base, pages = m->size / PAGE_SIZE;
 	if (base < LOW_MEMORY) {
 		uint64_t skip = (LOW_MEMORY - base) / PAGE_SIZE;
 		if (skip >= pages)
@@ -34,42 +36,46 @@ static void add_usable(const efi_memory_descriptor *d)
 			   (unsigned long long)(pages * 4));
 }
 
-/* Conventional memory first: the boot-services ranges still hold the
- * firmware's page tables, GDT and IDT until ours are loaded. */
-static void add_memory(const struct boot_info *bi, int boot_services)
+/* Free memory first: the FREE_LATER ranges still hold the firmware's page
+ * tables, GDT and IDT until ours are loaded. */
+static void add_memory(const struct boot_info *bi, int later)
 {
-	for (uint64_t i = 0; i < boot_memdesc_count(bi); i++) {
-		const efi_memory_descriptor *d = boot_memdesc(bi, i);
-		uint64_t bytes = d->number_of_pages * PAGE_SIZE;
-		int bs = d->type == EFI_BOOT_SERVICES_CODE ||
-			 d->type == EFI_BOOT_SERVICES_DATA;
-		if (boot_services ? bs : d->type == EFI_CONVENTIONAL_MEMORY) {
-			add_usable(d);
-			runtime_mem.usable += bytes;
+	for (uint64_t i = 0; i < bi->mem_count; i++) {
+		const struct boot_mem *m = &bi->mem[i];
+		if (m->type == (later ? BOOT_MEM_FREE_LATER : BOOT_MEM_FREE)) {
+			add_usable(m);
+			runtime_mem.usable += m->size;
 		}
-		if (boot_services)
+		if (later)
 			continue;
-		switch (d->type) {
-		case EFI_RUNTIME_SERVICES_CODE:
-		case EFI_RUNTIME_SERVICES_DATA:
-		case EFI_ACPI_RECLAIM_MEMORY:
-		case EFI_ACPI_MEMORY_NVS:
-			runtime_mem.firmware += bytes;
-			break;
-		case EFI_RESERVED_MEMORY:
-		case EFI_UNUSABLE_MEMORY:
-			runtime_mem.reserved += bytes;
-			break;
-		}
+		if (m->type == BOOT_MEM_FIRMWARE_CODE ||
+		    m->type == BOOT_MEM_FIRMWARE)
+			runtime_mem.firmware += m->size;
+		else if (m->type == BOOT_MEM_RESERVED)
+			runtime_mem.reserved += m->size;
 	}
+}
+
+int runtime_is_ram(uint64_t base, uint64_t len)
+{
+	for (uint64_t i = 0; boot && i < boot->mem_count; i++) {
+		const struct boot_mem *m = &boot->mem[i];
+		if (m->type != BOOT_MEM_MMIO && m->type != BOOT_MEM_RESERVED &&
+		    base < m->base + m->size && m->base < base + len)
+			return 1;
+	}
+	return 0;
 }
 
 void runtime_start(struct boot_info *bi)
 {
 	con_uart_init();
+	boot = bi;
+	cmdline_set(bi->cmdline);
+	timeline_name_entry(bi->entry_name);
 	runtime_image_base = bi->image_base;
 	runtime_image_size = bi->image_size;
-	timeline_mark_at(TIMELINE_EFI_MAIN, bi->tsc_efi_main);
+	timeline_mark_at(TIMELINE_EFI_MAIN, bi->tsc_entry);
 	timeline_mark_at(TIMELINE_EXIT_BS, bi->tsc_exit_bs);
 	cpu_init(bi->ist_base + bi->ist_size, bi->stack_base,
 		 bi->stack_base + bi->stack_size);
@@ -78,7 +84,7 @@ void runtime_start(struct boot_info *bi)
 	add_memory(bi, 1);
 	acpi_init(bi->rsdp);
 	cpu_count = acpi.cpus;
-	time_init(bi->tsc_efi_main);
+	time_init(bi->tsc_entry);
 	power_init(bi->rt);
 	irq_init();
 	power_button_init();

@@ -10,6 +10,23 @@
 #define CAL_SPIN_LIMIT 100000000ull	/* bound if the PM timer is stuck */
 #define FALLBACK_HZ 1000000000ull
 
+/* Intel 8254 PIT: channel 0 data port and the mode/command port. */
+#define PIT_CH0 0x40
+#define PIT_CMD 0x43
+#define PIT_HZ 1193182ull
+#define PIT_MODE0 0x30		/* channel 0, lobyte/hibyte, mode 0, binary */
+#define PIT_LATCH0 0x00		/* counter latch command, channel 0 */
+#define CAL_PIT_TICKS 1193	/* ~1 ms window */
+#define PIT_EDGE_SPINS 100000	/* no change in this many reads: no PIT */
+
+/* KVM paravirtual clock (Linux Documentation/virt/kvm/x86/msr.rst and
+ * cpuid.rst): the signature leaf, its feature leaf, and the MSR that
+ * points the hypervisor at a pvclock_vcpu_time_info. */
+#define KVM_CPUID_SIGNATURE 0x40000000
+#define KVM_CPUID_FEATURES 0x40000001
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+
 static uint64_t tsc_hz = FALLBACK_HZ, tsc_zero, cpuid_hz;
 static const char *source = "assumed 1 GHz";
 
@@ -58,6 +75,94 @@ static int calibrate_pm(void)
 	return 1;
 }
 
+static uint16_t pit_read(void)
+{
+	outb(PIT_CMD, PIT_LATCH0);
+	uint8_t lo = inb(PIT_CH0);
+	return (uint16_t)(lo | inb(PIT_CH0) << 8);
+}
+
+/* Waits for the PIT's count to change from *count; returns the TSC at
+ * the change (and the new count), 0 if it never changes. */
+static uint64_t pit_edge(uint16_t *count)
+{
+	for (uint32_t i = 0; i < PIT_EDGE_SPINS; i++) {
+		uint16_t v = pit_read();
+		if (v != *count) {
+			*count = v;
+			return cpu_rdtsc();
+		}
+	}
+	return 0;
+}
+
+/* Machines without an ACPI PM timer (microvm, Firecracker) still have an
+ * 8254: run channel 0 down from 0xffff in mode 0 (8254 data sheet: the
+ * count decrements once per 1.193182 MHz clock) and time ~1 ms of it
+ * between two count changes. Channel 0 is then stopped (a mode word
+ * without a count holds OUT low: no IRQ 0). */
+static int calibrate_pit(void)
+{
+	outb(PIT_CMD, PIT_MODE0);
+	outb(PIT_CH0, 0xff);
+	outb(PIT_CH0, 0xff);
+	uint16_t c0 = pit_read(), c1;
+	uint64_t t0 = pit_edge(&c0), t1 = 0;
+	for (uint32_t i = 0; t0 && i < PIT_EDGE_SPINS * 16; i++) {
+		c1 = pit_read();
+		if (c1 > c0)
+			break;			/* wrapped: not counting down */
+		if (c0 - c1 >= CAL_PIT_TICKS) {
+			t1 = pit_edge(&c1);
+			break;
+		}
+	}
+	outb(PIT_CMD, PIT_MODE0);
+	if (!t1 || t1 <= t0 || c1 >= c0)
+		return 0;
+	tsc_hz = (t1 - t0) * PIT_HZ / (uint64_t)(c0 - c1);
+	return 1;
+}
+
+/* Under KVM the hypervisor states the TSC rate: point it at a
+ * pvclock_vcpu_time_info (version at 0, tsc_to_system_mul at 24,
+ * tsc_shift at 28), read ns = (ticks << shift) * mul >> 32 back as Hz,
+ * and turn the clock off again. */
+static int calibrate_kvmclock(void)
+{
+	static volatile uint32_t pvclock[8] __attribute__((aligned(32)));
+	uint32_t r[4];
+	cpu_cpuid(KVM_CPUID_SIGNATURE, 0, r);
+	if (r[1] != 0x4b4d564b || r[2] != 0x564b4d56 || r[3] != 0x4d ||
+	    r[0] < KVM_CPUID_FEATURES)
+		return 0;			/* "KVMKVMKVM\0\0\0" */
+	cpu_cpuid(KVM_CPUID_FEATURES, 0, r);
+	if (!(r[0] & KVM_FEATURE_CLOCKSOURCE2))
+		return 0;
+	cpu_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)pvclock | 1);
+	uint32_t mul = 0, version = 0;
+	int8_t shift = 0;
+	for (int i = 0; i < 1000 && (!version || (version & 1)); i++) {
+		version = pvclock[0];
+		cpu_barrier();
+		mul = pvclock[6];
+		shift = (int8_t)(pvclock[7] & 0xff);
+		cpu_barrier();
+		if (pvclock[0] != version)
+			version = 0;
+	}
+	cpu_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0);
+	if (!version || (version & 1) || !mul || shift < -4 || shift > 31)
+		return 0;
+	/* Hz = 1e9 * 2^32 / (mul * 2^shift); 1e9 * 2^32 fits in 64 bits. */
+	uint64_t hz = (1000000000ull << 32) / mul;
+	hz = shift < 0 ? hz << -shift : hz >> shift;
+	if (!hz)
+		return 0;
+	tsc_hz = hz;
+	return 1;
+}
+
 /* Intel SDM vol. 2 CPUID: leaf 0x15 = TSC/crystal ratio (EBX/EAX) and
  * crystal Hz (ECX); leaf 0x16 EAX = base frequency in MHz. */
 static void read_cpuid_hz(void)
@@ -82,11 +187,15 @@ void time_init(uint64_t zero)
 	read_cpuid_hz();
 	if (acpi.pm_tmr_port && calibrate_pm()) {
 		source = "PM timer";
+	} else if (calibrate_kvmclock()) {
+		source = "kvmclock";
+	} else if (calibrate_pit()) {
+		source = "PIT";
 	} else if (cpuid_hz) {
 		tsc_hz = cpuid_hz;
 		source = "CPUID";
 	} else {
-		con_puts("time: no PM timer and no CPUID frequency; "
+		con_puts("time: no PM timer, kvmclock, PIT or CPUID frequency; "
 			 "assuming a 1 GHz TSC\n");
 	}
 }

@@ -1,16 +1,18 @@
 /* Time: the TSC, calibrated against the ACPI PM timer (3.579545 MHz, ACPI
- * 6.5 §4.8.3.3). Under TCG the CPU advertises no TSC frequency, so the
- * measurement is the truth and CPUID 0x15/0x16 only a cross-check. */
+ * 6.5 §4.8.3.3); without one (hardware-reduced ACPI: microvm, Firecracker)
+ * from kvmclock under KVM, else the 8254 PIT. Under TCG the CPU advertises
+ * no TSC frequency, so a measurement is the truth and CPUID 0x15/0x16
+ * only a cross-check (and the last resort). */
 #ifndef UMBRA_TIME_H
 #define UMBRA_TIME_H
 
 #include <stdint.h>
 
 /* Calibrates; tsc_zero is the TSC value that time_us() reports as 0 (the
- * TSC at efi_main). Needs acpi_init first. */
+ * TSC at the entry, efi_main or PVH). Needs acpi_init first. */
 void time_init(uint64_t tsc_zero);
 
-/* Microseconds since efi_main. */
+/* Microseconds since the entry. */
 uint64_t time_us(void);
 
 /* The TSC value at which time_us() reaches us. */
@@ -20,8 +22,8 @@ uint64_t time_us_to_tsc(uint64_t us);
 uint64_t time_tsc_to_us(uint64_t ticks);
 uint64_t time_tsc_hz(void);
 
-/* Where the frequency came from ("PM timer", "CPUID 0x15", ...), and what
- * CPUID claims (0 when it claims nothing). */
+/* Where the frequency came from ("PM timer", "kvmclock", "PIT", "CPUID"),
+ * and what CPUID claims (0 when it claims nothing). */
 const char *time_source(void);
 uint64_t time_cpuid_hz(void);
 

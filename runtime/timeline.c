@@ -8,10 +8,16 @@
 #define POST_PORT 0x80
 #define POST_BASE 0xa0		/* umbra's codes: 0xa0 + stage */
 
-static const char *const names[TIMELINE_STAGES] = {
+static const char *names[TIMELINE_STAGES] = {
 	"efi_main", "exit_bs", "runtime", "pci", "blk", "mount", "app_ready",
 };
 static uint64_t stamps[TIMELINE_STAGES];
+
+void timeline_name_entry(const char *name)
+{
+	if (name)
+		names[TIMELINE_EFI_MAIN] = name;
+}
 
 void timeline_post(enum timeline_stage s)
 {

@@ -8,7 +8,8 @@
 #include <stdint.h>
 
 enum timeline_stage {
-	TIMELINE_EFI_MAIN,	/* first instruction of efi_main */
+	TIMELINE_EFI_MAIN,	/* first instruction of the entry (efi_main
+				 * or the PVH entry) */
 	TIMELINE_EXIT_BS,	/* ExitBootServices returned */
 	TIMELINE_RUNTIME,	/* allocator, paging, IDT, clock ready */
 	TIMELINE_PCI,		/* PCI enumerated */
@@ -17,6 +18,10 @@ enum timeline_stage {
 	TIMELINE_APP_READY,	/* the app is about to take commands */
 	TIMELINE_STAGES
 };
+
+/* Names the first stage after the entry that ran ("efi_main" unless
+ * told otherwise). */
+void timeline_name_entry(const char *name);
 
 /* Writes the stage's POST code (0xu0 + stage) to port 0x80. */
 void timeline_post(enum timeline_stage s);
@@ -27,7 +32,7 @@ void timeline_mark_at(enum timeline_stage s, uint64_t tsc);
 /* Records the stage now. */
 void timeline_mark(enum timeline_stage s);
 
-/* Microseconds from efi_main to stage s, or -1 if s was not reached. */
+/* Microseconds from the entry to stage s, or -1 if s was not reached. */
 int64_t timeline_us(enum timeline_stage s);
 
 /* Formats the timeline line (without a newline) into buf. */

@@ -1,0 +1,222 @@
+/* The PVH entry, second half: read the hvm_start_info the loader left
+ * (QEMU -kernel on microvm, q35 and pc; Firecracker; Cloud Hypervisor),
+ * build the boot-info structure and hand off to runtime/. Running in long
+ * mode on umbra's stack, under pvh_entry.S's identity map of the first
+ * 4 GiB, interrupts off.
+ *
+ * hvm_start_info, from xen/include/public/arch-x86/hvm/start_info.h
+ * (little-endian, offsets in bytes): magic u32 at 0, version u32 at 4,
+ * flags 8, nr_modules 12, modlist_paddr u64 at 16, cmdline_paddr 24,
+ * rsdp_paddr 32; version 1 adds memmap_paddr u64 at 40 and
+ * memmap_entries u32 at 48. A memory map entry is addr u64, size u64,
+ * type u32, reserved u32 (24 bytes), type 1 = RAM ... 7 = persistent
+ * memory, as E820 numbers them. */
+#include <stdint.h>
+#include <string.h>
+
+#include "boot.h"
+#include "../runtime/acpi.h"
+#include "../runtime/console.h"
+#include "../runtime/cpu.h"
+#include "../runtime/power.h"
+#include "../runtime/timeline.h"
+
+#define START_MAGIC 0x336ec578u	/* "xEn3" with bit 7 of the 'E' set */
+#define SI_MAGIC 0
+#define SI_VERSION 4
+#define SI_CMDLINE 24
+#define SI_RSDP 32
+#define SI_MEMMAP 40
+#define SI_MEMMAP_N 48
+#define SI_V0_SIZE 40
+#define SI_V1_SIZE 56
+#define ME_SIZE 24
+
+#define E820_RAM 1
+#define E820_ACPI 3
+#define E820_NVS 4
+#define E820_PMEM 7
+
+#define REACH (4ull << 30)	/* what pvh_entry.S maps */
+#define PAGE 4096ull
+#define MAX_MEM 128		/* entries taken from the loader's map */
+#define CMDLINE_MAX 4096
+#define STACK_PAGES 64		/* 256 KiB for the app, as on UEFI */
+#define IST_PAGES 4
+#define BIOS_AREA 0xe0000	/* legacy BIOS tables: ACPI 6.5 §5.2.5.1 */
+#define BIOS_AREA_LEN 0x20000
+#define SMBIOS_AREA 0xf0000	/* DSP0134 §5.2.1: entry points live here */
+#define SMBIOS_AREA_LEN 0x10000
+
+extern uint64_t pvh_tsc;
+extern uint8_t __ImageBase[];
+void pvh_main(uint32_t start_info) __attribute__((noreturn));
+
+/* The stacks, each with a guard page at its bottom that paging_init
+ * unmaps; pvh_entry.S starts on pvh_stack. */
+static uint8_t pvh_stack[(STACK_PAGES + 1) * PAGE] __attribute__((aligned(4096)));
+static uint8_t pvh_ist[(IST_PAGES + 1) * PAGE] __attribute__((aligned(4096)));
+uint8_t *const pvh_stack_top = pvh_stack + sizeof(pvh_stack);
+
+static struct boot_info boot_info;
+static struct boot_mem mem[MAX_MEM + 2];	/* +2: the image splits one */
+static char cmdline[CMDLINE_MAX];
+
+static uint32_t ld32(uint64_t a)
+{
+	uint32_t v;
+	memcpy(&v, (const void *)(uintptr_t)a, 4);
+	return v;
+}
+
+static uint64_t ld64(uint64_t a)
+{
+	uint64_t v;
+	memcpy(&v, (const void *)(uintptr_t)a, 8);
+	return v;
+}
+
+/* A loader's structure we can read: inside the identity map, no wrap. */
+static int reachable(uint64_t addr, uint64_t len)
+{
+	return addr && addr < REACH && len <= REACH - addr;
+}
+
+static void __attribute__((noreturn)) fail(const char *why, uint64_t v)
+{
+	con_printf("umbra: PVH boot: %s (0x%llx); cannot start\n", why,
+		   (unsigned long long)v);
+	power_init(0);
+	power_exit(POWER_EXIT_PANIC);
+}
+
+static uint32_t mem_type(uint32_t e820)
+{
+	switch (e820) {
+	case E820_RAM: return BOOT_MEM_FREE;
+	case E820_ACPI:
+	case E820_NVS: return BOOT_MEM_FIRMWARE;
+	case E820_PMEM: return BOOT_MEM_OTHER;
+	default: return BOOT_MEM_RESERVED;	/* 2, 5, 6 and unknown */
+	}
+}
+
+/* Appends [base, end) as type; FREE ranges shrink to whole pages. */
+static void add(uint64_t base, uint64_t end, uint32_t type)
+{
+	if (type == BOOT_MEM_FREE) {
+		base = (base + PAGE - 1) & ~(PAGE - 1);
+		end &= ~(PAGE - 1);
+	}
+	if (end <= base || boot_info.mem_count >= MAX_MEM + 2)
+		return;
+	mem[boot_info.mem_count++] = (struct boot_mem){ base, end - base,
+							type, 0 };
+}
+
+/* The loader's map, zero-length entries skipped (qboot adds one), with
+ * our own image cut out of the RAM that holds it. */
+static void read_memmap(uint64_t si)
+{
+	uint64_t map = ld64(si + SI_MEMMAP);
+	uint32_t n = ld32(si + SI_MEMMAP_N);
+	if (!n || !reachable(map, (uint64_t)n * ME_SIZE))
+		fail("no usable memory map", map);
+	if (n > MAX_MEM) {
+		con_printf("umbra: PVH memory map has %u entries; using the "
+			   "first %u\n", n, MAX_MEM);
+		n = MAX_MEM;
+	}
+	boot_info.mem = mem;
+	uint64_t img = boot_info.image_base;
+	uint64_t img_end = img + boot_info.image_size;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t e = map + (uint64_t)i * ME_SIZE;
+		uint64_t base = ld64(e), size = ld64(e + 8);
+		uint32_t type = mem_type(ld32(e + 16));
+		if (!size)
+			continue;
+		uint64_t end = size > UINT64_MAX - base ? UINT64_MAX
+							: base + size;
+		if (type != BOOT_MEM_FREE || end <= img || base >= img_end) {
+			add(base, end, type);
+			continue;
+		}
+		add(base, img, BOOT_MEM_FREE);
+		add(img > base ? img : base, img_end < end ? img_end : end,
+		    BOOT_MEM_LOADED);
+		add(img_end, end, BOOT_MEM_FREE);
+	}
+}
+
+static void read_cmdline(uint64_t si)
+{
+	uint64_t p = ld64(si + SI_CMDLINE);
+	if (!p)
+		return;
+	if (!reachable(p, 1))
+		fail("command line out of reach", p);
+	size_t n = 0;
+	const char *s = (const char *)(uintptr_t)p;
+	while (n < CMDLINE_MAX - 1 && p + n < REACH && s[n])
+		n++;
+	memcpy(cmdline, s, n);
+	cmdline[n] = 0;
+	if (n == CMDLINE_MAX - 1 && p + n < REACH && s[n])
+		con_printf("umbra: PVH command line cut to %u bytes\n",
+			   CMDLINE_MAX - 1);
+	boot_info.cmdline = cmdline;
+}
+
+/* DSP0134 §5.2: the 64-bit "_SM3_" and 32-bit "_SM_" entry points sit on
+ * 16-byte boundaries in 0xF0000-0xFFFFF under a legacy BIOS (SeaBIOS with
+ * q35 -kernel). smbios_init checks them. */
+static void find_smbios(void)
+{
+	for (uint64_t a = SMBIOS_AREA; a < SMBIOS_AREA + SMBIOS_AREA_LEN;
+	     a += 16) {
+		const char *p = (const char *)(uintptr_t)a;
+		if (!boot_info.smbios3 && !memcmp(p, "_SM3_", 5))
+			boot_info.smbios3 = a;
+		else if (!boot_info.smbios && !memcmp(p, "_SM_", 4))
+			boot_info.smbios = a;
+	}
+}
+
+/* PE/COFF: SizeOfImage at +56 of the optional header (after the 24-byte
+ * COFF header that follows e_lfanew). */
+static uint64_t image_size(void)
+{
+	uint64_t pe = (uint64_t)(uintptr_t)__ImageBase + ld32(
+		(uint64_t)(uintptr_t)__ImageBase + 0x3c);
+	return ld32(pe + 24 + 56);
+}
+
+__attribute__((no_stack_protector)) void pvh_main(uint32_t si)
+{
+	ssp_seed();
+	timeline_post(TIMELINE_EFI_MAIN);
+	con_uart_init();
+	boot_info.tsc_entry = pvh_tsc;
+	boot_info.entry_name = "pvh_entry";
+	if (!reachable(si, SI_V0_SIZE))
+		fail("no hvm_start_info", si);
+	if (ld32(si + SI_MAGIC) != START_MAGIC)
+		fail("hvm_start_info has a bad magic", ld32(si + SI_MAGIC));
+	if (ld32(si + SI_VERSION) < 1 || !reachable(si, SI_V1_SIZE))
+		fail("hvm_start_info version 0 has no memory map",
+		     ld32(si + SI_VERSION));
+	boot_info.image_base = (uint64_t)(uintptr_t)__ImageBase;
+	boot_info.image_size = image_size();
+	read_memmap(si);
+	read_cmdline(si);
+	boot_info.rsdp = ld64(si + SI_RSDP);
+	if (!reachable(boot_info.rsdp, 36))
+		boot_info.rsdp = acpi_find_rsdp(BIOS_AREA, BIOS_AREA_LEN);
+	find_smbios();
+	boot_info.stack_base = (uint64_t)(uintptr_t)pvh_stack + PAGE;
+	boot_info.stack_size = STACK_PAGES * PAGE;
+	boot_info.ist_base = (uint64_t)(uintptr_t)pvh_ist + PAGE;
+	boot_info.ist_size = IST_PAGES * PAGE;
+	runtime_start(&boot_info);
+}
