@@ -10,6 +10,7 @@
 #include "../drivers/blk.h"
 #include "../drivers/nvme/nvme.h"
 #include "../drivers/virtio/virtio_blk.h"
+#include "../drivers/virtio/virtio_mmio.h"
 #include "../drivers/virtio/virtio_pci.h"
 #include "../fs/gpt.h"
 #include "../runtime/console.h"
@@ -105,14 +106,42 @@ static void probe_virtio(struct pci_dev *p)
 	}
 }
 
-/* virtio-blk first, then NVMe, AHCI and IDE: every disk is registered,
- * in that order, and the root volume is looked for on all of them. A
- * probe that finds its device broken has said so (blk_broken). */
-static void probe_pci(void)
+/* virtio-blk over MMIO: other device types and empty slots are left
+ * alone. */
+static void probe_mmio(void)
+{
+	struct virtio_mmio_loc loc[VIRTIO_MMIO_MAX];
+	unsigned n = virtio_mmio_find(loc, VIRTIO_MMIO_MAX, pci_count() > 0);
+	for (unsigned i = 0; i < n; i++) {
+		const char *why = "out of memory";
+		struct virtio_dev *v = calloc(1, sizeof(*v));
+		int err = v ? virtio_mmio_attach(&loc[i], v, &why)
+			    : VIRTIO_ERR_NOMEM;
+		if (!err && v->type != 2)
+			err = VIRTIO_ERR_NODEV;
+		else if (!err)
+			err = vblk_attach(v, &why);
+		if (err && err != VIRTIO_ERR_NODEV)
+			con_printf("storage: virtio-mmio at 0x%llx (%s): %s\n",
+				   (unsigned long long)loc[i].base,
+				   loc[i].from, why);
+		if (err && v) {
+			virtio_mmio_release(v);
+			free(v);
+		}
+	}
+}
+
+/* virtio-blk first (PCI, then MMIO), then NVMe, AHCI and IDE: every disk
+ * is registered, in that order, and the root volume is looked for on all
+ * of them. A probe that finds its device broken has said so
+ * (blk_broken). */
+static void probe_disks(void)
 {
 	for (unsigned i = 0; i < pci_count(); i++)
 		if (virtio_pci_type(pci_get(i)) == 2)
 			probe_virtio(pci_get(i));
+	probe_mmio();
 	for (unsigned i = 0; i < pci_count(); i++)
 		nvme_probe(pci_get(i));
 	for (unsigned i = 0; i < pci_count(); i++)
@@ -156,7 +185,7 @@ static void partitions(struct blk_dev *d)
 
 void storage_probe(void)
 {
-	probe_pci();
+	probe_disks();
 	unsigned disks = blk_count();
 	for (unsigned i = 0; i < disks; i++)
 		partitions(blk_get(i));

@@ -26,10 +26,17 @@ void *memmove(void *dst, const void *src, size_t n)
 	return dst;
 }
 
+/* Eight bytes a step: under QEMU's TCG each step of a rep-string
+ * instruction costs a translated-block dispatch, so stosq is about eight
+ * times faster than stosb on the page-sized fills of boot. */
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
+	size_t q = n >> 3;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	q = n & 7;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(q) : "a"(v) : "memory");
 	return dst;
 }
 

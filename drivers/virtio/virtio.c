@@ -62,6 +62,17 @@ const char *virtio_strerror(int err)
 	case VIRTIO_ERR_DEVICE: return "the device misbehaved";
 	case VIRTIO_ERR_RESET: return "the device did not complete a reset "
 				      "within 1 s";
+	case VIRTIO_ERR_NODEV: return "no device behind the transport";
 	default: return "unknown error";
 	}
+}
+
+int virtio_legacy_layout_ok(uint16_t size, uint64_t desc, uint64_t driver,
+			    uint64_t device)
+{
+	uint64_t avail_end = driver + 6 + 2ull * size;
+	return desc % VIRTIO_LEGACY_ALIGN == 0 && driver == desc + 16ull * size &&
+	       device == (avail_end + VIRTIO_LEGACY_ALIGN - 1) /
+				 VIRTIO_LEGACY_ALIGN * VIRTIO_LEGACY_ALIGN &&
+	       desc / VIRTIO_LEGACY_ALIGN <= 0xffffffffull;
 }

@@ -1,6 +1,7 @@
-/* VirtIO device core: the transport interface (PCI modern and legacy
- * today, MMIO later), status and feature bits, and the initialization
- * sequence of virtio 1.2 §3.1. The device drivers see only this. */
+/* VirtIO device core: the transport interface (PCI modern and legacy,
+ * MMIO version 2 and version 1), status and feature bits, and the
+ * initialization sequence of virtio 1.2 §3.1. The device drivers see only
+ * this. */
 #ifndef UMBRA_VIRTIO_H
 #define UMBRA_VIRTIO_H
 
@@ -31,12 +32,18 @@ enum virtio_err {
 	VIRTIO_ERR_NOMEM = -3,
 	VIRTIO_ERR_DEVICE = -4,		/* the device misbehaved */
 	VIRTIO_ERR_RESET = -5,		/* a reset did not complete */
+	VIRTIO_ERR_NODEV = -6,		/* a transport with no device behind */
 };
 
 #define VIRTIO_RESET_US 1000000ull	/* a reset takes at most this */
 
 /* A sentence for each VIRTIO_ERR_*. */
 const char *virtio_strerror(int err);
+
+/* Legacy queues (§2.7.2 and the legacy PCI and MMIO interfaces) live in
+ * one block from a page-aligned base: descriptors, available ring, then
+ * the used ring at the next boundary of this alignment. */
+#define VIRTIO_LEGACY_ALIGN 4096
 
 struct virtio_dev;
 
@@ -70,7 +77,7 @@ struct virtio_ops {
 struct virtio_dev {
 	const struct virtio_ops *ops;
 	void *transport;		/* the transport's own state */
-	const char *transport_name;	/* "pci modern", "pci legacy" */
+	const char *transport_name;	/* "modern", "legacy", "mmio v2" ... */
 	uint16_t type;			/* virtio 1.2 §5: 2 = block */
 	int legacy;
 	uint64_t features;		/* negotiated */
@@ -86,6 +93,11 @@ int virtio_reset(struct virtio_dev *d);
 int virtio_negotiate(struct virtio_dev *d, uint64_t wanted);
 void virtio_ready(struct virtio_dev *d);
 void virtio_fail(struct virtio_dev *d);
+
+/* Whether a queue's three areas are laid out as a legacy device expects
+ * (see VIRTIO_LEGACY_ALIGN), with the base's page number in 32 bits. */
+int virtio_legacy_layout_ok(uint16_t size, uint64_t desc, uint64_t driver,
+			    uint64_t device);
 
 static inline int virtio_has(const struct virtio_dev *d, int feature)
 {

@@ -46,7 +46,6 @@
 #define L_STATUS 0x12		/* u8 rw */
 #define L_ISR 0x13		/* u8 r */
 #define L_CONFIG 0x14		/* device config, MSI-X disabled */
-#define LEGACY_ALIGN 4096
 
 #define MAX_QUEUES 8
 #define NO_VECTOR 0xffff	/* §4.1.5.1.2 */
@@ -343,18 +342,14 @@ static uint16_t l_queue_max(struct virtio_dev *d, uint16_t q, int *fixed)
 	return inw(vp(d)->io + L_QUEUE_SIZE);
 }
 
-/* §2.7.2 legacy layout: descriptors, then the available ring, then the
- * used ring at the next 4096 boundary, all from one page-aligned base. */
+/* Legacy: the queue's page number, in the §2.7.2 layout. */
 static int l_queue_enable(struct virtio_dev *d, uint16_t q, uint16_t size,
 			  uint64_t desc, uint64_t driver, uint64_t device)
 {
-	uint64_t avail_end = driver + 6 + 2ull * size;
-	if (desc % LEGACY_ALIGN || driver != desc + 16ull * size ||
-	    device != (avail_end + LEGACY_ALIGN - 1) / LEGACY_ALIGN *
-			      LEGACY_ALIGN || desc / LEGACY_ALIGN > 0xffffffffull)
+	if (!virtio_legacy_layout_ok(size, desc, driver, device))
 		return VIRTIO_ERR_QUEUE;
 	outw(vp(d)->io + L_QUEUE_SELECT, q);
-	outl(vp(d)->io + L_QUEUE_PFN, (uint32_t)(desc / LEGACY_ALIGN));
+	outl(vp(d)->io + L_QUEUE_PFN, (uint32_t)(desc / VIRTIO_LEGACY_ALIGN));
 	return 0;
 }
 
