@@ -17,6 +17,7 @@
 #include "../runtime/timeline.h"
 #include "app.h"
 #include "shell.h"
+#include "storage.h"
 
 static int cmd_timeline(int argc, char **argv)
 {
@@ -74,6 +75,23 @@ static int cmd_lspci(int argc, char **argv)
 			print_bar(&d->bar[b], b);
 	}
 	con_printf("lspci: %u functions (%s)\n", pci_count(), pci_method());
+	return 0;
+}
+
+static int cmd_lsmmio(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	unsigned i = 0;
+	for (const struct storage_mmio *m; (m = storage_mmio_get(i)); i++) {
+		con_printf("0x%llx size 0x%llx ", (unsigned long long)m->loc.base,
+			   (unsigned long long)m->loc.size);
+		if (m->loc.has_irq)
+			con_printf("irq %u ", m->loc.irq);
+		con_printf("(%s) type %u: %s\n", m->loc.from, m->type,
+			   m->state);
+	}
+	con_printf("lsmmio: %u virtio-mmio transports\n", i);
 	return 0;
 }
 
@@ -229,10 +247,12 @@ static int cmd_irq(int argc, char **argv)
 }
 
 const struct shell_cmd shell_sys_cmds[] = {
-	{ "timeline", "", "boot stages in microseconds since efi_main",
+	{ "timeline", "", "boot stages in microseconds since the entry",
 	  cmd_timeline },
 	{ "mem", "", "memory: firmware map, pages, heap", cmd_mem },
 	{ "lspci", "", "PCI functions with class and BARs", cmd_lspci },
+	{ "lsmmio", "", "virtio-mmio transports: where, found how, what",
+	  cmd_lsmmio },
 	{ "echo", "[WORD...]", "print the words", cmd_echo },
 	{ "sleep", "MS", "wait MS milliseconds (the CPU halts)", cmd_sleep },
 	{ "irq", "", "interrupts per vector and source, waits per disk",

@@ -1,5 +1,6 @@
 /* The application: bring up the devices, say what the machine has, then
- * run commands from fw_cfg (script mode) or the serial console. */
+ * run commands from a script (fw_cfg, the kernel command line, SMBIOS,
+ * /etc/rc) or the serial console. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "../fs/eclipsefs.h"
 
 #include "../runtime/acpi.h"
+#include "../runtime/cmdline.h"
 #include "../runtime/console.h"
 #include "../runtime/cpu.h"
 #include "../runtime/fwcfg.h"
@@ -25,6 +27,7 @@
 
 #define UMBRA_VERSION "0.1"
 #define CMDLINE_FILE "opt/umbra/cmdline"
+#define SCRIPT_KEY "umbra.cmdline"
 
 #define SCRIPT_MAX (1L << 20)	/* a script longer than this is refused */
 
@@ -65,9 +68,16 @@ static long from_fwcfg(char *buf, size_t size)
 	return fwcfg_read_file(CMDLINE_FILE, buf, size);
 }
 
+/* The PVH loader's command line: an umbra.cmdline= word. */
+static long from_cmdline(char *buf, size_t size)
+{
+	const char *pos = cmdline_get();
+	return cmdline_next(&pos, SCRIPT_KEY, buf, size);
+}
+
 static long from_smbios(char *buf, size_t size)
 {
-	return smbios_oem_value("umbra.cmdline", buf, size);
+	return smbios_oem_value(SCRIPT_KEY, buf, size);
 }
 
 static long from_rc(char *buf, size_t size)
@@ -99,7 +109,8 @@ static const struct {
 	long (*read)(char *buf, size_t size);
 } sources[] = {
 	{ "fw_cfg " CMDLINE_FILE, from_fwcfg },
-	{ "SMBIOS OEM string umbra.cmdline", from_smbios },
+	{ "command line " SCRIPT_KEY, from_cmdline },
+	{ "SMBIOS OEM string " SCRIPT_KEY, from_smbios },
 	{ "/etc/rc", from_rc },
 };
 

@@ -20,6 +20,8 @@
 
 static struct efs *root;
 static struct blk_dev *root_dev;
+static struct storage_mmio mmio[VIRTIO_MMIO_MAX];
+static unsigned nmmio;
 static struct blk_dev *err_dev;	/* where the last fs I/O failed */
 
 /* A block-layer error in fs/'s terms (the efs_io contract). */
@@ -113,23 +115,44 @@ static void probe_mmio(void)
 	struct virtio_mmio_loc loc[VIRTIO_MMIO_MAX];
 	unsigned n = virtio_mmio_find(loc, VIRTIO_MMIO_MAX, pci_count() > 0);
 	for (unsigned i = 0; i < n; i++) {
-		const char *why = "out of memory";
+		struct storage_mmio *m = &mmio[nmmio++];
 		struct virtio_dev *v = calloc(1, sizeof(*v));
-		int err = v ? virtio_mmio_attach(&loc[i], v, &why)
+		m->loc = loc[i];
+		m->state = "out of memory";
+		int err = v ? virtio_mmio_attach(&loc[i], v, &m->state)
 			    : VIRTIO_ERR_NOMEM;
-		if (!err && v->type != 2)
+		if (!err) {
+			m->type = v->type;
+			m->state = "no driver";
+		}
+		if (!err && v->type == 2) {
+			err = vblk_attach(v, &m->state);
+			if (!err)
+				m->state = blk_get(blk_count() - 1)->name;
+		} else if (!err) {
 			err = VIRTIO_ERR_NODEV;
-		else if (!err)
-			err = vblk_attach(v, &why);
-		if (err && err != VIRTIO_ERR_NODEV)
-			con_printf("storage: virtio-mmio at 0x%llx (%s): %s\n",
-				   (unsigned long long)loc[i].base,
-				   loc[i].from, why);
+		}
+		if (err == VIRTIO_ERR_NODEV && !m->type) {
+			m->state = "empty";
+		} else if (err && err != VIRTIO_ERR_NODEV && !m->state) {
+			m->state = "refused by the block layer";  /* it said why */
+		} else if (err && err != VIRTIO_ERR_NODEV) {
+			char where[16];
+			fmt_snprintf(where, sizeof(where), "0x%llx",
+				     (unsigned long long)loc[i].base);
+			blk_broken(where, "virtio-mmio", "%s (%s)", m->state,
+				   loc[i].from);
+		}
 		if (err && v) {
 			virtio_mmio_release(v);
 			free(v);
 		}
 	}
+}
+
+const struct storage_mmio *storage_mmio_get(unsigned i)
+{
+	return i < nmmio ? &mmio[i] : 0;
 }
 
 /* virtio-blk first (PCI, then MMIO), then NVMe, AHCI and IDE: every disk

@@ -3,13 +3,26 @@
 #ifndef UMBRA_STORAGE_H
 #define UMBRA_STORAGE_H
 
+#include "../drivers/virtio/virtio_mmio.h"
 #include "../fs/eclipsefs.h"
 
 struct blk_dev;
 
-/* Probes the disk controllers on PCI (virtio-blk first), then the
- * partition tables. Reports problems on the console; never fails. */
+/* Probes the disk controllers on PCI and virtio-mmio (virtio-blk first),
+ * then the partition tables. Reports problems on the console; never
+ * fails. */
 void storage_probe(void);
+
+/* A virtio-mmio transport storage_probe looked at: where, the device
+ * type (0: none), and what became of it (a disk's name, or why not). */
+struct storage_mmio {
+	struct virtio_mmio_loc loc;
+	uint16_t type;
+	const char *state;
+};
+
+/* The i-th one, or NULL past the last. */
+const struct storage_mmio *storage_mmio_get(unsigned i);
 
 /* Mounts the first GPT partition (any disk, in order) or whole disk that
  * starts with an EclipseFS header. Returns 0 when a volume is mounted. */
