@@ -9,6 +9,7 @@ import tempfile
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEBUG_EXIT = ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+KERNEL = os.path.join(TOP, "build", "umbra.elf")
 SECTOR = 512
 MIB = 1 << 20
 ESP_START = 1 * MIB
@@ -92,19 +93,26 @@ def disk_format(path):
     return {".qcow2": "qcow2", ".vmdk": "vmdk", ".vhd": "vpc"}.get(ext, "raw")
 
 
-def accel(cfg, want="auto"):
-    """'kvm' or 'tcg'. auto takes configure's probe of /dev/kvm."""
+def accel(cfg, want="auto", pvh=False):
+    """'kvm' or 'tcg'. auto takes configure's probe of /dev/kvm: the one
+    that boots OVMF, or with pvh the one that boots a PVH kernel (a nested
+    KVM can run the second and not the first)."""
     if want in ("kvm", "tcg"):
         return want
+    if pvh:
+        return cfg.get("accel_pvh", "tcg") or "tcg"
     return cfg.get("accel", "tcg") or "tcg"
 
 
 def disk_args(path, bus, index, fmt="raw", readonly=False, extra=""):
-    """-drive/-device arguments for one disk on the given bus."""
+    """-drive/-device arguments for one disk on the given bus
+    (virtio-mmio: a virtio-blk device on microvm's MMIO transports)."""
     ro = ",readonly=on" if readonly else ""
     drive = f"if=none,id=disk{index},format={fmt},file={path}{ro}"
     if bus == "virtio":
         dev = f"virtio-blk-pci,drive=disk{index}"
+    elif bus == "virtio-mmio":
+        dev = f"virtio-blk-device,drive=disk{index}"
     elif bus == "ahci":
         dev = f"ide-hd,drive=disk{index},bus=ide.{index}"
     elif bus == "ide":
@@ -119,18 +127,34 @@ def disk_args(path, bus, index, fmt="raw", readonly=False, extra=""):
 
 
 def qemu_argv(cfg, vars_path, machine="q35", accel_name="tcg", memory="256M",
-              cmd=None, extra=(), secure=False):
+              cmd=None, extra=(), secure=False, kernel=None, append=None,
+              mmio_version=1):
     """The QEMU command line for umbra (without disks). secure: the
-    Secure Boot firmware, which needs SMM and a secure flash."""
-    code = tool(cfg, "ovmf_code_sb" if secure else "ovmf_code")
+    Secure Boot firmware, which needs SMM and a secure flash. kernel: boot
+    that PVH kernel (build/umbra.elf) with -kernel instead of OVMF (always
+    on microvm), with append as its command line; mmio_version 2 makes
+    microvm's virtio-mmio transports modern (QEMU's default is 1)."""
+    if machine.split(",")[0] == "microvm" and kernel is None:
+        kernel = KERNEL
+    if kernel is not None and not os.path.exists(kernel):
+        raise DeployError(f"{kernel}: no such file (run ninja)")
     if secure:
         machine += ",smm=on"
     argv = [tool(cfg, "qemu"), "-machine", machine, "-accel", accel_name,
             "-m", memory, "-nodefaults", "-display", "none"]
-    if secure:
-        argv += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
-    argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
-             "-drive", f"if=pflash,format=raw,file={vars_path}"]
+    if kernel is not None:
+        argv += ["-kernel", kernel]
+        if append:
+            argv += ["-append", append]
+        if mmio_version == 2:
+            argv += ["-global", "virtio-mmio.force-legacy=false"]
+    else:
+        code = tool(cfg, "ovmf_code_sb" if secure else "ovmf_code")
+        if secure:
+            argv += ["-global",
+                     "driver=cfi.pflash01,property=secure,value=on"]
+        argv += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
+                 "-drive", f"if=pflash,format=raw,file={vars_path}"]
     argv += DEBUG_EXIT
     if cmd is not None:
         if "," in cmd:
