@@ -1,4 +1,5 @@
 """The QEMU test harness: each case boots build/umbra.efi under QEMU+OVMF
+(or build/umbra.elf as a PVH kernel: microvm, q35/pc -kernel)
 on fresh disk images with a timeout, reads the serial log and the status
 umbra left through isa-debug-exit, and keeps the log of a failing case in
 build/test-logs/. Cases run two at a time (one per core)."""
@@ -22,6 +23,7 @@ import umbra_deploy as ud  # noqa: E402
 BUILD = os.path.join(TOP, "build")
 LOGS = os.path.join(BUILD, "test-logs")
 BASE_IMAGE = os.path.join(BUILD, "umbra.img")
+KERNEL = ud.KERNEL
 DEFAULT_TIMEOUT = 90
 
 CASES = []
@@ -200,18 +202,26 @@ class Test:
         subprocess.run(["cp", "--sparse=always", base, out], check=True)
         return out
 
-    def argv(self, cmd=None, disks=None, machine="q35", bus="virtio",
+    def argv(self, cmd=None, disks=None, machine="q35", bus=None,
              memory="256M", extra=(), disk_extra="", disk_extras=None,
-             debug_exit=True):
+             debug_exit=True, kernel=None, append=None, mmio_version=1):
         """The QEMU command line of a boot (without the serial console);
         disks are (path, fmt[, readonly]) or paths; the default is a
-        fresh overlay of build/umbra.img."""
+        fresh overlay of build/umbra.img. With kernel (or on microvm,
+        where bus defaults to virtio-mmio) the PVH kernel boots instead of
+        OVMF, under the accelerator configure found for PVH kernels."""
+        microvm = machine.split(",")[0] == "microvm"
+        pvh = microvm or kernel is not None
+        if bus is None:
+            bus = "virtio-mmio" if microvm else "virtio"
         if disks is None:
             disks = [self.fresh_disk()]
-        vars_path = ud.ovmf_vars_copy(self.cfg, self.dir)
+        vars_path = None if pvh else ud.ovmf_vars_copy(self.cfg, self.dir)
         argv = ud.qemu_argv(self.cfg, vars_path, machine=machine,
-                            accel_name=ud.accel(self.cfg), memory=memory,
-                            cmd=cmd, extra=extra)
+                            accel_name=ud.accel(self.cfg, pvh=pvh),
+                            memory=memory, cmd=cmd, extra=extra,
+                            kernel=kernel, append=append,
+                            mmio_version=mmio_version)
         if not debug_exit:
             i = argv.index(ud.DEBUG_EXIT[1])
             del argv[i - 1:i + 1]
