@@ -19,6 +19,7 @@
 #include "../runtime/console.h"
 #include "../runtime/cpu.h"
 #include "../runtime/power.h"
+#include "../runtime/smbios.h"
 #include "../runtime/timeline.h"
 
 #define START_MAGIC 0x336ec578u	/* "xEn3" with bit 7 of the 'E' set */
@@ -45,7 +46,7 @@
 #define IST_PAGES 4
 #define BIOS_AREA 0xe0000	/* legacy BIOS tables: ACPI 6.5 §5.2.5.1 */
 #define BIOS_AREA_LEN 0x20000
-#define SMBIOS_AREA 0xf0000	/* DSP0134 §5.2.1: entry points live here */
+#define SMBIOS_AREA 0xf0000	/* DSP0134 §5.2: legacy BIOS entry points */
 #define SMBIOS_AREA_LEN 0x10000
 
 extern uint64_t pvh_tsc;
@@ -168,21 +169,6 @@ static void read_cmdline(uint64_t si)
 	boot_info.cmdline = cmdline;
 }
 
-/* DSP0134 §5.2: the 64-bit "_SM3_" and 32-bit "_SM_" entry points sit on
- * 16-byte boundaries in 0xF0000-0xFFFFF under a legacy BIOS (SeaBIOS with
- * q35 -kernel). smbios_init checks them. */
-static void find_smbios(void)
-{
-	for (uint64_t a = SMBIOS_AREA; a < SMBIOS_AREA + SMBIOS_AREA_LEN;
-	     a += 16) {
-		const char *p = (const char *)(uintptr_t)a;
-		if (!boot_info.smbios3 && !memcmp(p, "_SM3_", 5))
-			boot_info.smbios3 = a;
-		else if (!boot_info.smbios && !memcmp(p, "_SM_", 4))
-			boot_info.smbios = a;
-	}
-}
-
 /* PE/COFF: SizeOfImage at +56 of the optional header (after the 24-byte
  * COFF header that follows e_lfanew). */
 static uint64_t image_size(void)
@@ -197,6 +183,7 @@ __attribute__((no_stack_protector)) void pvh_main(uint32_t si)
 	ssp_seed();
 	timeline_post(TIMELINE_EFI_MAIN);
 	con_uart_init();
+	memset(&boot_info, 0, sizeof(boot_info));
 	boot_info.tsc_entry = pvh_tsc;
 	boot_info.entry_name = "pvh_entry";
 	if (!reachable(si, SI_V0_SIZE))
@@ -213,7 +200,8 @@ __attribute__((no_stack_protector)) void pvh_main(uint32_t si)
 	boot_info.rsdp = ld64(si + SI_RSDP);
 	if (!reachable(boot_info.rsdp, 36))
 		boot_info.rsdp = acpi_find_rsdp(BIOS_AREA, BIOS_AREA_LEN);
-	find_smbios();
+	smbios_scan(SMBIOS_AREA, SMBIOS_AREA_LEN, &boot_info.smbios3,
+		    &boot_info.smbios);
 	boot_info.stack_base = (uint64_t)(uintptr_t)pvh_stack + PAGE;
 	boot_info.stack_size = STACK_PAGES * PAGE;
 	boot_info.ist_base = (uint64_t)(uintptr_t)pvh_ist + PAGE;

@@ -38,6 +38,18 @@ void smbios_init(uint64_t smbios3, uint64_t smbios)
 	table_len = len;
 }
 
+void smbios_scan(uint64_t base, uint64_t len, uint64_t *smbios3,
+		 uint64_t *smbios)
+{
+	for (uint64_t a = (base + 15) & ~15ull; a + 16 <= base + len; a += 16) {
+		const char *p = (const char *)(uintptr_t)a;
+		if (!*smbios3 && !memcmp(p, "_SM3_", 5))
+			*smbios3 = a;
+		else if (!*smbios && !memcmp(p, "_SM_", 4))
+			*smbios = a;
+	}
+}
+
 /* The end of a structure's string set (past its double NUL), or 0. */
 static uint32_t strings_end(uint32_t at)
 {

@@ -145,7 +145,7 @@ def q35_nvme(t):
     r = t.boot(kernel=KERNEL, bus="nvme", cmd=CMDS)
     r.expect_status(0)
     r.expect(r"^nvme0n1 +nvme ")
-    r.expect(r"^nvme0n1p2 +part .*\(root\)$|^nvme0n1p?2 .*\(root\)$")
+    r.expect(r"^nvme0n1p2 +part .*\(root\)$")
     expect_rootfs(r)
 
 

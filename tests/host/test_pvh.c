@@ -1,0 +1,251 @@
+#define _GNU_SOURCE
+/* boot/pvh.c's reading of the hvm_start_info, on the host: the loader's
+ * structures are built below 4 GiB (MAP_32BIT), pvh_main runs, and the
+ * boot_info it would hand to runtime/ is checked. Hostile start_infos (no
+ * pointer, a bad magic, version 0, a memory map out of reach or absurdly
+ * long, a command line out of reach) must end in a clear message and the
+ * panic status, never a read outside what the loader gave. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../../boot/boot.h"
+#include "../../runtime/acpi.h"
+#include "../../runtime/console.h"
+#include "../../runtime/cpu.h"
+#include "../../runtime/power.h"
+#include "../../runtime/smbios.h"
+#include "../../runtime/timeline.h"
+#include "check.h"
+
+void pvh_main(uint32_t start_info);
+
+/* --- what pvh.c calls ------------------------------------------------------ */
+
+uint64_t pvh_tsc = 1234;
+/* A PE header: e_lfanew, SizeOfImage. */
+uint8_t __ImageBase[4096] __attribute__((aligned(4096)));
+static jmp_buf out;
+static struct boot_info got;
+static int exit_status;
+static char said[4096];
+static uint64_t scanned_rsdp;
+
+void ssp_seed(void) {}
+void timeline_post(enum timeline_stage s) { (void)s; }
+void con_uart_init(void) {}
+void power_init(efi_runtime_services *rt) { (void)rt; }
+
+uint64_t acpi_find_rsdp(uint64_t base, uint64_t len)
+{
+	(void)base;
+	(void)len;
+	return scanned_rsdp;
+}
+
+void smbios_scan(uint64_t base, uint64_t len, uint64_t *smbios3,
+		 uint64_t *smbios)
+{
+	(void)base;
+	(void)len;
+	*smbios3 = 0;
+	*smbios = 0xf5000;
+}
+
+int con_printf(const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = strlen(said);
+	va_start(ap, fmt);
+	int r = vsnprintf(said + n, sizeof(said) - n, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void power_exit(int status)
+{
+	exit_status = status;
+	longjmp(out, 1);
+}
+
+void runtime_start(struct boot_info *bi)
+{
+	got = *bi;
+	longjmp(out, 2);
+}
+
+/* --- a loader's memory ------------------------------------------------------ */
+
+static uint8_t *low;		/* 1 MiB below 4 GiB */
+#define SI 0x0
+#define MAP 0x1000
+#define CMD 0x2000
+
+static uint64_t at(uint32_t off)
+{
+	return (uintptr_t)low + off;
+}
+
+static void st32(uint32_t off, uint32_t v) { memcpy(low + off, &v, 4); }
+static void st64(uint32_t off, uint64_t v) { memcpy(low + off, &v, 8); }
+
+static void entry(unsigned i, uint64_t base, uint64_t size, uint32_t type)
+{
+	st64(MAP + 24 * i, base);
+	st64(MAP + 24 * i + 8, size);
+	st32(MAP + 24 * i + 16, type);
+}
+
+/* A good start_info: version 1, four map entries (one of zero length),
+ * a command line, an RSDP. The image sits inside the second RAM range. */
+static void good(void)
+{
+	uint64_t img = (uintptr_t)__ImageBase;
+	memset(low, 0, 0x10000);
+	st32(SI + 0, 0x336ec578);
+	st32(SI + 4, 1);
+	st64(SI + 24, at(CMD));
+	st64(SI + 32, 0xe0010);
+	st64(SI + 40, at(MAP));
+	st32(SI + 48, 4);
+	entry(0, 0, 0x9fc00, 1);
+	entry(1, 0xf0000, 0, 2);		/* qboot's zero-length one */
+	entry(2, (img & ~0xfffull) - 0x3800, 0x200000, 1);
+	entry(3, 0xfee00000, 0x1000, 2);
+	strcpy((char *)low + CMD, "console=ttyS0 umbra.cmdline=\"ls /\"");
+}
+
+static int run(uint64_t si)
+{
+	said[0] = 0;
+	exit_status = -1;
+	memset(&got, 0, sizeof(got));
+	int r = setjmp(out);
+	if (!r)
+		pvh_main((uint32_t)si);
+	return r;
+}
+
+static void refused(uint64_t si, const char *why)
+{
+	CHECK_INT(run(si), 1);
+	CHECK_INT(exit_status, POWER_EXIT_PANIC);
+	CHECK(strstr(said, why) != 0);
+	if (!strstr(said, why))
+		fprintf(stderr, "  said: %s\n", said);
+}
+
+static void test_good(void)
+{
+	uint64_t img = (uintptr_t)__ImageBase, size = 0x7a000;
+	good();
+	CHECK_INT(run(at(SI)), 2);
+	CHECK_INT(got.tsc_entry, 1234);
+	CHECK_STR(got.entry_name, "pvh_entry");
+	CHECK_INT(got.image_base, img);
+	CHECK_INT(got.image_size, size);
+	CHECK_STR(got.cmdline, "console=ttyS0 umbra.cmdline=\"ls /\"");
+	CHECK_INT(got.rsdp, 0xe0010);
+	CHECK_INT(got.smbios, 0xf5000);
+	CHECK(got.stack_base % 4096 == 0 && got.stack_size == 64 * 4096);
+	CHECK(got.ist_base % 4096 == 0 && got.ist_size == 4 * 4096);
+	/* Zero-length gone; the image cut out of its RAM, FREE page-aligned. */
+	uint64_t ram = (img & ~0xfffull) - 0x3800;
+	CHECK_INT(got.mem_count, 5);
+	CHECK_INT(got.mem[0].base, 0);
+	CHECK_INT(got.mem[0].size, 0x9f000);
+	CHECK_INT(got.mem[0].type, BOOT_MEM_FREE);
+	CHECK_INT(got.mem[1].base, (ram + 0xfff) & ~0xfffull);
+	CHECK_INT(got.mem[1].base + got.mem[1].size, img);
+	CHECK_INT(got.mem[1].type, BOOT_MEM_FREE);
+	CHECK_INT(got.mem[2].base, img);
+	CHECK_INT(got.mem[2].size, size);
+	CHECK_INT(got.mem[2].type, BOOT_MEM_LOADED);
+	CHECK_INT(got.mem[3].base, img + size);
+	CHECK_INT(got.mem[3].base + got.mem[3].size,
+		  (ram + 0x200000) & ~0xfffull);
+	CHECK_INT(got.mem[4].type, BOOT_MEM_RESERVED);
+	/* No RSDP from the loader (Firecracker): the BIOS area is scanned. */
+	st64(SI + 32, 0);
+	scanned_rsdp = 0xe0000;
+	CHECK_INT(run(at(SI)), 2);
+	CHECK_INT(got.rsdp, 0xe0000);
+	/* No command line at all. */
+	st64(SI + 24, 0);
+	CHECK_INT(run(at(SI)), 2);
+	CHECK(got.cmdline == 0);
+}
+
+static void test_long_cmdline(void)
+{
+	good();
+	memset(low + CMD, 'x', 6000);
+	low[CMD + 6000] = 0;
+	CHECK_INT(run(at(SI)), 2);
+	CHECK_INT(strlen(got.cmdline), 4095);
+	CHECK(strstr(said, "command line cut to 4095 bytes") != 0);
+}
+
+static void test_hostile(void)
+{
+	refused(0, "no hvm_start_info");
+	good();
+	st32(SI, 0x336ec579);
+	refused(at(SI), "bad magic (0x336ec579)");
+	good();
+	st32(SI + 4, 0);
+	refused(at(SI), "version 0 has no memory map");
+	good();
+	st32(SI + 48, 0);
+	refused(at(SI), "no usable memory map");
+	good();
+	st64(SI + 40, 0x100000000ull);
+	refused(at(SI), "no usable memory map");
+	good();
+	st64(SI + 40, 0);
+	refused(at(SI), "no usable memory map");
+	good();
+	st32(SI + 48, 0xffffffff);	/* runs past 4 GiB */
+	refused(at(SI), "no usable memory map");
+	good();
+	st64(SI + 24, 0x123456789ull);
+	refused(at(SI), "command line out of reach");
+	/* Too many entries to keep: the first 128 are used, and said so. */
+	good();
+	st32(SI + 48, 200);
+	for (unsigned i = 0; i < 200; i++)
+		entry(i, 0x100000000ull + i * 0x200000ull, 0x100000, 1);
+	CHECK_INT(run(at(SI)), 2);
+	CHECK_INT(got.mem_count, 128);
+	CHECK(strstr(said, "has 200 entries; using the first 128") != 0);
+	/* Entries that wrap past the top of the address space: cut there
+	 * (RAM then holds no whole page, so it goes). */
+	good();
+	entry(3, 0xfffffffffffff000ull, 0x10000, 1);
+	CHECK_INT(run(at(SI)), 2);
+	CHECK_INT(got.mem_count, 4);
+	entry(3, 0xffffffffffff0000ull, 0x20000, 2);
+	CHECK_INT(run(at(SI)), 2);
+	CHECK_INT(got.mem_count, 5);
+	CHECK_INT(got.mem[4].base + got.mem[4].size, UINT64_MAX);
+}
+
+int main(void)
+{
+	low = mmap(0, 1 << 20, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (low == MAP_FAILED)
+		abort();
+	/* e_lfanew = 0x80; SizeOfImage (optional header + 56) = 0x7a000. */
+	__ImageBase[0x3c] = 0x80;
+	uint32_t size = 0x7a000;
+	memcpy(__ImageBase + 0x80 + 24 + 56, &size, 4);
+	test_good();
+	test_long_cmdline();
+	test_hostile();
+	return check_done();
+}
