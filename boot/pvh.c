@@ -20,6 +20,7 @@
 #include "../runtime/cpu.h"
 #include "../runtime/power.h"
 #include "../runtime/smbios.h"
+#include "../runtime/time.h"
 #include "../runtime/timeline.h"
 
 #define START_MAGIC 0x336ec578u	/* "xEn3" with bit 7 of the 'E' set */
@@ -183,6 +184,7 @@ __attribute__((no_stack_protector)) void pvh_main(uint32_t si)
 	ssp_seed();
 	timeline_post(TIMELINE_EFI_MAIN);
 	con_uart_init();
+	time_pit_begin();
 	memset(&boot_info, 0, sizeof(boot_info));
 	boot_info.tsc_entry = pvh_tsc;
 	boot_info.entry_name = "pvh_entry";

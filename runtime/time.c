@@ -96,32 +96,56 @@ static uint64_t pit_edge(uint16_t *count)
 	return 0;
 }
 
-/* Machines without an ACPI PM timer (microvm, Firecracker) still have an
- * 8254: run channel 0 down from 0xffff in mode 0 (8254 data sheet: the
- * count decrements once per 1.193182 MHz clock) and time ~1 ms of it
- * between two count changes. Channel 0 is then stopped (a mode word
- * without a count holds OUT low: no IRQ 0). */
-static int calibrate_pit(void)
+#define PIT_READBACK0 0xe2	/* read-back: status only, channel 0 */
+#define PIT_STATUS_OUT 0x80	/* OUT: high once the count reached 0 */
+
+static uint64_t pit_t0;		/* TSC at a count change ... */
+static uint16_t pit_c0;		/* ... and the count after it */
+
+/* 8254 data sheet, mode 0: writing the mode word holds OUT low, loading
+ * 0xffff starts the count down at 1.193182 MHz; OUT goes high when it
+ * reaches 0 (55 ms later) and stays high. Stamps the first change. */
+void time_pit_begin(void)
 {
 	outb(PIT_CMD, PIT_MODE0);
 	outb(PIT_CH0, 0xff);
 	outb(PIT_CH0, 0xff);
-	uint16_t c0 = pit_read(), c1;
-	uint64_t t0 = pit_edge(&c0), t1 = 0;
-	for (uint32_t i = 0; t0 && i < PIT_EDGE_SPINS * 16; i++) {
+	pit_c0 = pit_read();
+	pit_t0 = pit_edge(&pit_c0);
+}
+
+static int pit_wrapped(void)
+{
+	outb(PIT_CMD, PIT_READBACK0);
+	return inb(PIT_CH0) & PIT_STATUS_OUT;
+}
+
+/* Machines without an ACPI PM timer (microvm, Firecracker) still have an
+ * 8254: time channel 0 between two count changes at least ~1 ms apart.
+ * The PVH entry starts it (time_pit_begin) so that the runtime's own
+ * bring-up fills the window; a count that ran out in between (OUT high)
+ * means the window is unknown, and a fresh one is measured. Channel 0 is
+ * then stopped (a mode word without a count holds OUT low: no IRQ 0). */
+static int calibrate_pit(void)
+{
+	if (!pit_t0 || pit_wrapped())
+		time_pit_begin();
+	uint16_t c1 = pit_c0;
+	uint64_t t1 = 0;
+	for (uint32_t i = 0; pit_t0 && i < PIT_EDGE_SPINS * 16; i++) {
 		c1 = pit_read();
-		if (c1 > c0)
-			break;			/* wrapped: not counting down */
-		if (c0 - c1 >= CAL_PIT_TICKS) {
+		if (c1 > pit_c0)
+			break;			/* not counting down */
+		if (pit_c0 - c1 >= CAL_PIT_TICKS) {
 			t1 = pit_edge(&c1);
 			break;
 		}
 	}
+	int ok = t1 > pit_t0 && c1 < pit_c0 && !pit_wrapped();
 	outb(PIT_CMD, PIT_MODE0);
-	if (!t1 || t1 <= t0 || c1 >= c0)
-		return 0;
-	tsc_hz = (t1 - t0) * PIT_HZ / (uint64_t)(c0 - c1);
-	return 1;
+	if (ok)
+		tsc_hz = (t1 - pit_t0) * PIT_HZ / (uint64_t)(pit_c0 - c1);
+	return ok;
 }
 
 /* Under KVM the hypervisor states the TSC rate: point it at a

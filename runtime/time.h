@@ -12,6 +12,12 @@
  * TSC at the entry, efi_main or PVH). Needs acpi_init first. */
 void time_init(uint64_t tsc_zero);
 
+/* Starts the 8254 PIT's channel 0 as a reference for time_init, when
+ * the machine may have no ACPI PM timer (the PVH entry calls it first
+ * thing): the runtime's own bring-up then runs inside the calibration
+ * window instead of a wait. */
+void time_pit_begin(void);
+
 /* Microseconds since the entry. */
 uint64_t time_us(void);
 

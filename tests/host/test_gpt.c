@@ -276,8 +276,35 @@ static void test_flips(void)
 	CHECK(noticed > 100);
 }
 
+/* The CRC's check value ("123456789"), and every length and split against
+ * the plain bytewise definition. */
+static void test_crc(void)
+{
+	CHECK_INT(efs_crc32(0, "123456789", 9), 0xcbf43926u);
+	static uint8_t b[100];
+	for (unsigned i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(i * 37 + 11);
+	int bad = 0;
+	for (size_t n = 0; n <= sizeof(b); n++) {
+		uint32_t want = 0xffffffffu;
+		for (size_t i = 0; i < n; i++) {
+			want ^= b[i];
+			for (int k = 0; k < 8; k++)
+				want = want & 1 ? 0xedb88320u ^ (want >> 1)
+						: want >> 1;
+		}
+		want = ~want;
+		for (size_t cut = 0; cut <= n; cut += 3)
+			if (efs_crc32(efs_crc32(0, b, cut), b + cut, n - cut) !=
+			    want)
+				bad++;
+	}
+	CHECK_INT(bad, 0);
+}
+
 int main(void)
 {
+	test_crc();
 	test_good(512);
 	test_good(4096);
 	test_backup();

@@ -19,6 +19,7 @@
 #include "../../runtime/cpu.h"
 #include "../../runtime/power.h"
 #include "../../runtime/smbios.h"
+#include "../../runtime/time.h"
 #include "../../runtime/timeline.h"
 #include "check.h"
 
@@ -38,6 +39,7 @@ static uint64_t scanned_rsdp;
 void ssp_seed(void) {}
 void timeline_post(enum timeline_stage s) { (void)s; }
 void con_uart_init(void) {}
+void time_pit_begin(void) {}
 void power_init(efi_runtime_services *rt) { (void)rt; }
 
 uint64_t acpi_find_rsdp(uint64_t base, uint64_t len)
