@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "le.h"
+
 #define HEADER 36		/* §5.2.6 table header */
 #define EXT_OP 0x5b		/* §20.2.5.2 DeviceOp = ExtOpPrefix 0x82 */
 #define DEVICE_OP 0x82
@@ -19,9 +21,6 @@
 #define RES_MEM32_FIXED 0x86	/* §6.4.3.4, large item, 9 bytes */
 #define RES_EXT_IRQ 0x89	/* §6.4.3.6, large item */
 #define RES_IRQ 0x04		/* §6.4.2.1, small item type */
-
-static uint32_t ld16(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8; }
-static uint32_t ld32(const uint8_t *p) { return ld16(p) | ld16(p + 2) << 16; }
 
 /* §20.2.4 PkgLength at p (before end): its value, which counts its own
  * bytes; *n = those bytes. 0 when it runs past end. */
@@ -112,7 +111,7 @@ static int parse_resources(const uint8_t *a, uint32_t p, uint32_t end,
 		if (a[p] & 0x80) {		/* large item */
 			if (p + 3 > end)
 				break;
-			len = ld16(a + p + 1);
+			len = le16_get(a + p + 1);
 			hdr = 3;
 		} else {
 			len = a[p] & 7;
@@ -122,16 +121,16 @@ static int parse_resources(const uint8_t *a, uint32_t p, uint32_t end,
 			break;
 		const uint8_t *b = a + p + hdr;
 		if (a[p] == RES_MEM32_FIXED && len >= 9 && !mem) {
-			d->base = ld32(b + 1);
-			d->len = ld32(b + 5);
+			d->base = le32_get(b + 1);
+			d->len = le32_get(b + 5);
 			mem = 1;
 		} else if (a[p] == RES_EXT_IRQ && len >= 6 && b[1] >= 1 &&
 			   !d->has_irq) {
-			d->irq = ld32(b + 2);
+			d->irq = le32_get(b + 2);
 			d->has_irq = 1;
 		} else if (!(a[p] & 0x80) && (a[p] >> 3 & 15) == RES_IRQ &&
-			   len >= 2 && ld16(b) && !d->has_irq) {
-			d->irq = (uint32_t)__builtin_ctz(ld16(b));
+			   len >= 2 && le16_get(b) && !d->has_irq) {
+			d->irq = (uint32_t)__builtin_ctz(le16_get(b));
 			d->has_irq = 1;
 		}
 		p += hdr + len;
@@ -157,11 +156,11 @@ static int parse_crs(const uint8_t *a, uint32_t p, uint32_t end,
 	case WORD_PREFIX:
 		if (q + 3 > bend)
 			return 0;
-		size = ld16(a + q + 1); q += 3; break;
+		size = le16_get(a + q + 1); q += 3; break;
 	case DWORD_PREFIX:
 		if (q + 5 > bend)
 			return 0;
-		size = ld32(a + q + 1); q += 5; break;
+		size = le32_get(a + q + 1); q += 5; break;
 	default: return 0;
 	}
 	if (size > bend - q)

@@ -9,7 +9,7 @@
 #include "../../runtime/acpi_dev.h"
 #include "../../runtime/cmdline.h"
 #include "../../runtime/console.h"
-#include "../../runtime/cpu.h"
+#include "../../runtime/le.h"
 #include "../../runtime/paging.h"
 #include "../../runtime/runtime.h"
 
@@ -62,12 +62,12 @@ static struct vmmio *vm(struct virtio_dev *d)
 /* §4.2.2.2: control registers only through aligned 32-bit accesses. */
 static uint32_t rd(struct virtio_dev *d, uint32_t off)
 {
-	return *(volatile uint32_t *)(vm(d)->regs + off);
+	return mmio_read32(vm(d)->regs, off);
 }
 
 static void wr(struct virtio_dev *d, uint32_t off, uint32_t v)
 {
-	*(volatile uint32_t *)(vm(d)->regs + off) = v;
+	mmio_write32(vm(d)->regs, off, v);
 }
 
 static uint64_t get_features(struct virtio_dev *d)
@@ -94,12 +94,10 @@ static uint8_t get_status(struct virtio_dev *d)
 	return (uint8_t)rd(d, R_STATUS);
 }
 
-/* §2.4: after writing 0, the reset is done once 0 reads back. */
+/* 0 resets; virtio_reset waits for it to read back (§2.4). */
 static void set_status(struct virtio_dev *d, uint8_t s)
 {
 	wr(d, R_STATUS, s);
-	for (int i = 0; s == 0 && i < 1000000 && rd(d, R_STATUS); i++)
-		cpu_pause();
 }
 
 /* §4.2.2.2: config fields by their own width (8, 16, or 32 bits, 64 as
@@ -108,16 +106,13 @@ static void read_once(volatile uint8_t *c, uint32_t off, uint8_t *p,
 		      uint32_t len)
 {
 	if (len == 2 && off % 2 == 0) {
-		uint16_t v = *(volatile uint16_t *)(c + off);
-		memcpy(p, &v, 2);
+		le16_put(p, mmio_read16(c, off));
 	} else if ((len == 4 || len == 8) && off % 4 == 0) {
-		for (uint32_t i = 0; i < len; i += 4) {
-			uint32_t v = *(volatile uint32_t *)(c + off + i);
-			memcpy(p + i, &v, 4);
-		}
+		for (uint32_t i = 0; i < len; i += 4)
+			le32_put(p + i, mmio_read32(c, off + i));
 	} else {
 		for (uint32_t i = 0; i < len; i++)
-			p[i] = c[off + i];
+			p[i] = mmio_read8(c, off + i);
 	}
 }
 
@@ -382,8 +377,9 @@ static unsigned from_window(struct virtio_mmio_loc *out, unsigned max)
 		return 0;
 	for (int slot = MICROVM_SLOTS - 1; slot >= 0 && n < max; slot--) {
 		uint64_t base = MICROVM_BASE + (uint64_t)slot * MICROVM_STRIDE;
-		volatile uint32_t *r = (volatile uint32_t *)(uintptr_t)base;
-		if (r[R_MAGIC / 4] != MAGIC || !r[R_DEVICE_ID / 4])
+		volatile void *r = (volatile void *)(uintptr_t)base;
+		if (mmio_read32(r, R_MAGIC) != MAGIC ||
+		    !mmio_read32(r, R_DEVICE_ID))
 			continue;
 		out[n++] = (struct virtio_mmio_loc){ base, MICROVM_STRIDE, 0, 0,
 						     "microvm window" };
