@@ -79,7 +79,7 @@ static uint64_t parse_fadt(const uint8_t *f, uint32_t len)
 static void parse_s5(const uint8_t *d, uint32_t len)
 {
 	for (uint32_t i = 36; i + 4 < len; i++) {
-		if (memcmp(d + i, "_S5_", 4) != 0)
+		if (d[i] != '_' || memcmp(d + i, "_S5_", 4) != 0)
 			continue;
 		uint32_t p = i + 4;
 		if (p >= len || d[p] != 0x12)		/* PackageOp */

@@ -80,11 +80,19 @@ static uint64_t *split(uint64_t *pde)
  * using 2 MiB pages where a whole one is covered. */
 static int map(uint64_t base, uint64_t end, uint64_t attr)
 {
+	uint64_t *pd = 0, pd_gib = 0;	/* the directory of the current GiB */
 	base &= ~(PAGE_SIZE - 1);
 	while (base < end) {
-		uint64_t *pde = pd_entry(base);
-		if (!pde)
-			return -1;
+		uint64_t *pde;
+		if (pd && base >> 30 == pd_gib) {
+			pde = &pd[(base >> 21) & 511];
+		} else {
+			pde = pd_entry(base);
+			if (!pde)
+				return -1;
+			pd = pde - ((base >> 21) & 511);
+			pd_gib = base >> 30;
+		}
 		if (base % SZ_2M == 0 && end - base >= SZ_2M &&
 		    (!(*pde & PTE_P) || (*pde & PTE_PS))) {
 			*pde = attr ? base | attr | PTE_PS : 0;
