@@ -194,28 +194,29 @@ static void test_long_cmdline(void)
 
 static void test_hostile(void)
 {
+	/* One field spoiled at a time: offset, width, value, the message. */
+	static const struct {
+		uint32_t off, width;
+		uint64_t v;
+		const char *why;
+	} bad[] = {
+		{ SI + 0, 4, 0x336ec579, "bad magic (0x336ec579)" },
+		{ SI + 4, 4, 0, "version 0 has no memory map" },
+		{ SI + 48, 4, 0, "no usable memory map" },
+		{ SI + 40, 8, 0x100000000ull, "no usable memory map" },
+		{ SI + 40, 8, 0, "no usable memory map" },
+		{ SI + 48, 4, 0xffffffff, "no usable memory map" }, /* > 4 GiB */
+		{ SI + 24, 8, 0x123456789ull, "command line out of reach" },
+	};
 	refused(0, "no hvm_start_info");
-	good();
-	st32(SI, 0x336ec579);
-	refused(at(SI), "bad magic (0x336ec579)");
-	good();
-	st32(SI + 4, 0);
-	refused(at(SI), "version 0 has no memory map");
-	good();
-	st32(SI + 48, 0);
-	refused(at(SI), "no usable memory map");
-	good();
-	st64(SI + 40, 0x100000000ull);
-	refused(at(SI), "no usable memory map");
-	good();
-	st64(SI + 40, 0);
-	refused(at(SI), "no usable memory map");
-	good();
-	st32(SI + 48, 0xffffffff);	/* runs past 4 GiB */
-	refused(at(SI), "no usable memory map");
-	good();
-	st64(SI + 24, 0x123456789ull);
-	refused(at(SI), "command line out of reach");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		good();
+		if (bad[i].width == 4)
+			st32(bad[i].off, (uint32_t)bad[i].v);
+		else
+			st64(bad[i].off, bad[i].v);
+		refused(at(SI), bad[i].why);
+	}
 	/* Too many entries to keep: the first 128 are used, and said so. */
 	good();
 	st32(SI + 48, 200);

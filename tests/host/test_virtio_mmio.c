@@ -102,17 +102,23 @@ static void test_refusals(void)
 	refused(loc_of(REGS), VIRTIO_ERR_DEVICE, "device id");
 }
 
+/* A block device of that version, attached. */
+static void attach(uint32_t version, struct virtio_dev *d)
+{
+	struct virtio_mmio_loc loc = loc_of(REGS);
+	const char *why;
+	device(0x74726976, version, 2);
+	CHECK_INT(virtio_mmio_attach(&loc, d, &why), 0);
+	CHECK_INT(d->type, 2);
+	CHECK_INT(d->legacy, version == 1);
+	CHECK_STR(d->transport_name, version == 1 ? "mmio v1" : "mmio v2");
+}
+
 static void test_modern(void)
 {
 	struct virtio_dev d;
-	struct virtio_mmio_loc loc = loc_of(REGS);
-	const char *why;
 	int fixed;
-	device(0x74726976, 2, 2);
-	CHECK_INT(virtio_mmio_attach(&loc, &d, &why), 0);
-	CHECK_INT(d.type, 2);
-	CHECK_INT(d.legacy, 0);
-	CHECK_STR(d.transport_name, "mmio v2");
+	attach(2, &d);
 	CHECK_INT(reg(0x028), 0);		/* no GuestPageSize on v2 */
 	set(0x034, 256);
 	CHECK_INT(d.ops->queue_max(&d, 0, &fixed), 256);
@@ -160,13 +166,8 @@ static void test_modern(void)
 static void test_legacy(void)
 {
 	struct virtio_dev d;
-	struct virtio_mmio_loc loc = loc_of(REGS);
-	const char *why;
 	int fixed;
-	device(0x74726976, 1, 2);
-	CHECK_INT(virtio_mmio_attach(&loc, &d, &why), 0);
-	CHECK_INT(d.legacy, 1);
-	CHECK_STR(d.transport_name, "mmio v1");
+	attach(1, &d);
 	CHECK_INT(reg(0x028), 4096);		/* GuestPageSize first */
 	set(0x034, 1024);
 	set(0x040, 7);				/* a live queue */

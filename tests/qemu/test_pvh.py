@@ -131,22 +131,22 @@ def q35_virtio(t):
     expect_rootfs(r)
 
 
+def q35_disk(t, bus, disk, root):
+    r = t.boot(kernel=KERNEL, bus=bus, cmd=CMDS)
+    r.expect_status(0)
+    r.expect(rf"^{disk} +{bus} ")
+    r.expect(rf"^{root} +part .*\(root\)$")
+    expect_rootfs(r)
+
+
 @case("pvh: q35 -kernel with AHCI", timeout=TIMEOUT)
 def q35_ahci(t):
-    r = t.boot(kernel=KERNEL, bus="ahci", cmd=CMDS)
-    r.expect_status(0)
-    r.expect(r"^sda +ahci ")
-    r.expect(r"^sda2 +part .*\(root\)$")
-    expect_rootfs(r)
+    q35_disk(t, "ahci", "sda", "sda2")
 
 
 @case("pvh: q35 -kernel with NVMe", timeout=TIMEOUT)
 def q35_nvme(t):
-    r = t.boot(kernel=KERNEL, bus="nvme", cmd=CMDS)
-    r.expect_status(0)
-    r.expect(r"^nvme0n1 +nvme ")
-    r.expect(r"^nvme0n1p2 +part .*\(root\)$")
-    expect_rootfs(r)
+    q35_disk(t, "nvme", "nvme0n1", "nvme0n1p2")
 
 
 @case("pvh: script from -append umbra.cmdline=; fw_cfg wins over it",
