@@ -1,8 +1,8 @@
 /* The PVH entry, second half: read the hvm_start_info the loader left
- * (QEMU -kernel on microvm, q35 and pc; Firecracker; Cloud Hypervisor),
- * build the boot-info structure and hand off to runtime/. Running in long
- * mode on umbra's stack, under pvh_entry.S's identity map of the first
- * 4 GiB, interrupts off.
+ * (QEMU -kernel on microvm, q35 and pc; Firecracker; Cloud Hypervisor)
+ * and build the boot-info structure that pvh_entry.S hands to runtime/.
+ * Running in long mode on a small boot stack, under pvh_entry.S's
+ * identity map of the first 4 GiB, interrupts off.
  *
  * hvm_start_info, from xen/include/public/arch-x86/hvm/start_info.h
  * (little-endian, offsets in bytes): magic u32 at 0, version u32 at 4,
@@ -18,6 +18,7 @@
 #include "../runtime/acpi.h"
 #include "../runtime/console.h"
 #include "../runtime/cpu.h"
+#include "../runtime/le.h"
 #include "../runtime/power.h"
 #include "../runtime/smbios.h"
 #include "../runtime/time.h"
@@ -42,6 +43,7 @@
 #define REACH (4ull << 30)	/* what pvh_entry.S maps */
 #define PAGE 4096ull
 #define MAX_MEM 128		/* entries taken from the loader's map */
+#define MEM_SLOTS (MAX_MEM + 3)	/* + the image's split and the stacks */
 #define CMDLINE_MAX 4096
 #define STACK_PAGES 64		/* 256 KiB for the app, as on UEFI */
 #define IST_PAGES 4
@@ -50,32 +52,32 @@
 #define SMBIOS_AREA 0xf0000	/* DSP0134 §5.2: legacy BIOS entry points */
 #define SMBIOS_AREA_LEN 0x10000
 
+#define BOOT_STACK 16384	/* pvh_main's own, in .bss */
+
 extern uint64_t pvh_tsc;
 extern uint8_t __ImageBase[];
-void pvh_main(uint32_t start_info) __attribute__((noreturn));
+struct boot_info *pvh_main(uint32_t start_info);
 
-/* The stacks, each with a guard page at its bottom that paging_init
- * unmaps; pvh_entry.S starts on pvh_stack. */
-static uint8_t pvh_stack[(STACK_PAGES + 1) * PAGE] __attribute__((aligned(4096)));
-static uint8_t pvh_ist[(IST_PAGES + 1) * PAGE] __attribute__((aligned(4096)));
-uint8_t *const pvh_stack_top = pvh_stack + sizeof(pvh_stack);
+/* pvh_entry.S runs pvh_main on this small stack, then moves to
+ * pvh_runtime_stack for runtime_start. The runtime's stacks are RAM taken
+ * from the memory map, not .bss, which the entry would have to zero. */
+static uint8_t boot_stack[BOOT_STACK] __attribute__((aligned(16)));
+uint8_t *const pvh_stack_top = boot_stack + sizeof(boot_stack);
+uint64_t pvh_runtime_stack;
 
 static struct boot_info boot_info;
-static struct boot_mem mem[MAX_MEM + 2];	/* +2: the image splits one */
+static struct boot_mem mem[MEM_SLOTS];
 static char cmdline[CMDLINE_MAX];
 
+/* The loader's structures are at physical addresses (identity-mapped). */
 static uint32_t ld32(uint64_t a)
 {
-	uint32_t v;
-	memcpy(&v, (const void *)(uintptr_t)a, 4);
-	return v;
+	return le32_get((const void *)(uintptr_t)a);
 }
 
 static uint64_t ld64(uint64_t a)
 {
-	uint64_t v;
-	memcpy(&v, (const void *)(uintptr_t)a, 8);
-	return v;
+	return le64_get((const void *)(uintptr_t)a);
 }
 
 /* A loader's structure we can read: inside the identity map, no wrap. */
@@ -110,7 +112,7 @@ static void add(uint64_t base, uint64_t end, uint32_t type)
 		base = (base + PAGE - 1) & ~(PAGE - 1);
 		end &= ~(PAGE - 1);
 	}
-	if (end <= base || boot_info.mem_count >= MAX_MEM + 2)
+	if (end <= base || boot_info.mem_count >= MEM_SLOTS)
 		return;
 	mem[boot_info.mem_count++] = (struct boot_mem){ base, end - base,
 							type, 0 };
@@ -151,6 +153,42 @@ static void read_memmap(uint64_t si)
 	}
 }
 
+/* Takes bytes (whole pages) from the start of the lowest FREE range above
+ * 1 MiB that holds them inside the entry's identity map (on QEMU: just
+ * past the image), marks them LOADED and returns their base; 0 if none. */
+static uint64_t take(uint64_t bytes)
+{
+	struct boot_mem *best = 0;
+	for (uint64_t i = 0; i < boot_info.mem_count; i++) {
+		struct boot_mem *m = &mem[i];
+		if (m->type == BOOT_MEM_FREE && m->base >= (1u << 20) &&
+		    m->size >= bytes && m->base + bytes <= REACH &&
+		    (!best || m->base < best->base))
+			best = m;
+	}
+	if (!best || boot_info.mem_count >= MEM_SLOTS)
+		return 0;
+	uint64_t base = best->base;
+	best->base += bytes;
+	best->size -= bytes;
+	add(base, base + bytes, BOOT_MEM_LOADED);
+	return base;
+}
+
+/* The app's stack and the fault stack, each above a guard page that
+ * paging_init leaves unmapped. */
+static void take_stacks(void)
+{
+	uint64_t s = take((STACK_PAGES + 1 + IST_PAGES + 1) * PAGE);
+	if (!s)
+		fail("no RAM below 4 GiB for the stacks", STACK_PAGES + IST_PAGES);
+	boot_info.stack_base = s + PAGE;
+	boot_info.stack_size = STACK_PAGES * PAGE;
+	boot_info.ist_base = boot_info.stack_base + boot_info.stack_size + PAGE;
+	boot_info.ist_size = IST_PAGES * PAGE;
+	pvh_runtime_stack = boot_info.stack_base + boot_info.stack_size - 32;
+}
+
 static void read_cmdline(uint64_t si)
 {
 	uint64_t p = ld64(si + SI_CMDLINE);
@@ -179,7 +217,9 @@ static uint64_t image_size(void)
 	return ld32(pe + 24 + 56);
 }
 
-__attribute__((no_stack_protector)) void pvh_main(uint32_t si)
+/* Returns what runtime_start gets; pvh_entry.S calls it on
+ * pvh_runtime_stack. */
+__attribute__((no_stack_protector)) struct boot_info *pvh_main(uint32_t si)
 {
 	ssp_seed();
 	timeline_post(TIMELINE_EFI_MAIN);
@@ -204,9 +244,6 @@ __attribute__((no_stack_protector)) void pvh_main(uint32_t si)
 		boot_info.rsdp = acpi_find_rsdp(BIOS_AREA, BIOS_AREA_LEN);
 	smbios_scan(SMBIOS_AREA, SMBIOS_AREA_LEN, &boot_info.smbios3,
 		    &boot_info.smbios);
-	boot_info.stack_base = (uint64_t)(uintptr_t)pvh_stack + PAGE;
-	boot_info.stack_size = STACK_PAGES * PAGE;
-	boot_info.ist_base = (uint64_t)(uintptr_t)pvh_ist + PAGE;
-	boot_info.ist_size = IST_PAGES * PAGE;
-	runtime_start(&boot_info);
+	take_stacks();
+	return &boot_info;
 }

@@ -4,8 +4,10 @@
  * 32-bit protected mode with paging off, flat 4 GiB CS/DS/ES/SS,
  * interrupts off and EBX = physical address of the hvm_start_info; no
  * stack is promised. This code zeroes .bss, identity-maps the first 4 GiB
- * with 2 MiB pages, turns on long mode and SSE, and calls pvh_main (boot/
- * pvh.c) on umbra's stack with the start_info address.
+ * with 2 MiB pages, turns on long mode and SSE, calls pvh_main (boot/
+ * pvh.c) with the start_info address on a small boot stack, then moves
+ * to the stack pvh_main took from RAM and calls runtime_start with the
+ * boot_info it returned.
  *
  * It is linked only into build/umbra.elf, at a fixed base (1 MiB), so
  * absolute 32-bit addresses are fine here. Intel SDM vol. 3 §9.8.5
@@ -57,8 +59,10 @@ pvh_start:
 	mov %edx, pvh_tsc + 4
 	mov %ebp, pvh_start_info
 
-	/* Zero what each section holds beyond its file contents (.bss).
-	 * Loaders zero it too, but the ABI does not promise it. */
+	/* Zero what each section holds beyond its file contents (.bss),
+	 * four bytes a step (each step of a rep-string instruction costs an
+	 * emulator a dispatch), then the odd bytes. Loaders zero it too, but
+	 * the ABI does not promise it. */
 	mov $__ImageBase, %esi
 	mov PE_LFANEW(%esi), %eax
 	add %esi, %eax
@@ -75,7 +79,12 @@ pvh_start:
 	add %esi, %edi
 	add %edx, %edi
 	sub %edx, %ecx
+	mov %ecx, %edx
+	shr $2, %ecx
 	xor %eax, %eax
+	rep stosl
+	mov %edx, %ecx
+	and $3, %ecx
 	rep stosb
 2:	add $40, %ebx
 	dec %ebp
@@ -136,4 +145,7 @@ long_mode:
 	mov pvh_start_info(%rip), %ecx
 	sub $32, %rsp
 	call pvh_main
+	mov pvh_runtime_stack(%rip), %rsp
+	mov %rax, %rcx
+	call runtime_start
 	ud2

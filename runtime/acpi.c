@@ -221,7 +221,7 @@ uint64_t acpi_find_rsdp(uint64_t base, uint64_t len)
 {
 	for (uint64_t a = (base + 15) & ~15ull; a + 20 <= base + len; a += 16) {
 		const uint8_t *r = (const uint8_t *)(uintptr_t)a;
-		if (!memcmp(r, "RSD PTR ", 8) && !byte_sum(r, 20))
+		if (r[0] == 'R' && !memcmp(r, "RSD PTR ", 8) && !byte_sum(r, 20))
 			return a;
 	}
 	return 0;

@@ -43,6 +43,8 @@ void smbios_scan(uint64_t base, uint64_t len, uint64_t *smbios3,
 {
 	for (uint64_t a = (base + 15) & ~15ull; a + 16 <= base + len; a += 16) {
 		const char *p = (const char *)(uintptr_t)a;
+		if (*p != '_')		/* one load for most of the 4096 */
+			continue;
 		if (!*smbios3 && !memcmp(p, "_SM3_", 5))
 			*smbios3 = a;
 		else if (!*smbios && !memcmp(p, "_SM_", 4))

@@ -23,11 +23,14 @@
 #include "../../runtime/timeline.h"
 #include "check.h"
 
-void pvh_main(uint32_t start_info);
+struct boot_info *pvh_main(uint32_t start_info);
 
 /* --- what pvh.c calls ------------------------------------------------------ */
 
 uint64_t pvh_tsc = 1234;
+extern uint64_t pvh_runtime_stack;
+#define STACK_PAGES 64
+#define IST_PAGES 4
 /* A PE header: e_lfanew, SizeOfImage. */
 uint8_t __ImageBase[4096] __attribute__((aligned(4096)));
 static jmp_buf out;
@@ -74,11 +77,6 @@ void power_exit(int status)
 	longjmp(out, 1);
 }
 
-void runtime_start(struct boot_info *bi)
-{
-	got = *bi;
-	longjmp(out, 2);
-}
 
 /* --- a loader's memory ------------------------------------------------------ */
 
@@ -102,8 +100,10 @@ static void entry(unsigned i, uint64_t base, uint64_t size, uint32_t type)
 	st32(MAP + 24 * i + 16, type);
 }
 
-/* A good start_info: version 1, four map entries (one of zero length),
- * a command line, an RSDP. The image sits inside the second RAM range. */
+/* A good start_info: version 1, five map entries (one of zero length),
+ * a command line, an RSDP. The image (this program's, above 4 GiB) sits
+ * inside the second RAM range; the stacks go in the first above 1 MiB
+ * and below 4 GiB. */
 static void good(void)
 {
 	uint64_t img = (uintptr_t)__ImageBase;
@@ -113,11 +113,12 @@ static void good(void)
 	st64(SI + 24, at(CMD));
 	st64(SI + 32, 0xe0010);
 	st64(SI + 40, at(MAP));
-	st32(SI + 48, 4);
+	st32(SI + 48, 5);
 	entry(0, 0, 0x9fc00, 1);
 	entry(1, 0xf0000, 0, 2);		/* qboot's zero-length one */
 	entry(2, (img & ~0xfffull) - 0x3800, 0x200000, 1);
 	entry(3, 0xfee00000, 0x1000, 2);
+	entry(4, 0x1000000, 0x1000000, 1);	/* below 4 GiB: the stacks */
 	strcpy((char *)low + CMD, "console=ttyS0 umbra.cmdline=\"ls /\"");
 }
 
@@ -127,8 +128,10 @@ static int run(uint64_t si)
 	exit_status = -1;
 	memset(&got, 0, sizeof(got));
 	int r = setjmp(out);
-	if (!r)
-		pvh_main((uint32_t)si);
+	if (!r) {
+		got = *pvh_main((uint32_t)si);
+		return 2;
+	}
 	return r;
 }
 
@@ -153,11 +156,21 @@ static void test_good(void)
 	CHECK_STR(got.cmdline, "console=ttyS0 umbra.cmdline=\"ls /\"");
 	CHECK_INT(got.rsdp, 0xe0010);
 	CHECK_INT(got.smbios, 0xf5000);
-	CHECK(got.stack_base % 4096 == 0 && got.stack_size == 64 * 4096);
-	CHECK(got.ist_base % 4096 == 0 && got.ist_size == 4 * 4096);
+	/* The stacks: taken from RAM, a guard page below each. */
+	uint64_t stacks = (STACK_PAGES + 1 + IST_PAGES + 1) * 4096ull;
+	CHECK_INT(got.stack_base, 0x1000000 + 4096);
+	CHECK_INT(got.stack_size, STACK_PAGES * 4096);
+	CHECK_INT(got.ist_base, got.stack_base + got.stack_size + 4096);
+	CHECK_INT(got.ist_size, IST_PAGES * 4096);
+	CHECK_INT(pvh_runtime_stack, got.stack_base + got.stack_size - 32);
+	CHECK_INT(got.mem[5].base, 0x1000000 + stacks);
+	CHECK_INT(got.mem[5].type, BOOT_MEM_FREE);
+	CHECK_INT(got.mem[6].base, 0x1000000);
+	CHECK_INT(got.mem[6].size, stacks);
+	CHECK_INT(got.mem[6].type, BOOT_MEM_LOADED);
 	/* Zero-length gone; the image cut out of its RAM, FREE page-aligned. */
 	uint64_t ram = (img & ~0xfffull) - 0x3800;
-	CHECK_INT(got.mem_count, 5);
+	CHECK_INT(got.mem_count, 7);
 	CHECK_INT(got.mem[0].base, 0);
 	CHECK_INT(got.mem[0].size, 0x9f000);
 	CHECK_INT(got.mem[0].type, BOOT_MEM_FREE);
@@ -220,21 +233,26 @@ static void test_hostile(void)
 	/* Too many entries to keep: the first 128 are used, and said so. */
 	good();
 	st32(SI + 48, 200);
-	for (unsigned i = 0; i < 200; i++)
+	for (unsigned i = 5; i < 200; i++)
 		entry(i, 0x100000000ull + i * 0x200000ull, 0x100000, 1);
 	CHECK_INT(run(at(SI)), 2);
-	CHECK_INT(got.mem_count, 128);
+	/* 128 less the zero-length one, the image's split, the stacks */
+	CHECK_INT(got.mem_count, 127 + 2 + 1);
 	CHECK(strstr(said, "has 200 entries; using the first 128") != 0);
 	/* Entries that wrap past the top of the address space: cut there
 	 * (RAM then holds no whole page, so it goes). */
 	good();
 	entry(3, 0xfffffffffffff000ull, 0x10000, 1);
 	CHECK_INT(run(at(SI)), 2);
-	CHECK_INT(got.mem_count, 4);
+	CHECK_INT(got.mem_count, 6);
 	entry(3, 0xffffffffffff0000ull, 0x20000, 2);
 	CHECK_INT(run(at(SI)), 2);
-	CHECK_INT(got.mem_count, 5);
+	CHECK_INT(got.mem_count, 7);
 	CHECK_INT(got.mem[4].base + got.mem[4].size, UINT64_MAX);
+	/* No RAM below 4 GiB for the stacks. */
+	good();
+	st32(SI + 48, 4);
+	refused(at(SI), "no RAM below 4 GiB for the stacks");
 }
 
 int main(void)

@@ -131,6 +131,21 @@ def q35_virtio(t):
     expect_rootfs(r)
 
 
+@case("pvh: the protections hold: guard page, read-only code, NX data",
+      timeout=TIMEOUT)
+def protections(t):
+    r = t.boot(machine="microvm", cmd="fault stack")
+    r.expect(r"^exception: vector 14 \(#PF page fault\) error 0x2$")
+    r.expect(r"^stack overflow \(hit the guard page\)$")
+    r.expect_status(101)
+    r = t.boot(machine="microvm", cmd="fault write-code")
+    r.expect(r"^exception: vector 14 \(#PF page fault\) error 0x3$")
+    r.expect_status(101)
+    r = t.boot(machine="microvm", cmd="fault exec-data")
+    r.expect(r"^exception: vector 14 \(#PF page fault\) error 0x11$")
+    r.expect_status(101)
+
+
 def q35_disk(t, bus, disk, root):
     r = t.boot(kernel=KERNEL, bus=bus, cmd=CMDS)
     r.expect_status(0)
