@@ -53,10 +53,15 @@ static uint64_t parse_fadt(const uint8_t *f, uint32_t len)
 		acpi.pm_tmr_port = (uint16_t)le32_get(f + 76);
 	if (len >= 116)
 		acpi.pm_tmr_32bit = (le32_get(f + 112) >> 8) & 1;
-	/* RESET_REG_SUP (flag bit 10); GAS space 1 = system I/O. */
+	/* RESET_REG_SUP (flag bit 10); GAS space 1 = system I/O, 0 = memory
+	 * (hardware-reduced machines such as microvm). */
 	if (len >= 129 && (le32_get(f + 112) >> 10 & 1) && f[116] == 1) {
 		acpi.has_reset = 1;
 		acpi.reset_port = (uint16_t)le64_get(f + 120);
+		acpi.reset_value = f[128];
+	} else if (len >= 129 && (le32_get(f + 112) >> 10 & 1) &&
+		   f[116] == 0 && le64_get(f + 120)) {
+		acpi.reset_mmio = le64_get(f + 120);
 		acpi.reset_value = f[128];
 	}
 	if (len >= 148 && le64_get(f + 140))

@@ -20,6 +20,7 @@ struct acpi_info {
 	uint8_t slp_typa, slp_typb;
 	int has_reset;			/* FADT RESET_REG, in I/O space */
 	uint16_t reset_port;
+	uint64_t reset_mmio;		/* ... or in memory space; 0: none */
 	uint8_t reset_value;
 	uint64_t ecam_base;		/* MCFG segment 0; 0 when absent */
 	uint8_t ecam_bus_start, ecam_bus_end;

@@ -107,6 +107,8 @@ void power_init(efi_runtime_services *services)
 	if (acpi.sleep_ctl && acpi.sleep_ctl_space == 0 &&
 	    paging_map_mmio(acpi.sleep_ctl, 1))
 		acpi.sleep_ctl = 0;
+	if (acpi.reset_mmio && paging_map_mmio(acpi.reset_mmio, 1))
+		acpi.reset_mmio = 0;
 }
 
 int power_has_debug_exit(void)
@@ -166,6 +168,9 @@ void power_reboot(void)
 {
 	if (acpi.has_reset) {
 		outb(acpi.reset_port, acpi.reset_value);
+		settle();
+	} else if (acpi.reset_mmio) {
+		*(volatile uint8_t *)(uintptr_t)acpi.reset_mmio = acpi.reset_value;
 		settle();
 	}
 	outb(CF9_PORT, 0x02);	/* prepare a hard reset ... */

@@ -35,8 +35,8 @@ int power_has_debug_exit(void);
  * Firecracker takes as the end of the VM. */
 void power_exit(int status) __attribute__((noreturn));
 
-/* Resets the machine: FADT reset register, port 0xCF9, UEFI ResetSystem,
- * the keyboard controller, in that order. */
+/* Resets the machine: FADT reset register (I/O or memory space), port
+ * 0xCF9, UEFI ResetSystem, the keyboard controller, in that order. */
 void power_reboot(void) __attribute__((noreturn));
 
 #endif

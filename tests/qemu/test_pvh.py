@@ -197,6 +197,17 @@ def power(t):
         raise harness.Fail(f"QEMU rc {r.rc}, wanted 0 (ACPI power-off)")
 
 
+@case("pvh: reboot on microvm through the ACPI reset register",
+      timeout=TIMEOUT)
+def reboot(t):
+    # -no-reboot turns the guest's reset into a clean QEMU exit (rc 0).
+    r = t.boot(machine="microvm", cmd="reboot", extra=["-no-reboot"])
+    r.expect_not(r"^power: off")
+    r.expect_not(r"could not reboot")
+    if r.rc != 0:
+        raise harness.Fail(f"QEMU rc {r.rc}, wanted 0 (reset)")
+
+
 def tsc_mhz(r):
     return int(r.expect(r"^machine: .*, TSC (\d+) MHz").group(1))
 
