@@ -36,6 +36,7 @@
 #define ME_SIZE 24
 
 #define E820_RAM 1
+#define E820_RESERVED 2
 #define E820_ACPI 3
 #define E820_NVS 4
 #define E820_PMEM 7
@@ -94,14 +95,20 @@ static void __attribute__((noreturn)) fail(const char *why, uint64_t v)
 	power_exit(POWER_EXIT_PANIC);
 }
 
-static uint32_t mem_type(uint32_t e820)
+/* E820 has no type for device space. A reserved range above 4 GiB holds
+ * nothing umbra uses (QEMU reserves 0xfd00000000-0xffffffffff on AMD
+ * hosts, the HyperTransport hole): taken as device space, it is not
+ * identity-mapped at boot, which would cost page tables for a terabyte. */
+static uint32_t mem_type(uint32_t e820, uint64_t base)
 {
 	switch (e820) {
 	case E820_RAM: return BOOT_MEM_FREE;
 	case E820_ACPI:
 	case E820_NVS: return BOOT_MEM_FIRMWARE;
 	case E820_PMEM: return BOOT_MEM_OTHER;
-	default: return BOOT_MEM_RESERVED;	/* 2, 5, 6 and unknown */
+	case E820_RESERVED:
+		return base >= REACH ? BOOT_MEM_MMIO : BOOT_MEM_RESERVED;
+	default: return BOOT_MEM_RESERVED;	/* 5, 6 and unknown */
 	}
 }
 
@@ -137,7 +144,7 @@ static void read_memmap(uint64_t si)
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t e = map + (uint64_t)i * ME_SIZE;
 		uint64_t base = ld64(e), size = ld64(e + 8);
-		uint32_t type = mem_type(ld32(e + 16));
+		uint32_t type = mem_type(ld32(e + 16), base);
 		if (!size)
 			continue;
 		uint64_t end = size > UINT64_MAX - base ? UINT64_MAX

@@ -249,6 +249,14 @@ static void test_hostile(void)
 	CHECK_INT(run(at(SI)), 2);
 	CHECK_INT(got.mem_count, 7);
 	CHECK_INT(got.mem[4].base + got.mem[4].size, UINT64_MAX);
+	/* Reserved above 4 GiB (QEMU's HyperTransport hole) is device space,
+	 * below it reserved. */
+	entry(3, 0xfd00000000ull, 0x300000000ull, 2);
+	CHECK_INT(run(at(SI)), 2);
+	CHECK_INT(got.mem[4].type, BOOT_MEM_MMIO);
+	entry(3, 0xfeffc000ull, 0x4000, 2);
+	CHECK_INT(run(at(SI)), 2);
+	CHECK_INT(got.mem[4].type, BOOT_MEM_RESERVED);
 	/* No RAM below 4 GiB for the stacks. */
 	good();
 	st32(SI + 48, 4);
