@@ -8,10 +8,10 @@
 #include "../../runtime/acpi.h"
 #include "../../runtime/acpi_dev.h"
 #include "../../runtime/cmdline.h"
-#include "../../runtime/console.h"
 #include "../../runtime/le.h"
 #include "../../runtime/paging.h"
 #include "../../runtime/runtime.h"
+#include "../blk.h"
 
 #define R_MAGIC 0x000		/* r   "virt" */
 #define R_VERSION 0x004		/* r   2; legacy 1 */
@@ -344,8 +344,8 @@ static unsigned from_cmdline(struct virtio_mmio_loc *out, unsigned max)
 			n++;
 			continue;
 		}
-		con_printf("virtio-mmio: ignoring %s=%s: %s\n", WORD_KEY, word,
-			   why);
+		blk_broken("cmdline", "virtio-mmio", "%s=%s: %s", WORD_KEY,
+			   word, why);
 	}
 	return n;
 }

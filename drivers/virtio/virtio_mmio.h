@@ -32,7 +32,8 @@ int virtio_mmio_parse(const char *s, struct virtio_mmio_loc *loc,
  * devices with _HID LNRO0005 (duplicates dropped); when neither names one
  * and there is no PCI, the occupied slots of QEMU microvm's window
  * (0xfeb00000, 512-byte stride; QEMU fills it from the top, so the top
- * slot first). Malformed words are reported on the console and skipped. */
+ * slot first). Malformed words are reported (blk_broken, as "cmdline")
+ * and skipped. */
 unsigned virtio_mmio_find(struct virtio_mmio_loc *out, unsigned max,
 			  int have_pci);
 

@@ -17,6 +17,7 @@
 #include "../../runtime/paging.h"
 #include "../../runtime/runtime.h"
 #include "check.h"
+#include "hostcon.h"
 
 /* --- what the transport needs from runtime/ -------------------------------- */
 
@@ -261,6 +262,31 @@ static void test_cmdline(void)
 	CHECK_INT(cmdline_next(&pos, "console=ttyS0", buf, sizeof(buf)), -1);
 }
 
+/* The command line's words: good ones in order, duplicates and bad ones
+ * reported (and kept out). */
+static void test_find(void)
+{
+	struct virtio_mmio_loc l[4];
+	cmdline_set("virtio_mmio.device=4K@0xc0001000:5 x=1 "
+		    "virtio_mmio.device=4K@0xc0002000:6 "
+		    "virtio_mmio.device=4K@0xc0001000:5 virtio_mmio.device=bad "
+		    "virtio_mmio.device=4K@0xc0003000:7 "
+		    "virtio_mmio.device=4K@0xc0004000:8 "
+		    "virtio_mmio.device=4K@0xc0005000:9");
+	hostcon_clear();
+	CHECK_INT(virtio_mmio_find(l, 4, 1), 4);
+	CHECK_INT(l[0].base, 0xc0001000);
+	CHECK_INT(l[1].base, 0xc0002000);
+	CHECK_INT(l[1].irq, 6);
+	CHECK_INT(l[3].base, 0xc0004000);
+	CHECK_STR(l[0].from, "command line");
+	CHECK(strstr(hostcon_log, "virtio_mmio.device=4K@0xc0001000:5: "
+				  "named twice") != 0);
+	CHECK(strstr(hostcon_log, "virtio_mmio.device=bad: not "
+				  "SIZE@BASE:IRQ") != 0);
+	cmdline_set(0);
+}
+
 /* --- AML -------------------------------------------------------------------- */
 
 static size_t put(uint8_t *p, const void *s, size_t n)
@@ -373,6 +399,7 @@ int main(void)
 	test_legacy();
 	test_parse();
 	test_cmdline();
+	test_find();
 	test_acpi_dev();
 	return check_done();
 }

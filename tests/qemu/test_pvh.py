@@ -100,11 +100,10 @@ def bad_words(t):
     r = t.boot(machine="microvm,acpi=off", append=" ".join(words),
                cmd="lsmmio")
     r.expect_status(0)
-    r.expect(r"^virtio-mmio: ignoring virtio_mmio.device=junk: not "
-             r"SIZE@BASE:IRQ$")
-    r.expect(r"^virtio-mmio: ignoring virtio_mmio.device=512@0xfeb00e00: "
-             r"not SIZE@BASE:IRQ$")
-    r.expect(r"^virtio-mmio: ignoring virtio_mmio.device=9+: too long$")
+    bad = r"^cmdline: virtio-mmio: not used: virtio_mmio.device="
+    r.expect(bad + r"junk: not SIZE@BASE:IRQ$")
+    r.expect(bad + r"512@0xfeb00e00: not SIZE@BASE:IRQ$")
+    r.expect(bad + r"9+: too long$")
     r.expect(r"^0x200000 size 0x1000 irq 5 \(command line\) type 0: "
              r"register range overlaps RAM$")
     r.expect(r"^0x1000 size 0x200 irq 5 \(command line\) type 0: register "
