@@ -50,7 +50,7 @@
 struct vmmio {
 	volatile uint8_t *regs;
 	uint32_t cfg_len;	/* bytes of device config in the range */
-	uint32_t irq;		/* XXX: for when drivers take interrupts */
+	uint32_t irq;		/* the device's interrupt, not yet routed */
 	int has_irq;
 };
 
@@ -184,14 +184,18 @@ static void notify(struct virtio_dev *d, uint16_t q)
 	wr(d, R_QUEUE_NOTIFY, q);
 }
 
+/* No irq op yet: the queues are polled. XXX: the interrupt is known
+ * (struct vmmio's irq: a GSI on microvm's IOAPICs, or the ISA IRQ from
+ * virtio_mmio.device=) and waits to be routed, with an InterruptACK
+ * (§4.2.3.4) in the handler. */
 static const struct virtio_ops v2_ops = {
 	get_features, set_features, get_status, set_status,
-	read_config, queue_max, queue_enable_v2, notify,
+	read_config, queue_max, queue_enable_v2, notify, 0,
 };
 
 static const struct virtio_ops v1_ops = {
 	get_features, set_features, get_status, set_status,
-	read_config, queue_max, queue_enable_v1, notify,
+	read_config, queue_max, queue_enable_v1, notify, 0,
 };
 
 int virtio_mmio_attach(const struct virtio_mmio_loc *loc,
