@@ -130,20 +130,38 @@ static void ioapics_init(void)
 	}
 }
 
-/* SDM §10.5.4: the timer's rate against the TSC, measured over ~1 ms in
- * one-shot mode with divide-by-16 (used when there is no TSC-deadline). */
-static void timer_calibrate(void)
+/* SDM §10.5.4: the timer's rate against the TSC, measured over at least
+ * ~1 ms in one-shot mode with divide-by-16 (used when there is no
+ * TSC-deadline). The count starts at irq_init and is read when the timer
+ * is first armed, so that the boot's own work fills the window instead
+ * of a wait (a window that ran the count out is measured again). */
+static uint64_t cal_t0;		/* TSC at the count's start; 0: measured */
+
+static void timer_calibrate_begin(void)
 {
 	apic_write(LAPIC_TIMER_DIV, 3);		/* divide by 16 */
 	apic_write(LAPIC_LVT_TIMER, LVT_MASKED | IRQ_TIMER);
-	uint64_t hz = time_tsc_hz(), t0 = cpu_rdtsc();
+	cal_t0 = cpu_rdtsc();
 	apic_write(LAPIC_TIMER_INIT, 0xffffffffu);
-	while (cpu_rdtsc() - t0 < hz / 1000)
+}
+
+static void timer_calibrate_end(void)
+{
+	uint64_t hz = time_tsc_hz();
+	while (cpu_rdtsc() - cal_t0 < hz / 1000)
 		cpu_pause();
-	uint32_t ticks = 0xffffffffu - apic_read(LAPIC_TIMER_CUR);
-	uint64_t dt = cpu_rdtsc() - t0;
+	uint32_t cur = apic_read(LAPIC_TIMER_CUR);
+	uint64_t dt = cpu_rdtsc() - cal_t0;
 	apic_write(LAPIC_TIMER_INIT, 0);
-	apic_per_tsc_q32 = dt ? ((uint64_t)ticks << 32) / dt : 0;
+	if (!cur) {			/* ran out: the window is unknown */
+		timer_calibrate_begin();
+		timer_calibrate_end();
+		return;
+	}
+	cal_t0 = 0;
+	apic_per_tsc_q32 = dt ? ((uint64_t)(0xffffffffu - cur) << 32) / dt
+			      : 0;
+	apic_write(LAPIC_LVT_TIMER, IRQ_TIMER);
 }
 
 static int lapic_init(void)
@@ -171,10 +189,10 @@ static int lapic_init(void)
 	apic_write(LAPIC_LVT_LINT0, LVT_MASKED);
 	apic_write(LAPIC_LVT_LINT1, LVT_NMI);
 	apic_write(LAPIC_SVR, 0x100 | IRQ_SPURIOUS);
-	if (!tsc_deadline)
-		timer_calibrate();
-	apic_write(LAPIC_LVT_TIMER, IRQ_TIMER |
-				    (tsc_deadline ? LVT_TSC_DEADLINE : 0));
+	if (tsc_deadline)
+		apic_write(LAPIC_LVT_TIMER, IRQ_TIMER | LVT_TSC_DEADLINE);
+	else
+		timer_calibrate_begin();	/* unmasked once measured */
 	return 0;
 }
 
@@ -368,6 +386,8 @@ void irq_timer_at(uint64_t tsc)
 		cpu_wrmsr(MSR_TSC_DEADLINE, tsc);
 		return;
 	}
+	if (cal_t0)
+		timer_calibrate_end();
 	uint64_t now = cpu_rdtsc(), ticks = 0;
 	if (tsc) {
 		uint64_t dt = tsc > now ? tsc - now : 1;
