@@ -233,7 +233,7 @@ static int cmd_irq(int argc, char **argv)
 		   (unsigned long long)irq_unexpected_count(), irq_apic_mode(),
 		   irq_timer_mode());
 	uint64_t all = time_us(), idle = time_tsc_to_us(idle_halted_tsc());
-	con_printf("irq: halted %llu%% of the time since efi_main\n",
+	con_printf("irq: halted %llu%% of the time since the entry\n",
 		   (unsigned long long)(all ? idle * 100 / all : 0));
 	for (unsigned i = 0; i < blk_count(); i++) {
 		struct blk_dev *d = blk_get(i);

@@ -35,6 +35,7 @@
 #define IOREGSEL 0x00
 #define IOWIN 0x10
 #define IOAPIC_VER 0x01		/* bits 23:16: last redirection entry */
+#define DEFAULT_IOAPIC 0xfec00000ull
 #define RTE_LEVEL (1u << 15)
 #define RTE_ACTIVE_LOW (1u << 13)
 #define RTE_MASKED (1u << 16)
@@ -119,6 +120,16 @@ static void pic_off(void)
 
 static void ioapics_init(void)
 {
+	/* No MADT (QEMU microvm with acpi=off): the PC's IOAPIC at its
+	 * usual place, if something answers there. */
+	if (!acpi.nioapics && !paging_map_mmio(DEFAULT_IOAPIC, 4096)) {
+		ioapic_base[0] = (volatile uint8_t *)(uintptr_t)DEFAULT_IOAPIC;
+		uint32_t ver = io_read(0, IOAPIC_VER);
+		ioapic_base[0] = 0;
+		if (ver != 0xffffffffu && (ver & 0xff) >= 0x11)
+			acpi.ioapic[acpi.nioapics++] = (struct acpi_ioapic){
+				0, (uint32_t)DEFAULT_IOAPIC, 0 };
+	}
 	for (unsigned i = 0; i < acpi.nioapics; i++) {
 		uint64_t a = acpi.ioapic[i].addr;
 		if (!a || paging_map_mmio(a, 4096))

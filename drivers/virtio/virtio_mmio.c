@@ -8,6 +8,7 @@
 #include "../../runtime/acpi.h"
 #include "../../runtime/acpi_dev.h"
 #include "../../runtime/cmdline.h"
+#include "../../runtime/irq.h"
 #include "../../runtime/le.h"
 #include "../../runtime/paging.h"
 #include "../../runtime/runtime.h"
@@ -28,6 +29,8 @@
 #define R_QUEUE_PFN 0x040	/* rw  legacy */
 #define R_QUEUE_READY 0x044	/* rw */
 #define R_QUEUE_NOTIFY 0x050	/* w */
+#define R_INTERRUPT_STATUS 0x060	/* r */
+#define R_INTERRUPT_ACK 0x064	/* w */
 #define R_STATUS 0x070		/* rw  0 resets */
 #define R_QUEUE_DESC 0x080	/* w   low, high at +4 */
 #define R_QUEUE_DRIVER 0x090	/* w   low, high at +4 */
@@ -47,11 +50,17 @@
 #define ACPI_HID "LNRO0005"
 #define WORD_KEY "virtio_mmio.device"
 
+#define MAX_QUEUES 8
+
 struct vmmio {
 	volatile uint8_t *regs;
 	uint32_t cfg_len;	/* bytes of device config in the range */
-	uint32_t irq;		/* the device's interrupt, not yet routed */
+	uint32_t irq;		/* the device's interrupt (a GSI) */
 	int has_irq;
+	int vec;		/* routed to this vector; 0: polled */
+	irq_fn *fn[MAX_QUEUES];
+	void *ctx[MAX_QUEUES];
+	uint64_t config_changes;
 };
 
 static struct vmmio *vm(struct virtio_dev *d)
@@ -184,18 +193,51 @@ static void notify(struct virtio_dev *d, uint16_t q)
 	wr(d, R_QUEUE_NOTIFY, q);
 }
 
-/* No irq op yet: the queues are polled. XXX: the interrupt is known
- * (struct vmmio's irq: a GSI on microvm's IOAPICs, or the ISA IRQ from
- * virtio_mmio.device=) and waits to be routed, with an InterruptACK
- * (§4.2.3.4) in the handler. */
+/* §4.2.2 InterruptStatus bit 0: used buffers, bit 1: configuration
+ * change; writing them to InterruptACK deasserts the line, which is
+ * level-triggered and active high (QEMU's DSDT says so for LNRO0005). */
+static int isr(void *ctx)
+{
+	struct vmmio *v = ctx;
+	uint32_t st = mmio_read32(v->regs, R_INTERRUPT_STATUS);
+	if (!st)
+		return 0;
+	mmio_write32(v->regs, R_INTERRUPT_ACK, st);
+	if (st & 2)
+		v->config_changes++;
+	for (int q = 0; (st & 1) && q < MAX_QUEUES; q++)
+		if (v->fn[q])
+			v->fn[q](v->ctx[q]);
+	return 1;
+}
+
+/* The device's one interrupt line, through the IOAPIC pin (GSI) the
+ * DSDT or the virtio_mmio.device= word gave. */
+static int irq(struct virtio_dev *d, uint16_t q, const char *name,
+	       irq_fn *fn, void *ctx)
+{
+	struct vmmio *v = vm(d);
+	if (!v->has_irq || q >= MAX_QUEUES)
+		return 0;
+	v->fn[q] = fn;
+	v->ctx[q] = ctx;
+	if (!v->vec) {
+		int vec = irq_alloc(name, isr, v);
+		if (!vec || irq_route_gsi(vec, v->irq, 1, 0))
+			return 0;
+		v->vec = vec;
+	}
+	return v->vec;
+}
+
 static const struct virtio_ops v2_ops = {
 	get_features, set_features, get_status, set_status,
-	read_config, queue_max, queue_enable_v2, notify, 0,
+	read_config, queue_max, queue_enable_v2, notify, irq,
 };
 
 static const struct virtio_ops v1_ops = {
 	get_features, set_features, get_status, set_status,
-	read_config, queue_max, queue_enable_v1, notify, 0,
+	read_config, queue_max, queue_enable_v1, notify, irq,
 };
 
 int virtio_mmio_attach(const struct virtio_mmio_loc *loc,
