@@ -249,3 +249,15 @@ if ud.accel(ud.config(), pvh=True) == "kvm":
 else:
     case("pvh: TSC from the PIT on microvm agrees with the PM timer on q35",
          timeout=TIMEOUT)(tsc)
+
+
+@case("pvh: microvm disks complete by interrupt (IOAPIC GSI, with and "
+      "without ACPI)", timeout=TIMEOUT)
+def microvm_irq(t):
+    for machine in ("microvm", "microvm,acpi=off"):
+        r = t.boot(machine=machine, cmd="sha256 /README.txt; irq")
+        r.expect_status(0)
+        m = r.expect(r"^ +\d+ +(\d+)  GSI \d+ level +vda$")
+        if int(m.group(1)) == 0:
+            raise harness.Fail(f"{machine}: no interrupts counted")
+        r.expect(r"^irq: vda waits by interrupt ")
