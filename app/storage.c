@@ -12,6 +12,7 @@
 #include "../drivers/virtio/virtio_blk.h"
 #include "../drivers/virtio/virtio_mmio.h"
 #include "../drivers/virtio/virtio_pci.h"
+#include "../drivers/virtio/virtio_scsi.h"
 #include "../fs/gpt.h"
 #include "../runtime/console.h"
 #include "../runtime/fmt.h"
@@ -96,7 +97,9 @@ static void probe_virtio(struct pci_dev *p)
 	int err = v ? virtio_pci_attach(p, v) : VIRTIO_ERR_NOMEM;
 	if (err == VIRTIO_ERR_DEVICE)
 		why = "no usable PCI transport (modern or legacy)";
-	if (!err)
+	if (!err && v->type == VIRTIO_TYPE_SCSI)
+		err = vscsi_attach(v, &why);
+	else if (!err)
 		err = vblk_attach(v, &why);
 	if (err && why) {
 		pci_where(p, where);
@@ -108,8 +111,8 @@ static void probe_virtio(struct pci_dev *p)
 	}
 }
 
-/* virtio-blk over MMIO: other device types and empty slots are left
- * alone. */
+/* virtio-blk and virtio-scsi over MMIO: other device types and empty
+ * slots are left alone. */
 static void probe_mmio(void)
 {
 	struct virtio_mmio_loc loc[VIRTIO_MMIO_MAX];
@@ -125,10 +128,16 @@ static void probe_mmio(void)
 			m->type = v->type;
 			m->state = "no driver";
 		}
-		if (!err && v->type == 2) {
+		unsigned before = blk_count();
+		if (!err && v->type == VIRTIO_TYPE_BLOCK) {
 			err = vblk_attach(v, &m->state);
 			if (!err)
 				m->state = blk_get(blk_count() - 1)->name;
+		} else if (!err && v->type == VIRTIO_TYPE_SCSI) {
+			err = vscsi_attach(v, &m->state);
+			if (!err)	/* its first disk, when it has one */
+				m->state = blk_count() > before
+					   ? blk_get(before)->name : "no disks";
 		} else if (!err) {
 			err = VIRTIO_ERR_NODEV;
 		}
@@ -155,14 +164,17 @@ const struct storage_mmio *storage_mmio_get(unsigned i)
 	return i < nmmio ? &mmio[i] : 0;
 }
 
-/* virtio-blk first (PCI, then MMIO), then NVMe, AHCI and IDE: every disk
- * is registered, in that order, and the root volume is looked for on all
- * of them. A probe that finds its device broken has said so
- * (blk_broken). */
+/* virtio first (virtio-blk, then virtio-scsi on PCI; then both over
+ * MMIO), then NVMe, AHCI and IDE: every disk is registered, in that
+ * order, and the root volume is looked for on all of them. A probe that
+ * finds its device broken has said so (blk_broken). */
 static void probe_disks(void)
 {
 	for (unsigned i = 0; i < pci_count(); i++)
-		if (virtio_pci_type(pci_get(i)) == 2)
+		if (virtio_pci_type(pci_get(i)) == VIRTIO_TYPE_BLOCK)
+			probe_virtio(pci_get(i));
+	for (unsigned i = 0; i < pci_count(); i++)
+		if (virtio_pci_type(pci_get(i)) == VIRTIO_TYPE_SCSI)
 			probe_virtio(pci_get(i));
 	probe_mmio();
 	for (unsigned i = 0; i < pci_count(); i++)

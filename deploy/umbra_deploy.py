@@ -119,11 +119,16 @@ def disk_args(path, bus, index, fmt="raw", readonly=False, extra=""):
         dev = f"ide-hd,drive=disk{index},bus=ide.{index // 2},unit={index % 2}"
     elif bus == "nvme":
         dev = f"nvme,id=nvme{index},drive=disk{index},serial=umbra{index}"
+    elif bus == "scsi":
+        # one virtio-scsi HBA; each disk a target of its own, LUN 0
+        dev = f"scsi-hd,drive=disk{index},bus=scsi0.0,scsi-id={index},lun=0"
     else:
         raise DeployError(f"unknown disk bus {bus!r}")
     if extra:
         dev += "," + extra
-    return ["-drive", drive, "-device", dev]
+    hba = ["-device", "virtio-scsi-pci,id=scsi0"] \
+        if bus == "scsi" and index == 0 else []
+    return hba + ["-drive", drive, "-device", dev]
 
 
 def qemu_argv(cfg, vars_path, machine="q35", accel_name="tcg", memory="256M",

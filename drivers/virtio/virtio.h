@@ -25,6 +25,10 @@
 
 #define VIRTIO_BIT(f) (1ull << (f))
 
+/* virtio 1.2 §5 device ids */
+#define VIRTIO_TYPE_BLOCK 2
+#define VIRTIO_TYPE_SCSI 8
+
 enum virtio_err {
 	VIRTIO_OK = 0,
 	VIRTIO_ERR_FEATURES = -1,	/* FEATURES_OK did not stick */

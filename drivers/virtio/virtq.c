@@ -374,8 +374,10 @@ int virtq_get(struct virtq *q, void **token, uint32_t *len)
 	int r = q->packed ? get_packed(q, &id, len) : get_split(q, &id, len);
 	if (r <= 0)
 		return r;
-	if (!q->token[id] || *len > q->writable[id])
+	if (!q->token[id] || (*len > q->writable[id] && !q->loose_len))
 		return VIRTIO_ERR_DEVICE;	/* not ours, or too long */
+	if (*len > q->writable[id])
+		*len = q->writable[id];
 	*token = q->token[id];
 	release(q, id);
 	return 1;

@@ -21,6 +21,11 @@ struct virtq {
 	struct virtio_dev *dev;
 	uint16_t index, size;
 	uint8_t packed, indirect, event_idx, irq_on;
+	/* Used lengths that count device-readable bytes too are clamped to
+	 * the device-writable ones rather than refused (QEMU's virtio-scsi
+	 * adds the data-out length: §5.6.6 says a driver may not rely on
+	 * them). Set by the driver after virtq_init. */
+	uint8_t loose_len;
 	uint16_t free;		/* ring descriptors not in use */
 	void **token;		/* [size]: per buffer id; 0 = not in flight */
 	uint16_t *chain;	/* [size]: ring descriptors the id holds */
@@ -68,7 +73,7 @@ int virtq_pending(const struct virtq *q);
 
 /* One completed request: 1 with *token and *len, 0 when none, or
  * VIRTIO_ERR_DEVICE when the device returned something it was not given
- * (an unknown id, a length beyond what was posted). */
+ * (an unknown id, a length beyond what was posted unless loose_len). */
 int virtq_get(struct virtq *q, void **token, uint32_t *len);
 
 #endif
