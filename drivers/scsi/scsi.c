@@ -193,7 +193,7 @@ int scsi_result_retry(const struct scsi_result *r)
 unsigned scsi_cdb_rw(uint8_t *cdb, int write, uint64_t lba, uint32_t count)
 {
 	memset(cdb, 0, SCSI_CDB_MAX);
-	if (lba + count <= 0xffffffffull && count <= 0xffff) {
+	if (lba + count <= 1ull << 32 && count <= 0xffff) {
 		/* SBC-3 §5.11 / §5.32: READ(10), WRITE(10) */
 		cdb[0] = write ? OP_WRITE10 : OP_READ10;
 		put_be(cdb + 2, lba, 4);

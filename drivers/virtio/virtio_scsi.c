@@ -684,6 +684,23 @@ static int add_disk(struct vscsi *h, struct vscsi_lun *l, uint32_t depth)
 	return blk_register(b) ? -1 : 0;
 }
 
+/* Registers the LUNs found; how many were. */
+static unsigned add_disks(struct vscsi *h, int vec)
+{
+	if (!h->nluns)
+		return 0;
+	/* §5.6.4 cmd_per_lun, and the ring shared fairly */
+	uint32_t depth = h->nslots / h->nluns, added = 0;
+	if (h->cmd_per_lun && h->cmd_per_lun < depth)
+		depth = h->cmd_per_lun;
+	depth = depth ? (depth < 256 ? depth : 256) : 1;
+	for (unsigned i = 0; i < h->nluns; i++) {
+		h->lun[i]->blk.irq_vec = vec;
+		added += !add_disk(h, h->lun[i], depth);
+	}
+	return added;
+}
+
 int vscsi_attach(struct virtio_dev *dev, const char **why)
 {
 	struct vscsi *h = calloc(1, sizeof(*h));
@@ -713,7 +730,12 @@ int vscsi_attach(struct virtio_dev *dev, const char **why)
 	}
 	if (buf)
 		page_free((uintptr_t)buf, 1);
-	if (err || !h->nluns) {
+	if (err) {
+		static char words[80];	/* h goes away */
+		fmt_snprintf(words, sizeof(words), "%s", *why);
+		*why = words;
+	}
+	if (err || !add_disks(h, vec)) {
 		virtio_fail(dev);
 		if (virtio_reset(dev))	/* no more DMA */
 			*why = virtio_strerror(VIRTIO_ERR_RESET);
@@ -721,17 +743,6 @@ int vscsi_attach(struct virtio_dev *dev, const char **why)
 		 * interrupts from a reset device) */
 		if (!vec)
 			drop(h);
-		return err;
 	}
-	/* §5.6.4 cmd_per_lun, and the ring shared fairly */
-	uint32_t depth = h->nslots / h->nluns;
-	if (h->cmd_per_lun && h->cmd_per_lun < depth)
-		depth = h->cmd_per_lun;
-	depth = depth ? (depth < 256 ? depth : 256) : 1;
-	for (unsigned i = 0; i < h->nluns; i++) {
-		h->lun[i]->blk.irq_vec = vec;
-		if (add_disk(h, h->lun[i], depth))
-			h->lun[i]->info.why[0] = 0;	/* said; unused */
-	}
-	return 0;
+	return err;
 }
