@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../drivers/ata/ide.h"
 #include "../drivers/blk.h"
 #include "../runtime/console.h"
 #include "../runtime/irq.h"
@@ -188,6 +189,18 @@ static int storm(const char *name)
 	return 0;
 }
 
+/* `fault dma DEV`: DEV's next DMA transfer gets a PRD table 256 bytes
+ * short, an error its controller reports; the driver must fall back to
+ * PIO with the data intact. */
+static int short_prd(const char *name)
+{
+	struct blk_dev *d = blk_find(name);
+	if (!d || ide_fault_dma(d))
+		return shell_err("fault", 1, "%s: no such IDE disk doing DMA",
+				 name);
+	return 0;
+}
+
 static int cmd_fault(int argc, char **argv)
 {
 	static uint8_t ret_insn[16] = { 0xc3 };	/* "ret", in a data page */
@@ -210,10 +223,12 @@ static int cmd_fault(int argc, char **argv)
 		return lose_irq(argv[2]);
 	else if (!strcmp(kind, "irq-storm") && argc == 3)
 		return storm(argv[2]);
+	else if (!strcmp(kind, "dma") && argc == 3)
+		return short_prd(argv[2]);
 	else
 		return shell_err(argv[0], SHELL_USAGE, "usage: fault "
 				 "[null|write-code|exec-data|stack|smash|assert|"
-				 "irq DEV|irq-storm DEV]");
+				 "irq DEV|irq-storm DEV|dma DEV]");
 	return shell_err(argv[0], 1, "%s did not fault", kind);
 }
 

@@ -78,6 +78,16 @@ void blk_detail(struct blk_dev *d, const char *fmt, ...)
 	va_end(ap);
 }
 
+void blk_note(struct blk_dev *d, const char *fmt, ...)
+{
+	char words[160];
+	va_list ap;
+	va_start(ap, fmt);
+	fmt_vsnprintf(words, sizeof(words), fmt, ap);
+	va_end(ap);
+	con_printf("%s: %s\n", d->name, words);
+}
+
 static int add(struct blk_dev *d)
 {
 	if (ndevs == BLK_MAX_DEVS) {

@@ -69,7 +69,7 @@ struct blk_ops {
 
 struct blk_dev {
 	char name[16];		/* vda, vda1, sda, nvme0n1 ... */
-	char model[48], serial[24];
+	char model[64], serial[24];
 	const char *transport;	/* "virtio", "ahci", "ide", "nvme" */
 	const char *cache;	/* "write-back", "write-through", "unknown" */
 	uint64_t sectors;
@@ -133,6 +133,11 @@ const struct blk_broken *blk_broken_get(unsigned i);
 /* The driver's words for a failure it is about to return (kept in
  * d->detail for the engine's report). */
 void blk_detail(struct blk_dev *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Something the driver changed for good that the user should know of
+ * (a fallback, say), in its words: printed now, once, as "NAME: ...". */
+void blk_note(struct blk_dev *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* An IDENTIFY string (ATA words 10-19/27-46, NVMe SN/MN) into out (n + 1

@@ -16,6 +16,12 @@ int ata_parse_identity(const uint16_t *w, struct ata_identity *id)
 	id->lba48 = (w[83] & (1 << 10)) != 0;
 	id->flush_ext = (w[83] & (1 << 13)) != 0;
 	id->write_cache = (w[85] & (1 << 5)) != 0;
+	id->dma = (w[49] & (1 << 8)) != 0;
+	id->mwdma = (uint8_t)(w[63] & 0x07);
+	id->udma = (w[53] & (1 << 2)) ? (uint8_t)(w[88] & 0x7f) : 0;
+	/* ATA8-ACS §7.16.7 words 75-76 (SATA); 0 or 0xffff: not there */
+	if (w[76] != 0 && w[76] != 0xffff && (w[76] & (1 << 8)))
+		id->ncq_depth = (uint8_t)((w[75] & 0x1f) + 1);
 	if (id->lba48)
 		id->sectors = (uint64_t)w[100] | (uint64_t)w[101] << 16 |
 			      (uint64_t)w[102] << 32 | (uint64_t)w[103] << 48;
