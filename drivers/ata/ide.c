@@ -309,7 +309,7 @@ static int dma_wait(struct dma_wait *w, uint64_t us)
 
 /* The DMA engine failed, not the drive: stop it, reset the channel, and
  * let the caller go on by PIO. */
-static int dma_broke(struct ide *d, const char *why, uint8_t bm)
+static int dma_broke(struct ide *d, int write, const char *why, uint8_t bm)
 {
 	outb(d->ch.bm + BM_CMD, 0);
 	outb(d->ch.bm + BM_STATUS, (bm & BM_ST_CAPABLE) | BM_ST_IRQ |
@@ -318,8 +318,8 @@ static int dma_broke(struct ide *d, const char *why, uint8_t bm)
 	d->dma = 0;
 	fmt_snprintf(d->mode, sizeof(d->mode), "PIO, DMA failed");
 	name_model(d);
-	blk_note(&d->blk, "DMA transfer failed (%s, bus master status 0x%02x); "
-		 "PIO from now on", why, bm);
+	blk_note(&d->blk, "DMA %s failed (%s, bus master status 0x%02x); PIO "
+		 "from now on", write ? "write" : "read", why, bm);
 	return 1;
 }
 
@@ -339,7 +339,7 @@ static int dma(struct ide *d, int write, uint64_t lba, uint32_t count,
 		bytes -= 256;
 	}
 	if (build_prd(c, addr, bytes))
-		return dma_broke(d, "the buffer does not fit a PRD table", 0);
+		return dma_broke(d, write, "the buffer does not fit a PRD table", 0);
 	if (wait_ready(c, 0, WAIT_US) < 0)
 		return fail_status(d, what, lba, -1);
 	outb(c->bm + BM_CMD, dir);
@@ -358,17 +358,17 @@ static int dma(struct ide *d, int write, uint64_t lba, uint32_t count,
 	int s = status(c);		/* acknowledges INTRQ */
 	outb(c->bm + BM_STATUS, (bm & BM_ST_CAPABLE) | BM_ST_IRQ | BM_ST_ERROR);
 	if (late)
-		return dma_broke(d, "no end within 5 s", bm);
+		return dma_broke(d, write, "no end within 5 s", bm);
 	if (bm & BM_ST_ERROR)
-		return dma_broke(d, "the controller's error bit", bm);
+		return dma_broke(d, write, "the controller's error bit", bm);
 	if (s & (ATA_SR_ERR | ATA_SR_DF)) {
 		/* ICRC: the interface garbled the transfer (ATA8-ACS §6.2) */
 		if (!(s & ATA_SR_DF) && (inb(c->cmd + R_ERROR) & 0x80))
-			return dma_broke(d, "interface CRC error", bm);
+			return dma_broke(d, write, "interface CRC error", bm);
 		return fail_status(d, what, lba, s);
 	}
 	if (!(bm & BM_ST_IRQ) || (s & (ATA_SR_BSY | ATA_SR_DRQ)))
-		return dma_broke(d, "the PRD table ended before the transfer",
+		return dma_broke(d, write, "the PRD table ended before the transfer",
 				 bm);
 	return 0;
 }

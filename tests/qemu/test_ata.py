@@ -1,9 +1,11 @@
 """The ATA fallback: IDE on -machine pc (master, slave, secondary
-channel), AHCI on q35, LBA48 past 128 GiB, a drive that refuses writes,
-and data that survives a reboot on each."""
+channel) by bus-master DMA, falling back to PIO when a DMA transfer
+fails; AHCI on q35, LBA48 past 128 GiB, a drive that refuses writes, and
+data that survives a reboot on each."""
 
 import hashlib
 import os
+import re
 import subprocess
 
 import harness
@@ -28,26 +30,111 @@ def expect_ata(r, name, where):
     r.expect(rf"^{README_SHA}  /README.txt$")
 
 
-@case("ide: -machine pc, primary master")
+def expect_dma(r, name, where):
+    """The disk moved its data by DMA (PIIX3: multiword DMA 2), and no
+    transfer failed."""
+    expect_ata(r, name, rf'ide +128\.0M +512 rw model="QEMU HARDDISK \(IDE '
+               rf'{where}, MWDMA2, LBA48\)"')
+    r.expect_not(r"DMA (read|write) failed")
+
+
+@case("ide: -machine pc, primary master, DMA")
 def ide_master(t):
     r = t.boot(cmd=CMDS, machine="pc", disks=[],
                extra=ide_drive(t.fresh_disk(), 0, 0, 0, "qcow2"))
-    expect_ata(r, "hda", r'ide +128\.0M +512 rw model="QEMU HARDDISK \(IDE '
-               r'primary master, PIO, LBA48\)"')
+    expect_dma(r, "hda", "primary master")
 
 
-@case("ide: -machine pc, primary slave")
+@case("ide: -machine pc, primary slave, DMA")
 def ide_slave(t):
     r = t.boot(cmd=CMDS, machine="pc", disks=[],
                extra=ide_drive(t.fresh_disk(), 0, 1, 0, "qcow2"))
-    expect_ata(r, "hda", r"ide .*IDE primary slave")
+    expect_dma(r, "hda", "primary slave")
 
 
-@case("ide: -machine pc, secondary channel")
+@case("ide: -machine pc, secondary master, DMA")
 def ide_secondary(t):
     r = t.boot(cmd=CMDS, machine="pc", disks=[],
                extra=ide_drive(t.fresh_disk(), 1, 0, 0, "qcow2"))
-    expect_ata(r, "hda", r"ide .*IDE secondary master")
+    expect_dma(r, "hda", "secondary master")
+
+
+@case("ide: -machine pc, secondary slave, DMA")
+def ide_secondary_slave(t):
+    r = t.boot(cmd=CMDS, machine="pc", disks=[],
+               extra=ide_drive(t.fresh_disk(), 1, 1, 0, "qcow2"))
+    expect_dma(r, "hda", "secondary slave")
+
+
+@case("ide: four drives on both channels, each by DMA; the volume on the "
+      "last", timeout=120)
+def ide_four(t):
+    blank = [t.path(f"blank{i}.img") for i in range(3)]
+    for b in blank:
+        with open(b, "wb") as f:
+            f.truncate(128 << 20)
+    drives = ide_drive(blank[0], 0, 0, 0) + ide_drive(blank[1], 0, 1, 1) + \
+        ide_drive(blank[2], 1, 0, 2) + ide_drive(t.copy_disk(), 1, 1, 3)
+    r = t.boot(cmd="lsblk; bench -s 2 seqwrite hda; bench -s 2 seqread hdb; "
+               "bench -n 100 -d 1 randwrite hdc; write /x by dma; sync; "
+               "cat /x; cat /etc/motd; sha256 /README.txt", machine="pc",
+               disks=[], extra=drives)
+    r.expect_status(0)
+    for name, where in (("hda", "primary master"), ("hdb", "primary slave"),
+                        ("hdc", "secondary master"),
+                        ("hdd", "secondary slave")):
+        r.expect(rf'^{name} +ide +128\.0M .*\(IDE {where}, MWDMA2, LBA48\)')
+    r.expect(r"^hdd2 +part .*\(root\)$")
+    r.expect(r"^bench: seqread hdb: 2097152 bytes")
+    r.expect(r"^by dma$")
+    r.expect(rf"^{README_SHA}  /README.txt$")
+    r.expect_not(r"DMA (read|write) failed")
+    # what the first drive got by DMA is what bench wrote: not zeros
+    with open(blank[0], "rb") as f:
+        if f.read(1 << 20).count(0) == 1 << 20:
+            raise harness.Fail("hda: nothing written by DMA")
+
+
+def fallback_image(t):
+    big = t.path("big")
+    with open(big, "wb") as f:
+        f.write(os.urandom(3 << 20))
+    img = t.copy_disk()
+    subprocess.run([EFS, "put", img, big, "/big"], check=True)
+    return img, hashlib.sha256(open(big, "rb").read()).hexdigest()
+
+
+@case("ide: a failed DMA read falls back to PIO, the data still right")
+def ide_dma_fails_read(t):
+    img, want = fallback_image(t)
+    r = t.boot(cmd="fault dma hda; sha256 /big; lsblk; fault dma hda",
+               machine="pc", disks=[], extra=ide_drive(img, 0, 0, 0))
+    r.expect(r"^hda: DMA read failed \(the PRD table ended before the "
+             r"transfer, bus master status 0x\w+\); PIO from now on$")
+    r.expect(rf"^{want}  /big$")
+    r.expect(r'^hda +ide .*\(IDE primary master, PIO, DMA failed, LBA48\)')
+    # once PIO, there is no DMA left to break
+    r.expect(r"^fault: hda: no such IDE disk doing DMA$")
+    r.expect_status(1)
+    if len(re.findall(r"DMA (?:read|write) failed", r.log)) != 1:
+        raise harness.Fail("the fallback was said more than once")
+
+
+@case("ide: a failed DMA write falls back to PIO, the data still right")
+def ide_dma_fails_write(t):
+    img, want = fallback_image(t)
+    r = t.boot(cmd="cp /big /copy; fault dma hda; sync; sha256 /copy",
+               machine="pc", disks=[], extra=ide_drive(img, 1, 0, 0))
+    r.expect(r"^hda: DMA write failed \(the PRD table ended")
+    r.expect(rf"^{want}  /copy$")
+    r.expect_status(0)
+    out = subprocess.run([EFS, "cat", img, "/copy"], capture_output=True)
+    if hashlib.sha256(out.stdout).hexdigest() != want:
+        raise harness.Fail("the host reads another /copy")
+    check = subprocess.run([EFS, "fsck", img], capture_output=True,
+                           text=True)
+    if check.returncode != 0:
+        raise harness.Fail(f"fsck: {check.stdout}{check.stderr}")
 
 
 @case("ahci: q35 with an AHCI disk")
