@@ -141,7 +141,7 @@ def ide_dma_fails_write(t):
 def ahci(t):
     r = t.boot(cmd=CMDS + "; bench -d 8 -n 200 randread sda2", bus="ahci")
     expect_ata(r, "sda", r'ahci +128\.0M +512 rw model="QEMU HARDDISK '
-               r'\(AHCI port 0, DMA\)" .*queue=32')
+               r'\(AHCI port 0, NCQ\)" .*queue=32')
     r.expect(r"^bench: randread sda2 bs=4096 depth=8: 200 ops")
 
 
