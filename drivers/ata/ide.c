@@ -237,7 +237,7 @@ static int pio(struct ide *d, int write, uint64_t lba, uint32_t count,
 	return 0;
 }
 
-/* --- bus-master DMA --------------------------------------------------------- */
+/* --- bus-master DMA ------------------------------------------------------- */
 
 /* SFF-8038i §1.2: [addr, addr + bytes) as PRD entries, none crossing a
  * 64 KiB boundary, the last marked EOT. -1 when it does not fit. */

@@ -51,7 +51,7 @@ static void put_be(uint8_t *p, uint64_t v, unsigned bytes)
 		p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
 }
 
-/* --- sense data ------------------------------------------------------------- */
+/* --- sense data ----------------------------------------------------------- */
 
 int scsi_sense_parse(const uint8_t *s, uint32_t len, struct scsi_sense *out)
 {
@@ -188,7 +188,7 @@ int scsi_result_retry(const struct scsi_result *r)
 	       k.key == SCSI_KEY_UNIT_ATTENTION;
 }
 
-/* --- commands ------------------------------------------------------------------ */
+/* --- commands ------------------------------------------------------------- */
 
 unsigned scsi_cdb_rw(uint8_t *cdb, int write, uint64_t lba, uint32_t count)
 {
@@ -256,7 +256,7 @@ static int run_retried(struct scsi_exec *x, const uint8_t *cdb, unsigned clen,
 	return err;
 }
 
-/* --- bring-up ------------------------------------------------------------------ */
+/* --- bring-up ------------------------------------------------------------- */
 
 static int failed(struct scsi_disk *d, int err, const char *fmt, const char *s)
 {

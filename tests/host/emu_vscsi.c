@@ -248,7 +248,7 @@ static void execute(struct emu_vscsi *e, struct cmd *c)
 	}
 }
 
-/* --- the queues ------------------------------------------------------------- */
+/* --- the queues ----------------------------------------------------------- */
 
 /* The chain from head (§2.7.5, no indirect); 0 when malformed. */
 static unsigned chain(struct emu_vscsi_q *q, uint16_t head, struct buf *b)
@@ -352,7 +352,7 @@ int emu_vscsi_event(struct emu_vscsi *e, uint32_t event, int bogus)
 	return 0;
 }
 
-/* --- the transport -------------------------------------------------------------- */
+/* --- the transport -------------------------------------------------------- */
 
 static uint64_t t_getf(struct virtio_dev *d)
 {

@@ -76,7 +76,7 @@ static void stop(struct blk_dev *d)
 	d->failed = 1;
 }
 
-/* --- a good HBA ---------------------------------------------------------------- */
+/* --- a good HBA ----------------------------------------------------------- */
 
 static void test_good(void)
 {
@@ -134,7 +134,7 @@ static void test_good(void)
 	emu_vscsi_free(&e);
 }
 
-/* --- what disks say ---------------------------------------------------------------- */
+/* --- what disks say ------------------------------------------------------- */
 
 static void test_sense(void)
 {
@@ -181,7 +181,7 @@ static void test_sense(void)
 	emu_vscsi_free(&e);
 }
 
-/* --- lies that stop the HBA ------------------------------------------------------ */
+/* --- lies that stop the HBA ----------------------------------------------- */
 
 /* A device whose next answer is a lie of kind `set`: the request fails,
  * the device is stopped (reset) with `words` in the report, and nothing
@@ -241,7 +241,7 @@ static void test_lies(void)
 	lie(set_response, "response code 0x42 is not a virtio-scsi response");
 }
 
-/* --- nonsense at bring-up ------------------------------------------------------------ */
+/* --- nonsense at bring-up ------------------------------------------------- */
 
 /* Attaches a one-LUN device that `set` spoils; the unit is not
  * registered, and (when words) listed as broken with them. */
@@ -319,7 +319,7 @@ static void test_fallbacks(void)
 	emu_vscsi_free(&e);
 }
 
-/* --- events, and silence ---------------------------------------------------------------- */
+/* --- events, and silence -------------------------------------------------- */
 
 static void test_events(void)
 {
@@ -368,7 +368,7 @@ static void test_silent(void)
 	emu_vscsi_free(&e);
 }
 
-/* --- the sense decoder alone ------------------------------------------------------------ */
+/* --- the sense decoder alone ---------------------------------------------- */
 
 static void test_decoder(void)
 {
