@@ -17,6 +17,8 @@
  *   capacity     sectors times sector size that would overflow (virtio
  *                2^63 sectors, ATA LBA48 all ones, an NVMe namespace)
  *                is refused with a message and never registered
+ *   IDE PRDs     the bus-master tables keep the 64 KiB rule and 4 GiB
+ *                bound, and stay inside their page
  *
  * Every wait is bounded: the drivers' by their deadlines, the test's by
  * its own, and the whole suite by a watchdog. */
@@ -29,6 +31,7 @@
 
 #include "../../drivers/ata/ahci.h"
 #include "../../drivers/ata/ata.h"
+#include "../../drivers/ata/ide_int.h"
 #include "../../drivers/blk.h"
 #include "../../drivers/nvme/nvme.h"
 #include "../../drivers/virtio/virtio_blk.h"
@@ -601,6 +604,51 @@ static void test_ahci(int s64a)
 	emu_ahci_free(&e);
 }
 
+/* --- IDE: PRD tables -------------------------------------------------------- */
+
+/* SFF-8038i §1.2: entries cover exactly [addr, addr + bytes), none
+ * crosses a 64 KiB boundary, only the last has EOT, and nothing past it
+ * in the 4 KiB table is touched. Returns the entries, or -1. */
+static int prd_check(uint64_t addr, uint32_t bytes)
+{
+	static uint8_t t[4096 + 64];
+	memset(t, 0xee, sizeof(t));
+	if (ide_prd_build(t, addr, bytes))
+		return -1;
+	uint64_t at = addr;
+	int n = 0, ok = 1;
+	for (;; n++) {
+		uint32_t a = le32_get(t + 8 * n), w = le32_get(t + 8 * n + 4);
+		uint32_t len = (w & 0xffff) ? (w & 0xffff) : 0x10000;
+		ok &= a == at && (w & 0x7fff0000u) == 0;
+		ok &= a / 0x10000 == (a + len - 1) / 0x10000;
+		at += len;
+		if (w >> 31)
+			break;
+		if (n == 511)
+			return -2;
+	}
+	n++;
+	ok &= at == addr + bytes;
+	for (unsigned i = 8u * (unsigned)n; i < sizeof(t); i++)
+		ok &= t[i] == 0xee;
+	return ok ? n : -3;
+}
+
+static void test_ide_prd(void)
+{
+	CHECK_INT(prd_check(0x1000, 512), 1);
+	CHECK_INT(prd_check(0x1fff0, 0x20), 2);	/* across 128 KiB */
+	CHECK_INT(prd_check(0x10000, 0x10000), 1);	/* count 0: 64 KiB */
+	CHECK_INT(prd_check(0x100000, 16u << 20), 256);
+	CHECK_INT(prd_check(0x100200, 16u << 20), 257);	/* unaligned */
+	CHECK_INT(prd_check(0x100200, 32u << 20), -1);	/* 513 entries */
+	CHECK_INT(prd_check(0x10000, 32u << 20), 512);	/* exactly full */
+	CHECK_INT(prd_check(0xfffff000ull, 0x2000), -1);	/* past 4 GiB */
+	CHECK_INT(prd_check(0xffffe000ull, 0x2000), 1);	/* to 4 GiB */
+	CHECK_INT(prd_check(0x1000, 0), -1);
+}
+
 int main(void)
 {
 	/* whole lines out even when a sanitizer ends the run */
@@ -618,5 +666,6 @@ int main(void)
 	test_ahci(0);
 	test_ahci(1);
 	test_ahci_capacity();
+	test_ide_prd();
 	return check_done();
 }
