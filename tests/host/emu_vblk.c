@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/cpu.h"
 #include "../../runtime/le.h"
+#include "emu_ring.h"
 
 /* §4.1.4.3 common configuration, at EMU_VBLK_COMMON */
 #define C_DF 0x04
@@ -21,8 +21,6 @@
 #define FAILED 128
 
 #define CAP_VENDOR 0x09
-#define D_NEXT 1
-#define D_WRITE 2
 #define MAX_SEGS 8
 #define STORED_MAX 2048
 
@@ -61,31 +59,8 @@ void emu_vblk_init(struct emu_vblk *e, uint8_t slot, uint64_t capacity,
 	e->data = calloc(e->stored, 512);
 }
 
-struct seg {
-	uint64_t addr;
-	uint32_t len;
-	int writes;
-};
-
-/* The chain from head (§2.7.5), at most MAX_SEGS; 0 when malformed. */
-static unsigned chain(struct emu_vblk *e, uint16_t head, struct seg *s)
-{
-	unsigned n = 0;
-	uint16_t i = head, flags;
-	do {
-		if (i >= e->size || n == MAX_SEGS)
-			return 0;
-		const uint8_t *d = fakepci_dma(e->desc + 16ull * i);
-		flags = le16_get(d + 12);
-		s[n++] = (struct seg){ le64_get(d), le32_get(d + 8),
-				       !!(flags & D_WRITE) };
-		i = le16_get(d + 14);
-	} while (flags & D_NEXT);
-	return n;
-}
-
 /* §5.2.6: one request; the status byte, and the bytes written. */
-static uint8_t serve(struct emu_vblk *e, const struct seg *s, unsigned n,
+static uint8_t serve(struct emu_vblk *e, const struct emu_seg *s, unsigned n,
 		     uint32_t *written)
 {
 	uint32_t type = le32_get(fakepci_dma(s[0].addr));
@@ -146,15 +121,11 @@ static int step(void *ctx)
 	}
 	if (!e->live)
 		return go_live(e, c);
-	uint16_t idx = mmio_read16(fakepci_dma(e->avail), 2);
 	int n = 0;
-	/* The index before the ring entries and descriptors it covers. */
-	cpu_barrier();
-	for (; e->last_avail != idx; e->last_avail++, n++) {
-		uint16_t head = le16_get(fakepci_dma(e->avail) + 4 +
-					 2 * (e->last_avail % e->size));
-		struct seg s[MAX_SEGS];
-		unsigned k = chain(e, head, s);
+	uint16_t head;
+	for (; emu_ring_take(e->avail, e->size, &e->last_avail, &head); n++) {
+		struct emu_seg s[MAX_SEGS];
+		unsigned k = emu_ring_chain(e->desc, e->size, head, s, MAX_SEGS);
 		uint32_t written = 0;
 		e->requests++;
 		if (k < 2 || s[0].len < 16 || !s[k - 1].writes) {
@@ -163,13 +134,7 @@ static int step(void *ctx)
 			*fakepci_dma(s[k - 1].addr) = serve(e, s, k, &written);
 			written++;
 		}
-		volatile uint8_t *u = fakepci_dma(e->used);
-		uint16_t ui = mmio_read16(u, 2);
-		mmio_write32(u, 4 + 8u * (ui % e->size), head);
-		mmio_write32(u, 8 + 8u * (ui % e->size), written);
-		/* The used entry and the data before the index. */
-		cpu_barrier();
-		mmio_write16(u, 2, (uint16_t)(ui + 1));
+		emu_ring_used(e->used, e->size, head, written);
 	}
 	return n;
 }

@@ -6,18 +6,11 @@
 #include <string.h>
 
 #include "../../runtime/le.h"
+#include "emu_ring.h"
 
-#define D_NEXT 1
-#define D_WRITE 2
 #define REQ_BYTES 51		/* §5.6.6.1: 19 + cdb_size 32 */
 #define RESP_BYTES 108		/* 12 + sense_size 96 */
 #define MAX_BUFS 8
-
-struct buf {
-	uint8_t *p;
-	uint32_t len;
-	int writes;
-};
 
 /* One command as the driver laid it out (§5.6.6.1). */
 struct cmd {
@@ -250,49 +243,23 @@ static void execute(struct emu_vscsi *e, struct cmd *c)
 
 /* --- the queues ----------------------------------------------------------- */
 
-/* The chain from head (§2.7.5, no indirect); 0 when malformed. */
-static unsigned chain(struct emu_vscsi_q *q, uint16_t head, struct buf *b)
-{
-	unsigned n = 0;
-	uint16_t i = head, flags;
-	do {
-		if (i >= q->size || n == MAX_BUFS)
-			return 0;
-		const uint8_t *d = P(q->desc + 16ull * i);
-		flags = le16_get(d + 12);
-		b[n++] = (struct buf){ P(le64_get(d)), le32_get(d + 8),
-				       !!(flags & D_WRITE) };
-		i = le16_get(d + 14);
-	} while (flags & D_NEXT);
-	return n;
-}
-
-static void push_used(struct emu_vscsi_q *q, uint32_t id, uint32_t len)
-{
-	uint8_t *u = P(q->used);
-	uint16_t idx = le16_get(u + 2);
-	le32_put(u + 4 + 8 * (idx % q->size), id);
-	le32_put(u + 8 + 8 * (idx % q->size), len);
-	le16_put(u + 2, (uint16_t)(idx + 1));
-}
-
 /* Lays the chain out as a command; 0, or -1 when it breaks §5.6.6.1. */
-static int layout(struct buf *b, unsigned n, struct cmd *c)
+static int layout(struct emu_seg *b, unsigned n, struct cmd *c)
 {
 	unsigned i = 1;
 	memset(c, 0, sizeof(*c));
 	if (n < 2 || b[0].writes || b[0].len < REQ_BYTES)
 		return -1;
-	c->req = b[0].p;
+	c->req = P(b[0].addr);
 	if (i < n && !b[i].writes) {
-		c->out = b[i].p;
+		c->out = P(b[i].addr);
 		c->out_len = b[i++].len;
 	}
 	if (i >= n || !b[i].writes || b[i].len < RESP_BYTES)
 		return -1;
-	c->resp = b[i++].p;
+	c->resp = P(b[i++].addr);
 	if (i < n) {
-		c->in = b[i].p;
+		c->in = P(b[i].addr);
 		c->in_len = b[i++].len;
 	}
 	return i == n ? 0 : -1;
@@ -313,42 +280,40 @@ static void answer(struct emu_vscsi *e, struct cmd *c)
 static void serve(struct emu_vscsi *e)
 {
 	struct emu_vscsi_q *q = &e->q[2];
-	uint16_t idx = le16_get(P(q->avail) + 2);
-	while (!e->silent && q->seen != idx) {
-		uint16_t head = le16_get(P(q->avail) + 4 + 2 * (q->seen % q->size));
-		struct buf b[MAX_BUFS];
+	uint16_t head;
+	while (!e->silent && emu_ring_take(q->avail, q->size, &q->seen, &head)) {
+		struct emu_seg b[MAX_BUFS];
 		struct cmd c;
-		q->seen++;
-		unsigned n = chain(q, head, b);
+		unsigned n = emu_ring_chain(q->desc, q->size, head, b, MAX_BUFS);
 		if (!n || layout(b, n, &c)) {
 			e->bad++;
-			push_used(q, head, 0);
+			emu_ring_used(q->used, q->size, head, 0);
 			continue;
 		}
 		execute(e, &c);
 		answer(e, &c);
 		uint32_t id = e->bad_id ? (uint32_t)(head + 1) % q->size : head;
-		push_used(q, id, RESP_BYTES + c.written);
+		emu_ring_used(q->used, q->size, id, RESP_BYTES + c.written);
 	}
 }
 
 int emu_vscsi_event(struct emu_vscsi *e, uint32_t event, int bogus)
 {
 	struct emu_vscsi_q *q = &e->q[1];
-	if (q->seen == le16_get(P(q->avail) + 2))
+	uint16_t head;
+	struct emu_seg b;
+	if (!emu_ring_take(q->avail, q->size, &q->seen, &head) ||
+	    !emu_ring_chain(q->desc, q->size, head, &b, 1) || !b.writes ||
+	    b.len < 16)
 		return -1;
-	uint16_t head = le16_get(P(q->avail) + 4 + 2 * (q->seen % q->size));
-	struct buf b;
-	q->seen++;
-	if (!chain(q, head, &b) || !b.writes || b.len < 16)
-		return -1;
-	memset(b.p, 0, 16);
-	le32_put(b.p, event);
-	b.p[4] = 1;
-	b.p[6] = 0x40;
+	uint8_t *p = P(b.addr);
+	memset(p, 0, 16);
+	le32_put(p, event);
+	p[4] = 1;
+	p[6] = 0x40;
 	/* bogus: the ring's last id, which a driver keeping fewer buffers
 	 * posted than the ring holds has not given */
-	push_used(q, bogus ? q->size - 1u : head, 16);
+	emu_ring_used(q->used, q->size, bogus ? q->size - 1u : head, 16);
 	return 0;
 }
 

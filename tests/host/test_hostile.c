@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* The drivers against hostile devices (issue 12 §4): each value a device
  * supplies is checked before use. The devices are models in tests/host
  * (emu_*.c) on fake PCI functions (fakepci.c), served by threads that
@@ -26,7 +25,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../../drivers/ata/ahci.h"
@@ -39,6 +37,7 @@
 #include "../../runtime/le.h"
 #include "../../runtime/page.h"
 #include "check.h"
+#include "dmamem.h"
 #include "emu_ahci.h"
 #include "emu_nvme.h"
 #include "emu_vblk.h"
@@ -86,18 +85,6 @@ static void watchdog(int sig)
 	if (write(1, line, (size_t)(p - line)) < 0)
 		_exit(1);
 	_exit(1);
-}
-
-/* The drivers' own DMA memory: below 4 GiB, as page_alloc gives it in
- * the image. Callers' buffers come from the heap, which is above. */
-static void arena(void)
-{
-	void *mem = mmap(0, ARENA_BYTES, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-	if (mem == MAP_FAILED)
-		abort();
-	page_reset();
-	page_add((uintptr_t)mem, ARENA_BYTES / 4096);
 }
 
 static void fill(uint8_t *p, size_t n, unsigned seed)
@@ -655,7 +642,7 @@ int main(void)
 	setvbuf(stdout, 0, _IOLBF, 0);
 	signal(SIGALRM, watchdog);
 	alarm(WATCHDOG_S);
-	arena();
+	dmamem_init(ARENA_BYTES);
 	test_notify_transport();
 	test_notify_attach();
 	test_reset_never_completes();

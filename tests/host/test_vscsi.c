@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* drivers/virtio/virtio_scsi.c and drivers/scsi/ against a virtio-scsi
  * HBA played by tests/host/emu_vscsi.c: a well-behaved one first (targets,
  * LUNs, reads, writes, flush, UNMAP, a unit attention taken in stride),
@@ -14,14 +13,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../../drivers/blk.h"
 #include "../../drivers/scsi/scsi.h"
 #include "../../drivers/virtio/virtio_scsi.h"
-#include "../../runtime/page.h"
 #include "check.h"
+#include "dmamem.h"
 #include "emu_vscsi.h"
 #include "hostcon.h"
 
@@ -36,16 +34,6 @@ static void watchdog(int sig)
 	if (write(2, why, sizeof(why) - 1) < 0)
 		_exit(1);
 	_exit(1);
-}
-
-static void arena(void)
-{
-	void *mem = mmap(0, ARENA_BYTES, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-	if (mem == MAP_FAILED)
-		abort();
-	page_reset();
-	page_add((uintptr_t)mem, ARENA_BYTES / 4096);
 }
 
 static void fill(uint8_t *p, size_t n, unsigned seed)
@@ -76,19 +64,34 @@ static void stop(struct blk_dev *d)
 	d->failed = 1;
 }
 
+/* Attaches e (set up by the caller), which must work; its first disk
+ * (0 when it has none), its index in *first. */
+static struct blk_dev *up(struct emu_vscsi *e, unsigned *first)
+{
+	const char *why = 0;
+	CHECK_INT(attach(e, first, &why), 0);
+	return blk_get(*first);
+}
+
+/* Stops the n disks from first on (their HBA's DMA), then frees e. */
+static void down(struct emu_vscsi *e, unsigned first, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		stop(blk_get(first + i));
+	emu_vscsi_free(e);
+}
+
 /* --- a good HBA ----------------------------------------------------------- */
 
 static void test_good(void)
 {
 	static struct emu_vscsi e;
-	const char *why = 0;
 	unsigned first;
 	/* targets 0 and 3; LUNs 0 and 1 on each */
 	emu_vscsi_init(&e, 1u << 0 | 1u << 3, 2, 512);
 	e.unit_attention = 1;	/* after the reset: once, at TEST UNIT READY */
-	CHECK_INT(attach(&e, &first, &why), 0);
+	struct blk_dev *a = up(&e, &first), *d = blk_get(first + 3);
 	CHECK_INT(blk_count(), first + 4);
-	struct blk_dev *a = blk_get(first), *d = blk_get(first + 3);
 	CHECK(a && d);
 	if (!a || !d)
 		return;
@@ -129,9 +132,7 @@ static void test_good(void)
 	CHECK_INT(e.bad, 0);
 	free(w);
 	free(r);
-	for (unsigned i = 0; i < 4; i++)
-		stop(blk_get(first + i));
-	emu_vscsi_free(&e);
+	down(&e, first, 4);
 }
 
 /* --- what disks say ------------------------------------------------------- */
@@ -139,12 +140,10 @@ static void test_good(void)
 static void test_sense(void)
 {
 	static struct emu_vscsi e;
-	const char *why = 0;
 	unsigned first;
 	uint8_t buf[8 * 512];
 	emu_vscsi_init(&e, 1, 1, 512);
-	CHECK_INT(attach(&e, &first, &why), 0);
-	struct blk_dev *d = blk_get(first);
+	struct blk_dev *d = up(&e, &first);
 	CHECK(d != 0);
 	if (!d)
 		return;
@@ -177,8 +176,7 @@ static void test_sense(void)
 	e.resid = 0;
 	CHECK_INT(blk_io(d, BLK_READ, 0, 8, buf), 0);
 	CHECK(!d->failed);
-	stop(d);
-	emu_vscsi_free(&e);
+	down(&e, first, 1);
 }
 
 /* --- lies that stop the HBA ----------------------------------------------- */
@@ -189,12 +187,10 @@ static void test_sense(void)
 static void lie(void (*set)(struct emu_vscsi *), const char *words)
 {
 	static struct emu_vscsi e;
-	const char *why = 0;
 	unsigned first;
 	uint8_t buf[8 * 512 + 16];
 	emu_vscsi_init(&e, 1, 1, 512);
-	CHECK_INT(attach(&e, &first, &why), 0);
-	struct blk_dev *d = blk_get(first);
+	struct blk_dev *d = up(&e, &first);
 	CHECK(d != 0);
 	if (!d)
 		return;
@@ -298,12 +294,11 @@ static void test_bringup(void)
 static void test_fallbacks(void)
 {
 	static struct emu_vscsi e;
-	const char *why = 0;
 	unsigned first;
 	emu_vscsi_init(&e, 1u << 7, 3, 4096);
 	e.rc16_refused = 1;
 	e.report_luns_len = 0x7ffffff8;
-	CHECK_INT(attach(&e, &first, &why), 0);
+	up(&e, &first);
 	CHECK_INT(blk_count(), first + 3);
 	struct blk_dev *d = blk_get(first + 2);
 	CHECK(d && d->sector_size == 4096 && d->sectors == EMU_VSCSI_BLOCKS);
@@ -314,9 +309,7 @@ static void test_fallbacks(void)
 	CHECK(!memcmp(e.data[2] + 5 * 4096, buf, 3 * 4096));
 	CHECK_INT(e.bad, 0);
 	free(buf);
-	for (unsigned i = 0; i < 3; i++)
-		stop(blk_get(first + i));
-	emu_vscsi_free(&e);
+	down(&e, first, 3);
 }
 
 /* --- events, and silence -------------------------------------------------- */
@@ -324,12 +317,10 @@ static void test_fallbacks(void)
 static void test_events(void)
 {
 	static struct emu_vscsi e;
-	const char *why = 0;
 	unsigned first;
 	uint8_t buf[512];
 	emu_vscsi_init(&e, 1, 1, 512);
-	CHECK_INT(attach(&e, &first, &why), 0);
-	struct blk_dev *d = blk_get(first);
+	struct blk_dev *d = up(&e, &first);
 	CHECK(d != 0);
 	if (!d)
 		return;
@@ -419,7 +410,7 @@ int main(void)
 	setvbuf(stdout, 0, _IOLBF, 0);
 	signal(SIGALRM, watchdog);
 	alarm(WATCHDOG_S);
-	arena();
+	dmamem_init(ARENA_BYTES);
 	test_decoder();
 	test_good();
 	test_sense();

@@ -5,6 +5,7 @@ umbra left through isa-debug-exit, and keeps the log of a failing case in
 build/test-logs/. Cases run two at a time (one per core)."""
 
 import concurrent.futures
+import hashlib
 import json
 import os
 import re
@@ -201,6 +202,29 @@ class Test:
         out = self.path(name)
         subprocess.run(["cp", "--sparse=always", base, out], check=True)
         return out
+
+    def blkdebug(self, image, event, iotype, errno, sector=None):
+        """image behind QEMU's blkdebug driver, which fails the requests
+        of `event` and `iotype` ("read"/"write") with errno (at `sector`
+        only, when given): what -drive file= takes."""
+        conf = self.path(f"blkdebug{len(os.listdir(self.dir))}.conf")
+        with open(conf, "w") as f:
+            f.write(f'[inject-error]\nevent = "{event}"\niotype = '
+                    f'"{iotype}"\nerrno = "{errno}"\n')
+            if sector is not None:
+                f.write(f'sector = "{sector}"\n')
+        return f"blkdebug:{conf}:{image}"
+
+    def put_random(self, image, path, size):
+        """A file of `size` random bytes put at `path` on the volume in
+        image (with the host tool); returns its sha256."""
+        data = os.urandom(size)
+        local = self.path(os.path.basename(path) + ".data")
+        with open(local, "wb") as f:
+            f.write(data)
+        ud.run_tool([os.path.join(BUILD, "eclipsefs"), "put", image, local,
+                     path], "eclipsefs put")
+        return hashlib.sha256(data).hexdigest()
 
     def argv(self, cmd=None, disks=None, machine="q35", bus=None,
              memory="256M", extra=(), disk_extra="", disk_extras=None,

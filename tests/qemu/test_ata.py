@@ -38,32 +38,21 @@ def expect_dma(r, name, where):
     r.expect_not(r"DMA (read|write) failed")
 
 
-@case("ide: -machine pc, primary master, DMA")
-def ide_master(t):
-    r = t.boot(cmd=CMDS, machine="pc", disks=[],
-               extra=ide_drive(t.fresh_disk(), 0, 0, 0, "qcow2"))
-    expect_dma(r, "hda", "primary master")
+def ide_position(channel, unit, where):
+    """A case: the volume on the drive at channel:unit, moved by DMA."""
+    def run(t):
+        r = t.boot(cmd=CMDS, machine="pc", disks=[],
+                   extra=ide_drive(t.fresh_disk(), channel, unit, 0,
+                                   "qcow2"))
+        expect_dma(r, "hda", where)
+    case(f"ide: -machine pc, {where}, DMA")(run)
 
 
-@case("ide: -machine pc, primary slave, DMA")
-def ide_slave(t):
-    r = t.boot(cmd=CMDS, machine="pc", disks=[],
-               extra=ide_drive(t.fresh_disk(), 0, 1, 0, "qcow2"))
-    expect_dma(r, "hda", "primary slave")
-
-
-@case("ide: -machine pc, secondary master, DMA")
-def ide_secondary(t):
-    r = t.boot(cmd=CMDS, machine="pc", disks=[],
-               extra=ide_drive(t.fresh_disk(), 1, 0, 0, "qcow2"))
-    expect_dma(r, "hda", "secondary master")
-
-
-@case("ide: -machine pc, secondary slave, DMA")
-def ide_secondary_slave(t):
-    r = t.boot(cmd=CMDS, machine="pc", disks=[],
-               extra=ide_drive(t.fresh_disk(), 1, 1, 0, "qcow2"))
-    expect_dma(r, "hda", "secondary slave")
+for channel, unit, where in ((0, 0, "primary master"),
+                             (0, 1, "primary slave"),
+                             (1, 0, "secondary master"),
+                             (1, 1, "secondary slave")):
+    ide_position(channel, unit, where)
 
 
 @case("ide: four drives on both channels, each by DMA; the volume on the "
@@ -96,12 +85,8 @@ def ide_four(t):
 
 
 def fallback_image(t):
-    big = t.path("big")
-    with open(big, "wb") as f:
-        f.write(os.urandom(3 << 20))
     img = t.copy_disk()
-    subprocess.run([EFS, "put", img, big, "/big"], check=True)
-    return img, hashlib.sha256(open(big, "rb").read()).hexdigest()
+    return img, t.put_random(img, "/big", 3 << 20)
 
 
 @case("ide: a failed DMA read falls back to PIO, the data still right")
@@ -184,12 +169,8 @@ def ahci_lba48(t):
 def ide_refuses_writes(t):
     # QEMU will not attach a read-only drive to IDE ("Block node is
     # read-only"), so the device refuses every write instead (blkdebug).
-    conf = t.path("blkdebug.conf")
-    with open(conf, "w") as f:
-        f.write('[inject-error]\nevent = "pwritev"\niotype = "write"\n'
-                'errno = "30"\n')
-    img = t.copy_disk()
-    drive = f"if=none,id=ide0,format=raw,file=blkdebug:{conf}:{img}"
+    img = t.blkdebug(t.copy_disk(), "pwritev", "write", 30)
+    drive = f"if=none,id=ide0,format=raw,file={img}"
     r = t.boot(cmd="set +e; cat /etc/motd; write /x y; sync; cat /etc/motd",
                machine="pc", disks=[],
                extra=["-drive", drive, "-device", "ide-hd,drive=ide0,bus=ide.0"])
@@ -204,15 +185,10 @@ def ide_refuses_writes(t):
 
 @case("ahci: a failed write is reported, the port recovers, reads go on")
 def ahci_refuses_writes(t):
-    conf = t.path("blkdebug.conf")
-    with open(conf, "w") as f:
-        f.write('[inject-error]\nevent = "pwritev"\niotype = "write"\n'
-                'errno = "30"\n')
-    img = t.copy_disk()
+    img = t.blkdebug(t.copy_disk(), "pwritev", "write", 30)
     r = t.boot(cmd="set +e; write /x y; sync; cat /etc/motd; sha256 "
                "/README.txt", bus="ahci", disks=[],
-               extra=["-drive", f"if=none,id=a0,format=raw,"
-                      f"file=blkdebug:{conf}:{img}",
+               extra=["-drive", f"if=none,id=a0,format=raw,file={img}",
                       "-device", "ide-hd,drive=a0,bus=ide.0"])
     r.expect(r"^write error on sda at LBA \d+ \(\+\d+\): I/O error reported "
              r"by the device: command aborted \(ABRT\) \(status 0x\w+, "

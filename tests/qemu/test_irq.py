@@ -4,7 +4,6 @@ power button during idle and during a script (a change not yet synced
 is synced), interrupts on every disk transport, the polling fallback
 when a device's interrupt is lost, and the `irq` listing."""
 
-import os
 import subprocess
 import time
 
@@ -148,13 +147,8 @@ def virtio_intx_pc(t):
 
 @case("irq: a lost interrupt is caught and the disk polled", timeout=150)
 def lost_irq(t):
-    big = t.path("big")
-    with open(big, "wb") as f:
-        f.write(os.urandom(8 << 20))
     img = t.copy_disk()
-    subprocess.run([EFS, "put", img, big, "/big"], check=True)
-    import hashlib
-    want = hashlib.sha256(open(big, "rb").read()).hexdigest()
+    want = t.put_random(img, "/big", 8 << 20)
     # throttled to 10 requests a second: every wait outlasts the ticks
     extra = ["-drive", f"if=none,id=slow,format=raw,file={img},"
              "throttling.iops-total=10", "-device",

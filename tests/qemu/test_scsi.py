@@ -91,13 +91,9 @@ def blocks_4k(t):
 def medium_error(t):
     # ENODATA from the host's read becomes MEDIUM ERROR, unrecovered read
     # error (QEMU's scsi_sense_from_errno)
-    conf = t.path("blkdebug.conf")
-    with open(conf, "w") as f:
-        f.write('[inject-error]\nevent = "read_aio"\niotype = "read"\n'
-                'errno = "61"\nsector = "4000"\n')
     data = data_disk(t, "data.img", 16 << 20, 512, ROOTFS)
     extra = HBA + scsi_disk(t.fresh_disk(), 0, 0, 0, "qcow2") + \
-        scsi_disk(f"blkdebug:{conf}:{data}", 1, 1, 0)
+        scsi_disk(t.blkdebug(data, "read_aio", "read", 61, 4000), 1, 1, 0)
     r = t.boot(cmd="set +e; bench -s 4 seqread vsb; cat /etc/motd; "
                "sha256 /README.txt; lsblk", disks=[], extra=extra)
     r.expect(r"^read error on vsb at LBA \d+ \(\+\d+\): I/O error reported "
