@@ -109,7 +109,6 @@ static int parse(struct vscsi *h, const struct slot *s, uint32_t used,
 	uint32_t sense_len = le32_get(p + RESP_SENSE_LEN);
 	uint32_t resid = le32_get(p + RESP_RESIDUAL);
 	uint8_t resp = p[RESP_RESPONSE];
-	memset(r, 0, sizeof(*r) - sizeof(r->sense));
 	/* §5.6.6.1 legacy: the used length means nothing */
 	if (!h->dev->legacy && used < RESP_SENSE) {
 		fmt_snprintf(why, n, "a response of %u bytes (the header "
