@@ -106,7 +106,8 @@ def accel(cfg, want="auto", pvh=False):
 
 def disk_args(path, bus, index, fmt="raw", readonly=False, extra=""):
     """-drive/-device arguments for one disk on the given bus
-    (virtio-mmio: a virtio-blk device on microvm's MMIO transports)."""
+    (virtio-mmio: a virtio-blk device on microvm's MMIO transports; scsi,
+    scsi-mmio: a scsi-hd on a virtio-scsi HBA over PCI or MMIO)."""
     ro = ",readonly=on" if readonly else ""
     drive = f"if=none,id=disk{index},format={fmt},file={path}{ro}"
     if bus == "virtio":
@@ -119,15 +120,17 @@ def disk_args(path, bus, index, fmt="raw", readonly=False, extra=""):
         dev = f"ide-hd,drive=disk{index},bus=ide.{index // 2},unit={index % 2}"
     elif bus == "nvme":
         dev = f"nvme,id=nvme{index},drive=disk{index},serial=umbra{index}"
-    elif bus == "scsi":
+    elif bus in ("scsi", "scsi-mmio"):
         # one virtio-scsi HBA; each disk a target of its own, LUN 0
         dev = f"scsi-hd,drive=disk{index},bus=scsi0.0,scsi-id={index},lun=0"
     else:
         raise DeployError(f"unknown disk bus {bus!r}")
     if extra:
         dev += "," + extra
-    hba = ["-device", "virtio-scsi-pci,id=scsi0"] \
-        if bus == "scsi" and index == 0 else []
+    hba = []
+    if bus.startswith("scsi") and index == 0:
+        kind = "device" if bus == "scsi-mmio" else "pci"
+        hba = ["-device", f"virtio-scsi-{kind},id=scsi0"]
     return hba + ["-drive", drive, "-device", dev]
 
 

@@ -149,3 +149,25 @@ def irq_legacy(t):
     r.expect(rf"^{README_SHA}  /README.txt$")
     r.expect(r"^vsa +virtio-scsi ")
     r.expect_status(0)
+
+
+@case("scsi: virtio-scsi on virtio-mmio (microvm, the PVH kernel), v1 and "
+      "v2", timeout=90)
+def on_mmio(t):
+    for version in (1, 2):
+        img = t.copy_disk(name=f"mmio{version}.img")
+        r = t.boot(machine="microvm", mmio_version=version, bus="scsi-mmio",
+                   disks=[img], cmd="lsblk; lsmmio; irq; cat /etc/motd; "
+                   "write /x over mmio; sync; sha256 /README.txt")
+        r.expect_status(0)
+        r.expect(r'^vsa +virtio-scsi +128\.0M +512 rw model="QEMU QEMU '
+                 r'HARDDISK \(virtio-scsi 0:0\)"')
+        r.expect(r"^vsa2 +part .*\(root\)$")
+        r.expect(r"^0x\w+ size 0x200 irq \d+ \(\w+\) type 8: vsa$")
+        r.expect(r"^irq: vsa waits by interrupt ")
+        r.expect(rf"^{README_SHA}  /README.txt$")
+        expect_rootfs(r)
+        out = subprocess.run([EFS, "cat", img, "/x"], capture_output=True,
+                             text=True).stdout
+        if out != "over mmio\n":
+            raise harness.Fail(f"v{version}: the host reads {out!r}")
