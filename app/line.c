@@ -21,14 +21,24 @@ static char history[HISTORY][LINE_CAP];
 static unsigned hist_count;	/* lines ever added */
 static int last_was_cr;
 
+static int (*bg_pending)(void);
+static void (*bg_run)(void);
+
+void line_background(int (*pending)(void), void (*run)(void))
+{
+	bg_pending = pending;
+	bg_run = run;
+}
+
 static int input_or_button(void *ctx)
 {
 	(void)ctx;
-	return con_has_input() || power_button_pressed();
+	return con_has_input() || power_button_pressed() ||
+	       (bg_pending && bg_pending());
 }
 
-/* The next byte; the CPU sleeps until it comes. LINE_POWER when the
- * power button is pressed first. */
+/* The next byte; the CPU sleeps until it comes, doing the background
+ * work in between. LINE_POWER when the power button is pressed first. */
 static int getc_wait(void)
 {
 	int c;
@@ -36,6 +46,8 @@ static int getc_wait(void)
 		idle_wait(input_or_button, 0, IDLE_NEVER);
 		if (power_button_pressed())
 			return LINE_POWER;
+		if (bg_pending && bg_pending())
+			bg_run();
 	}
 	return c;
 }

@@ -13,4 +13,9 @@
  * Non-empty lines go into the history. */
 int line_read(const char *prompt, char *buf, size_t size);
 
+/* Work to do while waiting for a key (the network: answer pings, renew
+ * a lease): when pending() says so (interrupts off: it only looks),
+ * run() is called between keys. */
+void line_background(int (*pending)(void), void (*run)(void));
+
 #endif

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "../drivers/blk.h"
+#include "../drivers/net.h"
+#include "../drivers/virtio/virtio_pci.h"
+#include "../drivers/virtio/virtio_rng.h"
 #include "../fs/eclipsefs.h"
 
 #include "../runtime/acpi.h"
@@ -18,10 +21,13 @@
 #include "../runtime/rtc.h"
 #include "../runtime/smbios.h"
 #include "../runtime/power.h"
+#include "../runtime/random.h"
 #include "../runtime/runtime.h"
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
 #include "app.h"
+#include "line.h"
+#include "net/inet.h"
 #include "shell.h"
 #include "storage.h"
 
@@ -30,6 +36,7 @@
 #define SCRIPT_KEY "umbra.cmdline"
 
 #define SCRIPT_MAX (1L << 20)	/* a script longer than this is refused */
+#define VIRTIO_TYPE_RNG 4	/* virtio 1.2 §5 */
 
 void app_shutdown(void)
 {
@@ -57,7 +64,31 @@ static void banner(void)
 		   pci_count(), pci_method(), acpi.valid ? "yes" : "no",
 		   power_has_debug_exit() ? "isa-debug-exit at 0xf4"
 					  : "no isa-debug-exit");
-	con_printf("machine: %u block devices\n", blk_count());
+	con_printf("machine: %u block devices, %u network devices; "
+		   "randomness from %s\n", blk_count(), net_count(),
+		   random_source());
+}
+
+/* virtio-rng, when the machine has one: its entropy into the generator
+ * (which then no longer needs the device). */
+static void probe_rng(void)
+{
+	for (unsigned i = 0; i < pci_count(); i++) {
+		struct pci_dev *p = pci_get(i);
+		struct virtio_dev v;
+		const char *why;
+		char where[8];
+		if (virtio_pci_type(p) != VIRTIO_TYPE_RNG ||
+		    virtio_pci_attach(p, &v))
+			continue;
+		int r = vrng_seed(&v, &why);
+		if (r <= 0) {
+			pci_where(p, where);
+			con_printf("random: %s virtio-rng: %s\n", where, why);
+		}
+		if (r != VIRTIO_ERR_RESET)
+			virtio_pci_detach(&v);
+	}
 }
 
 /* The script sources, in precedence order (app/README.md). Each copies
@@ -155,6 +186,9 @@ int app_main(void)
 	timeline_mark(TIMELINE_PCI);
 	storage_probe();
 	timeline_mark(TIMELINE_BLK);
+	probe_rng();
+	inet_probe();
+	line_background(inet_pending, inet_poll);
 	int mounted = !storage_mount_root();
 	timeline_mark(TIMELINE_MOUNT);
 	rtc_init();

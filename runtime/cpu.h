@@ -94,8 +94,8 @@ static inline void cpu_mfence(void)
 	__asm__ volatile("mfence" ::: "memory");
 }
 
-/* Seeds the stack-protector cookie (RDRAND when present, else the TSC).
- * Called first thing in efi_main, whose frame is not protected. */
+/* Seeds the stack-protector cookie from random_u64 (random.h). Called
+ * first thing in efi_main, whose frame is not protected. */
 void ssp_seed(void);
 
 /* Loads umbra's GDT (with a TSS whose IST1 stack serves #DF, #PF and NMI,

@@ -9,6 +9,7 @@
 #include "cpu.h"
 #include "fmt.h"
 #include "power.h"
+#include "random.h"
 
 /* Overwritten by ssp_seed before any protected frame is entered. */
 uintptr_t __security_cookie = 0x2b992ddfa232ull;
@@ -34,21 +35,8 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 
 __attribute__((no_stack_protector)) void ssp_seed(void)
 {
-	uint32_t r[4];
-	uint64_t v = 0;
-	cpu_cpuid(1, 0, r);
-	if (r[2] & (1u << 30)) {	/* CPUID.1:ECX.RDRAND */
-		for (int i = 0; i < 10; i++) {
-			uint8_t ok;
-			__asm__ volatile("rdrand %0; setc %1"
-					 : "=r"(v), "=qm"(ok));
-			if (ok)
-				break;
-		}
-	}
-	v ^= cpu_rdtsc() * 0x9e3779b97f4a7c15ull;
 	/* The MSVC convention keeps the top 16 bits clear. */
-	__security_cookie = v & 0x0000ffffffffffffull;
+	__security_cookie = random_u64() & 0x0000ffffffffffffull;
 }
 
 __attribute__((no_stack_protector)) void

@@ -2,6 +2,7 @@
  * and fill loops are written with rep-string instructions so that the
  * compiler cannot turn them back into calls to themselves. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
@@ -119,4 +120,19 @@ size_t strspn(const char *s, const char *accept)
 	while (s[n] && strchr(accept, s[n]))
 		n++;
 	return n;
+}
+
+/* Leading blanks, a sign, decimal digits (lwIP's netif names need it);
+ * no overflow check, as C leaves it undefined. */
+int atoi(const char *s)
+{
+	unsigned v = 0;
+	int neg = 0;
+	while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+		s++;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (unsigned)(*s++ - '0');
+	return (int)(neg ? 0u - v : v);
 }

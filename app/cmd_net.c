@@ -1,0 +1,242 @@
+/* Network commands: net (status), net up (DHCP or static), ping. */
+#include <stdint.h>
+#include <string.h>
+
+#include "../drivers/net.h"
+#include "../runtime/console.h"
+#include "../runtime/irq.h"
+#include "../runtime/random.h"
+#include "../runtime/time.h"
+#include "lwip/icmp.h"
+#include "lwip/inet_chksum.h"
+#include "lwip/ip4.h"
+#include "lwip/pbuf.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/raw.h"
+#include "net/inet.h"
+#include "shell.h"
+
+#define DHCP_US 15000000ull	/* `net up` waits this long for a lease */
+#define DNS_US 5000000ull
+#define PING_WAIT_US 1000000ull	/* a reply, and the interval */
+#define PING_DATA 56		/* bytes after the ICMP header, as ping(8) */
+#define PING_MAX 1000
+
+static unsigned prefix_of(uint32_t mask)
+{
+	return (unsigned)__builtin_popcount(mask);
+}
+
+static void print_mac(const uint8_t *m)
+{
+	con_printf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+		   m[4], m[5]);
+}
+
+static void print_addr(struct net_dev *d)
+{
+	struct inet_status st;
+	char a[16], g[16], n1[16];
+	inet_status(&st);
+	if (!st.up) {
+		con_printf("%s: no address (net up)\n", d->name);
+		return;
+	}
+	inet_ntoa(st.addr, a);
+	inet_ntoa(st.gateway, g);
+	inet_ntoa(st.dns[0], n1);
+	con_printf("%s: %s/%u gateway %s dns %s (%s)\n", d->name, a,
+		   prefix_of(st.mask), g, st.dns[0] ? n1 : "none",
+		   st.dhcp ? "DHCP" : "static");
+}
+
+static void print_dev(struct net_dev *d)
+{
+	con_printf("%s: %s; MAC ", d->name, d->model);
+	print_mac(d->mac);
+	con_printf("; link %s; mtu %u; waits by %s\n",
+		   d->failed ? "failed" : d->ops->link(d) ? "up" : "down",
+		   d->mtu, net_wait_mode(d));
+	if (d == inet_dev())
+		print_addr(d);
+	struct inet_status st;
+	inet_status(&st);
+	const struct net_stats *s = &d->stats;
+	con_printf("%s: rx %llu frames %llu bytes, tx %llu frames %llu bytes;"
+		   " dropped %llu, no buffer %llu, ring full %llu; %llu "
+		   "interrupts, %llu halts\n", d->name,
+		   (unsigned long long)s->rx_frames,
+		   (unsigned long long)s->rx_bytes,
+		   (unsigned long long)s->tx_frames,
+		   (unsigned long long)s->tx_bytes,
+		   (unsigned long long)s->rx_dropped,
+		   (unsigned long long)(d == inet_dev() ? st.rx_nomem : 0),
+		   (unsigned long long)s->tx_busy,
+		   (unsigned long long)(d->irq_vec ? irq_count(d->irq_vec) : 0),
+		   (unsigned long long)s->halts);
+	if (d->failed && d->detail[0])
+		con_printf("%s: error: %s\n", d->name, d->detail);
+}
+
+/* ADDR/PREFIX GATEWAY [DNS] */
+static int up_static(int argc, char **argv)
+{
+	char *slash = strchr(argv[2], '/');
+	unsigned long long prefix = 0;
+	uint32_t addr, gw, dns = 0;
+	if (!slash)
+		return shell_err(argv[0], SHELL_USAGE, "%s: want ADDR/PREFIX",
+				 argv[2]);
+	*slash = 0;
+	if (inet_aton(argv[2], &addr) || shell_parse_u64(slash + 1, &prefix) ||
+	    prefix > 32 || inet_aton(argv[3], &gw) ||
+	    (argc == 5 && inet_aton(argv[4], &dns)))
+		return shell_err(argv[0], SHELL_USAGE, "usage: net up "
+				 "ADDR/PREFIX GATEWAY [DNS] (dotted quads)");
+	int err = inet_up_static(addr, (unsigned)prefix, gw, dns);
+	if (err)
+		return shell_err(argv[0], 1, "%s", inet_strerror(err));
+	print_addr(inet_dev());
+	return 0;
+}
+
+static int cmd_net(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "up"))
+		return shell_err(argv[0], SHELL_USAGE, "usage: net [up "
+				 "[ADDR/PREFIX GATEWAY [DNS]]]");
+	if (argc == 3 || argc > 5)
+		return shell_err(argv[0], SHELL_USAGE, "usage: net up "
+				 "ADDR/PREFIX GATEWAY [DNS]");
+	if (!net_count())
+		return shell_err(argv[0], 1, "no network device");
+	if (argc == 1) {
+		for (unsigned i = 0; i < net_count(); i++)
+			print_dev(net_get(i));
+		return 0;
+	}
+	if (argc >= 4)
+		return up_static(argc, argv);
+	int err = inet_up_dhcp(time_us() + DHCP_US);
+	if (err == INET_ERR_TIMEOUT)
+		return shell_err(argv[0], 1, "%s: no DHCP lease within %llu s",
+				 inet_dev()->name, DHCP_US / 1000000);
+	if (err)
+		return shell_err(argv[0], 1, "%s", inet_strerror(err));
+	print_addr(inet_dev());
+	return 0;
+}
+
+struct ping {
+	uint16_t id, seq;
+	int got;
+	uint64_t sent_us;
+	uint32_t from;
+};
+
+/* Echo replies to our id and sequence number (RFC 792); the rest goes on
+ * to lwIP's own ICMP handling. */
+static u8_t ping_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p,
+		      const ip_addr_t *addr)
+{
+	(void)pcb;
+	struct ping *pg = arg;
+	struct icmp_echo_hdr h;
+	u16_t hl = (u16_t)(IPH_HL_BYTES((struct ip_hdr *)p->payload));
+	if (p->tot_len < hl + sizeof(h) ||
+	    pbuf_copy_partial(p, &h, sizeof(h), hl) != sizeof(h) ||
+	    h.type != ICMP_ER || h.id != lwip_htons(pg->id) ||
+	    h.seqno != lwip_htons(pg->seq))
+		return 0;
+	pg->got = 1;
+	pg->from = ip4_addr_get_u32(addr);
+	pbuf_free(p);
+	return 1;
+}
+
+static int ping_send(struct raw_pcb *pcb, struct ping *pg, uint32_t to)
+{
+	struct pbuf *p = pbuf_alloc(PBUF_IP, sizeof(struct icmp_echo_hdr) +
+				    PING_DATA, PBUF_RAM);
+	if (!p)
+		return -1;
+	struct icmp_echo_hdr *h = p->payload;
+	h->type = ICMP_ECHO;
+	h->code = 0;
+	h->chksum = 0;
+	h->id = lwip_htons(pg->id);
+	h->seqno = lwip_htons(pg->seq);
+	uint8_t *data = (uint8_t *)(h + 1);
+	for (int i = 0; i < PING_DATA; i++)
+		data[i] = (uint8_t)i;
+	h->chksum = inet_chksum(h, p->len);
+	ip_addr_t a;
+	ip4_addr_set_u32(&a, to);
+	pg->got = 0;
+	pg->sent_us = time_us();
+	err_t e = raw_sendto(pcb, p, &a);
+	pbuf_free(p);
+	return e == ERR_OK ? 0 : -1;
+}
+
+static int replied(void *ctx)
+{
+	return ((struct ping *)ctx)->got;
+}
+
+static int cmd_ping(int argc, char **argv)
+{
+	unsigned long long count = 3;
+	if (argc < 2 || argc > 3 ||
+	    (argc == 3 && (shell_parse_u64(argv[2], &count) || !count ||
+			   count > PING_MAX)))
+		return shell_err(argv[0], SHELL_USAGE, "usage: ping HOST "
+				 "[COUNT] (COUNT 1..%d)", PING_MAX);
+	uint32_t to;
+	int err = inet_resolve(argv[1], &to, time_us() + DNS_US);
+	if (err)
+		return shell_err(argv[0], 1, "%s: %s", argv[1],
+				 inet_strerror(err));
+	struct inet_status st;
+	inet_status(&st);
+	if (!st.up)
+		return shell_err(argv[0], 1, "%s", inet_strerror(INET_ERR_DOWN));
+	struct raw_pcb *pcb = raw_new(IP_PROTO_ICMP);
+	if (!pcb)
+		return shell_err(argv[0], 1, "out of memory");
+	struct ping pg = { (uint16_t)random_u64(), 0, 0, 0, 0 };
+	raw_recv(pcb, ping_recv, &pg);
+	char a[16];
+	inet_ntoa(to, a);
+	unsigned long long got = 0;
+	for (unsigned long long i = 0; i < count; i++) {
+		pg.seq = (uint16_t)(i + 1);
+		if (ping_send(pcb, &pg, to)) {
+			con_printf("ping: %s: cannot send\n", a);
+		} else if (inet_wait(replied, &pg, pg.sent_us + PING_WAIT_US)) {
+			uint64_t us = time_us() - pg.sent_us;
+			got++;
+			con_printf("%u bytes from %s: icmp_seq=%u time=%llu.%03llu"
+				   " ms\n", (unsigned)(8 + PING_DATA), a,
+				   (unsigned)pg.seq,
+				   (unsigned long long)(us / 1000),
+				   (unsigned long long)(us % 1000));
+		} else {
+			con_printf("ping: %s: no reply to icmp_seq=%u\n", a,
+				   (unsigned)pg.seq);
+		}
+		if (i + 1 < count)
+			inet_wait(0, 0, pg.sent_us + PING_WAIT_US);
+	}
+	raw_remove(pcb);
+	con_printf("ping: %s: %llu sent, %llu received, %llu%% loss\n", a,
+		   count, got, (count - got) * 100 / count);
+	return got ? 0 : 1;
+}
+
+const struct shell_cmd shell_net_cmds[] = {
+	{ "net", "[up [ADDR/PREFIX GATEWAY [DNS]]]",
+	  "network status; up: DHCP, or a static address", cmd_net },
+	{ "ping", "HOST [COUNT]", "ICMP echo, once a second", cmd_ping },
+	{ 0, 0, 0, 0 },
+};

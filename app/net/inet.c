@@ -1,0 +1,375 @@
+/* lwIP over a network device; see inet.h. */
+#include "inet.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../drivers/net.h"
+#include "../../drivers/virtio/virtio_net.h"
+#include "../../drivers/virtio/virtio_pci.h"
+#include "../../runtime/console.h"
+#include "../../runtime/fmt.h"
+#include "../../runtime/idle.h"
+#include "../../runtime/pci.h"
+#include "../../runtime/random.h"
+#include "../../runtime/time.h"
+#include "lwip/dhcp.h"
+#include "lwip/dns.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/sys.h"
+#include "lwip/timeouts.h"
+#include "lwip_hooks.h"
+#include "netif/ethernet.h"
+
+#define VIRTIO_TYPE_NET 1	/* virtio 1.2 §5 */
+#define RX_BUDGET 64		/* frames per round, then the timers */
+#define TX_WAIT_US 200000	/* a full transmit ring gets this long */
+#define MAX_FRAGS 8
+
+static struct net_dev *dev;
+static struct netif nif;
+static struct idle_timer timer;
+static volatile int timers_due;
+static int inside;		/* in lwIP now: inet_poll must not enter */
+static int dhcp_on;
+static uint64_t rx_nomem;
+static uint8_t flat[NET_FRAME_MAX];	/* a frame of many pieces */
+
+const char *inet_strerror(int err)
+{
+	switch (err) {
+	case INET_OK: return "success";
+	case INET_ERR_NODEV: return "no network device";
+	case INET_ERR_TIMEOUT: return "timed out";
+	case INET_ERR_NOT_FOUND: return "unknown host";
+	case INET_ERR_DOWN: return "the network is not up (net up first)";
+	case INET_ERR_LINK: return "the link is down";
+	case INET_ERR_NOMEM: return "out of memory";
+	default: return "unknown error";
+	}
+}
+
+u32_t sys_now(void)
+{
+	return (u32_t)(time_us() / 1000);
+}
+
+/* RFC 6528 §3: M + F(4-tuple, secret), M a 4-microsecond clock. */
+u32_t inet_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
+		   const ip_addr_t *remote_ip, u16_t remote_port)
+{
+	uint32_t in[4] = { ip4_addr_get_u32(local_ip),
+			   ip4_addr_get_u32(remote_ip),
+			   (uint32_t)local_port << 16 | remote_port, 0 };
+	return (u32_t)(time_us() / 4) + random_keyed(in);
+}
+
+static err_t if_output(struct netif *n, struct pbuf *p)
+{
+	(void)n;
+	struct net_frag f[MAX_FRAGS];
+	unsigned k = 0;
+	for (struct pbuf *q = p; q && k <= MAX_FRAGS; q = q->next)
+		if (k < MAX_FRAGS)
+			f[k++] = (struct net_frag){ q->payload, q->len };
+		else
+			k++;
+	if (k > MAX_FRAGS) {	/* rare: flatten it */
+		if (p->tot_len > sizeof(flat))
+			return ERR_BUF;
+		pbuf_copy_partial(p, flat, p->tot_len, 0);
+		f[0] = (struct net_frag){ flat, p->tot_len };
+		k = 1;
+	}
+	int err = net_send(dev, f, k);
+	if (err == NET_ERR_BUSY) {
+		net_wait(dev, 1, 0, 0, time_us() + TX_WAIT_US);
+		err = net_send(dev, f, k);
+	}
+	return err == NET_ERR_BUSY ? ERR_MEM : err ? ERR_IF : ERR_OK;
+}
+
+static err_t if_init(struct netif *n)
+{
+	n->name[0] = 'e';
+	n->name[1] = 'n';
+	n->hwaddr_len = ETH_HWADDR_LEN;
+	memcpy(n->hwaddr, dev->mac, ETH_HWADDR_LEN);
+	n->mtu = dev->mtu;
+	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
+		   NETIF_FLAG_ETHERNET;
+	n->output = etharp_output;
+	n->linkoutput = if_output;
+	netif_set_hostname(n, "umbra");
+	return ERR_OK;
+}
+
+static void rx_frame(void *ctx, const void *frame, size_t len)
+{
+	(void)ctx;
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	if (!p) {
+		rx_nomem++;
+		return;
+	}
+	pbuf_take(p, frame, (u16_t)len);
+	if (nif.input(p, &nif) != ERR_OK)
+		pbuf_free(p);
+}
+
+static void timer_fn(void *ctx)
+{
+	(void)ctx;
+	timers_due = 1;		/* inet_poll runs them, outside any wait */
+}
+
+static void rearm(void)
+{
+	u32_t ms = sys_timeouts_sleeptime();
+	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
+		idle_timer_cancel(&timer);
+	else
+		idle_timer_add(&timer, time_us() + (uint64_t)ms * 1000,
+			       timer_fn, 0);
+}
+
+void inet_poll(void)
+{
+	if (!dev || inside)
+		return;
+	inside = 1;
+	int n = net_recv(dev, rx_frame, 0, RX_BUDGET);
+	if (n < 0 && !dev->failed)
+		con_printf("%s: %s\n", dev->name, net_strerror(n));
+	timers_due = 0;
+	sys_check_timeouts();
+	rearm();
+	inside = 0;
+}
+
+int inet_pending(void)
+{
+	return dev && !inside && (timers_due || (!dev->failed &&
+				  dev->ops->pending(dev, 0)));
+}
+
+struct wait_ctx {
+	int (*ready)(void *ctx);
+	void *ctx;
+};
+
+static int wake(void *ctx)
+{
+	struct wait_ctx *w = ctx;
+	return timers_due || (w->ready && w->ready(w->ctx));
+}
+
+int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us)
+{
+	struct wait_ctx w = { ready, ctx };
+	for (;;) {
+		inet_poll();
+		if (ready && ready(ctx))
+			return 1;
+		if (!dev || time_us() >= deadline_us) {
+			if (!dev)
+				idle_sleep_until(deadline_us);
+			return ready && ready(ctx);
+		}
+		net_wait(dev, 0, wake, &w, deadline_us);
+	}
+}
+
+static void probe_one(struct pci_dev *p)
+{
+	char where[8];
+	const char *why = "out of memory";
+	struct virtio_dev *v = calloc(1, sizeof(*v));
+	int err = v ? virtio_pci_attach(p, v) : VIRTIO_ERR_NOMEM;
+	if (err == VIRTIO_ERR_DEVICE)
+		why = "no usable PCI transport (modern or legacy)";
+	if (!err)
+		err = vnet_attach(v, &why);
+	if (err) {
+		pci_where(p, where);
+		con_printf("net: %s virtio-net refused: %s\n", where, why);
+		if (v && err != VIRTIO_ERR_RESET) {
+			virtio_pci_detach(v);
+			free(v);
+		}
+	}
+}
+
+void inet_probe(void)
+{
+	for (unsigned i = 0; i < pci_count(); i++)
+		if (virtio_pci_type(pci_get(i)) == VIRTIO_TYPE_NET)
+			probe_one(pci_get(i));
+	dev = net_get(0);
+	if (!dev)
+		return;
+	lwip_init();
+	netif_add(&nif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, 0,
+		  if_init, ethernet_input);
+	netif_set_default(&nif);
+	netif_set_up(&nif);
+	if (dev->ops->link(dev))
+		netif_set_link_up(&nif);
+	rearm();
+}
+
+struct net_dev *inet_dev(void)
+{
+	return dev;
+}
+
+static int bound(void *ctx)
+{
+	(void)ctx;
+	return dhcp_supplied_address(&nif);
+}
+
+/* Forgets the address (and stops DHCP) before a new one. */
+static void reset_addr(void)
+{
+	if (dhcp_on) {
+		dhcp_release_and_stop(&nif);
+		dhcp_on = 0;
+	}
+	netif_set_addr(&nif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4);
+}
+
+static int check_link(void)
+{
+	if (!dev)
+		return INET_ERR_NODEV;
+	if (!dev->ops->link(dev)) {
+		netif_set_link_down(&nif);
+		return INET_ERR_LINK;
+	}
+	netif_set_link_up(&nif);
+	return 0;
+}
+
+int inet_up_dhcp(uint64_t deadline_us)
+{
+	int err = check_link();
+	if (err)
+		return err;
+	inside = 1;
+	reset_addr();
+	err = dhcp_start(&nif) == ERR_OK ? 0 : INET_ERR_NOMEM;
+	dhcp_on = !err;
+	inside = 0;
+	if (err)
+		return err;
+	return inet_wait(bound, 0, deadline_us) ? 0 : INET_ERR_TIMEOUT;
+}
+
+int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
+		   uint32_t dns)
+{
+	int err = check_link();
+	if (err)
+		return err;
+	ip4_addr_t a, m, g, d;
+	ip4_addr_set_u32(&a, addr);
+	ip4_addr_set_u32(&m, prefix ? lwip_htonl(~0u << (32 - prefix)) : 0);
+	ip4_addr_set_u32(&g, gateway);
+	ip4_addr_set_u32(&d, dns);
+	inside = 1;
+	reset_addr();
+	netif_set_addr(&nif, &a, &m, &g);
+	dns_setserver(0, dns ? &d : 0);
+	inside = 0;
+	return 0;
+}
+
+void inet_status(struct inet_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->rx_nomem = rx_nomem;
+	if (!dev)
+		return;
+	st->addr = ip4_addr_get_u32(netif_ip4_addr(&nif));
+	st->mask = ip4_addr_get_u32(netif_ip4_netmask(&nif));
+	st->gateway = ip4_addr_get_u32(netif_ip4_gw(&nif));
+	st->up = st->addr != 0;
+	st->dhcp = dhcp_on && dhcp_supplied_address(&nif);
+	for (int i = 0; i < 2; i++)
+		st->dns[i] = ip4_addr_get_u32(dns_getserver((u8_t)i));
+}
+
+struct lookup {
+	int done;
+	uint32_t addr;
+};
+
+static void found(const char *name, const ip_addr_t *a, void *arg)
+{
+	(void)name;
+	struct lookup *l = arg;
+	l->done = a ? 1 : -1;
+	if (a)
+		l->addr = ip4_addr_get_u32(a);
+}
+
+static int looked_up(void *ctx)
+{
+	return ((struct lookup *)ctx)->done != 0;
+}
+
+int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
+{
+	if (!inet_aton(host, addr))
+		return 0;
+	if (!dev)
+		return INET_ERR_NODEV;
+	if (!ip4_addr_get_u32(netif_ip4_addr(&nif)))
+		return INET_ERR_DOWN;
+	struct lookup l = { 0, 0 };
+	ip_addr_t a;
+	inside = 1;
+	err_t e = dns_gethostbyname(host, &a, found, &l);
+	inside = 0;
+	if (e == ERR_OK) {
+		*addr = ip4_addr_get_u32(&a);
+		return 0;
+	}
+	if (e != ERR_INPROGRESS)
+		return INET_ERR_NOT_FOUND;
+	if (!inet_wait(looked_up, &l, deadline_us))
+		return INET_ERR_TIMEOUT;
+	*addr = l.addr;
+	return l.done > 0 ? 0 : INET_ERR_NOT_FOUND;
+}
+
+void inet_ntoa(uint32_t addr, char out[16])
+{
+	const uint8_t *b = (const uint8_t *)&addr;	/* network order */
+	fmt_snprintf(out, 16, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+int inet_aton(const char *s, uint32_t *addr)
+{
+	uint8_t b[4];
+	for (int i = 0; i < 4; i++) {
+		unsigned v = 0, digits = 0;
+		while (*s >= '0' && *s <= '9' && digits < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			digits++;
+		}
+		if (!digits || digits > 3 || v > 255)
+			return -1;
+		b[i] = (uint8_t)v;
+		if (i < 3 && *s++ != '.')
+			return -1;
+	}
+	if (*s)
+		return -1;
+	memcpy(addr, b, 4);
+	return 0;
+}

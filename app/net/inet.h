@@ -1,0 +1,72 @@
+/* The application's network: lwIP (raw API, no threads) over the first
+ * network device. The glue between drivers/net.h and lwIP; neither knows
+ * the other. Addresses are IPv4 in network byte order (lwIP's
+ * ip4_addr_t.addr), so that callers need no lwIP header.
+ *
+ * lwIP is not reentrant: it runs only from inet_poll, which the waiting
+ * loops call (inet_wait, the prompt's background hook), and from the
+ * callbacks that inet_poll makes. An idle timer wakes the loop when one
+ * of lwIP's timers is due; it never calls into lwIP itself. */
+#ifndef UMBRA_INET_H
+#define UMBRA_INET_H
+
+#include <stdint.h>
+
+struct net_dev;
+
+enum inet_err {
+	INET_OK = 0,
+	INET_ERR_NODEV = -1,	/* no network device */
+	INET_ERR_TIMEOUT = -2,
+	INET_ERR_NOT_FOUND = -3,	/* a name DNS does not know */
+	INET_ERR_DOWN = -4,	/* no address yet: `net up` first */
+	INET_ERR_LINK = -5,	/* the link is down */
+	INET_ERR_NOMEM = -6,
+};
+
+const char *inet_strerror(int err);
+
+/* Drives the network devices on PCI (virtio-net), says on the console why
+ * a device was refused, and puts lwIP on the first one. */
+void inet_probe(void);
+
+/* The device lwIP runs on, or NULL. */
+struct net_dev *inet_dev(void);
+
+/* DHCP until a lease is bound, or INET_ERR_TIMEOUT at deadline_us. */
+int inet_up_dhcp(uint64_t deadline_us);
+
+/* A static address: addr/prefix, gateway, DNS server (0: none). */
+int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
+		   uint32_t dns);
+
+struct inet_status {
+	int up;			/* an address is configured */
+	int dhcp;		/* ... from a DHCP lease */
+	uint32_t addr, mask, gateway, dns[2];
+	uint64_t rx_nomem;	/* frames dropped for want of a buffer */
+};
+void inet_status(struct inet_status *st);
+
+/* Runs what is due: received frames into lwIP, then lwIP's timers.
+ * Returns at once when called from inside lwIP. */
+void inet_poll(void);
+
+/* Nonzero when inet_poll has something to do (interrupts off: only
+ * looks). */
+int inet_pending(void);
+
+/* Runs the network until ready(ctx) (called with interrupts off, after
+ * each round; it must not wait) says so: 1, or 0 at deadline_us. */
+int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us);
+
+/* A dotted quad, or a name through DNS. */
+int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us);
+
+/* "10.0.2.15" into out (16 bytes). */
+void inet_ntoa(uint32_t addr, char out[16]);
+
+/* Parses a dotted quad; 0, or -1 when s is not one. */
+int inet_aton(const char *s, uint32_t *addr);
+
+#endif

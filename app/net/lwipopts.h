@@ -1,0 +1,77 @@
+/* lwIP's configuration for umbra (lwIP src/include/lwip/opt.h lists every
+ * option and its default). One thread and no operating system (NO_SYS,
+ * the raw callback API); IPv4 with ARP, ICMP, UDP, TCP, DHCP and DNS. The
+ * pools are fixed: what a flood of hostile clients can take is bounded. */
+#ifndef UMBRA_LWIPOPTS_H
+#define UMBRA_LWIPOPTS_H
+
+#define NO_SYS 1
+#define SYS_LIGHTWEIGHT_PROT 0	/* interrupt handlers never touch lwIP */
+#define LWIP_TIMERS 1		/* driven from app/net/inet.c's loop */
+#define LWIP_NETCONN 0
+#define LWIP_SOCKET 0
+#define LWIP_SINGLE_NETIF 1
+
+#define LWIP_IPV4 1
+#define LWIP_IPV6 0
+#define LWIP_ARP 1
+#define LWIP_ETHERNET 1
+#define LWIP_ICMP 1
+#define LWIP_RAW 1		/* ping */
+#define LWIP_UDP 1
+#define LWIP_TCP 1
+#define LWIP_DHCP 1
+#define LWIP_DNS 1
+#define LWIP_AUTOIP 0
+#define LWIP_IGMP 0
+#define LWIP_BROADCAST_PING 0
+#define LWIP_MULTICAST_PING 0
+#define IP_REASSEMBLY 0		/* no fragment state for strangers to fill */
+#define IP_FRAG 0		/* TCP keeps to the MSS; nothing else is big */
+#define LWIP_NETIF_HOSTNAME 1
+#define LWIP_NETIF_LOOPBACK 0
+/* The ARP probe before taking a leased address adds a second to every
+ * `net up`; DHCP servers of virtual networks do not hand out taken ones. */
+#define DHCP_DOES_ARP_CHECK 0
+#define LWIP_DHCP_GET_NTP_SRV 0
+#define DNS_TABLE_SIZE 4
+#define DNS_MAX_SERVERS 2
+#define DNS_MAX_NAME_LENGTH 256
+#define ARP_TABLE_SIZE 16
+#define ARP_QUEUEING 1
+#define MEMP_NUM_ARP_QUEUE 32
+
+/* Memory: the heap holds what TCP sends (copied at tcp_write); the pool
+ * holds received frames. */
+#define MEM_ALIGNMENT 8
+#define MEM_SIZE (2 * 1024 * 1024)
+#define PBUF_POOL_SIZE 256
+#define MEMP_NUM_PBUF 64
+#define MEMP_NUM_RAW_PCB 2
+#define MEMP_NUM_UDP_PCB 4
+#define MEMP_NUM_TCP_PCB 80	/* app/http: at most 64 connections */
+#define MEMP_NUM_TCP_PCB_LISTEN 4
+#define MEMP_NUM_TCP_SEG 512
+#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
+
+#define TCP_MSS 1460
+#define TCP_WND (32 * TCP_MSS)
+#define TCP_SND_BUF (44 * TCP_MSS)	/* below 64 KiB: no window scaling */
+#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+#define TCP_QUEUE_OOSEQ 1
+#define TCP_OOSEQ_MAX_PBUFS 16	/* per connection */
+#define TCP_OOSEQ_MAX_BYTES (16 * TCP_MSS)
+#define LWIP_TCP_KEEPALIVE 0
+#define LWIP_TCP_TIMESTAMPS 0
+#define TCP_LISTEN_BACKLOG 0
+#define SO_REUSE 1		/* serve again on a port in TIME_WAIT */
+#define LWIP_CHECKSUM_ON_COPY 1
+
+#define LWIP_STATS 0
+#define LWIP_NETIF_STATUS_CALLBACK 0
+#define LWIP_NETIF_LINK_CALLBACK 0
+
+#define LWIP_HOOK_FILENAME "lwip_hooks.h"
+#define LWIP_HOOK_TCP_ISN inet_tcp_isn
+
+#endif
