@@ -13,6 +13,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/raw.h"
+#include "http/http.h"
 #include "net/inet.h"
 #include "shell.h"
 
@@ -234,9 +235,35 @@ static int cmd_ping(int argc, char **argv)
 	return got ? 0 : 1;
 }
 
+/* serve [--port N] [--token TOKEN] [DIR] */
+static int cmd_serve(int argc, char **argv)
+{
+	struct http_opts o = { 80, 0, "/" };
+	int i = 1;
+	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		unsigned long long port;
+		if (!strcmp(argv[i], "--port") &&
+		    !shell_parse_u64(argv[i + 1], &port) && port &&
+		    port <= 65535)
+			o.port = (uint16_t)port;
+		else if (!strcmp(argv[i], "--token") && argv[i + 1][0])
+			o.token = argv[i + 1];
+		else
+			break;
+	}
+	if (i < argc && argv[i][0] != '-')
+		o.dir = argv[i++];
+	if (i != argc)
+		return shell_err(argv[0], SHELL_USAGE, "usage: serve [--port N]"
+				 " [--token TOKEN] [DIR]");
+	return http_serve(&o);
+}
+
 const struct shell_cmd shell_net_cmds[] = {
 	{ "net", "[up [ADDR/PREFIX GATEWAY [DNS]]]",
 	  "network status; up: DHCP, or a static address", cmd_net },
 	{ "ping", "HOST [COUNT]", "ICMP echo, once a second", cmd_ping },
+	{ "serve", "[--port N] [--token T] [DIR]",
+	  "HTTP/1.1 server for DIR until power-off", cmd_serve },
 	{ 0, 0, 0, 0 },
 };

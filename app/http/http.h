@@ -1,0 +1,71 @@
+/* The HTTP/1.1 server for the EclipseFS volume: `serve`. http_serve.c
+ * keeps the connections (lwIP's raw TCP API, limits, timeouts, sending);
+ * http_files.c decides what to answer (files, listings, PUT, DELETE,
+ * MKCOL) from a parsed request (http_parse.h). */
+#ifndef UMBRA_HTTP_H
+#define UMBRA_HTTP_H
+
+#include <stdint.h>
+
+#include "../../fs/eclipsefs.h"
+#include "http_parse.h"
+
+#define HTTP_BODY_MAX (1ull << 30)	/* a PUT body: larger is 413 */
+
+struct http_opts {
+	uint16_t port;
+	const char *token;	/* writes need "Bearer <token>"; NULL: none */
+	const char *dir;	/* served directory (absolute) */
+};
+
+/* Serves until the power button (or Ctrl-C on the console; Enter prints
+ * the statistics). Returns the shell status. */
+int http_serve(const struct http_opts *o);
+
+/* What is served, and how writes are allowed. */
+struct http_site {
+	struct efs *fs;
+	char root[EFS_PATH_MAX + 1];	/* the served directory, "" for / */
+	const char *token;
+};
+
+/* A response: status, fields, and a body of a file's bytes or of memory
+ * (malloc'd; the server frees it). */
+struct http_resp {
+	int status;
+	const char *type;	/* Content-Type, or NULL */
+	char etag[40];		/* "" when none */
+	uint64_t mtime;		/* Last-Modified when nonzero */
+	char fields[192];	/* more field lines, each ending in CR LF */
+	int head_only;		/* HEAD: the length, no body */
+	int close;		/* close the connection after it */
+	/* body */
+	char *mem;
+	uint32_t ino;		/* nonzero: the body is this file's bytes */
+	uint64_t off, len;	/* ... [off, off + len), or mem[0..len) */
+	uint64_t file_size, file_mtime;	/* the file as it was: sending
+					 * stops if it changes */
+};
+
+/* A short text body for status (404 and the like). */
+void http_error(struct http_resp *o, int status);
+
+/* Answers a request that carries no body for umbra (GET, HEAD, DELETE,
+ * MKCOL, and PUT's refusals come from http_put_begin). */
+void http_answer(struct http_site *s, const struct http_req *r,
+		 struct http_resp *o);
+
+/* PUT: begin (checks, a temporary file beside the target), data as it
+ * arrives, end (the temporary file renamed over the target and synced:
+ * 201 or 204; or removed). begin returns the upload or NULL with o
+ * holding the refusal. */
+struct http_put;
+struct http_put *http_put_begin(struct http_site *s,
+				const struct http_req *r,
+				struct http_resp *o);
+/* 0, or an error status (the upload is then doomed). */
+int http_put_data(struct http_put *p, const void *data, uint64_t n);
+/* complete: the whole body arrived. Fills o; frees p. */
+void http_put_end(struct http_put *p, int complete, struct http_resp *o);
+
+#endif
