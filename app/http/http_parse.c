@@ -69,6 +69,13 @@ size_t http_head_end(const char *buf, size_t len)
 
 int http_head_limit(const char *buf, size_t len)
 {
+	const char *cr = buf;
+	while ((cr = memchr(cr, '\r', len - (size_t)(cr - buf))) &&
+	       cr + 1 < buf + len) {
+		if (cr[1] != '\n')
+			return 400;	/* §2.2: a bare CR */
+		cr++;
+	}
 	size_t start = skip_blanks(buf, len);
 	const char *nl = memchr(buf + start, '\n', len - start);
 	size_t line = nl ? (size_t)(nl - buf) - start : len - start;

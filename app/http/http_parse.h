@@ -48,9 +48,9 @@ struct http_req {
  * line (CRLF CRLF, or bare LFs), or 0 when it has not ended yet. */
 size_t http_head_end(const char *buf, size_t len);
 
-/* The status to answer when len bytes hold no complete head and no more
- * may be read: 414 when the request line alone is too long, 431 for the
- * head, 400 for bytes no request line may hold. 0 while still fine. */
+/* Whether buf[0..len), a head not yet complete, can still become one:
+ * 0 while it can; 400 for a bare CR, 414 when the request line is too
+ * long already, 431 when the head is. */
 int http_head_limit(const char *buf, size_t len);
 
 /* Parses the head in buf[0..len) (len from http_head_end), in place.

@@ -23,6 +23,7 @@
 #define HEAD_US 10000000ull	/* a request head must arrive in this */
 #define IDLE_US 60000000ull	/* a kept-alive connection may idle this */
 #define STALL_US 30000000ull	/* a body or a response may stall this */
+#define LINGER_US 2000000ull	/* after an answer that closes */
 #define POLL_TICKS 2		/* on_poll every 2 x 500 ms */
 #define DISCARD_MAX (1u << 20)	/* bodies of refused requests up to this
 				 * are read and dropped; larger: close */
@@ -30,7 +31,7 @@
 #define OUT_MAX 768		/* a response head */
 #define KEY_CTRL_C 3
 
-enum { S_HEAD, S_BODY, S_SEND };
+enum { S_HEAD, S_BODY, S_SEND, S_LINGER };
 #define GONE ERR_CLSD		/* c is freed, its pcb closing */
 
 struct conn {
@@ -71,6 +72,33 @@ static size_t queued(const struct conn *c)
 	return c->inq ? c->inq->tot_len : 0;
 }
 
+/* Gives what was received and not read back to the window, unread. */
+static void drop_input(struct conn *c)
+{
+	size_t n = queued(c);
+	if (c->inq)
+		pbuf_free(c->inq);
+	c->inq = 0;
+	while (n) {
+		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
+		tcp_recved(c->pcb, k);
+		n -= k;
+	}
+}
+
+/* An unfinished upload (its temporary file goes) and an answer's memory. */
+static void drop_work(struct conn *c)
+{
+	if (c->put) {
+		struct http_resp r;
+		http_put_end(c->put, 0, &r);
+		free(r.mem);
+		c->put = 0;
+	}
+	free(c->resp.mem);
+	c->resp.mem = 0;
+}
+
 static void release(struct conn *c)
 {
 	for (struct conn **p = &srv.conns; *p; p = &(*p)->next)
@@ -79,14 +107,9 @@ static void release(struct conn *c)
 			break;
 		}
 	srv.nconns--;
+	drop_work(c);
 	if (c->inq)
 		pbuf_free(c->inq);
-	if (c->put) {
-		struct http_resp r;
-		http_put_end(c->put, 0, &r);
-		free(r.mem);
-	}
-	free(c->resp.mem);
 	free(c);
 }
 
@@ -99,24 +122,36 @@ static void detach(struct tcp_pcb *pcb)
 	tcp_poll(pcb, 0, 0);
 }
 
-/* Ends c: an orderly close (what was queued is still sent), or a reset.
- * c is freed either way; the functions below pass on what this returns:
- * GONE (the pcb lives on, closing) or ERR_ABRT (the pcb is gone too).
- * Only the callbacks translate (lwip_err) for lwIP. */
-static err_t finish(struct conn *c, int reset)
+/* Ends c now: an orderly close (what was queued is still sent), or a
+ * reset. c is freed. What this returns, the functions below pass on:
+ * GONE (c must not be touched again; the pcb lives on) or ERR_ABRT (the
+ * pcb is gone too). Only the callbacks translate (lwip_err) for lwIP. */
+static err_t close_now(struct conn *c, int reset)
 {
 	struct tcp_pcb *pcb = c->pcb;
-	for (size_t n = queued(c); n; ) {	/* else lwIP resets */
-		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
-		tcp_recved(pcb, k);
-		n -= k;
-	}
+	if (!reset)
+		drop_input(c);	/* unread data would make it a reset */
 	release(c);
 	detach(pcb);
 	if (!reset && tcp_close(pcb) == ERR_OK)
 		return GONE;
 	tcp_abort(pcb);
 	return ERR_ABRT;
+}
+
+/* Ends c after an answer that closes the connection: our side is shut
+ * (the FIN follows the answer), and what the peer still sends is read
+ * and dropped for LINGER_US, so that it reads the answer rather than a
+ * reset (RFC 9112 §9.6). Returns GONE. */
+static err_t linger(struct conn *c)
+{
+	drop_input(c);
+	drop_work(c);
+	if (tcp_shutdown(c->pcb, 0, 1) != ERR_OK)
+		return close_now(c, 1);
+	c->state = S_LINGER;
+	c->since = time_us();
+	return GONE;
 }
 
 static err_t lwip_err(err_t e)
@@ -242,7 +277,7 @@ static err_t pump(struct conn *c)
 		}
 	} else if (body) {
 		if (c->file_left && !file_same(c))
-			return finish(c, 1);
+			return close_now(c, 1);
 		while (c->file_left) {
 			size_t want = c->file_left < CHUNK ? c->file_left : CHUNK;
 			if (tcp_sndbuf(c->pcb) < want)
@@ -250,7 +285,7 @@ static err_t pump(struct conn *c)
 			int64_t got = efs_read(srv.site.fs, r->ino, c->file_off,
 					       chunk, want);
 			if (got <= 0)
-				return finish(c, 1);
+				return close_now(c, 1);
 			long k = put_bytes(c, chunk, (size_t)got,
 					   c->file_left > (uint64_t)got);
 			if (k > 0) {
@@ -265,7 +300,7 @@ static err_t pump(struct conn *c)
 	}
 	output(c);
 	if (r->close)
-		return finish(c, 0);
+		return linger(c);
 	next_request(c);
 	return ERR_OK;
 }
@@ -456,19 +491,20 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct conn *c = arg;
 	(void)pcb;
-	if (!c) {	/* after finish: nobody is listening */
-		if (p)
-			pbuf_free(p);
+	if (p && (!c || err != ERR_OK || c->state == S_LINGER)) {
+		if (c)		/* read and dropped */
+			tcp_recved(pcb, p->tot_len);
+		pbuf_free(p);
 		return ERR_OK;
 	}
-	if (!p || err != ERR_OK) {	/* the peer closed its side */
-		if (p)
-			pbuf_free(p);
-		if (c->state == S_SEND && !c->resp.close) {
+	if (!c)
+		return ERR_OK;
+	if (!p) {	/* the peer closed its side */
+		if (c->state == S_SEND) {
 			c->resp.close = 1;	/* answer, then close */
 			return ERR_OK;
 		}
-		return c->state == S_SEND ? ERR_OK : lwip_err(finish(c, 0));
+		return lwip_err(close_now(c, 0));
 	}
 	if (c->inq)
 		pbuf_cat(c->inq, p);
@@ -506,13 +542,17 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 		return ERR_OK;
 	uint64_t idle = time_us() - c->since;
 	err_t e = ERR_OK;
-	if (c->state == S_HEAD && (c->hlen || queued(c)) && idle > HEAD_US) {
+	if (c->state == S_LINGER) {
+		if (idle > LINGER_US)
+			e = close_now(c, 0);
+	} else if (c->state == S_HEAD && (c->hlen || queued(c)) &&
+		   idle > HEAD_US) {
 		srv.timeouts++;
 		e = bad(c, 408);
 	} else if ((c->state == S_HEAD && idle > IDLE_US) ||
 		   (c->state != S_HEAD && idle > STALL_US)) {
 		srv.timeouts++;
-		e = finish(c, c->state != S_HEAD);
+		e = close_now(c, c->state != S_HEAD);
 	} else if (c->state == S_SEND) {
 		e = send_more(c);
 	}
@@ -598,7 +638,7 @@ static void stop(void)
 	tcp_accept(srv.listen, 0);
 	tcp_close(srv.listen);
 	while (srv.conns)
-		finish(srv.conns, 1);
+		close_now(srv.conns, 1);
 }
 
 /* The served directory: must exist and be one. */

@@ -1,0 +1,363 @@
+"""The network: virtio-net (modern with MSI-X, legacy with INTx), DHCP
+and static addresses, ping of the gateway, and `serve` driven from the
+host through QEMU's user network (hostfwd to 127.0.0.1): files, ranges,
+validators, listings, writes with and without the token (then QEMU is
+killed and the host tool reads what PUT wrote), traversal, malformed
+requests (tests/qemu/http_fuzz.py), limits, a slow client, the
+connection limit, an idle server that halts, and the power button."""
+
+import hashlib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import harness
+import http_fuzz
+from harness import case
+from test_virtio import EFS
+
+TOKEN = "s3cret-token"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def nic(port=None, guest="", device=""):
+    """A virtio-net device on QEMU's user network; port: the host port
+    forwarded to the guest's port 80 (at address guest, or its DHCP
+    one)."""
+    fwd = f",hostfwd=tcp:127.0.0.1:{port}-{guest}:80" if port else ""
+    return ["-netdev", f"user,id=n0{fwd}",
+            "-device", f"virtio-net-pci,netdev=n0{device}"]
+
+
+def serve_vm(t, cmd, disk=None, **kw):
+    port = free_port()
+    vm = t.start(cmd=cmd, disks=[disk] if disk else None,
+                 extra=nic(port, **kw))
+    vm.until("serve: http://", seconds=60)
+    vm.until("\n")
+    return vm, port
+
+
+def request(port, method, path, body=None, headers=None, conn=None):
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    if not conn:
+        c.close()
+    return r, data
+
+
+def expect(r, status, what):
+    if r.status != status:
+        raise harness.Fail(f"{what}: status {r.status}, wanted {status}")
+
+
+def raw_status(port, data):
+    st = http_fuzz.status_of(port, data, timeout=20)
+    return st
+
+
+@case("net: DHCP, ping of the gateway, counters; modern virtio-net by "
+      "MSI-X")
+def dhcp_ping(t):
+    r = t.boot(cmd="net up; ping 10.0.2.2 2; net; irq", extra=nic())
+    r.expect(r"^net0: 10\.0\.2\.15/24 gateway 10\.0\.2\.2 dns 10\.0\.2\.3 "
+             r"\(DHCP\)$")
+    r.expect(r"^64 bytes from 10\.0\.2\.2: icmp_seq=2 time=\d+\.\d+ ms$")
+    r.expect(r"^ping: 10\.0\.2\.2: 2 sent, 2 received, 0% loss$")
+    r.expect(r"^net0: virtio-net modern, split ring, mergeable buffers; "
+             r"MAC 52:54:00:12:34:56; link up; mtu 1500; waits by "
+             r"interrupt$")
+    m = r.expect(r"^net0: rx (\d+) frames \d+ bytes, tx (\d+) frames \d+ "
+                 r"bytes; dropped 0, no buffer 0, ring full 0; (\d+) "
+                 r"interrupts")
+    if min(int(m[1]), int(m[2]), int(m[3])) == 0:
+        raise harness.Fail(f"counters: {m.group(0)}")
+    r.expect(r"^ +\d+ +[1-9]\d*  MSI +net0$")
+    r.expect(r"^machine: \d+ block devices, 1 network devices; randomness "
+             r"from ")
+    r.expect_status(0)
+
+
+@case("net: static address on legacy virtio-net (INTx); serve without a "
+      "token is read-only")
+def static_legacy(t):
+    vm, port = serve_vm(t, "net up 10.0.2.20/24 10.0.2.2 10.0.2.3; "
+                        "ping 10.0.2.2 1; net; serve /etc",
+                        guest="10.0.2.20", device=",disable-modern=on")
+    text = vm.text()
+    for pattern in ("net0: 10.0.2.20/24 gateway 10.0.2.2 dns 10.0.2.3 "
+                    "(static)", "ping: 10.0.2.2: 1 sent, 1 received",
+                    "net0: virtio-net legacy, split ring, mergeable "
+                    "buffers", "waits by interrupt",
+                    "serve: http://10.0.2.20:80/ from /etc (read-only)"):
+        if pattern not in text:
+            raise harness.Fail(f"console lacks {pattern!r}")
+    r, data = request(port, "GET", "/motd")
+    expect(r, 200, "GET /motd")
+    if not data.startswith(b"Welcome to umbra"):
+        raise harness.Fail(f"GET /motd: {data[:40]!r}")
+    for method in ("PUT", "DELETE", "MKCOL"):
+        r, _ = request(port, method, "/motd", body=b"x" if method == "PUT"
+                       else None, headers={"Authorization":
+                                           f"Bearer {TOKEN}"})
+        expect(r, 403, f"{method} without --token")
+    r, _ = request(port, "GET", "/README.txt")
+    expect(r, 404, "a file outside DIR")
+
+
+def make_disk(t):
+    """A copy of the image with /srv: a 16 MiB file, a small one, a
+    directory, and a symlink that leads out of /srv."""
+    img = t.copy_disk()
+    big = os.urandom(16 << 20)
+    files = {"big.bin": big, "small.txt": b"hello, world\n",
+             "sub/data.json": b'{"a": 1}\n'}
+    subprocess.run([EFS, "mkdir", img, "/srv"], check=True)
+    subprocess.run([EFS, "mkdir", img, "/srv/sub"], check=True)
+    for name, data in files.items():
+        host = t.path(name.replace("/", "_"))
+        with open(host, "wb") as f:
+            f.write(data)
+        subprocess.run([EFS, "put", img, host, "/srv/" + name], check=True)
+    subprocess.run([EFS, "ln", "-s", img, "/etc/motd", "/srv/link"],
+                   check=True)
+    return img, files
+
+
+def reads(port, files):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    big = files["big.bin"]
+    r, data = request(port, "GET", "/big.bin", conn=c)
+    expect(r, 200, "GET /big.bin")
+    if hashlib.sha256(data).digest() != hashlib.sha256(big).digest():
+        raise harness.Fail(f"GET /big.bin: {len(data)} bytes, wrong sha256")
+    etag, modified = r.getheader("ETag"), r.getheader("Last-Modified")
+    if not etag or not modified or \
+            r.getheader("Accept-Ranges") != "bytes" or \
+            r.getheader("Content-Type") != "application/octet-stream":
+        raise harness.Fail(f"GET /big.bin headers: {r.getheaders()}")
+    r, data = request(port, "HEAD", "/big.bin", conn=c)
+    expect(r, 200, "HEAD")
+    if r.getheader("Content-Length") != str(len(big)) or data:
+        raise harness.Fail(f"HEAD: {r.getheaders()}")
+    r, _ = request(port, "GET", "/big.bin", conn=c,
+                   headers={"If-None-Match": f'"x", {etag}'})
+    expect(r, 304, "If-None-Match")
+    for rng, first, last in (("bytes=100-199", 100, 199),
+                             ("bytes=-10", len(big) - 10, len(big) - 1),
+                             ("bytes=16777000-", 16777000, len(big) - 1)):
+        r, data = request(port, "GET", "/big.bin", conn=c,
+                          headers={"Range": rng})
+        expect(r, 206, rng)
+        if data != big[first:last + 1] or r.getheader("Content-Range") != \
+                f"bytes {first}-{last}/{len(big)}":
+            raise harness.Fail(f"{rng}: {r.getheaders()}")
+    r, _ = request(port, "GET", "/big.bin", conn=c,
+                   headers={"Range": "bytes=99999999-"})
+    expect(r, 416, "unsatisfiable range")
+    if r.getheader("Content-Range") != f"bytes */{len(big)}":
+        raise harness.Fail(f"416: {r.getheaders()}")
+    r, data = request(port, "GET", "/small.txt", conn=c)
+    expect(r, 200, "GET /small.txt")
+    if data != files["small.txt"] or \
+            r.getheader("Content-Type") != "text/plain; charset=utf-8":
+        raise harness.Fail(f"/small.txt: {data!r} {r.getheaders()}")
+    for path, status in (("/missing", 404), ("/small.txt/", 404),
+                         ("/link", 403), ("/sub/nope/x", 404)):
+        r, _ = request(port, "GET", path, conn=c)
+        expect(r, status, path)
+    r, data = request(port, "GET", "/", conn=c)
+    expect(r, 200, "listing")
+    for want in (b'<a href="/big.bin">big.bin</a>',
+                 b'<a href="/sub/">sub/</a>'):
+        if want not in data:
+            raise harness.Fail(f"HTML listing lacks {want!r}: {data!r}")
+    r, data = request(port, "GET", "/sub", conn=c,
+                      headers={"Accept": "application/json"})
+    expect(r, 200, "JSON listing")
+    listing = json.loads(data)
+    if listing["path"] != "/sub/" or [e["name"] for e in
+                                      listing["entries"]] != ["data.json"]:
+        raise harness.Fail(f"JSON listing: {listing}")
+    c.close()
+
+
+def writes(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    wrong = {"Authorization": "Bearer s3cret-tokeN"}
+    r, _ = request(port, "PUT", "/new.txt", b"first\n", conn=c)
+    expect(r, 401, "PUT without the token")
+    if r.getheader("WWW-Authenticate") != "Bearer":
+        raise harness.Fail(f"401: {r.getheaders()}")
+    r, _ = request(port, "PUT", "/new.txt", b"first\n", wrong, conn=c)
+    expect(r, 401, "PUT with a wrong token")
+    r, _ = request(port, "PUT", "/new.txt", b"first\n", auth, conn=c)
+    expect(r, 201, "PUT (create)")
+    r, _ = request(port, "PUT", "/new.txt", b"second\n", auth, conn=c)
+    expect(r, 204, "PUT (replace)")
+    r, data = request(port, "GET", "/new.txt", conn=c)
+    if data != b"second\n":
+        raise harness.Fail(f"GET after PUT: {data!r}")
+    mib = os.urandom(1 << 20)
+    r, _ = request(port, "PUT", "/sub/mib.bin", mib, auth, conn=c)
+    expect(r, 201, "PUT 1 MiB")
+    r, _ = request(port, "PUT", "/nodir/x", b"x", auth, conn=c)
+    expect(r, 409, "PUT under a missing directory")
+    r, _ = request(port, "PUT", "/sub", b"x", auth, conn=c)
+    expect(r, 409, "PUT over a directory")
+    r, _ = request(port, "MKCOL", "/made", conn=c)
+    expect(r, 401, "MKCOL without the token")
+    r, _ = request(port, "MKCOL", "/made", None, auth, conn=c)
+    expect(r, 201, "MKCOL")
+    r, _ = request(port, "MKCOL", "/made", None, auth, conn=c)
+    expect(r, 405, "MKCOL of an existing one")
+    r, _ = request(port, "DELETE", "/small.txt", conn=c)
+    expect(r, 401, "DELETE without the token")
+    r, _ = request(port, "DELETE", "/small.txt", None, auth, conn=c)
+    expect(r, 204, "DELETE")
+    r, _ = request(port, "GET", "/small.txt", conn=c)
+    expect(r, 404, "GET after DELETE")
+    r, _ = request(port, "DELETE", "/sub", None, auth, conn=c)
+    expect(r, 409, "DELETE of a directory that is not empty")
+    r, _ = request(port, "DELETE", "/link", None, auth, conn=c)
+    expect(r, 204, "DELETE of a symlink")
+    c.close()
+    # chunked, with Expect: 100-continue
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"PUT /chunked.txt HTTP/1.1\r\nHost: umbra\r\nAuthorization: "
+              b"Bearer " + TOKEN.encode() + b"\r\nTransfer-Encoding: chunked"
+              b"\r\nExpect: 100-continue\r\n\r\n")
+    got = s.recv(100)
+    if not got.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"):
+        raise harness.Fail(f"Expect: 100-continue: {got!r}")
+    s.sendall(b"6;ext=1\r\nchunk \r\n5\r\nfine\n\r\n0\r\nX-Trailer: t\r\n\r\n")
+    got = s.recv(100)
+    s.close()
+    if not got.startswith(b"HTTP/1.1 201 "):
+        raise harness.Fail(f"chunked PUT: {got!r}")
+    return {"/srv/new.txt": b"second\n", "/srv/sub/mib.bin": mib,
+            "/srv/chunked.txt": b"chunk fine\n"}
+
+
+def traversal(port):
+    for target in (b"/../etc/motd", b"/%2e%2e/etc/motd", b"/sub/../../etc",
+                   b"/%2E%2e%2Fetc%2Fmotd", b"/..%5cetc%5cmotd",
+                   b"/..\\etc\\motd", b"/a%00.txt", b"/sub%2f..%2f..",
+                   b"http://umbra/../etc/motd", b"//etc/../../motd"):
+        st = raw_status(port, b"GET " + target + b" HTTP/1.1\r\nHost: u"
+                        b"\r\n\r\n")
+        if st != 400:
+            raise harness.Fail(f"GET {target!r}: {st}, wanted 400")
+    st = raw_status(port, b"PUT /../escape HTTP/1.1\r\nHost: u\r\n"
+                    b"Authorization: Bearer " + TOKEN.encode() +
+                    b"\r\nContent-Length: 1\r\n\r\nx")
+    if st != 400:
+        raise harness.Fail(f"PUT /../escape: {st}, wanted 400")
+
+
+@case("net: serve: files, ranges, validators, listings, writes with the "
+      "token, traversal; QEMU killed, the host reads what PUT wrote",
+      timeout=240)
+def serve_files(t):
+    img, files = make_disk(t)
+    vm, port = serve_vm(t, f"net up; serve --token {TOKEN} /srv", img)
+    reads(port, files)
+    written = writes(port)
+    traversal(port)
+    r, _ = request(port, "GET", "/big.bin", headers={"Range": "bytes=0-0"})
+    expect(r, 206, "still serving")
+    if TOKEN in vm.text():
+        raise harness.Fail("the token was printed")
+    vm.stop()		# killed: only what was synced is on the disk
+    for path, data in written.items():
+        got = subprocess.run([EFS, "cat", img, path], capture_output=True)
+        if got.stdout != data:
+            raise harness.Fail(f"host reads {path}: {len(got.stdout)} "
+                               f"bytes, wanted {len(data)}")
+    ls = subprocess.run([EFS, "ls", img, "/srv"], capture_output=True,
+                        text=True, check=True).stdout.split()
+    if "made" not in ls or "small.txt" in ls or "link" in ls or \
+            any(n.startswith(".umbra-put-") for n in ls):
+        raise harness.Fail(f"host lists /srv as {ls}")
+    subprocess.run([EFS, "fsck", img], check=True, capture_output=True)
+
+
+def slow_client(port, out):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: umbra\r\n")	# and no more
+    t0 = time.monotonic()
+    out["data"] = s.recv(100)
+    out["seconds"] = time.monotonic() - t0
+    s.close()
+
+
+def connection_limit(port):
+    """64 connections are served; those beyond are refused."""
+    socks = []
+    for _ in range(72):
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        socks.append(s)
+    time.sleep(2)
+    served = 0
+    for s in socks:
+        try:
+            s.sendall(b"GET /etc/motd HTTP/1.1\r\nHost: umbra\r\n\r\n")
+            if s.recv(100).startswith(b"HTTP/1.1 200 "):
+                served += 1
+        except OSError:
+            pass
+        s.close()
+    return served
+
+
+@case("net: serve: 500 malformed requests, limits, a slow client, the "
+      "connection limit; still answering; halts when idle; the power "
+      "button ends it", timeout=240)
+def serve_hostile(t):
+    vm, port = serve_vm(t, "net up; serve --token tok /")
+    time.sleep(2)
+    c0, w0 = vm.cpu_seconds(), time.monotonic()
+    time.sleep(5)
+    share = (vm.cpu_seconds() - c0) / (time.monotonic() - w0)
+    print(f"idle serve: {share * 100:.2f}% of a core")
+    if share > 0.05:
+        raise harness.Fail(f"an idle serve used {share * 100:.1f}% of a "
+                           "core")
+    slow = {}
+    th = threading.Thread(target=slow_client, args=(port, slow))
+    th.start()
+    good, wrong = http_fuzz.run(port, 500, seed=7)
+    if wrong:
+        raise harness.Fail(f"{len(wrong)} unexpected answers, first "
+                           f"{wrong[0]}")
+    th.join()
+    if not slow.get("data", b"").startswith(b"HTTP/1.1 408 ") or \
+            not 8 <= slow["seconds"] <= 25:
+        raise harness.Fail(f"slow client: {slow}")
+    served = connection_limit(port)
+    if served != 64:
+        raise harness.Fail(f"{served} of 72 connections served, wanted 64")
+    r, data = request(port, "GET", "/etc/motd")
+    expect(r, 200, "after all that")
+    vm.send("\r")
+    out = vm.until("busy ", seconds=20)
+    if "serve: " not in out or "refused" not in out:
+        raise harness.Fail(f"statistics: {out[-300:]!r}")
+    vm.qmp("system_powerdown")
+    status = vm.wait_exit(seconds=60)
+    if "power: button pressed, syncing" not in vm.text() or status != 0:
+        raise harness.Fail(f"button: status {status}, {vm.text()[-300:]!r}")
