@@ -74,7 +74,8 @@ static int stop(struct net_dev *d, int err)
 	return err;
 }
 
-int net_send(struct net_dev *d, const struct net_frag *f, unsigned n)
+int net_send(struct net_dev *d, const struct net_frag *f, unsigned n,
+	     const struct net_csum *csum)
 {
 	size_t len = 0;
 	if (d->failed)
@@ -83,7 +84,10 @@ int net_send(struct net_dev *d, const struct net_frag *f, unsigned n)
 		len += f[i].len;
 	if (len < NET_FRAME_MIN || len > NET_FRAME_MAX)
 		return NET_ERR_SIZE;
-	int err = d->ops->send(d, f, n);
+	if (csum && (!d->tx_csum || csum->start > len ||
+		     len - csum->start < (size_t)csum->offset + 2))
+		return NET_ERR_SIZE;
+	int err = d->ops->send(d, f, n, csum);
 	if (err == NET_ERR_BUSY)
 		d->stats.tx_busy++;
 	if (err)

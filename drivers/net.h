@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NET_MAX_DEVS 4
+#define NET_MAX_DEVS 16
 #define NET_FRAME_MIN 14	/* an Ethernet header */
 #define NET_FRAME_MAX 1518	/* 1500 bytes of payload and a VLAN tag */
 #define NET_TICK_US 10000	/* a halted wait looks at the device at
@@ -38,14 +38,24 @@ struct net_frag {
 	size_t len;
 };
 
+/* A checksum the device is to complete (a device with tx_csum): the
+ * 16-bit ones' complement sum from byte start of the frame to its end,
+ * stored at start + offset, where the sender left the sum of the
+ * pseudo-header (virtio 1.2 §5.1.6.2, TCP's checksum). */
+struct net_csum {
+	uint16_t start, offset;
+};
+
 /* Called by recv for each frame; the frame is valid during the call. */
 typedef void net_rx_fn(void *ctx, const void *frame, size_t len);
 
 struct net_ops {
 	/* Queues the frame made of n pieces, copying them: they may be
-	 * reused on return. NET_ERR_BUSY when the transmit ring is full
-	 * after taking back what the device has sent. */
-	int (*send)(struct net_dev *d, const struct net_frag *f, unsigned n);
+	 * reused on return; csum (NULL: none) only when tx_csum. NET_ERR_BUSY
+	 * when the transmit ring is full after taking back what the device
+	 * has sent. */
+	int (*send)(struct net_dev *d, const struct net_frag *f, unsigned n,
+		    const struct net_csum *csum);
 	/* Hands up to budget received frames to fn and gives their buffers
 	 * back to the device. Returns how many, or an error. */
 	int (*recv)(struct net_dev *d, net_rx_fn *fn, void *ctx,
@@ -72,13 +82,14 @@ struct net_stats {
 
 struct net_dev {
 	char name[8];		/* net0, net1 ... (set by net_register) */
-	char model[64];		/* "virtio-net modern, split ring" */
+	char model[80];		/* "virtio-net modern, split ring" */
 	const char *transport;	/* "virtio" */
 	uint8_t mac[6];
 	uint16_t mtu;		/* payload bytes per frame */
 	int irq_vec;		/* the receive interrupt; 0: none */
 	int tx_vec;		/* the transmit one (may equal irq_vec) */
 	uint8_t polling;	/* wait by polling even with an interrupt */
+	uint8_t tx_csum;	/* completes TCP checksums (struct net_csum) */
 	uint8_t failed;
 	uint32_t lost_irqs;
 	const struct net_ops *ops;
@@ -95,10 +106,13 @@ struct net_dev *net_get(unsigned i);
 struct net_dev *net_find(const char *name);
 
 /* Sends one frame of n pieces (NET_FRAME_MIN..NET_FRAME_MAX bytes in
- * all). NET_ERR_BUSY when the ring stays full; the caller may net_wait
- * with want_tx and try again. An error that stops the device is kept
- * in d->detail. */
-int net_send(struct net_dev *d, const struct net_frag *f, unsigned n);
+ * all), its checksum completed by the device when csum is given (only to
+ * a device with tx_csum, and inside the frame: else NET_ERR_SIZE).
+ * NET_ERR_BUSY when the ring stays full; the caller may net_wait with
+ * want_tx and try again. An error that stops the device is kept in
+ * d->detail. */
+int net_send(struct net_dev *d, const struct net_frag *f, unsigned n,
+	     const struct net_csum *csum);
 
 /* Hands up to budget received frames to fn; how many, or an error. */
 int net_recv(struct net_dev *d, net_rx_fn *fn, void *ctx, unsigned budget);

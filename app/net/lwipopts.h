@@ -66,6 +66,7 @@
 #define TCP_LISTEN_BACKLOG 0
 #define SO_REUSE 1		/* serve again on a port in TIME_WAIT */
 #define LWIP_CHECKSUM_ON_COPY 1
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1	/* TCP's to a device that can */
 
 #define LWIP_STATS 0
 #define LWIP_NETIF_STATUS_CALLBACK 0

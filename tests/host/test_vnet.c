@@ -1,0 +1,412 @@
+#define _GNU_SOURCE
+/* drivers/virtio/virtio_net.c and drivers/net.c against a device played
+ * by this test on a fake transport (two split rings, no event index):
+ * attach (modern and legacy framing), frames out with and without a
+ * checksum to complete, the ring full, frames in (one buffer, merged
+ * buffers), then a hostile device: short buffers, num_buffers that lie,
+ * ids and lengths that were never posted. Each is a drop or a clear
+ * error that stops the device, never a read or write outside a buffer. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../../drivers/net.h"
+#include "../../drivers/virtio/virtio_net.h"
+#include "../../runtime/page.h"
+#include "check.h"
+
+#define QSIZE 16
+#define F_CSUM (1ull << 0)
+#define F_MAC (1ull << 5)
+#define F_MRG (1ull << 15)
+#define F_STATUS (1ull << 16)
+#define F_V1 (1ull << 32)
+
+/* --- a fake transport with two queues ------------------------------------- */
+
+struct fake {
+	struct virtio_dev dev;
+	uint64_t features;
+	uint8_t status;
+	uint8_t config[16];
+	uint16_t qmax[2];
+	uint64_t desc[2], driver[2], device[2];
+	uint16_t seen[2];	/* available entries taken, per queue */
+	int notified[2];
+};
+
+static struct fake *F(struct virtio_dev *d)
+{
+	return (struct fake *)d;
+}
+
+static uint64_t f_getf(struct virtio_dev *d) { return F(d)->features; }
+static void f_setf(struct virtio_dev *d, uint64_t f) { (void)d; (void)f; }
+static uint8_t f_gets(struct virtio_dev *d) { return F(d)->status; }
+static void f_sets(struct virtio_dev *d, uint8_t s) { F(d)->status = s; }
+
+static void f_cfg(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len)
+{
+	memcpy(buf, F(d)->config + off, len);
+}
+
+static uint16_t f_qmax(struct virtio_dev *d, uint16_t q, int *fixed)
+{
+	*fixed = d->legacy;
+	return q < 2 ? F(d)->qmax[q] : 0;
+}
+
+static int f_qen(struct virtio_dev *d, uint16_t q, uint16_t size,
+		 uint64_t desc, uint64_t drv, uint64_t dev)
+{
+	(void)size;
+	F(d)->desc[q] = desc;
+	F(d)->driver[q] = drv;
+	F(d)->device[q] = dev;
+	F(d)->seen[q] = 0;
+	return 0;
+}
+
+static void f_notify(struct virtio_dev *d, uint16_t q)
+{
+	F(d)->notified[q]++;
+}
+
+static const struct virtio_ops fake_ops = { f_getf, f_setf, f_gets, f_sets,
+					    f_cfg, f_qmax, f_qen, f_notify, 0 };
+
+static void fake_init(struct fake *f, uint64_t features, int legacy)
+{
+	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	memset(f, 0, sizeof(*f));
+	f->dev.ops = &fake_ops;
+	f->dev.transport_name = "fake";
+	f->dev.legacy = legacy;
+	f->features = features;
+	f->qmax[0] = f->qmax[1] = QSIZE;
+	memcpy(f->config, mac, 6);
+	f->config[6] = 1;	/* VIRTIO_NET_S_LINK_UP */
+}
+
+/* --- the device side ------------------------------------------------------ */
+
+static uint8_t *P(uint64_t a) { return (uint8_t *)(uintptr_t)a; }
+static uint16_t r16(uint64_t a) { uint16_t v; memcpy(&v, P(a), 2); return v; }
+static uint32_t r32(uint64_t a) { uint32_t v; memcpy(&v, P(a), 4); return v; }
+static uint64_t r64(uint64_t a) { uint64_t v; memcpy(&v, P(a), 8); return v; }
+static void w16(uint64_t a, uint16_t v) { memcpy(P(a), &v, 2); }
+static void w32(uint64_t a, uint32_t v) { memcpy(P(a), &v, 4); }
+
+struct chain {
+	uint16_t head;
+	unsigned n;
+	uint64_t addr[4];
+	uint32_t len[4];
+	int writes[4];
+};
+
+/* The next available chain on queue q: 1, or 0 when none. */
+static int take(struct fake *f, int q, struct chain *c)
+{
+	if (r16(f->driver[q] + 2) == f->seen[q])
+		return 0;
+	c->head = r16(f->driver[q] + 4 + 2 * (f->seen[q] % QSIZE));
+	f->seen[q]++;
+	uint16_t i = c->head, flags;
+	c->n = 0;
+	do {
+		uint64_t d = f->desc[q] + 16 * i;
+		flags = r16(d + 12);
+		c->addr[c->n] = r64(d);
+		c->len[c->n] = r32(d + 8);
+		c->writes[c->n] = !!(flags & 2);
+		c->n++;
+		i = r16(d + 14);
+	} while ((flags & 1) && c->n < 4);
+	return 1;
+}
+
+static void used(struct fake *f, int q, uint32_t id, uint32_t len)
+{
+	uint16_t idx = r16(f->device[q] + 2);
+	uint64_t e = f->device[q] + 4 + 8 * (idx % QSIZE);
+	w32(e, id);
+	w32(e + 4, len);
+	w16(f->device[q] + 2, (uint16_t)(idx + 1));
+}
+
+static uint16_t avail_idx(struct fake *f, int q)
+{
+	return r16(f->driver[q] + 2);
+}
+
+/* A received frame into the next receive buffer: header (num_buffers
+ * nbuf) and bytes; the used length is hdr + n (or len_override). */
+static struct chain rx_put(struct fake *f, unsigned hdr, uint16_t nbuf,
+			   const uint8_t *data, uint32_t n)
+{
+	struct chain c;
+	CHECK(take(f, 0, &c));
+	uint8_t *b = P(c.addr[0]);
+	memset(b, 0, hdr);
+	if (hdr == 12)
+		memcpy(b + 10, &nbuf, 2);
+	memcpy(b + hdr, data, n);
+	used(f, 0, c.head, hdr + n);
+	return c;
+}
+
+/* --- the receiving side of the test -------------------------------------- */
+
+static uint8_t got[4096];
+static size_t got_len;
+static int frames;
+
+static void rx(void *ctx, const void *frame, size_t len)
+{
+	(void)ctx;
+	memcpy(got, frame, len < sizeof(got) ? len : sizeof(got));
+	got_len = len;
+	frames++;
+}
+
+static void arena(void)
+{
+	void *mem = mmap(0, 32 << 20, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (mem == MAP_FAILED)
+		abort();
+	page_reset();
+	page_add((uintptr_t)mem, (32 << 20) / 4096);
+}
+
+static struct net_dev *attach(struct fake *f, uint64_t features, int legacy)
+{
+	const char *why = 0;
+	fake_init(f, features, legacy);
+	CHECK_INT(vnet_attach(&f->dev, &why), 0);
+	return net_get(net_count() - 1);
+}
+
+static void frame(uint8_t *b, size_t n, int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 7 + (size_t)seed);
+}
+
+static void test_modern(void)
+{
+	static struct fake f;
+	struct net_dev *d = attach(&f, F_CSUM | F_MAC | F_STATUS | F_MRG | F_V1,
+				   0);
+	CHECK(d != 0);
+	CHECK_STR(d->model, "virtio-net fake, split ring, mergeable buffers, "
+			    "checksum offload");
+	CHECK(!memcmp(d->mac, "\x02\x11\x22\x33\x44\x55", 6));
+	CHECK(d->tx_csum);
+	CHECK(f.status & 4);		/* DRIVER_OK */
+	CHECK_INT(avail_idx(&f, 0), QSIZE);	/* every buffer offered */
+	CHECK(d->ops->link(d));
+	/* out: three pieces, a checksum to complete */
+	uint8_t a[14], b[20], c[100];
+	frame(a, 14, 1);
+	frame(b, 20, 2);
+	frame(c, 100, 3);
+	struct net_frag fr[3] = { { a, 14 }, { b, 20 }, { c, 100 } };
+	struct net_csum cs = { 34, 16 };
+	CHECK_INT(net_send(d, fr, 3, &cs), 0);
+	struct chain t;
+	CHECK(take(&f, 1, &t));
+	CHECK_INT(t.n, 1);
+	CHECK_INT(t.len[0], 12 + 134);
+	CHECK(!t.writes[0]);
+	uint8_t *h = P(t.addr[0]);
+	CHECK_INT(h[0], 1);		/* NEEDS_CSUM */
+	CHECK_INT(h[6] | h[7] << 8, 34);
+	CHECK_INT(h[8] | h[9] << 8, 16);
+	CHECK(!memcmp(h + 12, a, 14) && !memcmp(h + 26, b, 20) &&
+	      !memcmp(h + 46, c, 100));
+	used(&f, 1, t.head, 0);
+	/* a checksum past the frame, or to a device that cannot */
+	struct net_csum far = { 130, 16 };
+	CHECK_INT(net_send(d, fr, 3, &far), NET_ERR_SIZE);
+	/* the ring fills, then takes again once the device has sent */
+	int sent = 0;
+	while (net_send(d, fr, 1, 0) == 0 && sent < 100)
+		sent++;
+	CHECK_INT(sent, QSIZE);
+	CHECK_INT(d->stats.tx_busy, 1);
+	while (take(&f, 1, &t))
+		used(&f, 1, t.head, 0);
+	CHECK_INT(net_send(d, fr, 1, 0), 0);
+	/* in: one buffer */
+	uint8_t in[1514];
+	frame(in, 1514, 4);
+	rx_put(&f, 12, 1, in, 60);
+	frames = 0;
+	CHECK_INT(net_recv(d, rx, 0, 64), 1);
+	CHECK(frames == 1 && got_len == 60 && !memcmp(got, in, 60));
+	CHECK_INT(avail_idx(&f, 0), QSIZE + 1);	/* given back */
+	/* in: a full-size frame, then one merged from two buffers */
+	rx_put(&f, 12, 1, in, 1514);
+	struct chain c1 = rx_put(&f, 12, 2, in, 1000);
+	struct chain c2;
+	CHECK(take(&f, 0, &c2));
+	memcpy(P(c2.addr[0]), in + 1000, 400);
+	used(&f, 0, c2.head, 400);
+	(void)c1;
+	frames = 0;
+	CHECK_INT(net_recv(d, rx, 0, 64), 2);
+	CHECK(frames == 2 && got_len == 1400 && !memcmp(got, in, 1400));
+	CHECK_INT(d->stats.rx_frames, 3);
+	CHECK_INT(d->stats.rx_dropped, 0);
+	/* the budget: two frames waiting, one taken */
+	rx_put(&f, 12, 1, in, 60);
+	rx_put(&f, 12, 1, in, 61);
+	CHECK_INT(net_recv(d, rx, 0, 1), 1);
+	CHECK(d->ops->pending(d, 0));
+	CHECK_INT(net_recv(d, rx, 0, 8), 1);
+	CHECK(got_len == 61 && !d->ops->pending(d, 0));
+}
+
+/* A device that sends what no frame can be: each dropped, nothing read
+ * past the buffers, the device goes on. */
+static void test_drops(void)
+{
+	static struct fake f;
+	struct net_dev *d = attach(&f, F_MAC | F_MRG | F_V1, 0);
+	uint8_t in[3000];
+	frame(in, sizeof(in), 5);
+	rx_put(&f, 0, 0, in, 5);	/* shorter than the header */
+	rx_put(&f, 12, 0, in, 60);	/* num_buffers 0 */
+	rx_put(&f, 12, 1, in, 10);	/* shorter than Ethernet's header */
+	rx_put(&f, 12, 2, in, 1500);	/* merged: longer than a frame */
+	struct chain c;
+	CHECK(take(&f, 0, &c));
+	memcpy(P(c.addr[0]), in, 1500);
+	used(&f, 0, c.head, 1500);
+	frames = 0;
+	CHECK_INT(net_recv(d, rx, 0, 64), 4);
+	CHECK_INT(frames, 0);
+	CHECK_INT(d->stats.rx_dropped, 4);
+	CHECK_INT(avail_idx(&f, 0), QSIZE + 5);	/* all five given back */
+	rx_put(&f, 12, 1, in, 64);
+	CHECK_INT(net_recv(d, rx, 0, 64), 1);
+	CHECK_INT(frames, 1);
+	CHECK(!d->failed);
+}
+
+/* Lies that break the protocol: the device is stopped (reset) and says
+ * no more. */
+static void test_hostile(void)
+{
+	uint8_t in[64] = { 0 };
+	struct chain c;
+	struct net_frag fr = { in, 64 };
+	for (int kind = 0; kind < 4; kind++) {
+		static struct fake f;
+		struct net_dev *d = attach(&f, F_MAC | F_MRG | F_V1, 0);
+		switch (kind) {
+		case 0:		/* more buffers than were used */
+			rx_put(&f, 12, 3, in, 64);
+			CHECK(take(&f, 0, &c));
+			used(&f, 0, c.head, 64);
+			break;
+		case 1:		/* an id never posted */
+			used(&f, 0, QSIZE + 3, 64);
+			break;
+		case 2:		/* longer than the buffer */
+			CHECK(take(&f, 0, &c));
+			used(&f, 0, c.head, 4096);
+			break;
+		case 3:		/* a transmit buffer never sent */
+			CHECK_INT(net_send(d, &fr, 1, 0), 0);
+			CHECK(take(&f, 1, &c));
+			used(&f, 1, (uint16_t)(c.head + 1), 0);
+			break;
+		}
+		int r = kind == 3 ? net_send(d, &fr, 1, 0)
+				  : net_recv(d, rx, 0, 64);
+		CHECK_INT(r, NET_ERR_DEVICE);
+		CHECK(d->failed && d->detail[0]);
+		CHECK_INT(f.status, 0);		/* reset */
+		CHECK_INT(net_send(d, &fr, 1, 0), NET_ERR_DOWN);
+		CHECK_INT(net_recv(d, rx, 0, 64), NET_ERR_DOWN);
+	}
+}
+
+/* Legacy framing without ANY_LAYOUT (virtio 1.2 §2.6.4.3, §5.1.6.1): a
+ * 10-byte header in a descriptor of its own; no MAC in the config: a
+ * random locally administered one; no STATUS: the link is up. */
+static void test_legacy(void)
+{
+	static struct fake f;
+	struct net_dev *d = attach(&f, 0, 1);
+	CHECK_STR(d->model, "virtio-net fake, split ring");
+	CHECK((d->mac[0] & 3) == 2);
+	CHECK(d->ops->link(d));
+	CHECK(!d->tx_csum);
+	CHECK_INT(avail_idx(&f, 0), QSIZE / 2);
+	struct chain c;
+	CHECK(take(&f, 0, &c));
+	CHECK(c.n == 2 && c.len[0] == 10 && c.len[1] == 2048 - 10 &&
+	      c.writes[0] && c.writes[1] && c.addr[1] == c.addr[0] + 10);
+	uint8_t in[200];
+	frame(in, sizeof(in), 6);
+	memset(P(c.addr[0]), 0, 10);
+	memcpy(P(c.addr[0]) + 10, in, 200);
+	used(&f, 0, c.head, 210);
+	frames = 0;
+	CHECK_INT(net_recv(d, rx, 0, 64), 1);
+	CHECK(frames == 1 && got_len == 200 && !memcmp(got, in, 200));
+	struct net_frag fr = { in, 200 };
+	CHECK_INT(net_send(d, &fr, 1, 0), 0);
+	CHECK(take(&f, 1, &c));
+	CHECK(c.n == 2 && c.len[0] == 10 && c.len[1] == 200 &&
+	      !memcmp(P(c.addr[1]), in, 200));
+	struct net_csum cs = { 34, 16 };
+	CHECK_INT(net_send(d, &fr, 1, &cs), NET_ERR_SIZE);	/* no offload */
+	f.config[6] = 0;
+	CHECK(d->ops->link(d));		/* no STATUS: up regardless */
+}
+
+static void test_link_and_refusals(void)
+{
+	static struct fake f;
+	struct net_dev *d = attach(&f, F_STATUS | F_V1, 0);
+	CHECK(d->ops->link(d));
+	f.config[6] = 0;
+	CHECK(!d->ops->link(d));
+	static struct fake g;
+	const char *why = 0;
+	unsigned before = net_count();
+	fake_init(&g, F_V1, 0);
+	g.qmax[1] = 0;			/* no transmit queue */
+	CHECK_INT(vnet_attach(&g.dev, &why), VIRTIO_ERR_QUEUE);
+	CHECK(why && strstr(why, "transmit queue"));
+	CHECK_INT(g.status, 0);
+	CHECK_INT(net_count(), before);
+	fake_init(&g, F_V1, 0);
+	g.qmax[0] = 12;			/* not a power of two */
+	CHECK(vnet_attach(&g.dev, &why) < 0);
+	CHECK_INT(net_count(), before);
+	/* frames of no Ethernet size never reach the device */
+	uint8_t x[2000] = { 0 };
+	struct net_frag small = { x, 13 }, big = { x, NET_FRAME_MAX + 1 };
+	CHECK_INT(net_send(d, &small, 1, 0), NET_ERR_SIZE);
+	CHECK_INT(net_send(d, &big, 1, 0), NET_ERR_SIZE);
+	struct chain c;
+	CHECK(!take(&f, 1, &c));
+}
+
+int main(void)
+{
+	arena();
+	test_modern();
+	test_drops();
+	test_hostile();
+	test_legacy();
+	test_link_and_refusals();
+	return check_done();
+}
