@@ -185,6 +185,14 @@ static int replied(void *ctx)
 	return ((struct ping *)ctx)->got;
 }
 
+static void print_reply(const char *from, uint16_t seq, uint64_t us)
+{
+	con_printf("%u bytes from %s: icmp_seq=%u time=%llu.%03llu ms\n",
+		   (unsigned)(8 + PING_DATA), from, (unsigned)seq,
+		   (unsigned long long)(us / 1000),
+		   (unsigned long long)(us % 1000));
+}
+
 static int cmd_ping(int argc, char **argv)
 {
 	unsigned long long count = 3;
@@ -201,7 +209,8 @@ static int cmd_ping(int argc, char **argv)
 	struct inet_status st;
 	inet_status(&st);
 	if (!st.up)
-		return shell_err(argv[0], 1, "%s", inet_strerror(INET_ERR_DOWN));
+		return shell_err(argv[0], 1, "%s",
+				 inet_strerror(INET_ERR_DOWN));
 	struct raw_pcb *pcb = raw_new(IP_PROTO_ICMP);
 	if (!pcb)
 		return shell_err(argv[0], 1, "out of memory");
@@ -215,13 +224,8 @@ static int cmd_ping(int argc, char **argv)
 		if (ping_send(pcb, &pg, to)) {
 			con_printf("ping: %s: cannot send\n", a);
 		} else if (inet_wait(replied, &pg, pg.sent_us + PING_WAIT_US)) {
-			uint64_t us = time_us() - pg.sent_us;
 			got++;
-			con_printf("%u bytes from %s: icmp_seq=%u time=%llu.%03llu"
-				   " ms\n", (unsigned)(8 + PING_DATA), a,
-				   (unsigned)pg.seq,
-				   (unsigned long long)(us / 1000),
-				   (unsigned long long)(us % 1000));
+			print_reply(a, pg.seq, time_us() - pg.sent_us);
 		} else {
 			con_printf("ping: %s: no reply to icmp_seq=%u\n", a,
 				   (unsigned)pg.seq);

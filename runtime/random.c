@@ -93,9 +93,11 @@ static int hw_word(uint64_t *v)
 	for (int i = 0; i < 32; i++) {
 		uint8_t ok;
 		if (hw == HW_RDSEED)
-			__asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok));
+			__asm__ volatile("rdseed %0; setc %1"
+					 : "=r"(*v), "=qm"(ok));
 		else
-			__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok));
+			__asm__ volatile("rdrand %0; setc %1"
+					 : "=r"(*v), "=qm"(ok));
 		if (ok)
 			return 1;
 		cpu_pause();

@@ -486,7 +486,9 @@ int http_put_data(struct http_put *p, const void *data, uint64_t n)
 {
 	const char *d = data;
 	while (n && !p->err) {
-		size_t k = PUT_BUF - p->used < n ? PUT_BUF - p->used : (size_t)n;
+		size_t k = PUT_BUF - p->used;
+		if (k > n)
+			k = (size_t)n;
 		memcpy(p->buf + p->used, d, k);
 		p->used += k;
 		d += k;
@@ -504,7 +506,7 @@ void http_put_end(struct http_put *p, int complete, struct http_resp *o)
 		err = efs_rename(p->fs, p->tmp, p->path);
 	if (!complete || err)
 		efs_unlink(p->fs, p->tmp);
-	int serr = efs_sync(p->fs);	/* before the answer (RFC 9110 §9.3.4) */
+	int serr = efs_sync(p->fs);	/* before the answer */
 	if (!err)
 		err = serr;
 	http_error(o, err ? status_of(err) : p->existed ? 204 : 201);

@@ -1,43 +1,12 @@
 /* HTTP/1.1 request parsing; see http_parse.h. Section numbers are RFC
- * 9112's (message syntax) unless they name RFC 9110 (semantics). */
+ * 9112's (message syntax) unless they name RFC 9110 (semantics). The
+ * values of single fields are parsed in http_fields.c, the chunked
+ * coding in http_chunked.c. */
 #include "http_parse.h"
 
 #include <string.h>
 
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-/* Case-insensitive: a[0..n) equals the lower-case word w. */
-static int word_is(const char *a, size_t n, const char *w)
-{
-	size_t i = 0;
-	for (; i < n && w[i]; i++)
-		if (lower((unsigned char)a[i]) != w[i])
-			return 0;
-	return i == n && !w[i];
-}
-
-static int starts_with(const char *s, const char *w)
-{
-	return word_is(s, strlen(w) <= strlen(s) ? strlen(w) : strlen(s), w);
-}
-
-/* RFC 9110 §5.6.2 tchar */
-static int tchar(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+#include "http_chars.h"
 
 /* Skips the empty lines a request may start with (§2.2). */
 static size_t skip_blanks(const char *buf, size_t len)
@@ -121,7 +90,7 @@ static int request_line(char *line, size_t n, struct http_req *r)
 		return 400;
 	*sp1 = 0;
 	for (char *m = line; *m; m++)
-		if (!tchar((unsigned char)*m))
+		if (!http_tchar((unsigned char)*m))
 			return 400;
 	r->method = -1;
 	for (unsigned i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
@@ -201,7 +170,7 @@ static int transfer_coding(const char *v, struct http_req *r,
 		last_len = len;
 		n++;
 	}
-	if (!last || !word_is(last, last_len, "chunked"))
+	if (!last || !http_word_is(last, last_len, "chunked"))
 		return 400;	/* the length cannot be known */
 	if (n > 1)
 		return 501;	/* a coding before chunked */
@@ -214,9 +183,9 @@ static int connection(const char *v, struct fields *f)
 	const char *item;
 	size_t len;
 	while (list_item(&v, &item, &len)) {
-		if (word_is(item, len, "close"))
+		if (http_word_is(item, len, "close"))
 			f->close = 1;
-		else if (word_is(item, len, "keep-alive"))
+		else if (http_word_is(item, len, "keep-alive"))
 			f->keep_alive = 1;
 	}
 	return 0;
@@ -226,7 +195,7 @@ static int connection(const char *v, struct fields *f)
 static int host_ok(const char *v)
 {
 	for (; *v; v++)
-		if (!tchar((unsigned char)*v) && !strchr(":[]@!$&'()*+,;=",
+		if (!http_tchar((unsigned char)*v) && !strchr(":[]@!$&'()*+,;=",
 							 *v))
 			return 0;
 	return 1;
@@ -237,7 +206,7 @@ static int accept_json(const char *v)
 	const char *item;
 	size_t len;
 	while (list_item(&v, &item, &len))
-		if (len >= 16 && word_is(item, 16, "application/json"))
+		if (len >= 16 && http_word_is(item, 16, "application/json"))
 			return 1;
 	return 0;
 }
@@ -251,7 +220,7 @@ static int field(char *line, struct http_req *r, struct fields *f)
 	if (!colon || colon == line)
 		return 400;
 	for (char *c = line; c < colon; c++)
-		if (!tchar((unsigned char)*c))
+		if (!http_tchar((unsigned char)*c))
 			return 400;	/* §5.1: no space before ':' */
 	size_t nlen = (size_t)(colon - line);
 	char *v = colon + 1, *e = v + strlen(v);
@@ -263,29 +232,29 @@ static int field(char *line, struct http_req *r, struct fields *f)
 	for (char *c = v; *c; c++)	/* §5.5: no controls but HTAB */
 		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
 			return 400;
-	if (word_is(line, nlen, "host"))
+	if (http_word_is(line, nlen, "host"))
 		return f->hosts++ || !host_ok(v) ? 400 : 0;
-	if (word_is(line, nlen, "content-length"))
+	if (http_word_is(line, nlen, "content-length"))
 		return content_length(v, r, f);
-	if (word_is(line, nlen, "transfer-encoding"))
+	if (http_word_is(line, nlen, "transfer-encoding"))
 		return transfer_coding(v, r, f);
-	if (word_is(line, nlen, "connection"))
+	if (http_word_is(line, nlen, "connection"))
 		return connection(v, f);
-	if (word_is(line, nlen, "expect")) {
-		if (!word_is(v, strlen(v), "100-continue"))
+	if (http_word_is(line, nlen, "expect")) {
+		if (!http_word_is(v, strlen(v), "100-continue"))
 			return 417;	/* RFC 9110 §10.1.1 */
 		r->expect_continue = 1;
-	} else if (word_is(line, nlen, "accept")) {
+	} else if (http_word_is(line, nlen, "accept")) {
 		r->wants_json |= accept_json(v);
-	} else if (word_is(line, nlen, "if-none-match")) {
+	} else if (http_word_is(line, nlen, "if-none-match")) {
 		r->if_none_match = v;
-	} else if (word_is(line, nlen, "range")) {
+	} else if (http_word_is(line, nlen, "range")) {
 		r->range = v;
-	} else if (word_is(line, nlen, "if-range")) {
+	} else if (http_word_is(line, nlen, "if-range")) {
 		r->if_range = v;
-	} else if (word_is(line, nlen, "authorization")) {
+	} else if (http_word_is(line, nlen, "authorization")) {
 		r->authorization = v;
-	} else if (word_is(line, nlen, "content-range")) {
+	} else if (http_word_is(line, nlen, "content-range")) {
 		r->content_range = v;
 	}
 	return 0;
@@ -352,7 +321,7 @@ int http_path(const char *t, char *out, int *trailing_slash)
 {
 	char seg[HTTP_PATH_MAX + 1];
 	size_t o = 0, s = 0;
-	if (starts_with(t, "http://") || starts_with(t, "https://")) {
+	if (http_starts_with(t, "http://") || http_starts_with(t, "https://")) {
 		t = strchr(t, '/') + 2;	/* §3.2.2 absolute-form */
 		t += until(t, "/?#");
 		if (*t != '/')
@@ -372,8 +341,8 @@ int http_path(const char *t, char *out, int *trailing_slash)
 			continue;
 		}
 		if (c == '%') {
-			int hi = i + 2 < end ? hexval(t[i + 1]) : -1;
-			int lo = hi >= 0 ? hexval(t[i + 2]) : -1;
+			int hi = i + 2 < end ? http_hexval(t[i + 1]) : -1;
+			int lo = hi >= 0 ? http_hexval(t[i + 2]) : -1;
 			if (lo < 0)
 				return 400;
 			c = hi << 4 | lo;
@@ -391,309 +360,4 @@ int http_path(const char *t, char *out, int *trailing_slash)
 		out[o++] = '/';
 	out[o] = 0;
 	return 0;
-}
-
-/* Decimal digits at *s into *v: 1, or 0 for none or overflow. */
-static int number(const char **s, uint64_t *v)
-{
-	const char *p = *s;
-	uint64_t n = 0;
-	if (*p < '0' || *p > '9')
-		return 0;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (n > (UINT64_MAX - 9) / 10)
-			return 0;
-		n = n * 10 + (uint64_t)(*p - '0');
-	}
-	*s = p;
-	*v = n;
-	return 1;
-}
-
-int http_range(const char *range, uint64_t size, uint64_t *first,
-	       uint64_t *last)
-{
-	const char *p = range;
-	uint64_t a = 0, b = 0;
-	if (!p || !starts_with(p, "bytes=") || strchr(p, ','))
-		return 0;	/* not bytes, or several: ignored */
-	p += 6;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '-') {	/* suffix-range */
-		p++;
-		if (!number(&p, &b))
-			return 0;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p)
-			return 0;
-		if (!b || !size)
-			return -1;
-		*first = size - (b < size ? b : size);
-		*last = size - 1;
-		return 1;
-	}
-	if (!number(&p, &a) || *p++ != '-')
-		return 0;
-	int open = !number(&p, &b);
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p || (!open && b < a))
-		return 0;	/* §14.1.1: invalid, so ignored */
-	if (a >= size)
-		return -1;
-	*first = a;
-	*last = open || b >= size ? size - 1 : b;
-	return 1;
-}
-
-int http_etag_match(const char *list, const char *etag)
-{
-	const char *p = list;
-	size_t n = strlen(etag);
-	if (!p)
-		return 0;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '*')
-			return 1;
-		if (p[0] == 'W' && p[1] == '/')
-			p += 2;
-		if (*p != '"')
-			return 0;
-		const char *q = strchr(p + 1, '"');
-		if (!q)
-			return 0;
-		if ((size_t)(q + 1 - p) == n && !memcmp(p, etag, n))
-			return 1;
-		p = q + 1;
-	}
-	return 0;
-}
-
-int http_bearer_ok(const char *auth, const char *want)
-{
-	if (!auth || !want || !starts_with(auth, "bearer ") || !*want)
-		return 0;
-	const char *g = auth + 7;
-	while (*g == ' ')
-		g++;
-	size_t glen = strlen(g), wlen = strlen(want);
-	while (glen && g[glen - 1] == ' ')
-		glen--;
-	/* Every byte of want is looked at, whatever was given. */
-	unsigned diff = glen != wlen;
-	for (size_t i = 0; i < wlen; i++)
-		diff |= (unsigned char)want[i] ^
-			(unsigned char)(i < glen ? g[i] : 0);
-	return diff == 0;
-}
-
-static void put2(char *o, unsigned v)
-{
-	o[0] = (char)('0' + v / 10 % 10);
-	o[1] = (char)('0' + v % 10);
-}
-
-void http_date(uint64_t t, char out[30])
-{
-	static const char wd[] = "ThuFriSatSunMonTueWed";	/* from 1970-01-01 */
-	static const char mo[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	uint64_t days = t / 86400, s = t % 86400;
-	/* The proleptic Gregorian date of a day count (eras of 400 years,
-	 * the year starting in March). */
-	uint64_t z = days + 719468, era = z / 146097, doe = z % 146097;
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	uint64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-	uint64_t m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
-	if (y > 9999)
-		y = 9999;
-	memcpy(out, wd + 3 * (days % 7), 3);
-	memcpy(out + 3, ", ", 2);
-	put2(out + 5, (unsigned)d);
-	out[7] = ' ';
-	memcpy(out + 8, mo + 3 * (m - 1), 3);
-	out[11] = ' ';
-	put2(out + 12, (unsigned)(y / 100));
-	put2(out + 14, (unsigned)(y % 100));
-	out[16] = ' ';
-	put2(out + 17, (unsigned)(s / 3600));
-	out[19] = ':';
-	put2(out + 20, (unsigned)(s / 60 % 60));
-	out[22] = ':';
-	put2(out + 23, (unsigned)(s % 60));
-	memcpy(out + 25, " GMT", 5);
-}
-
-const char *http_reason(int status)
-{
-	switch (status) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Range Not Satisfiable";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	case 507: return "Insufficient Storage";
-	default: return "Unknown";
-	}
-}
-
-const char *http_mime(const char *name)
-{
-	static const char *const types[][2] = {
-		{ "html", "text/html; charset=utf-8" },
-		{ "htm", "text/html; charset=utf-8" },
-		{ "txt", "text/plain; charset=utf-8" },
-		{ "md", "text/markdown; charset=utf-8" },
-		{ "css", "text/css" },
-		{ "js", "text/javascript" },
-		{ "json", "application/json" },
-		{ "xml", "application/xml" },
-		{ "csv", "text/csv" },
-		{ "png", "image/png" },
-		{ "jpg", "image/jpeg" },
-		{ "jpeg", "image/jpeg" },
-		{ "gif", "image/gif" },
-		{ "svg", "image/svg+xml" },
-		{ "ico", "image/vnd.microsoft.icon" },
-		{ "webp", "image/webp" },
-		{ "pdf", "application/pdf" },
-		{ "wasm", "application/wasm" },
-		{ "zip", "application/zip" },
-		{ "gz", "application/gzip" },
-		{ "tar", "application/x-tar" },
-		{ "mp4", "video/mp4" },
-		{ "woff2", "font/woff2" },
-	};
-	const char *slash = strrchr(name, '/');
-	const char *dot = strrchr(slash ? slash : name, '.');
-	if (dot && dot[1])
-		for (unsigned i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-			if (word_is(dot + 1, strlen(dot + 1), types[i][0]))
-				return types[i][1];
-	return "application/octet-stream";
-}
-
-enum { C_SIZE, C_EXT, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER,
-       C_TRAILER_LINE, C_END_LF, C_DONE };
-
-void http_chunked_init(struct http_chunked *c)
-{
-	memset(c, 0, sizeof(*c));
-}
-
-/* One byte of the framing (not chunk data): 0, or -1 when malformed. */
-static int chunk_byte(struct http_chunked *c, int ch, uint64_t *total,
-		      uint64_t max)
-{
-	int h = hexval(ch);
-	switch (c->state) {
-	case C_SIZE:
-		if (h >= 0) {
-			if (++c->digits > 15)
-				return -1;
-			c->left = c->left << 4 | (uint64_t)h;
-			return 0;
-		}
-		if (!c->digits)
-			return -1;
-		if (c->left > max - *total)
-			return -2;
-		c->state = C_EXT;
-		c->line = 0;
-		return chunk_byte(c, ch, total, max);
-	case C_EXT:	/* chunk extensions: ignored (§7.1.1) */
-		if (ch == '\r' || ch == '\n') {
-			c->state = ch == '\r' ? C_SIZE_LF : c->left ? C_DATA
-								   : C_TRAILER;
-			return 0;
-		}
-		return ++c->line > HTTP_LINE_MAX ||
-		       (ch < 0x20 && ch != '\t') || ch == 0x7f ? -1 : 0;
-	case C_SIZE_LF:
-		if (ch != '\n')
-			return -1;
-		c->state = c->left ? C_DATA : C_TRAILER;
-		return 0;
-	case C_DATA_CR:
-		if (ch == '\r') {
-			c->state = C_DATA_LF;
-			return 0;
-		}
-		/* fall through: a bare LF ends the data too (§2.2) */
-	case C_DATA_LF:
-		if (ch != '\n')
-			return -1;
-		c->state = C_SIZE;
-		c->digits = 0;
-		c->left = 0;
-		return 0;
-	case C_TRAILER:	/* trailer fields: ignored (§7.1.2) */
-		c->line = 0;
-		c->state = ch == '\r' ? C_END_LF : ch == '\n' ? C_DONE
-							    : C_TRAILER_LINE;
-		return 0;
-	case C_END_LF:
-		if (ch != '\n')
-			return -1;
-		c->state = C_DONE;
-		return 0;
-	case C_TRAILER_LINE:
-		if (ch == '\n')
-			c->state = C_TRAILER;
-		return ++c->line > HTTP_LINE_MAX ||
-		       (ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n')
-		       ? -1 : 0;
-	default:
-		return -1;
-	}
-}
-
-long http_chunked_feed(struct http_chunked *c, char *in, size_t *n,
-		       int *done, uint64_t max)
-{
-	size_t i = 0, out = 0, len = *n;
-	uint64_t total = 0;	/* data bytes given back by this call */
-	while (i < len && c->state != C_DONE) {
-		if (c->state == C_DATA) {
-			size_t k = len - i < c->left ? len - i : (size_t)c->left;
-			memmove(in + out, in + i, k);
-			out += k;
-			i += k;
-			c->left -= k;
-			total += k;
-			if (!c->left)
-				c->state = C_DATA_CR;
-			continue;
-		}
-		int st = chunk_byte(c, (unsigned char)in[i], &total, max);
-		if (st)
-			return st;
-		i++;
-	}
-	*n = i;
-	*done = c->state == C_DONE;
-	return (long)out;
 }

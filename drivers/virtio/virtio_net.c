@@ -134,7 +134,8 @@ static int send(struct net_dev *d, const struct net_frag *f, unsigned n,
 		b[nb++] = (struct virtq_buf){ (uintptr_t)buf + v->hdr_len,
 					      (uint32_t)(len - v->hdr_len), 0 };
 	} else {
-		b[nb++] = (struct virtq_buf){ (uintptr_t)buf, (uint32_t)len, 0 };
+		b[nb++] = (struct virtq_buf){ (uintptr_t)buf, (uint32_t)len,
+					      0 };
 	}
 	if (virtq_add(&v->tx, b, nb, buf))
 		return NET_ERR_BUSY;

@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!http_parse(buf, end, &r)) {
 		uint64_t a, b;
 		path_ok(r.path);
-		if (http_range(r.range, 1000, &a, &b) > 0 && (a > b || b >= 1000))
+		if (http_range(r.range, 1000, &a, &b) > 0 &&
+		    (a > b || b >= 1000))
 			abort();
 		http_etag_match(r.if_none_match, "\"1-2-3\"");
 		http_bearer_ok(r.authorization, "token");

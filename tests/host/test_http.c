@@ -74,7 +74,8 @@ static void test_good(void)
 			"\r\n\r\n", &r), 0);
 	CHECK_INT(r.keep_alive, 0);
 	CHECK_INT(parse("PUT /f HTTP/1.1\r\nHost: a\r\nContent-Length: 12"
-			"\r\nContent-Length: 12\r\nExpect: 100-Continue\r\n\r\n",
+			"\r\nContent-Length: 12\r\nExpect: 100-Continue\r\n"
+			"\r\n",
 			&r), 0);
 	CHECK_INT(r.method, HTTP_PUT);
 	CHECK_INT(r.length, 12);
@@ -117,23 +118,28 @@ static void test_bad(void)
 		{ "GET / HTTP/1.1\r\n\r\n", 400 },		/* §3.2 */
 		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n", 400 },	/* §5.1 */
-		{ "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400 },	/* §5.2 */
+		/* §5.1, §5.2 */
+		{ "GET / HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\n: v\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n", 400 },	/* §5.5 */
-		{ "GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n", 400 },	/* §2.2 */
-		{ "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n", 400 },
-		{ "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", 400 },
-		{ "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", 400 },
+		/* §5.5, §2.2 */
+		{ "GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n", 400 },
+		{ "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n",
+		  400 },
+		{ "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n",
+		  400 },
+		{ "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n",
+		  400 },
 		{ "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
 		  "Content-Length: 2\r\n\r\n", 400 },
 		{ "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: "
 		  "99999999999999999999\r\n\r\n", 400 },
 		{ "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
 		  "Transfer-Encoding: chunked\r\n\r\n", 400 },	/* §6.1 */
-		{ "PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
-		  400 },
+		{ "PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+		  "\r\n", 400 },
 		{ "PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, "
 		  "chunked\r\n\r\n", 501 },
 		{ "PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
@@ -202,7 +208,8 @@ static void test_paths(void)
 		int slash;
 		int st = http_path(cases[i].target, out, &slash);
 		if (st != cases[i].status)
-			fprintf(stderr, "path case %u: %s\n", i, cases[i].target);
+			fprintf(stderr, "path case %u: %s\n", i,
+				cases[i].target);
 		CHECK_INT(st, cases[i].status);
 		if (!st && cases[i].path)
 			CHECK_STR(out, cases[i].path);
