@@ -55,6 +55,11 @@ void http_error(struct http_resp *o, int status);
 void http_answer(struct http_site *s, const struct http_req *r,
 		 struct http_resp *o);
 
+/* The entries of directory ino (the request's path), as HTML or, when
+ * the request accepts it, JSON (http_list.c). */
+void http_listing(struct http_site *s, const struct http_req *r,
+		  uint32_t ino, struct http_resp *o);
+
 /* PUT: begin (checks, a temporary file beside the target), data as it
  * arrives, end (the temporary file renamed over the target and synced:
  * 201 or 204; or removed). begin returns the upload or NULL with o
