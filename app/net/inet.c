@@ -11,6 +11,7 @@
 #include "../../runtime/fmt.h"
 #include "../../runtime/idle.h"
 #include "../../runtime/pci.h"
+#include "../../runtime/power.h"
 #include "../../runtime/random.h"
 #include "../../runtime/time.h"
 #include "lwip/dhcp.h"
@@ -33,6 +34,7 @@ static struct net_dev *dev;
 static struct netif nif;
 static struct idle_timer timer;
 static volatile int timers_due;
+static int started;		/* lwIP runs (from the first net up on) */
 static int inside;		/* in lwIP now: inet_poll must not enter */
 static int dhcp_on;
 static uint64_t rx_nomem;
@@ -172,7 +174,7 @@ static void rearm(void)
 
 void inet_poll(void)
 {
-	if (!dev || inside)
+	if (!started || inside)
 		return;
 	inside = 1;
 	int n = net_recv(dev, rx_frame, 0, RX_BUDGET);
@@ -186,8 +188,8 @@ void inet_poll(void)
 
 int inet_pending(void)
 {
-	return dev && !inside && (timers_due || (!dev->failed &&
-				  dev->ops->pending(dev, 0)));
+	return started && !inside && (timers_due || (!dev->failed &&
+				      dev->ops->pending(dev, 0)));
 }
 
 struct wait_ctx {
@@ -198,7 +200,8 @@ struct wait_ctx {
 static int wake(void *ctx)
 {
 	struct wait_ctx *w = ctx;
-	return timers_due || (w->ready && w->ready(w->ctx));
+	return timers_due || power_button_pressed() ||
+	       (w->ready && w->ready(w->ctx));
 }
 
 int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us)
@@ -208,12 +211,12 @@ int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us)
 		inet_poll();
 		if (ready && ready(ctx))
 			return 1;
-		if (!dev || time_us() >= deadline_us) {
-			if (!dev)
-				idle_sleep_until(deadline_us);
-			return ready && ready(ctx);
-		}
-		net_wait(dev, 0, wake, &w, deadline_us);
+		if (power_button_pressed() || time_us() >= deadline_us)
+			return 0;	/* the button ends every wait */
+		if (!started)
+			idle_wait(wake, &w, deadline_us);
+		else
+			net_wait(dev, 0, wake, &w, deadline_us);
 	}
 }
 
@@ -243,15 +246,20 @@ void inet_probe(void)
 		if (virtio_pci_type(pci_get(i)) == VIRTIO_TYPE_NET)
 			probe_one(pci_get(i));
 	dev = net_get(0);
-	if (!dev)
+}
+
+/* lwIP on the device, at the first net up: until then nothing of the
+ * network wakes the CPU. */
+static void start(void)
+{
+	if (started)
 		return;
+	started = 1;
 	lwip_init();
 	netif_add(&nif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, 0,
 		  if_init, ethernet_input);
 	netif_set_default(&nif);
 	netif_set_up(&nif);
-	if (dev->ops->link(dev))
-		netif_set_link_up(&nif);
 	rearm();
 }
 
@@ -280,6 +288,7 @@ static int check_link(void)
 {
 	if (!dev)
 		return INET_ERR_NODEV;
+	start();
 	if (!dev->ops->link(dev)) {
 		netif_set_link_down(&nif);
 		return INET_ERR_LINK;
@@ -326,7 +335,7 @@ void inet_status(struct inet_status *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->rx_nomem = rx_nomem;
-	if (!dev)
+	if (!started)
 		return;
 	st->addr = ip4_addr_get_u32(netif_ip4_addr(&nif));
 	st->mask = ip4_addr_get_u32(netif_ip4_netmask(&nif));
@@ -362,7 +371,7 @@ int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
 		return 0;
 	if (!dev)
 		return INET_ERR_NODEV;
-	if (!ip4_addr_get_u32(netif_ip4_addr(&nif)))
+	if (!started || !ip4_addr_get_u32(netif_ip4_addr(&nif)))
 		return INET_ERR_DOWN;
 	struct lookup l = { 0, 0 };
 	ip_addr_t a;

@@ -26,8 +26,9 @@ enum inet_err {
 
 const char *inet_strerror(int err);
 
-/* Drives the network devices on PCI (virtio-net), says on the console why
- * a device was refused, and puts lwIP on the first one. */
+/* Drives the network devices on PCI (virtio-net) and says on the console
+ * why a device was refused. lwIP starts on the first one at the first
+ * inet_up_*. */
 void inet_probe(void);
 
 /* The device lwIP runs on, or NULL. */
@@ -57,7 +58,8 @@ void inet_poll(void);
 int inet_pending(void);
 
 /* Runs the network until ready(ctx) (called with interrupts off, after
- * each round; it must not wait) says so: 1, or 0 at deadline_us. */
+ * each round; it must not wait) says so: 1, or 0 at deadline_us or when
+ * the power button was pressed (every network wait ends there). */
 int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us);
 
 /* A dotted quad, or a name through DNS. */
