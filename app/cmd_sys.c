@@ -5,6 +5,7 @@
 
 #include "../drivers/ata/ide.h"
 #include "../drivers/blk.h"
+#include "../drivers/net.h"
 #include "../runtime/console.h"
 #include "../runtime/irq.h"
 #include "../runtime/heap.h"
@@ -158,17 +159,27 @@ static void __attribute__((noinline)) smash(volatile size_t n)
 		((volatile char *)buf)[i] = 'x';
 }
 
-/* `fault irq DEV`: silences DEV's interrupt at its source behind the
- * driver's back (as a broken MSI-X table or a masked device would); the
- * block layer must notice and poll. */
-static int lose_irq(const char *name)
+/* The interrupt of disk or network device `name`; 0 (said) if none. */
+static int device_vec(const char *name)
 {
 	struct blk_dev *d = blk_find(name);
-	if (!d || !d->irq_vec)
-		return shell_err("fault", 1, "%s: no such disk with an "
-				 "interrupt", name);
-	irq_mask(d->irq_vec);
-	return 0;
+	struct net_dev *n = net_find(name);
+	int vec = d ? d->irq_vec : n ? n->irq_vec : 0;
+	if (!vec)
+		shell_err("fault", 1, "%s: no such device with an interrupt",
+			  name);
+	return vec;
+}
+
+/* `fault irq DEV`: silences DEV's interrupt at its source behind the
+ * driver's back (as a broken MSI-X table or a masked device would); the
+ * block layer (or the network's wait) must notice and poll. */
+static int lose_irq(const char *name)
+{
+	int vec = device_vec(name);
+	if (vec)
+		irq_mask(vec);
+	return vec ? 0 : 1;
 }
 
 static int never_clears(void *ctx)
@@ -181,12 +192,10 @@ static int never_clears(void *ctx)
  * level-triggered interrupt fires again and again. */
 static int storm(const char *name)
 {
-	struct blk_dev *d = blk_find(name);
-	if (!d || !d->irq_vec)
-		return shell_err("fault", 1, "%s: no such disk with an "
-				 "interrupt", name);
-	irq_replace(d->irq_vec, never_clears, 0);
-	return 0;
+	int vec = device_vec(name);
+	if (vec)
+		irq_replace(vec, never_clears, 0);
+	return vec ? 0 : 1;
 }
 
 /* `fault dma DEV`: DEV's next DMA transfer gets a PRD table 256 bytes

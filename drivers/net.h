@@ -14,7 +14,7 @@
 #define NET_MAX_DEVS 16
 #define NET_FRAME_MIN 14	/* an Ethernet header */
 #define NET_FRAME_MAX 1518	/* 1500 bytes of payload and a VLAN tag */
-#define NET_TICK_US 10000	/* a halted wait looks at the device at
+#define NET_TICK_US 250000	/* a halted wait looks at the device at
 				 * least this often */
 #define NET_POLL_US 1000	/* ... and this often without interrupts */
 #define NET_LOST_IRQS 3		/* frames found without their interrupt,
