@@ -267,6 +267,12 @@ static int cmd_irq(int argc, char **argv)
 				   d->name, blk_wait_mode(d),
 				   (unsigned long long)d->halts, d->lost_irqs);
 	}
+	for (unsigned i = 0; i < net_count(); i++) {
+		struct net_dev *n = net_get(i);
+		con_printf("irq: %s waits by %s (%llu halts, %u frames "
+			   "without an interrupt)\n", n->name, net_wait_mode(n),
+			   (unsigned long long)n->stats.halts, n->lost_irqs);
+	}
 	return 0;
 }
 

@@ -93,6 +93,8 @@ def dhcp_ping(t):
     if min(int(m[1]), int(m[2]), int(m[3])) == 0:
         raise harness.Fail(f"counters: {m.group(0)}")
     r.expect(r"^ +\d+ +[1-9]\d*  MSI +net0$")
+    r.expect(r"^irq: net0 waits by interrupt \(\d+ halts, 0 frames "
+             r"without an interrupt\)$")
     r.expect_status(1)	# the first ping's
 
 
