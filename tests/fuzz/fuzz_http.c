@@ -8,20 +8,9 @@
 #include <string.h>
 
 #include "../../app/http/http_parse.h"
+#include "../host/http_promise.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void path_ok(const char *p)
-{
-	size_t n = strlen(p);
-	if (p[0] != '/' || strstr(p, "//") || strstr(p, "/../") ||
-	    strstr(p, "/./") || (n >= 3 && !strcmp(p + n - 3, "/..")) ||
-	    (n >= 2 && !strcmp(p + n - 2, "/.")) || strchr(p, '\\'))
-		abort();
-	for (; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			abort();
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		http_head_limit(buf, size);
 	} else if (!http_parse(buf, end, &r)) {
 		uint64_t a, b;
-		path_ok(r.path);
+		if (!http_path_kept(r.path))
+			abort();
 		if (http_range(r.range, 1000, &a, &b) > 0 &&
 		    (a > b || b >= 1000))
 			abort();
