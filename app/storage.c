@@ -92,22 +92,13 @@ void storage_efs_io(struct blk_dev *d, struct efs_io *io)
 static void probe_virtio(struct pci_dev *p)
 {
 	char where[8];
-	const char *why = "out of memory";
-	struct virtio_dev *v = calloc(1, sizeof(*v));
-	int err = v ? virtio_pci_attach(p, v) : VIRTIO_ERR_NOMEM;
-	if (err == VIRTIO_ERR_DEVICE)
-		why = "no usable PCI transport (modern or legacy)";
-	if (!err && v->type == VIRTIO_TYPE_SCSI)
-		err = vscsi_attach(v, &why);
-	else if (!err)
-		err = vblk_attach(v, &why);
-	if (err && why) {
+	const char *why;
+	int (*attach)(struct virtio_dev *d, const char **why) =
+		virtio_pci_type(p) == VIRTIO_TYPE_SCSI ? vscsi_attach
+						       : vblk_attach;
+	if (virtio_pci_drive(p, attach, &why) && why) {
 		pci_where(p, where);
 		blk_broken(where, "virtio", "%s", why);
-	}
-	if (err && v) {
-		virtio_pci_detach(v);
-		free(v);
 	}
 }
 

@@ -1,7 +1,6 @@
 /* lwIP over a network device; see inet.h. */
 #include "inet.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "../../drivers/net.h"
@@ -223,20 +222,10 @@ int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us)
 static void probe_one(struct pci_dev *p)
 {
 	char where[8];
-	const char *why = "out of memory";
-	struct virtio_dev *v = calloc(1, sizeof(*v));
-	int err = v ? virtio_pci_attach(p, v) : VIRTIO_ERR_NOMEM;
-	if (err == VIRTIO_ERR_DEVICE)
-		why = "no usable PCI transport (modern or legacy)";
-	if (!err)
-		err = vnet_attach(v, &why);
-	if (err) {
+	const char *why;
+	if (virtio_pci_drive(p, vnet_attach, &why)) {
 		pci_where(p, where);
 		con_printf("net: %s virtio-net refused: %s\n", where, why);
-		if (v && err != VIRTIO_ERR_RESET) {
-			virtio_pci_detach(v);
-			free(v);
-		}
 	}
 }
 

@@ -404,3 +404,20 @@ void virtio_pci_detach(struct virtio_dev *d)
 	free(d->transport);
 	d->transport = 0;
 }
+
+int virtio_pci_drive(struct pci_dev *p,
+		     int (*attach)(struct virtio_dev *d, const char **why),
+		     const char **why)
+{
+	struct virtio_dev *v = calloc(1, sizeof(*v));
+	int err = v ? virtio_pci_attach(p, v) : VIRTIO_ERR_NOMEM;
+	*why = err == VIRTIO_ERR_DEVICE
+	       ? "no usable PCI transport (modern or legacy)" : "out of memory";
+	if (!err)
+		err = attach(v, why);
+	if (err && v) {
+		virtio_pci_detach(v);
+		free(v);
+	}
+	return err;
+}

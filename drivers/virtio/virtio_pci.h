@@ -23,4 +23,12 @@ int virtio_pci_attach(struct pci_dev *p, struct virtio_dev *d);
  * attach failed). */
 void virtio_pci_detach(struct virtio_dev *d);
 
+/* A virtio device over PCI function p, handed to a driver's attach
+ * (vblk_attach, vnet_attach), which keeps it. On failure the error, with
+ * *why (NULL when the driver has already said why), and the transport
+ * given back. */
+int virtio_pci_drive(struct pci_dev *p,
+		     int (*attach)(struct virtio_dev *d, const char **why),
+		     const char **why);
+
 #endif

@@ -15,72 +15,30 @@
 #include "../../drivers/virtio/virtq.h"
 #include "../../runtime/page.h"
 #include "check.h"
+#include "fakevirtio.h"
 
-/* --- a fake transport ----------------------------------------------------- */
+/* --- the transport ------------------------------------------------------- */
 
 struct fake {
-	struct virtio_dev dev;
-	uint64_t features;
-	uint8_t status;
-	uint8_t config[64];
-	uint16_t qsize;
-	uint64_t desc, driver, device;
-	int notified;
+	struct fakevirtio v;	/* first */
 	int serve;		/* 0: passive; 1: answer; 2: bad status */
 };
 
 static void serve(struct fake *f);
 
-static struct fake *F(struct virtio_dev *d)
+static void notified(struct fakevirtio *v, uint16_t q)
 {
-	return (struct fake *)d;
-}
-
-static uint64_t f_getf(struct virtio_dev *d) { return F(d)->features; }
-static void f_setf(struct virtio_dev *d, uint64_t f) { (void)d; (void)f; }
-static uint8_t f_gets(struct virtio_dev *d) { return F(d)->status; }
-static void f_sets(struct virtio_dev *d, uint8_t s) { F(d)->status = s; }
-
-static void f_cfg(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len)
-{
-	memcpy(buf, F(d)->config + off, len);
-}
-
-static uint16_t f_qmax(struct virtio_dev *d, uint16_t q, int *fixed)
-{
-	*fixed = 0;
-	return q == 0 ? F(d)->qsize : 0;
-}
-
-static int f_qen(struct virtio_dev *d, uint16_t q, uint16_t size,
-		 uint64_t desc, uint64_t drv, uint64_t dev)
-{
+	struct fake *f = (struct fake *)v;
 	(void)q;
-	F(d)->qsize = size;
-	F(d)->desc = desc;
-	F(d)->driver = drv;
-	F(d)->device = dev;
-	return 0;
+	if (f->serve)
+		serve(f);
 }
-
-static void f_notify(struct virtio_dev *d, uint16_t q)
-{
-	(void)q;
-	F(d)->notified++;
-	if (F(d)->serve)
-		serve(F(d));
-}
-
-static const struct virtio_ops fake_ops = { f_getf, f_setf, f_gets, f_sets,
-					    f_cfg, f_qmax, f_qen, f_notify, 0 };
 
 static void fake_init(struct fake *f, uint64_t features)
 {
 	memset(f, 0, sizeof(*f));
-	f->dev.ops = &fake_ops;
-	f->dev.transport_name = "fake";
-	f->features = features | (1ull << 32);
-	f->qsize = 16;
+	fakevirtio_init(&f->v, features | (1ull << 32), 0);
+	f->v.on_notify = notified;
 }
 
 /* --- the device side of a split ring -------------------------------------- */
@@ -96,28 +54,29 @@ static uint16_t dev_avail_seen;
 /* Takes the next available head (split), returns it. */
 static int split_take(struct fake *f, uint16_t *head)
 {
-	uint16_t idx = r16(f->driver + 2);
+	uint16_t idx = r16(f->v.driver[0] + 2);
 	if (idx == dev_avail_seen)
 		return 0;
-	*head = r16(f->driver + 4 + 2 * (dev_avail_seen % f->qsize));
+	*head = r16(f->v.driver[0] + 4 +
+		    2 * (dev_avail_seen % f->v.size[0]));
 	dev_avail_seen++;
 	return 1;
 }
 
 static void split_used(struct fake *f, uint32_t id, uint32_t len)
 {
-	uint16_t idx = r16(f->device + 2);
-	uint64_t e = f->device + 4 + 8 * (idx % f->qsize);
+	uint16_t idx = r16(f->v.device[0] + 2);
+	uint64_t e = f->v.device[0] + 4 + 8 * (idx % f->v.size[0]);
 	w32(e, id);
 	w32(e + 4, len);
-	w16(f->device + 2, (uint16_t)(idx + 1));
+	w16(f->v.device[0] + 2, (uint16_t)(idx + 1));
 }
 
 /* The status byte of a virtio-blk request: the last descriptor (through
  * an indirect table when there is one). */
 static uint8_t *status_of(struct fake *f, uint16_t head, uint32_t *datalen)
 {
-	uint64_t d = f->desc + 16 * head;
+	uint64_t d = f->v.desc[0] + 16 * head;
 	uint16_t flags = r16(d + 12);
 	uint64_t tab = d;
 	int n = 1;
@@ -135,8 +94,9 @@ static uint8_t *status_of(struct fake *f, uint16_t head, uint32_t *datalen)
 	uint64_t cur = d;
 	for (int i = 0; i < 8 && (r16(cur + 12) & 1); i++) {
 		if (i == 0)
-			memcpy(datalen, P(f->desc + 16 * r16(cur + 14) + 8), 4);
-		cur = f->desc + 16 * r16(cur + 14);
+			memcpy(datalen,
+			       P(f->v.desc[0] + 16 * r16(cur + 14) + 8), 4);
+		cur = f->v.desc[0] + 16 * r16(cur + 14);
 	}
 	uint64_t a;
 	memcpy(&a, P(cur), 8);
@@ -183,11 +143,11 @@ static void serve(struct fake *f)
 		uint8_t *st = status_of(f, head, &datalen);
 		*st = f->serve == 2 ? 7 : 0;
 		/* the data buffer: second descriptor */
-		uint64_t d = f->desc + 16 * head, tab = d, a;
+		uint64_t d = f->v.desc[0] + 16 * head, tab = d, a;
 		if (r16(d + 12) & 4)
 			memcpy(&tab, P(d), 8);
 		else
-			tab = f->desc + 16 * r16(d + 14);
+			tab = f->v.desc[0] + 16 * r16(d + 14);
 		uint64_t hdr;
 		memcpy(&hdr, P(d), 8);
 		if (r16(d + 12) & 4)
@@ -210,12 +170,12 @@ static void test_vblk(void)
 	static struct fake f;
 	const char *why;
 	fake_init(&f, 1ull << 28);
-	f.config[1] = 0x10;	/* capacity: 4096 sectors */
-	f.qsize = 64;
+	f.v.config[1] = 0x10;	/* capacity: 4096 sectors */
+	f.v.qmax[0] = 64;
 	f.serve = 1;
 	dev_avail_seen = 0;
 	unsigned before = blk_count();
-	CHECK_INT(vblk_attach(&f.dev, &why), 0);
+	CHECK_INT(vblk_attach(&f.v.dev, &why), 0);
 	CHECK_INT(blk_count(), before + 1);
 	struct blk_dev *d = blk_get(before);
 	CHECK_INT(d->sectors, 4096);
@@ -242,7 +202,7 @@ static void test_vblk(void)
 	f.serve = 2;
 	CHECK_INT(blk_io(d, BLK_READ, 0, 1, buf), BLK_ERR_DEVICE);
 	CHECK(d->failed);
-	CHECK(f.status & VIRTIO_STATUS_FAILED || f.status == 0);
+	CHECK(f.v.status & VIRTIO_STATUS_FAILED || f.v.status == 0);
 	f.serve = 1;
 	CHECK_INT(blk_io(d, BLK_READ, 0, 1, buf), BLK_ERR_DEVICE);
 }
@@ -254,8 +214,8 @@ static void test_ring(int packed, int indirect)
 	struct virtq q;
 	uint64_t feat = (packed ? 1ull << 34 : 0) | (indirect ? 1ull << 28 : 0);
 	fake_init(&f, feat);
-	f.dev.features = f.features;
-	CHECK_INT(virtq_init(&q, &f.dev, 0, 16), 0);
+	f.v.dev.features = f.v.features;
+	CHECK_INT(virtq_init(&q, &f.v.dev, 0, 16), 0);
 	CHECK_INT(q.size, 16);
 	uint8_t hdr[16], data[512], st = 0xff;
 	struct virtq_buf b[3] = { { (uintptr_t)hdr, 16, 0 },
@@ -266,7 +226,7 @@ static void test_ring(int packed, int indirect)
 	uint32_t len;
 	CHECK_INT(virtq_add(&q, b, 3, &tok), 0);
 	virtq_kick(&q);
-	CHECK(f.notified > 0);
+	CHECK(f.v.notified[0] > 0);
 	CHECK_INT(virtq_get(&q, &got, &len), 0);	/* nothing yet */
 	if (!packed) {
 		uint16_t head;
@@ -278,8 +238,8 @@ static void test_ring(int packed, int indirect)
 		/* Reset the view: a fresh queue for the next checks. */
 		virtq_free(&q);
 		fake_init(&f, feat);
-		f.dev.features = f.features;
-		CHECK_INT(virtq_init(&q, &f.dev, 0, 16), 0);
+		f.v.dev.features = f.v.features;
+		CHECK_INT(virtq_init(&q, &f.v.dev, 0, 16), 0);
 		dev_avail_seen = 0;
 		CHECK_INT(virtq_add(&q, b, 3, &tok), 0);
 		CHECK(split_take(&f, &head));
@@ -288,8 +248,8 @@ static void test_ring(int packed, int indirect)
 		CHECK_INT(virtq_get(&q, &got, &len), VIRTIO_ERR_DEVICE);
 		virtq_free(&q);
 		fake_init(&f, feat);
-		f.dev.features = f.features;
-		CHECK_INT(virtq_init(&q, &f.dev, 0, 16), 0);
+		f.v.dev.features = f.v.features;
+		CHECK_INT(virtq_init(&q, &f.v.dev, 0, 16), 0);
 		dev_avail_seen = 0;
 		CHECK_INT(virtq_add(&q, b, 3, &tok), 0);
 		CHECK(split_take(&f, &head));
@@ -298,8 +258,8 @@ static void test_ring(int packed, int indirect)
 		CHECK_INT(virtq_get(&q, &got, &len), VIRTIO_ERR_DEVICE);
 		virtq_free(&q);
 		fake_init(&f, feat);
-		f.dev.features = f.features;
-		CHECK_INT(virtq_init(&q, &f.dev, 0, 16), 0);
+		f.v.dev.features = f.v.features;
+		CHECK_INT(virtq_init(&q, &f.v.dev, 0, 16), 0);
 		dev_avail_seen = 0;
 		/* Correct completions, many times around the ring. */
 		for (int i = 0; i < 100; i++) {
@@ -316,7 +276,7 @@ static void test_ring(int packed, int indirect)
 	} else {
 		/* Packed: the device marks the first slot used, with an id it
 		 * never got. */
-		uint64_t d = f.desc;
+		uint64_t d = f.v.desc[0];
 		uint16_t flags = r16(d + 14);
 		CHECK(flags & (1 << 7));	/* AVAIL set, wrap 1 */
 		w16(d + 12, 9);
@@ -325,18 +285,18 @@ static void test_ring(int packed, int indirect)
 		/* Correct completions, around the ring several times. */
 		virtq_free(&q);
 		fake_init(&f, feat);
-		f.dev.features = f.features;
-		CHECK_INT(virtq_init(&q, &f.dev, 0, 16), 0);
+		f.v.dev.features = f.v.features;
+		CHECK_INT(virtq_init(&q, &f.v.dev, 0, 16), 0);
 		uint16_t pos = 0;
 		int wrap = 1;
 		for (int i = 0; i < 100; i++) {
 			CHECK_INT(virtq_add(&q, b, 3, &tok), 0);
-			uint64_t e = f.desc + 16 * pos;
+			uint64_t e = f.v.desc[0] + 16 * pos;
 			uint16_t id = r16(e + 12);
 			int chain = indirect ? 1 : 3;
 			/* the id sits in the last descriptor of the chain */
 			uint16_t lastpos = (uint16_t)((pos + chain - 1) % 16);
-			id = r16(f.desc + 16 * lastpos + 12);
+			id = r16(f.v.desc[0] + 16 * lastpos + 12);
 			w32(e + 8, 513);
 			w16(e + 12, id);
 			w16(e + 14, wrap ? (1 << 7) | (1 << 15) : 0);

@@ -15,6 +15,7 @@
 #include "../../drivers/virtio/virtio_net.h"
 #include "../../runtime/page.h"
 #include "check.h"
+#include "fakevirtio.h"
 
 #define QSIZE 16
 #define F_CSUM (1ull << 0)
@@ -23,70 +24,21 @@
 #define F_STATUS (1ull << 16)
 #define F_V1 (1ull << 32)
 
-/* --- a fake transport with two queues ------------------------------------- */
+/* --- the transport ------------------------------------------------------- */
 
 struct fake {
-	struct virtio_dev dev;
-	uint64_t features;
-	uint8_t status;
-	uint8_t config[16];
-	uint16_t qmax[2];
-	uint64_t desc[2], driver[2], device[2];
+	struct fakevirtio v;	/* first */
 	uint16_t seen[2];	/* available entries taken, per queue */
-	int notified[2];
 };
-
-static struct fake *F(struct virtio_dev *d)
-{
-	return (struct fake *)d;
-}
-
-static uint64_t f_getf(struct virtio_dev *d) { return F(d)->features; }
-static void f_setf(struct virtio_dev *d, uint64_t f) { (void)d; (void)f; }
-static uint8_t f_gets(struct virtio_dev *d) { return F(d)->status; }
-static void f_sets(struct virtio_dev *d, uint8_t s) { F(d)->status = s; }
-
-static void f_cfg(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len)
-{
-	memcpy(buf, F(d)->config + off, len);
-}
-
-static uint16_t f_qmax(struct virtio_dev *d, uint16_t q, int *fixed)
-{
-	*fixed = d->legacy;
-	return q < 2 ? F(d)->qmax[q] : 0;
-}
-
-static int f_qen(struct virtio_dev *d, uint16_t q, uint16_t size,
-		 uint64_t desc, uint64_t drv, uint64_t dev)
-{
-	(void)size;
-	F(d)->desc[q] = desc;
-	F(d)->driver[q] = drv;
-	F(d)->device[q] = dev;
-	F(d)->seen[q] = 0;
-	return 0;
-}
-
-static void f_notify(struct virtio_dev *d, uint16_t q)
-{
-	F(d)->notified[q]++;
-}
-
-static const struct virtio_ops fake_ops = { f_getf, f_setf, f_gets, f_sets,
-					    f_cfg, f_qmax, f_qen, f_notify, 0 };
 
 static void fake_init(struct fake *f, uint64_t features, int legacy)
 {
 	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
 	memset(f, 0, sizeof(*f));
-	f->dev.ops = &fake_ops;
-	f->dev.transport_name = "fake";
-	f->dev.legacy = legacy;
-	f->features = features;
-	f->qmax[0] = f->qmax[1] = QSIZE;
-	memcpy(f->config, mac, 6);
-	f->config[6] = 1;	/* VIRTIO_NET_S_LINK_UP */
+	fakevirtio_init(&f->v, features, legacy);
+	f->v.qmax[0] = f->v.qmax[1] = QSIZE;
+	memcpy(f->v.config, mac, 6);
+	f->v.config[6] = 1;	/* VIRTIO_NET_S_LINK_UP */
 }
 
 /* --- the device side ------------------------------------------------------ */
@@ -109,14 +61,14 @@ struct chain {
 /* The next available chain on queue q: 1, or 0 when none. */
 static int take(struct fake *f, int q, struct chain *c)
 {
-	if (r16(f->driver[q] + 2) == f->seen[q])
+	if (r16(f->v.driver[q] + 2) == f->seen[q])
 		return 0;
-	c->head = r16(f->driver[q] + 4 + 2 * (f->seen[q] % QSIZE));
+	c->head = r16(f->v.driver[q] + 4 + 2 * (f->seen[q] % QSIZE));
 	f->seen[q]++;
 	uint16_t i = c->head, flags;
 	c->n = 0;
 	do {
-		uint64_t d = f->desc[q] + 16 * i;
+		uint64_t d = f->v.desc[q] + 16 * i;
 		flags = r16(d + 12);
 		c->addr[c->n] = r64(d);
 		c->len[c->n] = r32(d + 8);
@@ -129,16 +81,16 @@ static int take(struct fake *f, int q, struct chain *c)
 
 static void used(struct fake *f, int q, uint32_t id, uint32_t len)
 {
-	uint16_t idx = r16(f->device[q] + 2);
-	uint64_t e = f->device[q] + 4 + 8 * (idx % QSIZE);
+	uint16_t idx = r16(f->v.device[q] + 2);
+	uint64_t e = f->v.device[q] + 4 + 8 * (idx % QSIZE);
 	w32(e, id);
 	w32(e + 4, len);
-	w16(f->device[q] + 2, (uint16_t)(idx + 1));
+	w16(f->v.device[q] + 2, (uint16_t)(idx + 1));
 }
 
 static uint16_t avail_idx(struct fake *f, int q)
 {
-	return r16(f->driver[q] + 2);
+	return r16(f->v.driver[q] + 2);
 }
 
 /* A received frame into the next receive buffer: header (num_buffers
@@ -185,7 +137,7 @@ static struct net_dev *attach(struct fake *f, uint64_t features, int legacy)
 {
 	const char *why = 0;
 	fake_init(f, features, legacy);
-	CHECK_INT(vnet_attach(&f->dev, &why), 0);
+	CHECK_INT(vnet_attach(&f->v.dev, &why), 0);
 	return net_get(net_count() - 1);
 }
 
@@ -205,7 +157,7 @@ static void test_modern(void)
 			    "checksum offload");
 	CHECK(!memcmp(d->mac, "\x02\x11\x22\x33\x44\x55", 6));
 	CHECK(d->tx_csum);
-	CHECK(f.status & 4);		/* DRIVER_OK */
+	CHECK(f.v.status & 4);		/* DRIVER_OK */
 	CHECK_INT(avail_idx(&f, 0), QSIZE);	/* every buffer offered */
 	CHECK(d->ops->link(d));
 	/* out: three pieces, a checksum to complete */
@@ -330,7 +282,7 @@ static void test_hostile(void)
 				  : net_recv(d, rx, 0, 64);
 		CHECK_INT(r, NET_ERR_DEVICE);
 		CHECK(d->failed && d->detail[0]);
-		CHECK_INT(f.status, 0);		/* reset */
+		CHECK_INT(f.v.status, 0);		/* reset */
 		CHECK_INT(net_send(d, &fr, 1, 0), NET_ERR_DOWN);
 		CHECK_INT(net_recv(d, rx, 0, 64), NET_ERR_DOWN);
 	}
@@ -367,7 +319,7 @@ static void test_legacy(void)
 	      !memcmp(P(c.addr[1]), in, 200));
 	struct net_csum cs = { 34, 16 };
 	CHECK_INT(net_send(d, &fr, 1, &cs), NET_ERR_SIZE);	/* no offload */
-	f.config[6] = 0;
+	f.v.config[6] = 0;
 	CHECK(d->ops->link(d));		/* no STATUS: up regardless */
 }
 
@@ -376,20 +328,20 @@ static void test_link_and_refusals(void)
 	static struct fake f;
 	struct net_dev *d = attach(&f, F_STATUS | F_V1, 0);
 	CHECK(d->ops->link(d));
-	f.config[6] = 0;
+	f.v.config[6] = 0;
 	CHECK(!d->ops->link(d));
 	static struct fake g;
 	const char *why = 0;
 	unsigned before = net_count();
 	fake_init(&g, F_V1, 0);
-	g.qmax[1] = 0;			/* no transmit queue */
-	CHECK_INT(vnet_attach(&g.dev, &why), VIRTIO_ERR_QUEUE);
+	g.v.qmax[1] = 0;			/* no transmit queue */
+	CHECK_INT(vnet_attach(&g.v.dev, &why), VIRTIO_ERR_QUEUE);
 	CHECK(why && strstr(why, "transmit queue"));
-	CHECK_INT(g.status, 0);
+	CHECK_INT(g.v.status, 0);
 	CHECK_INT(net_count(), before);
 	fake_init(&g, F_V1, 0);
-	g.qmax[0] = 12;			/* not a power of two */
-	CHECK(vnet_attach(&g.dev, &why) < 0);
+	g.v.qmax[0] = 12;			/* not a power of two */
+	CHECK(vnet_attach(&g.v.dev, &why) < 0);
 	CHECK_INT(net_count(), before);
 	/* frames of no Ethernet size never reach the device */
 	uint8_t x[2000] = { 0 };

@@ -228,42 +228,32 @@ def writes(port):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     wrong = {"Authorization": "Bearer s3cret-tokeN"}
-    r, _ = request(port, "PUT", "/new.txt", b"first\n", conn=c)
-    expect(r, 401, "PUT without the token")
-    if r.getheader("WWW-Authenticate") != "Bearer":
-        raise harness.Fail(f"401: {r.getheaders()}")
-    r, _ = request(port, "PUT", "/new.txt", b"first\n", wrong, conn=c)
-    expect(r, 401, "PUT with a wrong token")
-    r, _ = request(port, "PUT", "/new.txt", b"first\n", auth, conn=c)
-    expect(r, 201, "PUT (create)")
-    r, _ = request(port, "PUT", "/new.txt", b"second\n", auth, conn=c)
-    expect(r, 204, "PUT (replace)")
+    mib = os.urandom(1 << 20)
+    steps = [  # method, path, body, headers, status, what
+        ("PUT", "/new.txt", b"first\n", {}, 401, "PUT without the token"),
+        ("PUT", "/new.txt", b"first\n", wrong, 401, "a wrong token"),
+        ("PUT", "/new.txt", b"first\n", auth, 201, "PUT (create)"),
+        ("PUT", "/new.txt", b"second\n", auth, 204, "PUT (replace)"),
+        ("PUT", "/sub/mib.bin", mib, auth, 201, "PUT 1 MiB"),
+        ("PUT", "/nodir/x", b"x", auth, 409, "PUT under a missing dir"),
+        ("PUT", "/sub", b"x", auth, 409, "PUT over a directory"),
+        ("MKCOL", "/made", None, {}, 401, "MKCOL without the token"),
+        ("MKCOL", "/made", None, auth, 201, "MKCOL"),
+        ("MKCOL", "/made", None, auth, 405, "MKCOL of an existing one"),
+        ("DELETE", "/small.txt", None, {}, 401, "DELETE without the token"),
+        ("DELETE", "/small.txt", None, auth, 204, "DELETE"),
+        ("GET", "/small.txt", None, {}, 404, "GET after DELETE"),
+        ("DELETE", "/sub", None, auth, 409, "DELETE of a full directory"),
+        ("DELETE", "/link", None, auth, 204, "DELETE of a symlink"),
+    ]
+    for method, path, body, headers, status, what in steps:
+        r, _ = request(port, method, path, body, headers, conn=c)
+        expect(r, status, what)
+        if status == 401 and r.getheader("WWW-Authenticate") != "Bearer":
+            raise harness.Fail(f"{what}: {r.getheaders()}")
     r, data = request(port, "GET", "/new.txt", conn=c)
     if data != b"second\n":
         raise harness.Fail(f"GET after PUT: {data!r}")
-    mib = os.urandom(1 << 20)
-    r, _ = request(port, "PUT", "/sub/mib.bin", mib, auth, conn=c)
-    expect(r, 201, "PUT 1 MiB")
-    r, _ = request(port, "PUT", "/nodir/x", b"x", auth, conn=c)
-    expect(r, 409, "PUT under a missing directory")
-    r, _ = request(port, "PUT", "/sub", b"x", auth, conn=c)
-    expect(r, 409, "PUT over a directory")
-    r, _ = request(port, "MKCOL", "/made", conn=c)
-    expect(r, 401, "MKCOL without the token")
-    r, _ = request(port, "MKCOL", "/made", None, auth, conn=c)
-    expect(r, 201, "MKCOL")
-    r, _ = request(port, "MKCOL", "/made", None, auth, conn=c)
-    expect(r, 405, "MKCOL of an existing one")
-    r, _ = request(port, "DELETE", "/small.txt", conn=c)
-    expect(r, 401, "DELETE without the token")
-    r, _ = request(port, "DELETE", "/small.txt", None, auth, conn=c)
-    expect(r, 204, "DELETE")
-    r, _ = request(port, "GET", "/small.txt", conn=c)
-    expect(r, 404, "GET after DELETE")
-    r, _ = request(port, "DELETE", "/sub", None, auth, conn=c)
-    expect(r, 409, "DELETE of a directory that is not empty")
-    r, _ = request(port, "DELETE", "/link", None, auth, conn=c)
-    expect(r, 204, "DELETE of a symlink")
     c.close()
     # chunked, with Expect: 100-continue
     s = socket.create_connection(("127.0.0.1", port), timeout=30)

@@ -1,0 +1,33 @@
+/* A virtio transport played by a host test: drivers/virtio/virtio.h's
+ * ops on plain memory, with features, status, a device configuration and
+ * up to FAKEVIRTIO_QUEUES queues whose rings the test reads and writes as
+ * the device would (it sees where the driver put them). No interrupts.
+ * Shared by test_virtq and test_vnet. */
+#ifndef UMBRA_FAKEVIRTIO_H
+#define UMBRA_FAKEVIRTIO_H
+
+#include <stdint.h>
+
+#include "../../drivers/virtio/virtio.h"
+
+#define FAKEVIRTIO_QUEUES 2
+
+struct fakevirtio {
+	struct virtio_dev dev;	/* first: what the driver is given */
+	uint64_t features;	/* offered */
+	uint8_t status;
+	uint8_t config[64];
+	uint16_t qmax[FAKEVIRTIO_QUEUES];	/* 0: no such queue */
+	uint16_t size[FAKEVIRTIO_QUEUES];	/* as enabled */
+	uint64_t desc[FAKEVIRTIO_QUEUES], driver[FAKEVIRTIO_QUEUES];
+	uint64_t device[FAKEVIRTIO_QUEUES];
+	int notified[FAKEVIRTIO_QUEUES];
+	/* The test's device, told of a notification (may be NULL). */
+	void (*on_notify)(struct fakevirtio *f, uint16_t q);
+};
+
+/* Offers features; queue 0 of 16 entries and no other; legacy: sizes are
+ * fixed, as the legacy interface has them. */
+void fakevirtio_init(struct fakevirtio *f, uint64_t features, int legacy);
+
+#endif
