@@ -25,7 +25,7 @@
 #define LWIP_NO_CTYPE_H 1
 
 #define LWIP_PLATFORM_DIAG(x) do { con_printf x; } while (0)
-#define LWIP_PLATFORM_ASSERT(x) panic("lwIP assertion failed")
+#define LWIP_PLATFORM_ASSERT(x) panic("lwIP: %s", x)	/* (LWIP_NOASSERT) */
 
 #define LWIP_RAND() ((u32_t)random_u64())
 
