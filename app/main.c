@@ -36,7 +36,6 @@
 #define SCRIPT_KEY "umbra.cmdline"
 
 #define SCRIPT_MAX (1L << 20)	/* a script longer than this is refused */
-#define VIRTIO_TYPE_RNG 4	/* virtio 1.2 §5 */
 
 void app_shutdown(void)
 {
@@ -186,11 +185,11 @@ int app_main(void)
 	timeline_mark(TIMELINE_PCI);
 	storage_probe();
 	timeline_mark(TIMELINE_BLK);
-	probe_rng();
-	inet_probe();
-	line_background(inet_pending, inet_poll);
 	int mounted = !storage_mount_root();
 	timeline_mark(TIMELINE_MOUNT);
+	probe_rng();
+	inet_probe();	/* virtio-net on PCI (storage_probe took MMIO's) */
+	line_background(inet_pending, inet_poll);
 	rtc_init();
 	timeline_mark(TIMELINE_APP_READY);
 	banner();

@@ -11,6 +11,7 @@
 #include "../drivers/nvme/nvme.h"
 #include "../drivers/virtio/virtio_blk.h"
 #include "../drivers/virtio/virtio_mmio.h"
+#include "../drivers/virtio/virtio_net.h"
 #include "../drivers/virtio/virtio_pci.h"
 #include "../drivers/virtio/virtio_scsi.h"
 #include "../fs/gpt.h"
@@ -102,8 +103,8 @@ static void probe_virtio(struct pci_dev *p)
 	}
 }
 
-/* virtio-blk and virtio-scsi over MMIO: other device types and empty
- * slots are left alone. */
+/* virtio-blk and virtio-scsi over MMIO (and virtio-net, for app/net/):
+ * other device types and empty slots are left alone. */
 static void probe_mmio(void)
 {
 	struct virtio_mmio_loc loc[VIRTIO_MMIO_MAX];
@@ -129,6 +130,11 @@ static void probe_mmio(void)
 			if (!err)	/* its first disk, when it has one */
 				m->state = blk_count() > before
 					   ? blk_get(before)->name : "no disks";
+		} else if (!err && v->type == VIRTIO_TYPE_NET) {
+			/* not storage, but found here with the rest */
+			err = vnet_attach(v, &m->state);
+			if (!err)
+				m->state = net_get(net_count() - 1)->name;
 		} else if (!err) {
 			err = VIRTIO_ERR_NODEV;
 		}

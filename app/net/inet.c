@@ -24,7 +24,6 @@
 #include "lwip_hooks.h"
 #include "netif/ethernet.h"
 
-#define VIRTIO_TYPE_NET 1	/* virtio 1.2 §5 */
 #define RX_BUDGET 64		/* frames per round, then the timers */
 #define TX_WAIT_US 200000	/* a full transmit ring gets this long */
 #define MAX_FRAGS 8

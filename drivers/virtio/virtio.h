@@ -26,7 +26,9 @@
 #define VIRTIO_BIT(f) (1ull << (f))
 
 /* virtio 1.2 §5 device ids */
+#define VIRTIO_TYPE_NET 1
 #define VIRTIO_TYPE_BLOCK 2
+#define VIRTIO_TYPE_RNG 4
 #define VIRTIO_TYPE_SCSI 8
 
 enum virtio_err {

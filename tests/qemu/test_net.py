@@ -32,19 +32,19 @@ def free_port():
     return port
 
 
-def nic(port=None, guest="", device=""):
+def nic(port=None, guest="", device="", model="virtio-net-pci"):
     """A virtio-net device on QEMU's user network; port: the host port
     forwarded to the guest's port 80 (at address guest, or its DHCP
     one)."""
     fwd = f",hostfwd=tcp:127.0.0.1:{port}-{guest}:80" if port else ""
     return ["-netdev", f"user,id=n0{fwd}",
-            "-device", f"virtio-net-pci,netdev=n0{device}"]
+            "-device", f"{model},netdev=n0{device}"]
 
 
-def serve_vm(t, cmd, disk=None, **kw):
+def serve_vm(t, cmd, disk=None, vm_kw=None, **kw):
     port = free_port()
     vm = t.start(cmd=cmd, disks=[disk] if disk else None,
-                 extra=nic(port, **kw))
+                 extra=nic(port, **kw), **(vm_kw or {}))
     vm.until("serve: http://", seconds=60)
     vm.until("\n")
     return vm, port
@@ -127,6 +127,28 @@ def static_legacy(t):
     status = vm.wait_exit(seconds=30)
     if status != 0 or "script: exit status 0" not in vm.text():
         raise harness.Fail(f"after Ctrl-C: status {status}")
+
+
+@case("net: virtio-net over virtio-mmio v2 on microvm (the PVH kernel): "
+      "DHCP, ping, serve")
+def microvm(t):
+    vm, port = serve_vm(t, "net up; ping 10.0.2.2 2; lsmmio; net; serve "
+                        "/etc", t.fresh_disk(), model="virtio-net-device",
+                        vm_kw={"machine": "microvm", "mmio_version": 2})
+    r, data = request(port, "GET", "/motd")
+    expect(r, 200, "GET /motd on microvm")
+    if not data.startswith(b"Welcome to umbra"):
+        raise harness.Fail(f"GET /motd: {data[:40]!r}")
+    text = vm.text()
+    for pattern in (r"^net0: 10\.0\.2\.15/24 gateway 10\.0\.2\.2 ",
+                    r"^ping: 10\.0\.2\.2: 2 sent, 2 received",
+                    r"^0x[0-9a-f]+ size 0x200 irq \d+ \(ACPI\) type 1: "
+                    r"net0$",
+                    r"^net0: virtio-net mmio v2, split ring, mergeable "
+                    r"buffers; MAC [0-9a-f:]+; link up; mtu 1500; waits by "
+                    r"interrupt$"):
+        if not re.search(pattern, text, re.M):
+            raise harness.Fail(f"console lacks /{pattern}/")
 
 
 @case("net: a lost interrupt is caught and the device polled")
