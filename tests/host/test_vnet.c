@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* drivers/virtio/virtio_net.c and drivers/net.c against a device played
  * by this test on a fake transport (two split rings, no event index):
  * attach (modern and legacy framing), frames out with and without a
@@ -7,14 +6,12 @@
  * ids and lengths that were never posted. Each is a drop or a clear
  * error that stops the device, never a read or write outside a buffer. */
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "../../drivers/net.h"
 #include "../../drivers/virtio/virtio_net.h"
-#include "../../runtime/page.h"
 #include "check.h"
+#include "dmamem.h"
 #include "fakevirtio.h"
 
 #define QSIZE 16
@@ -121,16 +118,6 @@ static void rx(void *ctx, const void *frame, size_t len)
 	memcpy(got, frame, len < sizeof(got) ? len : sizeof(got));
 	got_len = len;
 	frames++;
-}
-
-static void arena(void)
-{
-	void *mem = mmap(0, 32 << 20, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-	if (mem == MAP_FAILED)
-		abort();
-	page_reset();
-	page_add((uintptr_t)mem, (32 << 20) / 4096);
 }
 
 static struct net_dev *attach(struct fake *f, uint64_t features, int legacy)
@@ -354,7 +341,7 @@ static void test_link_and_refusals(void)
 
 int main(void)
 {
-	arena();
+	dmamem_init(32 << 20);
 	test_modern();
 	test_drops();
 	test_hostile();
