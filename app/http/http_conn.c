@@ -28,6 +28,16 @@ static size_t queued(const struct http_conn *c)
 	return c->inq ? c->inq->tot_len : 0;
 }
 
+/* Opens the receive window by n bytes taken off the connection. */
+static void taken(struct http_conn *c, size_t n)
+{
+	while (n) {
+		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
+		tcp_recved(c->pcb, k);
+		n -= k;
+	}
+}
+
 /* Gives what was received and not read back to the window, unread. */
 static void drop_input(struct http_conn *c)
 {
@@ -35,11 +45,7 @@ static void drop_input(struct http_conn *c)
 	if (c->inq)
 		pbuf_free(c->inq);
 	c->inq = 0;
-	while (n) {
-		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
-		tcp_recved(c->pcb, k);
-		n -= k;
-	}
+	taken(c, n);
 }
 
 /* An unfinished upload (its temporary file goes) and an answer's memory. */
@@ -80,8 +86,8 @@ static void detach(struct tcp_pcb *pcb)
 
 /* Ends c now: an orderly close (what was queued is still sent), or a
  * reset. c is freed. What this returns, the functions below pass on:
- * HTTP_GONE (c must not be touched again; the pcb lives on) or ERR_ABRT (the
- * pcb is gone too). Only the callbacks translate (lwip_err) for lwIP. */
+ * HTTP_GONE (c must not be touched again; the pcb lives on) or ERR_ABRT
+ * (the pcb is gone too). Only the callbacks translate (lwip_err). */
 err_t http_close(struct http_conn *c, int reset)
 {
 	struct tcp_pcb *pcb = c->pcb;
@@ -123,11 +129,7 @@ static void consume(struct http_conn *c, size_t n)
 {
 	http_srv.bytes_in += n;
 	c->inq = pbuf_free_header(c->inq, (u16_t)n);
-	while (n) {
-		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
-		tcp_recved(c->pcb, k);
-		n -= k;
-	}
+	taken(c, n);
 }
 
 /* An answer to a request whose body will not be taken: a small one is
