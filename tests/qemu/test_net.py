@@ -129,6 +129,65 @@ def static_legacy(t):
         raise harness.Fail(f"after Ctrl-C: status {status}")
 
 
+class Resolver:
+    """A DNS server on the host's 127.0.0.1:53 (which QEMU's user network
+    shows the guest as 10.0.2.2:53) that knows one name (RFC 1035 §4.1:
+    a query in, one A record or NXDOMAIN out)."""
+
+    def __init__(self, name, addr):
+        self.name, self.addr, self.asked = name, addr, []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 53))
+        self.sock.settimeout(0.2)
+        self.done = False
+        self.thread = threading.Thread(target=self.serve)
+        self.thread.start()
+
+    def serve(self):
+        while not self.done:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            end = q.index(b"\0", 12) + 5	# the question
+            labels, i = [], 12
+            while q[i]:
+                labels.append(q[i + 1:i + 1 + q[i]].decode())
+                i += 1 + q[i]
+            name = ".".join(labels)
+            self.asked.append(name)
+            known = name == self.name
+            head = q[:2] + (b"\x81\x80" if known else b"\x81\x83") + \
+                b"\0\x01" + (b"\0\x01" if known else b"\0\0") + b"\0\0\0\0"
+            answer = b"\xc0\x0c\0\x01\0\x01\0\0\0\x3c\0\x04" + \
+                socket.inet_aton(self.addr) if known else b""
+            self.sock.sendto(head + q[12:end] + answer, peer)
+
+    def close(self):
+        self.done = True
+        self.thread.join()
+        self.sock.close()
+
+
+@case("net: DNS: ping by name through a resolver on the host; an unknown "
+      "name")
+def dns(t):
+    res = Resolver("gateway.umbra.test", "10.0.2.2")
+    try:
+        r = t.boot(cmd="net up 10.0.2.15/24 10.0.2.2 10.0.2.2; ping "
+                   "gateway.umbra.test 1; set +e; ping nosuch.umbra.test 1",
+                   extra=nic())
+    finally:
+        res.close()
+    r.expect(r"^net0: 10\.0\.2\.15/24 gateway 10\.0\.2\.2 dns 10\.0\.2\.2 "
+             r"\(static\)$")
+    r.expect(r"^64 bytes from 10\.0\.2\.2: icmp_seq=1 ")
+    r.expect(r"^ping: nosuch\.umbra\.test: unknown host$")
+    r.expect_status(1)
+    if "gateway.umbra.test" not in res.asked:
+        raise harness.Fail(f"the resolver was asked {res.asked}")
+
+
 @case("net: virtio-net over virtio-mmio v2 on microvm (the PVH kernel): "
       "DHCP, ping, serve")
 def microvm(t):
