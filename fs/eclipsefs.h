@@ -1,4 +1,4 @@
-/* EclipseFS v2.0 (../shared/eclipsefs-format.md): mount, read, crash-safe
+/* EclipseFS v2.0 (docs/eclipsefs-format.md): mount, read, crash-safe
  * writes, fsck, build and compact. Portable C: the same sources build into
  * the UEFI image and on the host. Storage is reached only through the
  * callbacks of struct efs_io; see fs/README.md for the update scheme and

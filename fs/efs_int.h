@@ -1,5 +1,5 @@
 /* EclipseFS internals shared by the fs/ files. Format facts are cited as
- * "format §N" (../shared/eclipsefs-format.md); the update scheme is in
+ * "format §N" (docs/eclipsefs-format.md); the update scheme is in
  * fs/README.md. */
 #ifndef UMBRA_EFS_INT_H
 #define UMBRA_EFS_INT_H
@@ -55,7 +55,8 @@
 #define MODE_LINK 0120777u
 #define S_IFMT_ 0170000u
 
-/* umbra's extension: sector 1 of block 0 (format writes §5 allows it). */
+/* umbra's extension: sector 1 of block 0 (format §9.1; header bytes past
+ * 65 are ignored by every original reader, format §1.1). */
 #define EXT_OFF 512
 #define EXT_MAGIC "UMBRAEFS"
 #define EXT_VERSION 1

@@ -1,5 +1,7 @@
 /* panic, and the stack protector's hooks (MSVC /GS flavour on this PE
- * target; see ../shared/FACTS.md). */
+ * target: clang's -fstack-protector-strong for x86_64-windows calls
+ * __security_check_cookie and reads __security_cookie, not GCC's
+ * __stack_chk_fail/__stack_chk_guard). */
 #include "panic.h"
 
 #include <stdarg.h>

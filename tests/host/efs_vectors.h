@@ -1,4 +1,4 @@
-/* The worked examples of ../shared/eclipsefs-format.md §8.1 and §8.2,
+/* The worked examples of docs/eclipsefs-format.md §8.1 and §8.2,
  * transcribed from its hex dumps: the first 33 header bytes, then every
  * byte from 0x1000 (table and records) to the end. Bytes 33..0xfff are
  * zero. */

@@ -388,7 +388,7 @@ static void test_big(void)
 }
 
 /* Appending 1 KiB to a 64 MiB file writes about 1 KiB and a few
- * journal blocks, not the file (../shared/eclipsefs-writes.md). */
+ * journal blocks, not the file (fs/README.md, constraint 4). */
 static void test_append_cost(void)
 {
 	struct memdev m;
