@@ -178,8 +178,8 @@ static int upgrade(struct efs *fs)
 	if (!blk)
 		return EFS_ERR_NO_MEMORY;
 	int err = efs_direct(fs, start, blk, fs->bs);
-	if (!err && fs->io.sync(fs->io.ctx))
-		err = EFS_ERR_IO;
+	if (!err)
+		err = efs_dev_sync(fs);
 	if (!err) {
 		memset(blk, 0, 512);
 		memcpy(blk, EXT_MAGIC, 8);
@@ -190,8 +190,8 @@ static int upgrade(struct efs *fs)
 		efs_st32(blk + EXT_CRC_AT, efs_crc32(0, blk, EXT_CRC_AT));
 		err = efs_direct(fs, EXT_OFF, blk, 512);
 	}
-	if (!err && fs->io.sync(fs->io.ctx))
-		err = EFS_ERR_IO;
+	if (!err)
+		err = efs_dev_sync(fs);
 	free(blk);
 	if (err)
 		return err;
@@ -208,7 +208,7 @@ static int upgrade(struct efs *fs)
 int efs_prepare_write(struct efs *fs)
 {
 	if (fs->prepared)
-		return fs->failed ? EFS_ERR_IO : 0;
+		return fs->failed;
 	if (fs->io.read_only)
 		return EFS_ERR_READ_ONLY;
 	if (fs->width != 8)

@@ -22,9 +22,9 @@ struct out {
 
 static void flush_out(struct out *o)
 {
-	if (!o->err && o->used &&
-	    o->io->write(o->io->ctx, o->at, o->buf, o->used))
-		o->err = EFS_ERR_IO;
+	if (!o->err && o->used)
+		o->err = efs_io_result(o->io->write(o->io->ctx, o->at, o->buf,
+						    o->used));
 	o->at += o->used;
 	o->used = 0;
 }
@@ -161,8 +161,9 @@ static void write_node(struct out *o, uint32_t ino,
 	}
 	for (uint64_t off = 0; off < len && !o->err;) {
 		size_t k = len - off < WBUF ? (size_t)(len - off) : WBUF;
-		if (content(ctx, ino, off, chunk, k))
-			o->err = EFS_ERR_IO;
+		int err = content(ctx, ino, off, chunk, k);
+		if (err)
+			o->err = err < 0 ? err : EFS_ERR_IO;
 		else
 			emit(o, chunk, k);
 		off += k;
@@ -250,8 +251,8 @@ int efs_build(const struct efs_io *io, const struct efs_build_opts *opts,
 	}
 	flush_out(&o);
 	err = o.err;
-	if (!err && io->sync(io->ctx))
-		err = EFS_ERR_IO;
+	if (!err)
+		err = efs_io_result(io->sync(io->ctx));
 out:
 	free(o.buf);
 	free(chunk);

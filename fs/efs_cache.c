@@ -92,6 +92,21 @@ static struct cblock *insert(struct efs *fs, uint64_t blk, const uint8_t *d)
 	return cb;
 }
 
+int efs_dev_read(struct efs *fs, uint64_t off, void *buf, size_t len)
+{
+	return efs_io_result(fs->io.read(fs->io.ctx, off, buf, len));
+}
+
+int efs_dev_write(struct efs *fs, uint64_t off, const void *buf, size_t len)
+{
+	return efs_io_result(fs->io.write(fs->io.ctx, off, buf, len));
+}
+
+int efs_dev_sync(struct efs *fs)
+{
+	return efs_io_result(fs->io.sync(fs->io.ctx));
+}
+
 int efs_cache_init(struct efs *fs)
 {
 	fs->hash_mask = HASH_BUCKETS - 1;
@@ -142,9 +157,10 @@ static int load(struct efs *fs, uint64_t blk, struct cblock **out)
 	uint8_t *tmp = malloc(bytes);
 	if (!tmp)
 		return EFS_ERR_NO_MEMORY;
-	if (fs->io.read(fs->io.ctx, first * fs->bs, tmp, bytes)) {
+	int err = efs_dev_read(fs, first * fs->bs, tmp, bytes);
+	if (err) {
 		free(tmp);
-		return EFS_ERR_IO;
+		return err;
 	}
 	for (uint64_t b = first; (b - first) * fs->bs < bytes; b++) {
 		if (lookup(fs, b))
@@ -198,8 +214,9 @@ int efs_dread(struct efs *fs, uint64_t off, void *buf, size_t len)
 		return EFS_ERR_CORRUPT;
 	if (!len)
 		return 0;
-	if (fs->io.read(fs->io.ctx, off, buf, len))
-		return EFS_ERR_IO;
+	int err = efs_dev_read(fs, off, buf, len);
+	if (err)
+		return err;
 	if (!fs->ndirty)
 		return 0;
 	for (uint64_t b = off / fs->bs; b * fs->bs < off + len; b++) {
@@ -228,7 +245,7 @@ int efs_patch(struct efs *fs, uint64_t off, const void *buf, size_t len)
 	if (fs->io.read_only)
 		return EFS_ERR_READ_ONLY;
 	if (fs->failed)
-		return EFS_ERR_IO;
+		return fs->failed;
 	if (!in_bounds(fs, off, len))
 		return EFS_ERR_CORRUPT;
 	while (len) {
@@ -275,13 +292,14 @@ int efs_direct(struct efs *fs, uint64_t off, const void *buf, size_t len)
 	if (fs->io.read_only)
 		return EFS_ERR_READ_ONLY;
 	if (fs->failed)
-		return EFS_ERR_IO;
+		return fs->failed;
 	if (!in_bounds(fs, off, len))
 		return EFS_ERR_CORRUPT;
 	if (!len)
 		return 0;
-	if (fs->io.write(fs->io.ctx, off, buf, len))
-		return EFS_ERR_IO;
+	int err = efs_dev_write(fs, off, buf, len);
+	if (err)
+		return err;
 	fs->direct_pending = 1;
 	for (uint64_t b = off / fs->bs; b * fs->bs < off + len; b++) {
 		struct cblock *cb = lookup(fs, b);
@@ -336,21 +354,22 @@ static int apply(struct efs *fs, struct cblock **v, uint32_t n)
 		for (uint32_t k = i; k < j; k++)
 			memcpy(buf + (uint64_t)(k - i) * fs->bs, v[k]->data,
 			       block_len(fs, v[k]->blk));
-		int bad = fs->io.write(fs->io.ctx, v[i]->blk * fs->bs, buf, len);
+		int err = efs_dev_write(fs, v[i]->blk * fs->bs, buf, len);
 		free(buf);
-		if (bad)
-			return EFS_ERR_IO;
+		if (err)
+			return err;
 		i = j;
 	}
-	if (fs->io.sync(fs->io.ctx))
-		return EFS_ERR_IO;
+	int err = efs_dev_sync(fs);
+	if (err)
+		return err;
 	uint8_t *zero = calloc(1, fs->bs);
 	if (!zero)
 		return EFS_ERR_NO_MEMORY;
-	int bad = fs->io.write(fs->io.ctx, fs->jnl_off, zero, fs->bs);
+	err = efs_dev_write(fs, fs->jnl_off, zero, fs->bs);
 	free(zero);
-	if (bad)
-		return EFS_ERR_IO;
+	if (err)
+		return err;
 	fs->direct_pending = 1;
 	for (uint32_t i = 0; i < n; i++) {
 		v[i]->dirty = 0;
@@ -398,19 +417,20 @@ static int write_journal(struct efs *fs, struct cblock **v, uint32_t n)
 	uint32_t crc = efs_crc32(0, j, 24);
 	crc = efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
 	efs_st32(j + 24, crc);
-	int bad = fs->io.write(fs->io.ctx, fs->jnl_off, j, total);
+	int err = efs_dev_write(fs, fs->jnl_off, j, total);
 	free(j);
-	return bad ? EFS_ERR_IO : 0;
+	return err;
 }
 
 int efs_commit(struct efs *fs)
 {
+	int err = 0;
 	if (fs->failed)
-		return EFS_ERR_IO;
+		return fs->failed;
 	if (fs->io.read_only)
 		return 0;
 	if (!fs->ndirty) {
-		if (fs->direct_pending && fs->io.sync(fs->io.ctx))
+		if (fs->direct_pending && (err = efs_dev_sync(fs)))
 			goto fail;
 		fs->direct_pending = 0;
 		return 0;
@@ -421,15 +441,14 @@ int efs_commit(struct efs *fs)
 	struct cblock **v = dirty_list(fs, &n);
 	if (!v)
 		return EFS_ERR_NO_MEMORY;
-	int err = 0;
 	/* 1: the new records the entry will point at reach the medium first. */
-	if (fs->direct_pending && fs->io.sync(fs->io.ctx))
-		err = EFS_ERR_IO;
+	if (fs->direct_pending)
+		err = efs_dev_sync(fs);
 	/* 2, 3: the entry, then the commit point. */
 	if (!err)
 		err = write_journal(fs, v, n);
-	if (!err && fs->io.sync(fs->io.ctx))
-		err = EFS_ERR_IO;
+	if (!err)
+		err = efs_dev_sync(fs);
 	/* 4-6: in place, flush, invalidate. */
 	if (!err)
 		err = apply(fs, v, n);
@@ -441,8 +460,8 @@ int efs_commit(struct efs *fs)
 fail:
 	/* What reached the disk is unknown: the next mount replays or
 	 * ignores the entry, whichever is right. Stop writing until then. */
-	fs->failed = 1;
-	return EFS_ERR_IO;
+	fs->failed = efs_io_result(err);
+	return err;
 }
 
 /* Checks a journal entry's shape; returns its block count or -1. */
@@ -463,8 +482,9 @@ int efs_replay(struct efs *fs, int *replayed)
 	if (!fs->has_ext)
 		return 0;
 	uint8_t hdr[JNL_ADDRS];
-	if (fs->io.read(fs->io.ctx, fs->jnl_off, hdr, sizeof(hdr)))
-		return EFS_ERR_IO;
+	int err = efs_dev_read(fs, fs->jnl_off, hdr, sizeof(hdr));
+	if (err)
+		return err;
 	int64_t n = entry_blocks(fs, hdr);
 	if (n < 0)
 		return 0;
@@ -472,9 +492,9 @@ int efs_replay(struct efs *fs, int *replayed)
 	uint8_t *j = malloc(total);
 	if (!j)
 		return EFS_ERR_NO_MEMORY;
-	if (fs->io.read(fs->io.ctx, fs->jnl_off, j, total)) {
+	if ((err = efs_dev_read(fs, fs->jnl_off, j, total))) {
 		free(j);
-		return EFS_ERR_IO;
+		return err;
 	}
 	uint32_t crc = efs_crc32(0, j, 24);
 	crc = efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
@@ -482,7 +502,6 @@ int efs_replay(struct efs *fs, int *replayed)
 		free(j);
 		return 0;
 	}
-	int err = 0;
 	for (uint32_t i = 0; i < n && !err; i++) {
 		uint64_t a = efs_ld64(j + JNL_ADDRS + 8 * i);
 		/* Only whole blocks past the extension sector, on the device,
@@ -520,8 +539,8 @@ int efs_replay(struct efs *fs, int *replayed)
 		return EFS_ERR_NO_MEMORY;
 	err = apply(fs, v, cnt);
 	free(v);
-	if (!err && fs->io.sync(fs->io.ctx))
-		err = EFS_ERR_IO;
+	if (!err)
+		err = efs_dev_sync(fs);
 	fs->direct_pending = 0;
 	return err;
 }

@@ -143,7 +143,8 @@ struct efs {
 	uint32_t nclean, ndirty, max_dirty, max_clean;
 	struct cblock lru;		/* sentinel; lnext = most recent */
 	int direct_pending;		/* unflushed writes outside the journal */
-	int failed;			/* a commit broke off: no more writes */
+	int failed;			/* a change or commit broke off with
+					 * this error: no more writes */
 
 	/* write state, set up by efs_prepare_write on the first change */
 	int scanned, prepared;
@@ -179,9 +180,16 @@ int efs_check_name(const char *name, size_t len);
 /* RFC 3629 UTF-8 (no overlongs or surrogates). */
 int efs_utf8_ok(const uint8_t *s, size_t len);
 uint64_t efs_now(struct efs *fs);
+/* A callback's return value as the error it stands for (struct efs_io). */
+int efs_io_result(int rc);
 
 /* efs_cache.c: every byte goes through here. */
 int efs_cache_init(struct efs *fs);
+/* The device callbacks, returning 0 or the device's error (efs_io). */
+int efs_dev_read(struct efs *fs, uint64_t off, void *buf, size_t len);
+int efs_dev_write(struct efs *fs, uint64_t off, const void *buf,
+		  size_t len);
+int efs_dev_sync(struct efs *fs);
 void efs_cache_free(struct efs *fs);
 /* Reads through the cache (metadata). */
 int efs_bread(struct efs *fs, uint64_t off, void *buf, size_t len);

@@ -89,7 +89,7 @@ int efs_mount(const struct efs_io *io, struct efs **out)
 	fs->io = *io;
 	memset(h, 0, sizeof(h));
 	size_t hl = io->size < sizeof(h) ? (size_t)io->size : sizeof(h);
-	int err = io->read(io->ctx, 0, h, hl) ? EFS_ERR_IO : 0;
+	int err = efs_io_result(io->read(io->ctx, 0, h, hl));
 	if (!err)
 		err = efs_parse_header(h, io->size, &fs->n, &fs->width,
 				       &fs->table_off);

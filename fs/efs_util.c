@@ -126,6 +126,21 @@ void efs_mode_string(uint32_t mode, uint8_t kind, char out[11])
 	out[10] = 0;
 }
 
+int efs_io_result(int rc)
+{
+	switch (rc) {
+	case 0:
+	case EFS_ERR_IO:
+	case EFS_ERR_TIMEOUT:
+	case EFS_ERR_DEVICE:
+	case EFS_ERR_READ_ONLY:
+	case EFS_ERR_NO_SPACE:
+		return rc;
+	default:
+		return EFS_ERR_IO;
+	}
+}
+
 uint64_t efs_now(struct efs *fs)
 {
 	return fs->io.now ? fs->io.now(fs->io.ctx) : 0;

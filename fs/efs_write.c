@@ -34,8 +34,8 @@ static int begin(struct efs *fs)
 /* Ends a change: an error after writing began stops all writes. */
 static int finish(struct efs *fs, int err, int wrote)
 {
-	if (err && wrote)
-		fs->failed = 1;
+	if (err && wrote && !fs->failed)
+		fs->failed = efs_io_result(err);
 	return err;
 }
 

@@ -12,14 +12,40 @@
 
 #include "../gpt.h"
 
+/* errno of a failed request as the efs_io contract's code. */
+static int io_code(int e)
+{
+	switch (e) {
+	case EROFS:
+	case EBADF:	/* opened read-only */
+	case EPERM:
+	case EACCES:
+		return EFS_ERR_READ_ONLY;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return EFS_ERR_NO_SPACE;
+	case ETIMEDOUT:
+		return EFS_ERR_TIMEOUT;
+	case ENXIO:
+	case ENODEV:
+	case ENOMEDIUM:
+		return EFS_ERR_DEVICE;
+	default:
+		return EFS_ERR_IO;
+	}
+}
+
 static int h_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	struct host_target *t = ctx;
 	uint8_t *p = buf;
 	while (len) {
 		ssize_t n = pread(t->fd, p, len, (off_t)(t->base + off));
-		if (n <= 0)
-			return -1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)	/* 0: the file ends before the filesystem */
+			return n ? io_code(errno) : EFS_ERR_IO;
 		p += n;
 		off += (uint64_t)n;
 		len -= (size_t)n;
@@ -33,8 +59,10 @@ static int h_write(void *ctx, uint64_t off, const void *buf, size_t len)
 	const uint8_t *p = buf;
 	while (len) {
 		ssize_t n = pwrite(t->fd, p, len, (off_t)(t->base + off));
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
-			return -1;
+			return n ? io_code(errno) : EFS_ERR_NO_SPACE;
 		p += n;
 		off += (uint64_t)n;
 		len -= (size_t)n;
@@ -45,7 +73,7 @@ static int h_write(void *ctx, uint64_t off, const void *buf, size_t len)
 static int h_sync(void *ctx)
 {
 	struct host_target *t = ctx;
-	return fdatasync(t->fd);
+	return fdatasync(t->fd) ? io_code(errno) : 0;
 }
 
 static uint64_t h_now(void *ctx)

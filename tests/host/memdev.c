@@ -16,7 +16,7 @@ static int m_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	struct memdev *m = ctx;
 	if (m->fail_read_at >= 0 && m->reads++ == m->fail_read_at)
-		return -1;
+		return m->fail_code;
 	if (off > m->size || len > m->size - off)
 		abort();	/* the fs must never ask */
 	memcpy(buf, m->data + off, len);
@@ -44,7 +44,11 @@ static int m_write(void *ctx, uint64_t off, const void *buf, size_t len)
 	if (off > m->size || len > m->size - off)
 		abort();
 	if (m->cut)
-		return -1;
+		return EFS_ERR_IO;
+	if (m->fail_write_at >= 0 && m->writes == m->fail_write_at) {
+		m->fail_write_at = -1;
+		return m->fail_code;
+	}
 	if (m->cut_after >= 0 && m->writes == m->cut_after) {
 		m->cut = 1;
 		if (m->tear && len) {
@@ -61,7 +65,7 @@ static int m_write(void *ctx, uint64_t off, const void *buf, size_t len)
 				memcpy(m->data + off, buf, n);
 			}
 		}
-		return -1;
+		return EFS_ERR_IO;
 	}
 	m->writes++;
 	m->bytes_written += len;
@@ -81,7 +85,11 @@ static int m_sync(void *ctx)
 {
 	struct memdev *m = ctx;
 	if (m->cut)
-		return -1;
+		return EFS_ERR_IO;
+	if (m->fail_sync_at >= 0 && m->syncs == m->fail_sync_at) {
+		m->fail_sync_at = -1;
+		return m->fail_code;
+	}
 	m->syncs++;
 	drop_log(m);
 	return 0;
@@ -119,6 +127,9 @@ void memdev_init(struct memdev *m, uint64_t size)
 	m->sector = 512;
 	m->cut_after = -1;
 	m->fail_read_at = -1;
+	m->fail_write_at = -1;
+	m->fail_sync_at = -1;
+	m->fail_code = EFS_ERR_IO;
 	m->seed = 0x9e3779b97f4a7c15ull;
 	m->now = 1700000000;
 	m->io = (struct efs_io){ .ctx = m, .read = m_read, .write = m_write,

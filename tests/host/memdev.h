@@ -27,6 +27,9 @@ struct memdev {
 	int tear;		/* the cut write lands partly */
 	int lose_unsynced;	/* at the cut, unflushed writes may vanish */
 	long fail_read_at;	/* -1: never; else the n-th read fails */
+	long fail_write_at;	/* the same for writes (counted in writes) */
+	long fail_sync_at;	/* and for syncs (counted in syncs) */
+	int fail_code;		/* what a failed request returns */
 	long reads;
 	uint64_t seed;
 	struct memdev_write *log;	/* writes since the last sync */

@@ -565,6 +565,65 @@ static void test_read_errors(void)
 	memdev_free(&m);
 }
 
+/* The device's own error reaches the caller unchanged: a timeout is a
+ * timeout, a failed device a failed device, in mount, read, write and
+ * sync; a failed commit stops writes with the same code. */
+static void test_device_errors(void)
+{
+	static const int codes[] = { EFS_ERR_TIMEOUT, EFS_ERR_DEVICE,
+				     EFS_ERR_IO };
+	for (int i = 0; i < 3; i++) {
+		int code = codes[i];
+		struct memdev m;
+		struct efs *fs = fresh(&m, 1 * MIB);
+		uint32_t ino;
+		char b[4];
+		m.fail_code = code;
+		CHECK_INT(efs_create(fs, "/f", 0644, &ino), 0);
+		CHECK_INT(efs_write(fs, ino, 0, "data", 4), 4);
+		CHECK_INT(efs_unmount(fs), 0);
+
+		m.fail_read_at = 0;
+		m.reads = 0;
+		CHECK_INT(efs_mount(&m.io, &fs), code);
+		m.fail_read_at = -1;
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		CHECK_INT(efs_lookup(fs, "/f", 1, &ino), 0);
+		m.fail_read_at = m.reads;	/* the next read: the data */
+		CHECK_INT(efs_read(fs, ino, 0, b, 4), code);
+		m.fail_read_at = -1;
+		CHECK_INT(efs_read(fs, ino, 0, b, 4), 4);
+
+		m.fail_write_at = m.writes;	/* the new version's bytes */
+		CHECK_INT(efs_write(fs, ino, 4, "more", 4), code);
+		/* a change broke off half-way: no more writes, same code */
+		CHECK_INT(efs_write(fs, ino, 0, "x", 1), code);
+		CHECK_INT(efs_sync(fs), code);
+		efs_unmount(fs);
+
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		CHECK_INT(efs_write(fs, ino, 0, "DATA", 4), 4);
+		m.fail_sync_at = m.syncs;
+		CHECK_INT(efs_sync(fs), code);
+		CHECK_INT(efs_sync(fs), code);
+		efs_unmount(fs);
+		/* Nothing synced was lost. */
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		CHECK_INT(efs_read(fs, ino, 0, b, 4), 4);
+		CHECK(!memcmp(b, "data", 4) || !memcmp(b, "DATA", 4));
+		efs_unmount(fs);
+		CHECK_INT(fsck_errors(&m), 0);
+		memdev_free(&m);
+	}
+	/* Any other nonzero value from a callback is an I/O error. */
+	CHECK_INT(efs_io_result(-77), EFS_ERR_IO);
+	CHECK_INT(efs_io_result(1), EFS_ERR_IO);
+	CHECK_INT(efs_io_result(EFS_ERR_TIMEOUT), EFS_ERR_TIMEOUT);
+	CHECK_STR(efs_strerror(EFS_ERR_TIMEOUT),
+		  "the device did not answer in time");
+	CHECK_STR(efs_strerror(EFS_ERR_DEVICE), "the device failed");
+}
+
 int main(void)
 {
 	test_examples();
@@ -578,5 +637,6 @@ int main(void)
 	test_limits();
 	test_random();
 	test_read_errors();
+	test_device_errors();
 	return check_done();
 }
