@@ -113,14 +113,9 @@ static int cmd_stat(int argc, char **argv)
 		err = efs_stat(fs, ino, &st);
 	if (err)
 		return app_fs_err(argv[0], path, err);
-	static const char *const kinds[] = { "?", "file", "directory",
-					     "symlink" };
-	con_printf("path: %s\ninode: %u\nkind: %s\nmode: %06o\nuid: %u\n"
-		   "gid: %u\nnlink: %u\nsize: %llu\natime: %llu\nmtime: %llu\n"
-		   "ctime: %llu\n", path, ino, kinds[st.kind], st.mode, st.uid,
-		   st.gid, st.nlink, (unsigned long long)st.size,
-		   (unsigned long long)st.atime, (unsigned long long)st.mtime,
-		   (unsigned long long)st.ctime);
+	static char text[EFS_PATH_MAX + 512];
+	efs_stat_text(path, &st, text, sizeof(text));
+	con_printf("%s", text);
 	return 0;
 }
 

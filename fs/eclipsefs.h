@@ -188,6 +188,14 @@ typedef void efs_report_fn(void *ctx, const char *line);
 int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
 	     void *ctx, struct efs_fsck_result *res);
 
+/* The text `stat` shows for a node (the host tool and the shell print
+ * it): "path: P", "inode: N", "kind: file|directory|symlink", "mode: %06o",
+ * uid, gid, nlink, size, atime, mtime, ctime, one "field: value" line
+ * each. Written into out (NUL-terminated, cut to size-1 bytes); returns
+ * the full length, as snprintf does. */
+size_t efs_stat_text(const char *path, const struct efs_stat *st, char *out,
+		     size_t size);
+
 /* "drwxr-xr-x"-style text of a mode and kind (11 bytes with the NUL). */
 void efs_mode_string(uint32_t mode, uint8_t kind, char out[11]);
 

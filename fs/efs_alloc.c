@@ -200,8 +200,7 @@ static int upgrade(struct efs *fs)
 	fs->jnl_off = start;
 	fs->jnl_size = size;
 	fs->tail = start + size;
-	uint64_t blocks = size / fs->bs;
-	fs->max_dirty = (uint32_t)((blocks - 1) * fs->bs / (fs->bs + 8));
+	fs->max_dirty = efs_journal_capacity(size, fs->bs);
 	return 0;
 }
 

@@ -330,6 +330,14 @@ static int cmp_blk(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+uint32_t efs_journal_capacity(uint64_t size, uint32_t bs)
+{
+	/* One block for the entry's header; each block then costs its image
+	 * plus an 8-byte address. */
+	uint64_t blocks = size / bs;
+	return blocks > 1 ? (uint32_t)((blocks - 1) * bs / (bs + 8)) : 0;
+}
+
 static uint64_t data_start(struct efs *fs, uint32_t n)
 {
 	uint64_t a = JNL_ADDRS + (uint64_t)n * 8;

@@ -21,28 +21,19 @@ struct ck {
 static void say(struct ck *c, const char *a, const char *b, uint32_t x,
 		uint32_t y)
 {
-	/* A tiny formatter: fs/ has no printf. "%1"/"%2" are numbers. */
-	char line[LINE];
-	size_t n = 0;
-	for (const char *p = a; *p && n + 12 < LINE; p++) {
+	/* "%1"/"%2" in a are x and y. */
+	char line[LINE], ch[2] = { 0, 0 };
+	struct efs_text t = { line, LINE, 0 };
+	line[0] = 0;
+	for (const char *p = a; *p; p++) {
 		if (p[0] == '%' && (p[1] == '1' || p[1] == '2')) {
-			char tmp[12];
-			int k = 0;
-			uint32_t v = p[1] == '1' ? x : y;
-			do {
-				tmp[k++] = (char)('0' + v % 10);
-				v /= 10;
-			} while (v);
-			while (k)
-				line[n++] = tmp[--k];
-			p++;
+			efs_text_num(&t, *++p == '1' ? x : y, 10, 0);
 		} else {
-			line[n++] = *p;
+			ch[0] = *p;
+			efs_text_str(&t, ch);
 		}
 	}
-	for (const char *p = b ? b : ""; *p && n + 1 < LINE; p++)
-		line[n++] = *p;
-	line[n] = 0;
+	efs_text_str(&t, b ? b : "");
 	if (c->report)
 		c->report(c->ctx, line);
 }
@@ -236,17 +227,10 @@ static int check_unreachable(struct ck *c)
 							 &lf);
 			}
 		}
-		char name[16] = "#";
-		uint32_t v = i + 1, k = 1;
-		char tmp[12];
-		int d = 0;
-		do {
-			tmp[d++] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v);
-		while (d)
-			name[k++] = tmp[--d];
-		name[k] = 0;
+		char name[16];
+		struct efs_text nt = { name, sizeof(name), 0 };
+		efs_text_str(&nt, "#");
+		efs_text_num(&nt, i + 1, 10, 0);
 		if (!err)
 			err = efs_op_link(fs, lf, name, i + 1);
 		c->res->repaired += !err;

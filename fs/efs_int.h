@@ -180,6 +180,16 @@ int efs_check_name(const char *name, size_t len);
 /* RFC 3629 UTF-8 (no overlongs or surrogates). */
 int efs_utf8_ok(const uint8_t *s, size_t len);
 uint64_t efs_now(struct efs *fs);
+/* A bounded text buffer: fs/ has no printf. Appending past the end
+ * counts the bytes (len) without writing them; buf stays terminated. */
+struct efs_text {
+	char *buf;
+	size_t size, len;
+};
+void efs_text_str(struct efs_text *t, const char *s);
+/* v in base 8 or 10, zero-padded to at least width digits. */
+void efs_text_num(struct efs_text *t, uint64_t v, unsigned base,
+		  unsigned width);
 /* A callback's return value as the error it stands for (struct efs_io). */
 int efs_io_result(int rc);
 
@@ -209,6 +219,8 @@ int efs_reserve(struct efs *fs, uint32_t blocks);
 /* Blocks a patch of len bytes at off may dirty. */
 uint32_t efs_blocks_of(struct efs *fs, uint64_t off, size_t len);
 int efs_commit(struct efs *fs);
+/* How many blocks one journal entry of size bytes holds (format §9.2). */
+uint32_t efs_journal_capacity(uint64_t size, uint32_t bs);
 /* Mount: replays a committed journal entry (in memory when read-only).
  * Sets *replayed. */
 int efs_replay(struct efs *fs, int *replayed);

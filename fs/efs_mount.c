@@ -55,14 +55,6 @@ static void load_ext(struct efs *fs, const uint8_t *h)
 	fs->jnl_size = size;
 }
 
-static void set_max_dirty(struct efs *fs)
-{
-	uint64_t blocks = fs->has_ext ? fs->jnl_size / fs->bs : 0;
-	/* Each block costs its image plus an 8-byte address. */
-	fs->max_dirty = blocks > 1 ? (uint32_t)((blocks - 1) * fs->bs /
-						(fs->bs + 8)) : 0;
-}
-
 static void fs_free(struct efs *fs)
 {
 	for (int i = 0; i < DCACHE_SLOTS; i++)
@@ -98,7 +90,8 @@ int efs_mount(const struct efs_io *io, struct efs **out)
 	fs->area_off = fs->table_off + (uint64_t)fs->n * fs->width;
 	fs->bs = io->block_size == 4096 ? 4096 : DEFAULT_BS;
 	load_ext(fs, h);
-	set_max_dirty(fs);
+	fs->max_dirty = fs->has_ext ? efs_journal_capacity(fs->jnl_size, fs->bs)
+				    : 0;
 	err = efs_cache_init(fs);
 	if (err)
 		goto fail;

@@ -117,6 +117,69 @@ int efs_check_name(const char *name, size_t len)
 	return 0;
 }
 
+static void text_char(struct efs_text *t, char c)
+{
+	if (t->len + 1 < t->size) {
+		t->buf[t->len] = c;
+		t->buf[t->len + 1] = 0;
+	}
+	t->len++;
+}
+
+void efs_text_str(struct efs_text *t, const char *s)
+{
+	while (*s)
+		text_char(t, *s++);
+}
+
+void efs_text_num(struct efs_text *t, uint64_t v, unsigned base,
+		  unsigned width)
+{
+	char d[24];
+	unsigned k = 0;
+	do {
+		d[k++] = (char)('0' + v % base);
+		v /= base;
+	} while (v);
+	while (width > k) {
+		text_char(t, '0');
+		width--;
+	}
+	while (k)
+		text_char(t, d[--k]);
+}
+
+size_t efs_stat_text(const char *path, const struct efs_stat *st, char *out,
+		     size_t size)
+{
+	static const char *const kinds[] = { "?", "file", "directory",
+					     "symlink" };
+	struct efs_text t = { out, size, 0 };
+	const struct {
+		const char *name;
+		uint64_t v;
+	} f[] = { { "\nuid: ", st->uid }, { "\ngid: ", st->gid },
+		  { "\nnlink: ", st->nlink }, { "\nsize: ", st->size },
+		  { "\natime: ", st->atime }, { "\nmtime: ", st->mtime },
+		  { "\nctime: ", st->ctime } };
+	if (size)
+		out[0] = 0;
+	efs_text_str(&t, "path: ");
+	efs_text_str(&t, path);
+	efs_text_str(&t, "\ninode: ");
+	efs_text_num(&t, st->ino, 10, 0);
+	efs_text_str(&t, "\nkind: ");
+	efs_text_str(&t, kinds[st->kind <= EFS_SYMLINK ? st->kind : 0]);
+	efs_text_str(&t, "\nmode: ");
+	efs_text_num(&t, st->mode, 8, 6);
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		efs_text_str(&t, f[i].name);
+		efs_text_num(&t, f[i].v, 10, 0);
+	}
+	efs_text_str(&t, "\n");
+	return t.len;
+}
+
 void efs_mode_string(uint32_t mode, uint8_t kind, char out[11])
 {
 	static const char rwx[] = "rwxrwxrwx";

@@ -283,13 +283,9 @@ static int do_stat(int argc, char **argv)
 	struct efs_stat st;
 	uint32_t ino = lookup(fs, o.argv[1], 0);
 	check(efs_stat(fs, ino, &st), o.argv[1]);
-	static const char *kinds[] = { "?", "file", "directory", "symlink" };
-	printf("path: %s\ninode: %u\nkind: %s\nmode: %06o\nuid: %u\ngid: %u\n"
-	       "nlink: %u\nsize: %llu\natime: %llu\nmtime: %llu\nctime: %llu\n",
-	       o.argv[1], ino, kinds[st.kind], st.mode, st.uid, st.gid,
-	       st.nlink, (unsigned long long)st.size,
-	       (unsigned long long)st.atime, (unsigned long long)st.mtime,
-	       (unsigned long long)st.ctime);
+	static char text[EFS_PATH_MAX + 512];
+	efs_stat_text(o.argv[1], &st, text, sizeof(text));
+	fputs(text, stdout);
 	close_fs(&o, fs);
 	return 0;
 }

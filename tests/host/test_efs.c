@@ -565,6 +565,25 @@ static void test_read_errors(void)
 	memdev_free(&m);
 }
 
+/* The text both the host tool and the shell print for `stat`. */
+static void test_stat_text(void)
+{
+	struct efs_stat st = { 12, EFS_SYMLINK, 0120777, 1, 2, 1, 5, 7, 8, 9 };
+	char out[512], small[20];
+	const char *want = "path: /l\ninode: 12\nkind: symlink\nmode: 120777\n"
+			   "uid: 1\ngid: 2\nnlink: 1\nsize: 5\natime: 7\n"
+			   "mtime: 8\nctime: 9\n";
+	CHECK_INT(efs_stat_text("/l", &st, out, sizeof(out)), strlen(want));
+	CHECK_STR(out, want);
+	CHECK_INT(efs_stat_text("/l", &st, small, sizeof(small)), strlen(want));
+	CHECK_INT(strlen(small), sizeof(small) - 1);
+	CHECK(!strncmp(small, want, sizeof(small) - 1));
+	st.kind = 9;	/* never trusted as an index */
+	st.mode = 0644;
+	efs_stat_text("/x", &st, out, sizeof(out));
+	CHECK(strstr(out, "kind: ?\nmode: 000644\n") != 0);
+}
+
 /* The device's own error reaches the caller unchanged: a timeout is a
  * timeout, a failed device a failed device, in mount, read, write and
  * sync; a failed commit stops writes with the same code. */
@@ -638,5 +657,6 @@ int main(void)
 	test_random();
 	test_read_errors();
 	test_device_errors();
+	test_stat_text();
 	return check_done();
 }
