@@ -3,7 +3,13 @@
  * sometimes tearing write N, sometimes losing writes the device had not
  * flushed. After each cut the image must mount, fsck clean, hold
  * everything synced, and show the state after one whole operation: never
- * half of one. Reproduce a failure with its printed case id. */
+ * half of one.
+ *
+ * A failing case prints its id, which holds everything the case depends
+ * on (workload, sector size, device and journal size, seed, cut, tear,
+ * lose). Replay it alone, verbosely, with
+ *     EFS_CRASH_CASE='<id>' build/tests/test_efs_crash
+ * (EFS_CRASH_STEP=N also lists the reference tree after step N). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +19,6 @@
 #include "efs_util.h"
 #include "memdev.h"
 
-#define DEV_SIZE (3u << 20)
 #define STEPS 200
 #define MAX_CUTS 700
 #ifndef NSEEDS
@@ -21,6 +26,59 @@
 #endif
 
 static int verbose, verbose_step;
+
+/* Everything one case depends on; its id is this, printed. */
+struct crash_case {
+	const char *workload;
+	uint32_t sector;
+	uint64_t dev_size, journal;
+	uint64_t seed;
+	long cut;
+	int tear, lose;
+};
+
+typedef int step_fn(struct efs *fs, uint64_t *seed, const char **kind);
+
+static const struct {
+	const char *name;
+	step_fn *step;
+} workloads[] = {
+	{ "random", workload_step },
+};
+
+static step_fn *find_workload(const char *name)
+{
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
+		if (!strcmp(workloads[i].name, name))
+			return workloads[i].step;
+	return 0;
+}
+
+static void case_id(const struct crash_case *c, char *out, size_t n)
+{
+	snprintf(out, n, "%s,%u,%llu,%llu,%llu,%ld,%d,%d", c->workload,
+		 c->sector, (unsigned long long)c->dev_size,
+		 (unsigned long long)c->journal, (unsigned long long)c->seed,
+		 c->cut, c->tear, c->lose);
+}
+
+static int parse_id(const char *s, struct crash_case *c, char *name,
+		    size_t n)
+{
+	unsigned long long dev, jnl, seed;
+	char fmt[64];
+	snprintf(fmt, sizeof(fmt), "%%%zu[^,],%%u,%%llu,%%llu,%%llu,%%ld,"
+		 "%%d,%%d", n - 1);
+	if (sscanf(s, fmt, name, &c->sector, &dev, &jnl, &seed, &c->cut,
+		   &c->tear, &c->lose) != 8 || !find_workload(name) ||
+	    (c->sector != 512 && c->sector != 4096))
+		return -1;
+	c->workload = name;
+	c->dev_size = dev;
+	c->journal = jnl;
+	c->seed = seed;
+	return 0;
+}
 
 struct run {
 	uint64_t digest[STEPS + 1];	/* state after step i (0: start) */
@@ -31,10 +89,12 @@ struct run {
 
 /* The workload: random steps, a sync after some. Stops at an I/O error
  * (the power is gone). */
-static void workload(struct memdev *m, uint64_t seed, struct run *r,
-		     int record)
+static void workload(struct memdev *m, const struct crash_case *c,
+		     struct run *r, int record)
 {
 	struct efs *fs;
+	step_fn *step = find_workload(c->workload);
+	uint64_t seed = c->seed;
 	r->synced = 0;
 	r->attempted = 0;
 	if (efs_mount(&m->io, &fs))
@@ -44,7 +104,7 @@ static void workload(struct memdev *m, uint64_t seed, struct run *r,
 	for (int i = 1; i <= STEPS; i++) {
 		const char *kind;
 		r->attempted = i;
-		int err = workload_step(fs, &seed, &kind);
+		int err = step(fs, &seed, &kind);
 		if (verbose)
 			printf("step %d %s: %s (writes %ld)\n", i, kind,
 			       efs_strerror(err), m->writes);
@@ -72,47 +132,87 @@ static void print_line(void *ctx, const char *line)
 	printf("  fsck: %s\n", line);
 }
 
-static int check_cut(const struct memdev *base, uint64_t seed, long n,
-		     int tear, int lose, const struct run *ref)
+/* A fresh formatted device for the case. */
+static int make_base(const struct crash_case *c, struct memdev *m)
 {
-	struct memdev m, after;
-	struct run r;
-	memdev_clone(&m, base);
-	m.cut_after = n;
-	m.tear = tear;
-	m.lose_unsynced = lose;
-	m.seed = seed * 31 + (uint64_t)n + 1;
-	workload(&m, seed, &r, 0);
-	memdev_settle(&m);
-	memdev_clone(&after, &m);
-	memdev_free(&m);
+	struct efs_build_opts o = { .journal_size = c->journal };
+	memdev_init(m, c->dev_size);
+	m->sector = m->io.block_size = c->sector;
+	return efs_format(&m->io, &o, m->now);
+}
 
-	int ok = 1;
+static void fail(const struct crash_case *c, const char *what,
+		 const char *detail)
+{
+	char id[160];
+	case_id(c, id, sizeof(id));
+	printf("case %s: %s%s\n", id, what, detail);
+}
+
+/* After the cut: mounts, digests and fscks the image. */
+static int recovered(const struct crash_case *c, struct memdev *m,
+		     uint64_t *d)
+{
 	struct efs *fs;
 	struct efs_fsck_result fr;
-	uint64_t d = 0;
-	int err = efs_mount(&after.io, &fs);
+	int err = efs_mount(&m->io, &fs);
 	if (!err) {
 		tree_verbose = verbose;
 		if (verbose)
 			printf("recovered:\n");
-		err = tree_digest(fs, &d);
+		err = tree_digest(fs, d);
 		tree_verbose = 0;
 		efs_unmount(fs);
 	}
 	if (err) {
-		printf("case seed=%llu cut=%ld tear=%d lose=%d: mount/read: "
-		       "%s\n", (unsigned long long)seed, n, tear, lose,
-		       efs_strerror(err));
-		ok = 0;
+		fail(c, "mount/read: ", efs_strerror(err));
+		return 0;
 	}
-	if (ok && (efs_fsck(&after.io, 0, verbose ? print_line : 0, 0, &fr) ||
-		   fr.errors)) {
-		printf("case seed=%llu cut=%ld tear=%d lose=%d: fsck found "
-		       "%u errors\n", (unsigned long long)seed, n, tear, lose,
-		       fr.errors);
-		ok = 0;
+	if (efs_fsck(&m->io, 0, verbose ? print_line : 0, 0, &fr) ||
+	    fr.errors) {
+		fail(c, "fsck found errors", "");
+		return 0;
 	}
+	return 1;
+}
+
+/* The recovered volume takes changes again. */
+static int writable(const struct crash_case *c, struct memdev *m)
+{
+	struct efs *fs;
+	uint32_t ino;
+	if (efs_mount(&m->io, &fs))
+		return 0;
+	int e = efs_create(fs, "/after-cut", 0644, &ino);
+	if (e == EFS_ERR_EXISTS)
+		e = 0;
+	if (!e)
+		e = efs_sync(fs);
+	efs_unmount(fs);
+	if (e && e != EFS_ERR_NO_SPACE && e != EFS_ERR_NO_INODES) {
+		fail(c, "no changes after recovery: ", efs_strerror(e));
+		return 0;
+	}
+	return 1;
+}
+
+static int check_cut(const struct memdev *base, const struct crash_case *c,
+		     const struct run *ref)
+{
+	struct memdev m, after;
+	struct run r;
+	memdev_clone(&m, base);
+	m.cut_after = c->cut;
+	m.tear = c->tear;
+	m.lose_unsynced = c->lose;
+	m.seed = c->seed * 31 + (uint64_t)c->cut + 1;
+	workload(&m, c, &r, 0);
+	memdev_settle(&m);
+	memdev_clone(&after, &m);
+	memdev_free(&m);
+
+	uint64_t d = 0;
+	int ok = recovered(c, &after, &d);
 	/* The state of some step between the last sync and the cut. */
 	int found = -1;
 	for (int i = r.synced; ok && i <= r.attempted && found < 0; i++)
@@ -123,79 +223,80 @@ static int check_cut(const struct memdev *base, uint64_t seed, long n,
 			if (ref->digest[i] == d)
 				printf("  (the state of step %d)\n", i);
 	if (ok && found < 0) {
-		printf("case seed=%llu cut=%ld tear=%d lose=%d: state is no "
-		       "step in %d..%d\n", (unsigned long long)seed, n, tear,
-		       lose, r.synced, r.attempted);
+		char what[64];
+		snprintf(what, sizeof(what), "state is no step in %d..%d",
+			 r.synced, r.attempted);
+		fail(c, what, "");
 		ok = 0;
 	}
-	/* And it takes changes again. */
-	if (ok && !efs_mount(&after.io, &fs)) {
-		uint32_t ino;
-		int e = efs_create(fs, "/after-cut", 0644, &ino);
-		if (e == EFS_ERR_EXISTS)
-			e = 0;
-		if (!e)
-			e = efs_sync(fs);
-		efs_unmount(fs);
-		if (e && e != EFS_ERR_NO_SPACE && e != EFS_ERR_NO_INODES) {
-			printf("case seed=%llu cut=%ld: no changes after "
-			       "recovery: %s\n", (unsigned long long)seed, n,
-			       efs_strerror(e));
-			ok = 0;
-		}
-	}
+	ok = ok && writable(c, &after);
 	memdev_free(&after);
 	return ok;
+}
+
+/* Every cut point of one workload (a sample when there are many). */
+static long run_cuts(struct crash_case *c)
+{
+	struct memdev base, ref;
+	struct run r;
+	long cases = 0;
+	CHECK_INT(make_base(c, &base), 0);
+	memdev_clone(&ref, &base);
+	workload(&ref, c, &r, 1);
+	memdev_free(&ref);
+	long w = r.writes;
+	uint64_t pick = c->seed;
+	for (long k = 0; k < MAX_CUTS && k <= w; k++) {
+		c->cut = w <= MAX_CUTS ? k : (long)(memdev_rand(&pick) % (w + 1));
+		c->tear = (int)(memdev_rand(&pick) % 2);
+		c->lose = (int)(memdev_rand(&pick) % 3 == 0);
+		CHECK(check_cut(&base, c, &r));
+		cases++;
+	}
+	printf("%s seed %llu (%u-byte sectors): %ld writes in the workload\n",
+	       c->workload, (unsigned long long)c->seed, c->sector, w);
+	memdev_free(&base);
+	return cases;
+}
+
+static int replay(const char *id)
+{
+	struct crash_case c;
+	char name[32];
+	struct memdev base, ref;
+	struct run r;
+	if (parse_id(id, &c, name, sizeof(name))) {
+		fprintf(stderr, "EFS_CRASH_CASE: want WORKLOAD,SECTOR,DEVSIZE,"
+			"JOURNAL,SEED,CUT,TEAR,LOSE (as a failure prints it)\n");
+		return 2;
+	}
+	CHECK_INT(make_base(&c, &base), 0);
+	memdev_clone(&ref, &base);
+	verbose = 1;
+	verbose_step = getenv("EFS_CRASH_STEP") ?
+		atoi(getenv("EFS_CRASH_STEP")) : -1;
+	workload(&ref, &c, &r, 1);
+	CHECK(check_cut(&base, &c, &r));
+	memdev_free(&ref);
+	memdev_free(&base);
+	return check_done();
 }
 
 int main(void)
 {
 	long cases = 0;
-	const char *one = getenv("EFS_CRASH_CASE");	/* seed,cut,tear,lose */
-	if (one) {
-		unsigned long long seed;
-		long n;
-		int tear, lose;
-		struct memdev base, ref;
-		struct run r;
-		if (sscanf(one, "%llu,%ld,%d,%d", &seed, &n, &tear, &lose) != 4)
-			return 2;
-		memdev_init(&base, DEV_SIZE);
-		efs_format(&base.io, 0, base.now);	/* 512-byte sectors */
-		memdev_clone(&ref, &base);
-		verbose = 1;
-		verbose_step = getenv("EFS_CRASH_STEP") ?
-			atoi(getenv("EFS_CRASH_STEP")) : -1;
-		workload(&ref, seed, &r, 1);
-		CHECK(check_cut(&base, seed, n, tear, lose, &r));
-		return check_done();
-	}
-	for (uint64_t seed = 1; seed <= NSEEDS; seed++) {
-		struct memdev base, ref;
-		struct run r;
+	const char *one = getenv("EFS_CRASH_CASE");
+	if (one)
+		return replay(one);
+	for (uint64_t s = 1; s <= NSEEDS; s++) {
 		/* Half the seeds on a disk with 4096-byte sectors. */
-		int big = seed > NSEEDS / 2;
-		struct efs_build_opts o = { .journal_size = big ? 192 * 4096 : 0 };
-		memdev_init(&base, big ? 2 * DEV_SIZE : DEV_SIZE);
-		base.sector = base.io.block_size = big ? 4096 : 512;
-		CHECK_INT(efs_format(&base.io, &o, base.now), 0);
-		memdev_clone(&ref, &base);
-		workload(&ref, seed * 7919, &r, 1);
-		memdev_free(&ref);
-		long w = r.writes;
-		uint64_t pick = seed;
-		for (long k = 0; k < MAX_CUTS && k <= w; k++) {
-			/* Every cut point when there are few, else a sample. */
-			long n = w <= MAX_CUTS ? k
-					       : (long)(memdev_rand(&pick) % (w + 1));
-			int tear = (int)(memdev_rand(&pick) % 2);
-			int lose = (int)(memdev_rand(&pick) % 3 == 0);
-			CHECK(check_cut(&base, seed * 7919, n, tear, lose, &r));
-			cases++;
-		}
-		printf("seed %llu (%u-byte sectors): %ld writes in the "
-		       "workload\n", (unsigned long long)seed, base.sector, w);
-		memdev_free(&base);
+		int big = s > NSEEDS / 2;
+		struct crash_case c = {
+			.workload = "random", .sector = big ? 4096 : 512,
+			.dev_size = big ? 6u << 20 : 3u << 20,
+			.journal = big ? 192 * 4096 : 0, .seed = s * 7919,
+		};
+		cases += run_cuts(&c);
 	}
 	printf("%ld power cuts checked\n", cases);
 	return check_done();
