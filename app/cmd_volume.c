@@ -62,14 +62,14 @@ static int cmd_df(int argc, char **argv)
 	app_size(sp.size, a, sizeof(a));
 	app_size(sp.used, b, sizeof(b));
 	app_size(sp.free, c, sizeof(c));
-	app_size(sp.reclaimable, d, sizeof(d));
-	con_printf("%s: size %s, used %s, free %s, reclaimable %s; inodes %u, "
-		   "free %u\n", storage_root_dev()->name, a, b, c, d, sp.slots,
-		   sp.free_slots);
+	app_size(sp.pending, d, sizeof(d));
+	con_printf("%s: size %s, used %s, free %s, not yet reusable %s (until "
+		   "sync); inodes %u, free %u\n", storage_root_dev()->name, a,
+		   b, c, d, sp.slots, sp.free_slots);
 	con_printf("df: %llu %llu %llu %llu %u %u\n",
 		   (unsigned long long)sp.size, (unsigned long long)sp.used,
-		   (unsigned long long)sp.free,
-		   (unsigned long long)sp.reclaimable, sp.slots, sp.free_slots);
+		   (unsigned long long)sp.free, (unsigned long long)sp.pending,
+		   sp.slots, sp.free_slots);
 	return 0;
 }
 

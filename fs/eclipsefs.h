@@ -130,11 +130,17 @@ int efs_set_times(struct efs *fs, uint32_t ino, uint64_t atime,
 		  uint64_t mtime);
 int efs_sync(struct efs *fs);
 
+/* Space of the node area (the header, the table and anything past the
+ * format's 4 GiB node-area limit count as used). */
 struct efs_space {
 	uint64_t size;		/* bytes of the device */
-	uint64_t used;		/* up to the allocation tail */
-	uint64_t free;		/* after the tail: what writes can use */
-	uint64_t reclaimable;	/* old record versions; compact frees it */
+	uint64_t used;		/* records, their slack, the journal */
+	uint64_t free;		/* reusable now */
+	uint64_t pending;	/* freed by changes not yet committed:
+				 * reusable after the next sync */
+	uint64_t largest;	/* the largest free piece: the biggest record
+				 * that fits without compaction */
+	uint64_t reserved;	/* of free: kept for deletes and compaction */
 	uint32_t slots, free_slots;
 	uint32_t entry_width;	/* 8, or 16 for late-kernel images */
 	int journaled;		/* umbra's update scheme is on this image */
@@ -172,9 +178,24 @@ int efs_build(const struct efs_io *io, const struct efs_build_opts *opts,
 int efs_format(const struct efs_io *io, const struct efs_build_opts *opts,
 	       uint64_t time);
 
-/* Copies the mounted fs, densely, onto dst (which is formatted). */
-int efs_compact(struct efs *fs, const struct efs_io *dst,
-		const struct efs_build_opts *opts);
+/* Copies the mounted fs, densely, onto dst (which is formatted; a
+ * 16-byte table is written with 8-byte entries). */
+int efs_copy(struct efs *fs, const struct efs_io *dst,
+	     const struct efs_build_opts *opts);
+
+/* Online compaction: moves records down into the holes below them, in
+ * bounded transactions (each one crash-safe: the copies go to free space,
+ * the table entries change through the journal), while the volume stays
+ * mounted. Commits pending changes first. EFS_ERR_CORRUPT when the volume
+ * is damaged (fsck says how): nothing is moved then. */
+struct efs_compact_result {
+	uint32_t moved;			/* records moved */
+	uint64_t bytes;			/* bytes copied */
+	uint32_t transactions;
+	uint64_t largest_before, largest_after;	/* largest free piece */
+	uint64_t free;			/* free bytes after */
+};
+int efs_compact(struct efs *fs, struct efs_compact_result *res);
 
 /* fsck: checks everything; each finding goes to report() as one line.
  * repair: fix what can be fixed without guessing (unreachable inodes are

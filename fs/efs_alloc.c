@@ -1,5 +1,6 @@
 /* Space and slots for writing: one scan of every record on the first
- * change (or space query), then bump allocation at the tail. */
+ * change (or space query) finds the free slots and the free space
+ * (efs_free.c), and adds a journal to a plain image. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,12 +11,21 @@
 struct extent {
 	uint64_t start, end;
 	uint32_t ino;
+	int slack;		/* may keep the gap after it as slack */
 };
 
 static int cmp_extent(const void *a, const void *b)
 {
 	const struct extent *x = a, *y = b;
 	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+uint64_t efs_area_limit(struct efs *fs)
+{
+	uint64_t limit = fs->io.size;
+	if (limit > fs->area_off + AREA_LIMIT)
+		limit = fs->area_off + AREA_LIMIT;
+	return limit;
 }
 
 /* Marks everything reachable from the root. A node named twice (a second
@@ -57,34 +67,70 @@ static int reach(struct efs *fs, uint8_t *seen)
 	return err;
 }
 
-/* Extents of every record, sorted; overlaps are corruption. */
+/* How far past its end a record may keep the gap after it as slack when
+ * the volume is mounted: as much as a relocation would give it. */
+static uint64_t slack_of(const struct extent *e)
+{
+	uint64_t size = e->end - e->start;
+	if (!e->slack)
+		return 0;
+	return size > RECORD_SLACK_MIN ? size : RECORD_SLACK_MIN;
+}
+
+/* Marks [used, s) free, and moves used to at least e. */
+static int gap(struct efs *fs, uint64_t *used, uint64_t s, uint64_t e)
+{
+	int err = s > *used ? efs_free_add(fs, *used, s) : 0;
+	*used = e > *used ? e : *used;
+	return err;
+}
+
+/* Gives each record its space (cap) and puts every other byte of the
+ * node area into the free map. Overlapping records are corruption. */
 static int layout(struct efs *fs, struct extent *ex, uint32_t k)
 {
+	uint64_t limit = efs_area_limit(fs), jend = fs->jnl_off + fs->jnl_size;
+	uint64_t used = fs->area_off;	/* everything below is taken */
+	int jdone = !fs->has_ext, err = 0;
 	qsort(ex, k, sizeof(*ex), cmp_extent);
-	uint64_t tail = fs->area_off, garbage = 0;
-	if (fs->has_ext)
-		tail = fs->jnl_off + fs->jnl_size;
-	for (uint32_t i = 0; i < k; i++) {
-		if ((i && ex[i].start < ex[i - 1].end) ||
-		    (fs->has_ext && ex[i].start < fs->jnl_off + fs->jnl_size &&
-		     ex[i].end > fs->jnl_off))
+	efs_free_reset(fs);
+	for (uint32_t i = 0; i < k && !err; i++) {
+		if (i && ex[i - 1].end > ex[i].start)
 			fs->overlaps++;
-		uint64_t next = i + 1 < k ? ex[i + 1].start : ex[i].end;
-		if (fs->has_ext && ex[i].end <= fs->jnl_off && next > fs->jnl_off)
+		if (fs->has_ext && ex[i].start < jend && ex[i].end > fs->jnl_off)
+			fs->overlaps++;
+		if (!jdone && ex[i].start >= fs->jnl_off) {
+			err = gap(fs, &used, fs->jnl_off, jend);
+			jdone = 1;
+		}
+		if (!err)
+			err = gap(fs, &used, ex[i].start, ex[i].end);
+		uint64_t next = i + 1 < k ? ex[i + 1].start : limit;
+		if (!jdone && next > fs->jnl_off)
 			next = fs->jnl_off;
-		fs->cap[ex[i].ino - 1] = next;
-		/* A gap under a page before a record whose content starts on
-		 * a page is alignment (efs_build, relocate), not garbage. */
-		uint64_t gap = next - ex[i].end;
-		if (!(i + 1 < k && gap < CONTENT_ALIGN && !efs_content_pad(next)))
-			garbage += gap;
-		if (ex[i].end > tail)
-			tail = ex[i].end;
+		uint64_t cap = ex[i].end + slack_of(&ex[i]);
+		cap = cap < next ? cap : next;
+		cap = cap > ex[i].end ? cap : ex[i].end;
+		fs->cap[ex[i].ino - 1] = cap;
+		used = cap > used ? cap : used;
 	}
-	fs->tail = tail;
-	fs->garbage = garbage;
+	if (!jdone && !err)
+		err = gap(fs, &used, fs->jnl_off, jend);
+	if (!err && limit > used)
+		err = efs_free_add(fs, used, limit);
 	fs->scan_errors += fs->overlaps;
-	return 0;
+	return err;
+}
+
+/* Where a bad record's bytes are, as far as its header tells. */
+static struct extent bad_extent(struct efs *fs, uint32_t ino, uint64_t at)
+{
+	uint8_t h[REC_HDR];
+	uint64_t len = REC_HDR;
+	if (at <= fs->io.size - REC_HDR && !efs_bread(fs, at, h, REC_HDR) &&
+	    efs_ld32(h + 4) >= REC_HDR && efs_ld32(h + 4) <= fs->io.size - at)
+		len = efs_ld32(h + 4);
+	return (struct extent){ at, at + len, ino, 0 };
 }
 
 int efs_scan(struct efs *fs)
@@ -98,6 +144,7 @@ int efs_scan(struct efs *fs)
 	free(fs->cap);
 	free(fs->safe);
 	free(fs->safe_gen);
+	efs_free_drop(fs);
 	fs->state = calloc(n, 1);
 	fs->cap = calloc(n, sizeof(*fs->cap));
 	fs->safe = calloc(n, sizeof(*fs->safe));
@@ -116,14 +163,13 @@ int efs_scan(struct efs *fs)
 		err = efs_node_get(fs, ino, &nd);
 		if (!err) {
 			ex[k++] = (struct extent){ nd.rec, nd.rec + nd.rec_size,
-						   ino };
+						   ino, !efs_is_placeholder(&nd) };
 		} else if (err == EFS_ERR_CORRUPT) {
-			/* Keep the allocator past whatever it points at. */
+			/* Keep the allocator off whatever it points at. */
 			fs->state[ino - 1] = SLOT_BAD;
 			fs->scan_errors++;
-			if (!efs_slot_offset(fs, ino, &at))
-				ex[k++] = (struct extent){ at, at + REC_HDR,
-							   ino };
+			if (!efs_slot_offset(fs, ino, &at) && at < fs->io.size)
+				ex[k++] = bad_extent(fs, ino, at);
 			err = 0;
 		}
 	}
@@ -152,54 +198,52 @@ out:
 	return err;
 }
 
-/* A plain image (no umbra extension) gets a journal past its last record
- * and the extension sector that names it. The journal header is zeroed and
- * flushed before the sector that makes it count is written. */
+/* A plain image (no umbra extension) gets a journal in its free space
+ * (the largest piece, usually past its last record) and the extension
+ * sector that names it. The journal header is zeroed and flushed before
+ * the sector that makes it count is written. */
 static int upgrade(struct efs *fs)
 {
 	if (fs->table_off < EXT_OFF + 512)
 		return EFS_ERR_UNSUPPORTED;	/* the table holds that sector */
-	uint64_t start = (fs->tail + fs->bs - 1) / fs->bs * fs->bs;
-	uint64_t limit = fs->io.size;
-	if (limit > fs->area_off + AREA_LIMIT)
-		limit = fs->area_off + AREA_LIMIT;
 	/* A quarter of the free space, between the minimum and the default;
 	 * at least as much again must stay free for the changes. */
 	uint64_t min = (uint64_t)MIN_JOURNAL_BLOCKS * fs->bs;
-	uint64_t avail = start < limit ? limit - start : 0;
-	uint64_t size = avail / 4 / fs->bs * fs->bs;
+	uint64_t avail = efs_largest_free(fs);
+	uint64_t size = avail / 4 / fs->bs * fs->bs, start;
 	if (size > (uint64_t)DEFAULT_JOURNAL_BLOCKS * fs->bs)
 		size = (uint64_t)DEFAULT_JOURNAL_BLOCKS * fs->bs;
 	if (size < min)
 		size = min;
-	if (avail < 2 * size)
+	if (avail < 2 * size + fs->bs)
 		return EFS_ERR_NO_SPACE;
+	fs->use_keep = 1;
+	int err = efs_alloc(fs, size, ALIGN_BLOCK, &start);
+	fs->use_keep = 0;
+	if (err)
+		return err;
 	uint8_t *blk = calloc(1, 512 > fs->bs ? 512 : fs->bs);
 	if (!blk)
-		return EFS_ERR_NO_MEMORY;
-	int err = efs_direct(fs, start, blk, fs->bs);
+		err = EFS_ERR_NO_MEMORY;
+	if (!err)
+		err = efs_direct(fs, start, blk, fs->bs);
 	if (!err)
 		err = efs_dev_sync(fs);
 	if (!err) {
-		memset(blk, 0, 512);
-		memcpy(blk, EXT_MAGIC, 8);
-		efs_st32(blk + 8, EXT_VERSION);
-		efs_st32(blk + 12, fs->bs);
-		efs_st64(blk + 16, start);
-		efs_st64(blk + 24, size);
-		efs_st32(blk + EXT_CRC_AT, efs_crc32(0, blk, EXT_CRC_AT));
+		efs_ext_encode(blk, fs->bs, start, size, fs->io.size);
 		err = efs_direct(fs, EXT_OFF, blk, 512);
 	}
 	if (!err)
 		err = efs_dev_sync(fs);
 	free(blk);
-	if (err)
+	if (err) {
+		efs_free_add(fs, start, start + size);
 		return err;
+	}
 	fs->direct_pending = 0;
 	fs->has_ext = 1;
 	fs->jnl_off = start;
 	fs->jnl_size = size;
-	fs->tail = start + size;
 	fs->max_dirty = efs_journal_capacity(size, fs->bs);
 	return 0;
 }
@@ -223,35 +267,21 @@ int efs_prepare_write(struct efs *fs)
 	return 0;
 }
 
-static uint64_t limit_of(struct efs *fs)
-{
-	uint64_t limit = fs->io.size;
-	if (limit > fs->area_off + AREA_LIMIT)
-		limit = fs->area_off + AREA_LIMIT;
-	return limit;
-}
-
-int efs_alloc(struct efs *fs, uint64_t len, uint64_t *off)
-{
-	uint64_t limit = limit_of(fs);
-	if (fs->tail > limit || len > limit - fs->tail)
-		return fs->io.size > limit ? EFS_ERR_TOO_BIG : EFS_ERR_NO_SPACE;
-	*off = fs->tail;
-	fs->tail += len;
-	return 0;
-}
-
-int efs_grow(struct efs *fs, uint32_t ino, uint64_t end)
+int efs_grow(struct efs *fs, uint32_t ino, uint64_t end, int ahead)
 {
 	uint64_t *cap = &fs->cap[ino - 1];
 	if (end <= *cap)
 		return 0;
-	if (*cap == fs->tail && end <= limit_of(fs)) {
-		fs->tail = end;
-		*cap = end;
-		return 0;
+	if (!efs_extendable(fs, *cap, end - *cap))
+		return EFS_ERR_NO_SPACE;
+	*cap += efs_extend(fs, *cap, end - *cap);
+	/* A writer that keeps growing gets its next space now. */
+	if (ahead) {
+		struct efs_node nd;
+		uint64_t more = !efs_node_get(fs, ino, &nd) ? end - nd.rec : 0;
+		*cap += efs_extend(fs, *cap, more);
 	}
-	return EFS_ERR_NO_SPACE;
+	return *cap >= end ? 0 : EFS_ERR_NO_SPACE;
 }
 
 int efs_alloc_slot(struct efs *fs, uint32_t *ino)
@@ -293,12 +323,14 @@ int efs_space(struct efs *fs, struct efs_space *sp)
 	int err = efs_scan(fs);
 	if (err)
 		return err;
-	uint64_t limit = limit_of(fs);
+	uint64_t limit = efs_area_limit(fs);
 	memset(sp, 0, sizeof(*sp));
 	sp->size = fs->io.size;
-	sp->used = fs->tail;
-	sp->free = limit > fs->tail ? limit - fs->tail : 0;
-	sp->reclaimable = fs->garbage;
+	sp->free = fs->freemap.bytes;
+	sp->pending = fs->pending.bytes;
+	sp->used = limit - sp->free - sp->pending;
+	sp->largest = efs_largest_free(fs);
+	sp->reserved = fs->keep;
 	sp->slots = fs->n;
 	sp->free_slots = fs->nfree;
 	sp->entry_width = fs->width;

@@ -122,13 +122,8 @@ static void write_header(struct out *o, uint32_t slots, uint64_t jnl_off,
 	efs_st64(h + HDR_OFF_TABLE_SIZE, (uint64_t)slots * 8);
 	efs_st32(h + HDR_OFF_INODES, slots);
 	if (jnl_size) {
-		uint8_t *x = h + EXT_OFF;
-		memcpy(x, EXT_MAGIC, 8);
-		efs_st32(x + 8, EXT_VERSION);
-		efs_st32(x + 12, bs);
-		efs_st64(x + 16, jnl_off);
-		efs_st64(x + 24, jnl_size);
-		efs_st32(x + EXT_CRC_AT, efs_crc32(0, x, EXT_CRC_AT));
+		efs_ext_encode(h + EXT_OFF, bs, jnl_off, jnl_size,
+			       o->io->size);
 	}
 	emit(o, h, HDR_SIZE);
 	free(h);
@@ -270,7 +265,7 @@ int efs_format(const struct efs_io *io, const struct efs_build_opts *opts,
 	return efs_build(io, opts, 1, &root, 0, 0);
 }
 
-/* --- compact ------------------------------------------------------------- */
+/* --- copy ------------------------------------------------------------------ */
 
 static int copy_content(void *ctx, uint32_t ino, uint64_t off, void *buf,
 			size_t len)
@@ -328,8 +323,8 @@ static int describe(struct efs *fs, uint32_t ino, struct efs_build_node *b)
 	return 0;
 }
 
-int efs_compact(struct efs *fs, const struct efs_io *dst,
-		const struct efs_build_opts *opts)
+int efs_copy(struct efs *fs, const struct efs_io *dst,
+	     const struct efs_build_opts *opts)
 {
 	int err = efs_commit(fs);
 	if (!err)

@@ -62,13 +62,15 @@ static void unhash(struct efs *fs, struct cblock *cb)
 	*pp = cb->hnext;
 }
 
+/* Evicted blocks are kept on a list for reuse (hnext links them). */
 static void evict(struct efs *fs)
 {
 	while (fs->nclean > fs->max_clean) {
 		struct cblock *cb = fs->lru.lprev;
 		lru_unlink(cb);
 		unhash(fs, cb);
-		free(cb);
+		cb->hnext = fs->spare;
+		fs->spare = cb;
 		fs->nclean--;
 	}
 }
@@ -76,8 +78,10 @@ static void evict(struct efs *fs)
 /* A new clean block with the given contents, made most recent. */
 static struct cblock *insert(struct efs *fs, uint64_t blk, const uint8_t *d)
 {
-	struct cblock *cb = malloc(sizeof(*cb) + fs->bs);
-	if (!cb)
+	struct cblock *cb = fs->spare;
+	if (cb)
+		fs->spare = cb->hnext;
+	else if (!(cb = malloc(sizeof(*cb) + fs->bs)))
 		return 0;
 	cb->data = (uint8_t *)(cb + 1);
 	cb->blk = blk;
@@ -115,7 +119,8 @@ int efs_cache_init(struct efs *fs)
 		return EFS_ERR_NO_MEMORY;
 	fs->lru.lnext = fs->lru.lprev = &fs->lru;
 	fs->max_clean = MAX_CLEAN_BYTES / fs->bs;
-	return 0;
+	fs->ra = malloc(READAHEAD_BYTES > fs->bs ? READAHEAD_BYTES : fs->bs);
+	return fs->ra ? 0 : EFS_ERR_NO_MEMORY;
 }
 
 void efs_cache_free(struct efs *fs)
@@ -130,6 +135,12 @@ void efs_cache_free(struct efs *fs)
 			cb = next;
 		}
 	}
+	while (fs->spare) {
+		struct cblock *next = fs->spare->hnext;
+		free(fs->spare);
+		fs->spare = next;
+	}
+	free(fs->ra);
 	free(fs->hash);
 	fs->hash = 0;
 }
@@ -154,26 +165,19 @@ static int load(struct efs *fs, uint64_t blk, struct cblock **out)
 	uint64_t bytes = (uint64_t)group * fs->bs;
 	if (first * fs->bs + bytes > fs->io.size)
 		bytes = fs->io.size - first * fs->bs;
-	uint8_t *tmp = malloc(bytes);
-	if (!tmp)
-		return EFS_ERR_NO_MEMORY;
+	uint8_t *tmp = fs->ra;
 	int err = efs_dev_read(fs, first * fs->bs, tmp, bytes);
-	if (err) {
-		free(tmp);
+	if (err)
 		return err;
-	}
 	for (uint64_t b = first; (b - first) * fs->bs < bytes; b++) {
 		if (lookup(fs, b))
 			continue;
 		struct cblock *nb = insert(fs, b, tmp + (b - first) * fs->bs);
-		if (!nb) {
-			free(tmp);
+		if (!nb)
 			return EFS_ERR_NO_MEMORY;
-		}
 		if (b == blk)
 			cb = nb;
 	}
-	free(tmp);
 	/* The wanted block was inserted last among its group, but eviction
 	 * runs before returning: keep it most recent. */
 	lru_unlink(cb);
@@ -441,6 +445,7 @@ int efs_commit(struct efs *fs)
 		if (fs->direct_pending && (err = efs_dev_sync(fs)))
 			goto fail;
 		fs->direct_pending = 0;
+		efs_free_committed(fs);
 		return 0;
 	}
 	if (!fs->has_ext)
@@ -464,6 +469,7 @@ int efs_commit(struct efs *fs)
 	if (err)
 		goto fail;
 	fs->gen++;
+	efs_free_committed(fs);
 	return 0;
 fail:
 	/* What reached the disk is unknown: the next mount replays or

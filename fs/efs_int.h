@@ -60,6 +60,10 @@
 #define EXT_OFF 512
 #define EXT_MAGIC "UMBRAEFS"
 #define EXT_VERSION 1
+#define EXT_BS 12		/* u32 journal block size */
+#define EXT_JNL_OFF 16		/* u64 */
+#define EXT_JNL_SIZE 24		/* u64 */
+#define EXT_VOL_SIZE 32		/* u64 the volume's size; 0: unknown */
 #define EXT_CRC_AT 508
 
 /* The journal header at the start of the journal region. */
@@ -73,6 +77,11 @@
 #define PATCH_MAX_BLOCKS 32	/* larger in-place rewrites relocate */
 #define RECORD_SLACK_MIN 512
 #define CONTENT_ALIGN 4096u	/* big files' content starts page-aligned */
+#define CONTENT_MAX (0xffffffffull - V_DATA)	/* u32 lengths */
+
+/* Internal only: a change found it had to make room first (efs_plan) and
+ * must be started again; never returned by the API. */
+#define EFS_ERR_AGAIN (-100)
 
 /* Bytes of gap before a record at abs that put its data value on a page
  * boundary (so reads of big files DMA straight into page buffers). */
@@ -120,10 +129,37 @@ struct dcache {
 	uint32_t use;
 };
 
-#define NCACHE_SLOTS 64
+#define NCACHE_SLOTS 512
 #define DCACHE_SLOTS 8
 
 enum slot_state { SLOT_UNKNOWN, SLOT_LIVE, SLOT_FREE, SLOT_BAD, SLOT_ORPHAN };
+
+/* Byte ranges [start, end), sorted by start and merged (efs_free.c). */
+struct efs_extent {
+	uint64_t start, end;
+};
+struct efs_extents {
+	struct efs_extent *v;
+	uint32_t n, cap;
+	uint64_t bytes;
+};
+
+/* Where a new record's data must start. */
+enum { ALIGN_NONE, ALIGN_CONTENT, ALIGN_BLOCK };
+
+/* One piece of space a change will need: len bytes anywhere (placed as
+ * align says), or exactly at `at` (a record growing in place). */
+struct efs_need {
+	uint64_t len;
+	uint64_t at;
+	int align;
+};
+
+/* Space set aside for the change being made. */
+struct efs_resv {
+	uint64_t start, end, at;
+};
+#define MAX_RESV 6
 
 struct efs {
 	struct efs_io io;
@@ -142,6 +178,8 @@ struct efs {
 	uint32_t hash_mask;
 	uint32_t nclean, ndirty, max_dirty, max_clean;
 	struct cblock lru;		/* sentinel; lnext = most recent */
+	struct cblock *spare;		/* evicted, for reuse */
+	uint8_t *ra;			/* read-ahead buffer */
 	int direct_pending;		/* unflushed writes outside the journal */
 	int failed;			/* a change or commit broke off with
 					 * this error: no more writes */
@@ -157,8 +195,13 @@ struct efs {
 	 * state, so they may be written directly; valid while
 	 * safe_gen[i] == gen (else: the record's end). */
 	uint64_t *safe, *safe_gen;
-	uint64_t tail;			/* first byte never allocated */
-	uint64_t garbage;
+	struct efs_extents freemap;	/* usable now */
+	struct efs_extents pending;	/* usable after the next commit */
+	struct efs_resv resv[MAX_RESV];	/* for the change being made */
+	int nresv;
+	uint64_t keep;			/* free bytes only deletes may use */
+	int use_keep;			/* the change being made frees space */
+	uint64_t lost;			/* free bytes forgotten (no memory) */
 	uint32_t nfree, free_hint;
 
 	struct efs_node ncache[NCACHE_SLOTS];
@@ -252,23 +295,114 @@ int efs_resolve_parent(struct efs *fs, const char *path, uint32_t *parent,
 		       const char **name, size_t *name_len);
 int efs_parse_header(const uint8_t *hdr, uint64_t dev_size, uint32_t *n,
 		     uint32_t *width, uint64_t *table_off);
+/* umbra's extension sector (format §9.1): 512 bytes at x. */
+void efs_ext_encode(uint8_t *x, uint32_t bs, uint64_t jnl_off,
+		    uint64_t jnl_size, uint64_t vol_size);
+
+/* efs_free.c */
+/* Forgets all free space (a scan rebuilds it) and sets the delete
+ * reserve. */
+void efs_free_reset(struct efs *fs);
+void efs_free_drop(struct efs *fs);
+/* [s, e) is free now (it must not overlap other free space). */
+int efs_free_add(struct efs *fs, uint64_t s, uint64_t e);
+/* [s, e) stops being used by the open transaction: free after commit. */
+void efs_free_later(struct efs *fs, uint64_t s, uint64_t e);
+/* The open transaction committed: pending space becomes free. */
+void efs_free_committed(struct efs *fs);
+/* Sets aside every piece of space a change will need, before it writes
+ * anything; commits earlier changes and takes unused slack back when that
+ * makes room. 0, or NO_SPACE with nothing set aside. */
+int efs_plan(struct efs *fs, const struct efs_need *needs, int n);
+/* Returns what the change did not use. */
+void efs_plan_end(struct efs *fs);
+/* len bytes for a new record, from the change's reservations or else the
+ * free map; *off is where the record starts. */
+int efs_alloc(struct efs *fs, uint64_t len, int align, uint64_t *off);
+/* Takes up to want bytes of free space starting exactly at end (a record
+ * growing in place); returns how many. */
+uint64_t efs_extend(struct efs *fs, uint64_t end, uint64_t want);
+/* Whether len bytes at end could be taken. */
+int efs_extendable(struct efs *fs, uint64_t end, uint64_t len);
+uint64_t efs_largest_free(struct efs *fs);
+/* Gap before a record placed at s so that its data is aligned as asked. */
+uint64_t efs_pad(struct efs *fs, int align, uint64_t s);
+/* Takes [s, e), which must be free, out of the free map. */
+int efs_take(struct efs *fs, uint64_t s, uint64_t e);
+/* Takes every free byte of [s, e) out of the free map into held (so
+ * allocations go elsewhere); efs_unhold gives them back. */
+int efs_hold(struct efs *fs, uint64_t s, uint64_t e, struct efs_extents *held);
+void efs_unhold(struct efs *fs, struct efs_extents *held);
+/* Gives the slack of every record the open transaction has not touched
+ * back to the free map; nonzero when that freed something. */
+int efs_reclaim_slack(struct efs *fs);
+
+/* efs_compact.c */
+/* Moves records out of the cheapest window of len bytes so that it
+ * becomes one free piece (committed). 0, or NO_SPACE when no window can
+ * be emptied. */
+int efs_make_room(struct efs *fs, uint64_t len);
 
 /* efs_alloc.c */
 int efs_prepare_write(struct efs *fs);
-/* Space: bytes at the tail; *off gets the place. Fails with NO_SPACE or
- * TOO_BIG (u32 offsets) without changing anything. */
-int efs_alloc(struct efs *fs, uint64_t len, uint64_t *off);
+/* The end of the usable node area (rel offsets are u32). */
+uint64_t efs_area_limit(struct efs *fs);
 int efs_alloc_slot(struct efs *fs, uint32_t *ino);
-/* Grows record ino's space to end bytes if it can (its own slack, or the
- * tail when it is the last record); 0 or NO_SPACE. */
-int efs_grow(struct efs *fs, uint32_t ino, uint64_t end);
+/* Grows record ino's space to end bytes if it can (its slack, or the
+ * free space right after it, with as much again for later growth when
+ * `ahead`); 0 or NO_SPACE. */
+int efs_grow(struct efs *fs, uint32_t ino, uint64_t end, int ahead);
 /* Scans every record once (no writes): slot states, space, tail. */
 int efs_scan(struct efs *fs);
 /* The first byte of record ino that may be written directly. */
 uint64_t efs_safe(struct efs *fs, uint32_t ino, const struct efs_node *nd);
 void efs_set_safe(struct efs *fs, uint32_t ino, uint64_t from);
 
-/* efs_write.c, for fsck's repairs. */
+/* efs_write.c: the steps every change is made of. */
+/* Starts a change: prepares writing, room in the journal. */
+int efs_wbegin(struct efs *fs);
+/* Ends a change: returns unused space; an error after writing began
+ * (wrote) stops all writes. Returns err. */
+int efs_wfinish(struct efs *fs, int err, int wrote);
+/* efs_plan, dropping page alignment of content before giving up. */
+int efs_wplan(struct efs *fs, struct efs_need *needs, int n);
+/* Whether a change that returned *err must run again (EFS_ERR_AGAIN, a
+ * few times at most; then NO_SPACE). */
+int efs_again(int *err, int *tries);
+/* Writes [off, off+len) of a record whose safe mark is `safe`: patched
+ * below it, direct from it. */
+int efs_put(struct efs *fs, uint64_t safe, uint64_t off, const void *buf,
+	    uint64_t len);
+/* Blocks a rewrite of [off, off+len) puts in the journal. */
+uint32_t efs_journal_cost(struct efs *fs, uint64_t safe, uint64_t off,
+			  uint64_t len);
+/* Whether record ino could end at `end` where it is. */
+int efs_fits(struct efs *fs, uint32_t ino, uint64_t end);
+/* The space record ino needs to end at `end` where it is. */
+struct efs_need efs_grow_need(struct efs *fs, uint32_t ino, uint64_t end);
+/* The space a new version of nd with len bytes of data needs. */
+struct efs_need efs_move_need(const struct efs_node *nd, uint64_t len);
+uint64_t efs_record_bytes(uint64_t len);
+int efs_patch_slot(struct efs *fs, uint32_t ino, uint64_t abs);
+/* Drops cached views of ino (node and entries). */
+void efs_forget(struct efs *fs, uint32_t ino);
+/* New lengths, times and the data tag of a canonical record, in place. */
+int efs_set_header(struct efs *fs, const struct efs_node *nd, uint64_t len,
+		   uint64_t now);
+/* A piece of a relocated record's data: old data, caller bytes, zeros. */
+struct efs_seg {
+	enum { SEG_OLD, SEG_BUF, SEG_ZERO } kind;
+	uint64_t from;		/* SEG_OLD: offset within the old data */
+	const void *buf;
+	uint64_t len;
+};
+/* Writes a new canonical version of nd (nd's fields, data from the
+ * segments) in planned space, with slack when free space follows it, and
+ * points the slot at it; nd becomes the new version. */
+int efs_relocate(struct efs *fs, struct efs_node *nd, const struct efs_seg *s,
+		 int nseg);
+
+/* efs_names.c, for fsck's repairs. */
 /* Replaces directory dir's entries with `len` bytes of entries. */
 int efs_op_set_entries(struct efs *fs, uint32_t dir, const uint8_t *ents,
 		       uint32_t len);

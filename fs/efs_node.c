@@ -26,8 +26,12 @@ void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs)
 	efs_st32(e + 4, (uint32_t)(abs - fs->area_off));
 }
 
+#define WINDOW 256	/* a record's first bytes, read at once */
+
 struct parse {
 	struct efs_node *nd;
+	uint8_t win[WINDOW];	/* the record's first win_len bytes */
+	uint32_t win_len;
 	int seen_type, seen_content, seen_dirents, order_ok;
 	uint32_t base_seen;	/* bit t set: base tag t seen */
 	uint16_t last_tag;
@@ -64,17 +68,29 @@ static int fixed_tag(struct parse *p, uint16_t tag, const uint8_t *v,
 	return 0;
 }
 
+/* len bytes at pos of the record: from the window when they lie in it. */
+static int rec_read(struct efs *fs, struct parse *p, uint64_t rec,
+		    uint64_t pos, void *buf, uint32_t len)
+{
+	if (pos + len <= p->win_len) {
+		memcpy(buf, p->win + pos, len);
+		return 0;
+	}
+	return efs_bread(fs, rec + pos, buf, len);
+}
+
 /* Walks the TLVs of the record at rec (rec_size bytes): fixed tags are
  * read, CONTENT and DIRENTS only located. */
 static int parse_tlvs(struct efs *fs, struct parse *p, uint64_t rec,
 		      uint32_t rec_size)
 {
 	uint64_t pos = REC_HDR;
+	int err;
 	while (pos < rec_size) {
 		uint8_t h[TLV_HDR + 8];
 		if (rec_size - pos < TLV_HDR)
 			return EFS_ERR_CORRUPT;
-		int err = efs_bread(fs, rec + pos, h, TLV_HDR);
+		err = rec_read(fs, p, rec, pos, h, TLV_HDR);
 		if (err)
 			return err;
 		uint16_t tag = efs_ld16(h);
@@ -86,7 +102,7 @@ static int parse_tlvs(struct efs *fs, struct parse *p, uint64_t rec,
 			p->base_seen |= 1u << tag;
 			if (len > 8)
 				return EFS_ERR_CORRUPT;
-			err = efs_bread(fs, v, h + TLV_HDR, len);
+			err = rec_read(fs, p, rec, v - rec, h + TLV_HDR, len);
 			if (!err)
 				err = fixed_tag(p, tag, h + TLV_HDR, len);
 			if (err)
@@ -109,22 +125,28 @@ static int parse_tlvs(struct efs *fs, struct parse *p, uint64_t rec,
 	return 0;
 }
 
+static int finish_parse(struct efs *fs, const struct parse *p, uint64_t rec,
+			uint32_t rec_size);
+
 static int parse_record(struct efs *fs, uint32_t ino, struct efs_node *nd)
 {
-	uint8_t h[REC_HDR];
 	uint64_t rec;
 	int err = efs_slot_offset(fs, ino, &rec);
 	if (err)
 		return err;
 	if (rec > fs->io.size - REC_HDR)
 		return EFS_ERR_CORRUPT;
-	err = efs_bread(fs, rec, h, REC_HDR);
+	struct parse ps = { .nd = nd, .order_ok = 1 }, *p = &ps;
+	p->win_len = fs->io.size - rec < WINDOW ? (uint32_t)(fs->io.size - rec)
+						: WINDOW;
+	err = efs_bread(fs, rec, p->win, p->win_len);
+	uint32_t rec_size = efs_ld32(p->win + 4);
+	if (!err && (efs_ld32(p->win) != ino || rec_size < REC_HDR ||
+		     rec_size > fs->io.size - rec))
+		err = EFS_ERR_CORRUPT;
 	if (err)
 		return err;
-	uint32_t rec_size = efs_ld32(h + 4);
-	if (efs_ld32(h) != ino || rec_size < REC_HDR ||
-	    rec_size > fs->io.size - rec)
-		return EFS_ERR_CORRUPT;
+	p->win_len = rec_size < p->win_len ? rec_size : p->win_len;
 	/* Defaults as the std reader (format §3.7). */
 	memset(nd, 0, sizeof(*nd));
 	nd->ino = ino;
@@ -133,38 +155,43 @@ static int parse_record(struct efs *fs, uint32_t ino, struct efs_node *nd)
 	nd->nlink = 1;
 	nd->rec = rec;
 	nd->rec_size = rec_size;
-	struct parse p = { .nd = nd, .order_ok = 1 };
-	err = parse_tlvs(fs, &p, rec, rec_size);
-	if (err)
-		return err;
-	if (!p.seen_type)
+	err = parse_tlvs(fs, p, rec, rec_size);
+	return err ? err : finish_parse(fs, p, rec, rec_size);
+}
+
+/* The checks that need every tag seen. */
+static int finish_parse(struct efs *fs, const struct parse *p, uint64_t rec,
+			uint32_t rec_size)
+{
+	struct efs_node *nd = p->nd;
+	if (!p->seen_type)
 		return EFS_ERR_CORRUPT;
-	if (nd->kind == EFS_DIR ? p.seen_content : p.seen_dirents)
+	if (nd->kind == EFS_DIR ? p->seen_content : p->seen_dirents)
 		return EFS_ERR_CORRUPT;
 	if (nd->kind == EFS_DIR) {
-		nd->has_data = (uint8_t)p.seen_dirents;
-		nd->data = p.dirents;
-		nd->data_len = p.dirents_len;
+		nd->has_data = (uint8_t)p->seen_dirents;
+		nd->data = p->dirents;
+		nd->data_len = p->dirents_len;
 	} else {
 		/* format §3.6: SIZE must equal the CONTENT length. */
-		if (nd->size != (p.seen_content ? p.content_len : 0))
+		if (nd->size != (p->seen_content ? p->content_len : 0))
 			return EFS_ERR_CORRUPT;
-		nd->has_data = (uint8_t)p.seen_content;
-		nd->data = p.content;
-		nd->data_len = p.content_len;
+		nd->has_data = (uint8_t)p->seen_content;
+		nd->data = p->content;
+		nd->data_len = p->content_len;
 	}
 	if (nd->kind == EFS_SYMLINK) {
 		/* format §3.6: a non-empty UTF-8 target of at most 4096. */
 		uint8_t t[EFS_PATH_MAX];
 		if (!nd->data_len || nd->data_len > EFS_PATH_MAX)
 			return EFS_ERR_CORRUPT;
-		err = efs_bread(fs, nd->data, t, nd->data_len);
+		int err = efs_bread(fs, nd->data, t, nd->data_len);
 		if (err)
 			return err;
 		if (memchr(t, 0, nd->data_len) || !efs_utf8_ok(t, nd->data_len))
 			return EFS_ERR_CORRUPT;
 	}
-	nd->canonical = p.order_ok && p.base_seen == 0x3fe &&
+	nd->canonical = p->order_ok && p->base_seen == 0x3fe &&
 			(!nd->has_data || nd->data == rec + V_DATA);
 	/* In order, each once, all nine base tags: then the data tag must
 	 * end the record. */

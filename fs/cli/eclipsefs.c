@@ -323,9 +323,11 @@ static int do_info(int argc, char **argv)
 	printf("updates: %s\n", sp.journaled
 	       ? "umbra journal (crash-safe writes)"
 	       : "plain v2.0 image (a journal is added on the first change)");
-	printf("space: %llu used, %llu free, %llu reclaimable by compact\n",
+	printf("space: %llu used, %llu free (largest piece %llu, %llu kept for "
+	       "deletes), %llu not yet reusable\n",
 	       (unsigned long long)sp.used, (unsigned long long)sp.free,
-	       (unsigned long long)sp.reclaimable);
+	       (unsigned long long)sp.largest, (unsigned long long)sp.reserved,
+	       (unsigned long long)sp.pending);
 	close_fs(&o, fs);
 	return 0;
 }
@@ -544,7 +546,7 @@ static int do_compact(int argc, char **argv)
 	if (host_create(&out, tmp, o.t.io.size, msg, sizeof(msg)))
 		die("%s", msg);
 	struct efs_build_opts bo = { .slots = o.inodes };
-	int err = efs_compact(fs, &out.io, &bo);
+	int err = efs_copy(fs, &out.io, &bo);
 	host_close(&out);
 	if (err) {
 		unlink(tmp);
@@ -555,8 +557,8 @@ static int do_compact(int argc, char **argv)
 	close_fs(&o, fs);
 	if (rename(tmp, o.argv[0]))
 		die("%s: %s", o.argv[0], strerror(errno));
-	printf("compact: %s rewritten; %llu bytes were reclaimable\n",
-	       o.argv[0], (unsigned long long)before.reclaimable);
+	printf("compact: %s rewritten; %llu bytes were free\n",
+	       o.argv[0], (unsigned long long)before.free);
 	free(tmp);
 	return 0;
 }

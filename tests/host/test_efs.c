@@ -178,7 +178,7 @@ static void test_wide_table(void)
 	struct memdev c;
 	struct efs_build_opts more = { .slots = 16 };	/* room to grow */
 	memdev_init(&c, 1 * MIB);
-	CHECK_INT(efs_compact(fs, &c.io, &more), 0);
+	CHECK_INT(efs_copy(fs, &c.io, &more), 0);
 	efs_unmount(fs);
 	CHECK_INT(efs_mount(&c.io, &fs), 0);
 	CHECK_INT(efs_space(fs, &sp), 0);
@@ -520,14 +520,14 @@ static void test_random(void)
 		CHECK_INT(efs_mount(&m.io, &fs), 0);
 		uint64_t d1, d2;
 		CHECK_INT(tree_digest(fs, &d1), 0);
-		CHECK_INT(efs_compact(fs, &c2.io, 0), 0);
+		CHECK_INT(efs_copy(fs, &c2.io, 0), 0);
 		efs_unmount(fs);
 		CHECK_INT(efs_mount(&c2.io, &fs), 0);
 		CHECK_INT(tree_digest(fs, &d2), 0);
 		CHECK(d1 == d2);
 		struct efs_space sp;
 		CHECK_INT(efs_space(fs, &sp), 0);
-		CHECK_INT(sp.reclaimable, 0);
+		CHECK_INT(sp.pending, 0);
 		efs_unmount(fs);
 		CHECK_INT(fsck_errors(&c2), 0);
 		memdev_free(&c2);
