@@ -62,6 +62,8 @@ enum efs_kind { EFS_FILE = 1, EFS_DIR = 2, EFS_SYMLINK = 3 };
 
 #define EFS_ROOT 1
 #define EFS_NAME_MAX 255	/* umbra's limit for names it writes */
+#define EFS_NAME_READ_MAX 4095	/* names umbra reads (the format allows
+				 * u32 lengths; a path holds 4096 bytes) */
 #define EFS_PATH_MAX 4096
 #define EFS_SYMLINK_DEPTH 32	/* as the late Eclipse kernel */
 
@@ -101,7 +103,7 @@ int efs_readlink(struct efs *fs, uint32_t ino, char *buf, size_t size);
 /* Directory iteration: entries in on-disk order. */
 struct efs_dirent {
 	uint32_t ino;
-	char name[EFS_NAME_MAX + 1];
+	char name[EFS_NAME_READ_MAX + 1];
 };
 struct efs_dir;
 int efs_opendir(struct efs *fs, uint32_t ino, struct efs_dir **out);

@@ -315,7 +315,7 @@ static int describe(struct efs *fs, uint32_t ino, struct efs_build_node *b)
 		char *name = malloc(dc->ents[k].name_len + 1);
 		if (!name)
 			return EFS_ERR_NO_MEMORY;
-		memcpy(name, dc->ents[k].name, dc->ents[k].name_len);
+		memcpy(name, efs_dent_name(dc, k), dc->ents[k].name_len);
 		name[dc->ents[k].name_len] = 0;
 		c[k] = (struct efs_build_child){ name, dc->ents[k].ino };
 		b->nchildren = k + 1;

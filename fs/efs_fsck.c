@@ -104,7 +104,7 @@ static uint8_t *salvage(struct ck *c, uint32_t dir, const struct efs_node *d,
 		}
 		const char *name = (const char *)raw + p + 8;
 		struct efs_node cn;
-		int keep = !efs_check_name(name, nl) && ch >= 1 && ch <= fs->n &&
+		int keep = !efs_check_read_name(name, nl) && ch >= 1 && ch <= fs->n &&
 			   ch != EFS_ROOT && ch != dir && c->refs[ch - 1] == 0 &&
 			   !efs_node_get(fs, ch, &cn);
 		for (uint32_t q = 0; keep && q < o;) {

@@ -115,17 +115,21 @@ struct dent {
 	uint32_t ino;
 	uint32_t name_len;
 	uint32_t pos;		/* offset of the entry within the value */
-	const char *name;	/* into the dir's buffer; not NUL-terminated */
 };
 
+/* A directory's entries in memory, with a hash index of the names (open
+ * addressing: slot = entry index + 1, 0 empty), so lookups in big
+ * directories take constant time. Kept up to date by appends. */
 struct dcache {
 	uint32_t ino;		/* 0: empty */
 	uint64_t data;		/* identity: where the entries were read */
 	uint32_t data_len;
-	uint8_t *buf;
+	uint8_t *buf;		/* the entries' bytes */
+	uint32_t buf_cap;
 	struct dent *ents;	/* in on-disk order */
-	uint32_t *sorted;	/* indexes sorted by name */
-	uint32_t n;
+	uint32_t n, ents_cap;
+	uint32_t *hash;
+	uint32_t hmask;
 	uint32_t use;
 };
 
@@ -218,8 +222,10 @@ void efs_st32(uint8_t *p, uint32_t v);
 void efs_st64(uint8_t *p, uint64_t v);
 uint32_t efs_crc32(uint32_t crc, const void *buf, size_t len);
 /* 0 when name (len bytes) is a valid entry name: non-empty, UTF-8, no
- * '/' and no NUL. */
+ * '/' and no NUL; umbra writes names of at most EFS_NAME_MAX bytes. */
 int efs_check_name(const char *name, size_t len);
+/* The same for names read from a directory: up to EFS_NAME_READ_MAX. */
+int efs_check_read_name(const char *name, size_t len);
 /* RFC 3629 UTF-8 (no overlongs or surrogates). */
 int efs_utf8_ok(const uint8_t *s, size_t len);
 uint64_t efs_now(struct efs *fs);
@@ -285,6 +291,18 @@ int efs_dir_get(struct efs *fs, const struct efs_node *nd,
 void efs_dir_forget(struct efs *fs, uint32_t ino);
 /* Index into dc->ents of name, or -1. */
 int efs_dir_find(const struct dcache *dc, const char *name, size_t len);
+/* The name of entry i (name_len bytes, not NUL-terminated). */
+const char *efs_dent_name(const struct dcache *dc, uint32_t i);
+/* Takes directory ino's cached entries (read at data, data_len) out of
+ * the cache into *out, while a change appends to it; 0 when they were
+ * not cached. */
+int efs_dir_detach(struct efs *fs, const struct efs_node *d,
+		   struct dcache *out);
+/* Puts them back with the entry ent (len bytes) appended, now that the
+ * directory is nd; or frees them when ok is 0 or they do not match. */
+void efs_dir_attach(struct efs *fs, struct dcache *dc, int ok,
+		    const struct efs_node *nd, const uint8_t *ent,
+		    uint32_t len);
 /* A placeholder record for a free slot: a file with mode 0, nlink 0. */
 void efs_placeholder(uint32_t ino, uint8_t *out);
 int efs_is_placeholder(const struct efs_node *nd);

@@ -264,7 +264,7 @@ int efs_resolve_parent(struct efs *fs, const char *path, uint32_t *parent,
 	if (nl == 0 || (nl == 1 && path[start] == '.') ||
 	    (nl == 2 && path[start] == '.' && path[start + 1] == '.'))
 		return EFS_ERR_INVALID;	/* "/", ".", ".." name nothing new */
-	int err = efs_check_name(path + start, nl);
+	int err = efs_check_read_name(path + start, nl);
 	if (err)
 		return err;
 	char *dir = malloc(start + 2);

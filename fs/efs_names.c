@@ -43,19 +43,25 @@ static int dir_add(struct efs *fs, uint32_t dir, const char *name,
 	uint64_t pos = d.rec + V_DATA + d.data_len;
 	if (len > CONTENT_MAX)
 		return EFS_ERR_TOO_BIG;
+	/* The cached entries get the new one appended: no re-reading. */
+	struct dcache dc;
+	efs_dir_detach(fs, &d, &dc);
 	if (in_place(fs, &d, pos, 8 + nl, pos + 8 + nl)) {
 		err = efs_grow(fs, dir, pos + 8 + nl, 1);
 		if (!err)
 			err = efs_put(fs, efs_safe(fs, dir, &d), pos, ent, 8 + nl);
 		if (!err)
 			err = efs_set_header(fs, &d, len, now);
-		efs_dir_forget(fs, dir);
-		return err;
+	} else {
+		struct efs_seg s[2] = { { SEG_OLD, 0, 0, d.data_len },
+					{ SEG_BUF, 0, ent, 8 + nl } };
+		d.mtime = d.ctime = now;
+		err = efs_relocate(fs, &d, s, 2);
 	}
-	struct efs_seg s[2] = { { SEG_OLD, 0, 0, d.data_len },
-				{ SEG_BUF, 0, ent, 8 + nl } };
-	d.mtime = d.ctime = now;
-	return efs_relocate(fs, &d, s, 2);
+	if (!err)
+		err = efs_node_get(fs, dir, &d);
+	efs_dir_attach(fs, &dc, !err, &d, ent, (uint32_t)(8 + nl));
+	return err;
 }
 
 static struct efs_need remove_need(struct efs *fs, const struct efs_node *d,
@@ -171,7 +177,6 @@ static int find_entry(struct efs *fs, uint32_t dir, const char *name,
 	if (i < 0)
 		return EFS_ERR_NOT_FOUND;
 	*out = dc->ents[i];
-	out->name = 0;	/* points into a cache that changes may drop */
 	return 0;
 }
 
@@ -200,6 +205,8 @@ static int make_node(struct efs *fs, const char *path, uint8_t kind,
 	int err = efs_wbegin(fs);
 	if (!err)
 		err = efs_resolve_parent(fs, path, &parent, &name, &nl);
+	if (!err)
+		err = efs_check_name(name, nl);	/* what umbra writes */
 	if (err)
 		return err;
 	err = find_entry(fs, parent, name, nl, &e);
@@ -408,6 +415,8 @@ static int rename_once(struct efs *fs, const char *from, const char *to)
 		err = efs_resolve_parent(fs, from, &p1, &n1, &l1);
 	if (!err)
 		err = efs_resolve_parent(fs, to, &p2, &n2, &l2);
+	if (!err)
+		err = efs_check_name(n2, l2);	/* what umbra writes */
 	if (!err)
 		err = find_entry(fs, p1, n1, l1, &e1);
 	if (!err)

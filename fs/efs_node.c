@@ -268,65 +268,95 @@ int efs_is_placeholder(const struct efs_node *nd)
 
 /* --- directories ---------------------------------------------------------- */
 
-static struct dcache *sort_ctx;
-
-static int cmp_name(const void *a, const void *b)
+const char *efs_dent_name(const struct dcache *dc, uint32_t i)
 {
-	const struct dent *x = &sort_ctx->ents[*(const uint32_t *)a];
-	const struct dent *y = &sort_ctx->ents[*(const uint32_t *)b];
-	uint32_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c = memcmp(x->name, y->name, n);
-	if (c)
-		return c;
-	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+	return (const char *)dc->buf + dc->ents[i].pos + 8;
+}
+
+static uint32_t name_hash(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return h;
 }
 
 static void dcache_clear(struct dcache *dc)
 {
 	free(dc->buf);
 	free(dc->ents);
-	free(dc->sorted);
+	free(dc->hash);
 	memset(dc, 0, sizeof(*dc));
+}
+
+/* Adds entry i to the index; 1 if its name is there already. */
+static int index_add(struct dcache *dc, uint32_t i)
+{
+	const struct dent *e = &dc->ents[i];
+	const char *name = efs_dent_name(dc, i);
+	for (uint32_t h = name_hash(name, e->name_len);; h++) {
+		uint32_t *slot = &dc->hash[h & dc->hmask];
+		if (!*slot) {
+			*slot = i + 1;
+			return 0;
+		}
+		const struct dent *o = &dc->ents[*slot - 1];
+		if (o->name_len == e->name_len &&
+		    !memcmp(efs_dent_name(dc, *slot - 1), name, e->name_len))
+			return 1;
+	}
+}
+
+/* Rebuilds the index for n entries (at most half full). */
+static int index_build(struct dcache *dc)
+{
+	uint32_t size = 16;
+	while (size < 2 * (dc->n + 1))
+		size *= 2;
+	free(dc->hash);
+	dc->hash = calloc(size, sizeof(*dc->hash));
+	if (!dc->hash)
+		return EFS_ERR_NO_MEMORY;
+	dc->hmask = size - 1;
+	for (uint32_t i = 0; i < dc->n; i++)
+		if (index_add(dc, i))
+			return EFS_ERR_CORRUPT;	/* duplicate name */
+	return 0;
+}
+
+/* Appends one entry (at pos of buf) to the entry list. */
+static int ents_push(struct dcache *dc, uint32_t child, uint32_t len,
+		     uint32_t pos)
+{
+	if (dc->n == dc->ents_cap) {
+		uint32_t cap = dc->ents_cap ? dc->ents_cap * 2 : 16;
+		struct dent *e = realloc(dc->ents, cap * sizeof(*e));
+		if (!e)
+			return EFS_ERR_NO_MEMORY;
+		dc->ents = e;
+		dc->ents_cap = cap;
+	}
+	dc->ents[dc->n++] = (struct dent){ child, len, pos };
+	return 0;
 }
 
 /* Parses and checks a directory value (format §3.5, §7.4 item 4). */
 static int parse_dir(struct efs *fs, struct dcache *dc)
 {
-	uint32_t cap = 16, n = 0;
-	dc->ents = malloc(cap * sizeof(*dc->ents));
-	if (!dc->ents)
-		return EFS_ERR_NO_MEMORY;
 	for (uint32_t pos = 0; pos < dc->data_len;) {
 		if (dc->data_len - pos < 8)
 			return EFS_ERR_CORRUPT;
 		uint32_t len = efs_ld32(dc->buf + pos);
 		uint32_t child = efs_ld32(dc->buf + pos + 4);
 		if (len > dc->data_len - pos - 8 || child < 1 || child > fs->n ||
-		    efs_check_name((const char *)dc->buf + pos + 8, len))
+		    efs_check_read_name((const char *)dc->buf + pos + 8, len))
 			return EFS_ERR_CORRUPT;
-		if (n == cap) {
-			cap *= 2;
-			struct dent *e = realloc(dc->ents, cap * sizeof(*e));
-			if (!e)
-				return EFS_ERR_NO_MEMORY;
-			dc->ents = e;
-		}
-		dc->ents[n++] = (struct dent){ child, len, pos,
-					       (const char *)dc->buf + pos + 8 };
+		int err = ents_push(dc, child, len, pos);
+		if (err)
+			return err;
 		pos += 8 + len;
 	}
-	dc->n = n;
-	dc->sorted = malloc((n + 1) * sizeof(*dc->sorted));
-	if (!dc->sorted)
-		return EFS_ERR_NO_MEMORY;
-	for (uint32_t i = 0; i < n; i++)
-		dc->sorted[i] = i;
-	sort_ctx = dc;
-	qsort(dc->sorted, n, sizeof(*dc->sorted), cmp_name);
-	for (uint32_t i = 1; i < n; i++)
-		if (!cmp_name(&dc->sorted[i - 1], &dc->sorted[i]))
-			return EFS_ERR_CORRUPT;	/* duplicate name */
-	return 0;
+	return index_build(dc);
 }
 
 int efs_dir_get(struct efs *fs, const struct efs_node *nd,
@@ -352,6 +382,7 @@ int efs_dir_get(struct efs *fs, const struct efs_node *nd,
 	victim->buf = malloc(nd->data_len + 1);
 	if (!victim->buf)
 		return EFS_ERR_NO_MEMORY;
+	victim->buf_cap = nd->data_len + 1;
 	victim->data = nd->data;
 	victim->data_len = nd->data_len;
 	int err = efs_dread(fs, nd->data, victim->buf, nd->data_len);
@@ -376,20 +407,70 @@ void efs_dir_forget(struct efs *fs, uint32_t ino)
 
 int efs_dir_find(const struct dcache *dc, const char *name, size_t len)
 {
-	uint32_t lo = 0, hi = dc->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const struct dent *e = &dc->ents[dc->sorted[mid]];
-		uint32_t n = e->name_len < len ? e->name_len : (uint32_t)len;
-		int c = memcmp(e->name, name, n);
-		if (!c)
-			c = e->name_len < len ? -1 : e->name_len > len;
-		if (!c)
-			return (int)dc->sorted[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	for (uint32_t h = name_hash(name, len);; h++) {
+		uint32_t slot = dc->hash[h & dc->hmask];
+		if (!slot)
+			return -1;
+		const struct dent *e = &dc->ents[slot - 1];
+		if (e->name_len == len &&
+		    !memcmp(efs_dent_name(dc, slot - 1), name, len))
+			return (int)slot - 1;
 	}
-	return -1;
+}
+
+int efs_dir_detach(struct efs *fs, const struct efs_node *d,
+		   struct dcache *out)
+{
+	for (int i = 0; i < DCACHE_SLOTS; i++) {
+		struct dcache *dc = &fs->dcache[i];
+		if (dc->ino == d->ino && dc->data == d->data &&
+		    dc->data_len == d->data_len) {
+			*out = *dc;
+			memset(dc, 0, sizeof(*dc));
+			return 1;
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	return 0;
+}
+
+/* Appends ent to dc's bytes, entries and index. */
+static int dcache_append(struct dcache *dc, const uint8_t *ent, uint32_t len)
+{
+	if (dc->data_len + len + 1 > dc->buf_cap) {
+		uint32_t cap = (dc->data_len + len + 1) * 2;
+		uint8_t *b = realloc(dc->buf, cap);
+		if (!b)
+			return EFS_ERR_NO_MEMORY;
+		dc->buf = b;
+		dc->buf_cap = cap;
+	}
+	memcpy(dc->buf + dc->data_len, ent, len);
+	int err = ents_push(dc, efs_ld32(ent + 4), len - 8, dc->data_len);
+	dc->data_len += len;
+	if (err)
+		return err;
+	if (2 * (dc->n + 1) > dc->hmask + 1)
+		return index_build(dc);
+	return index_add(dc, dc->n - 1) ? EFS_ERR_CORRUPT : 0;
+}
+
+void efs_dir_attach(struct efs *fs, struct dcache *dc, int ok,
+		    const struct efs_node *nd, const uint8_t *ent,
+		    uint32_t len)
+{
+	struct dcache *victim = &fs->dcache[0];
+	if (!dc->ino || !ok || dc->data_len + len != nd->data_len ||
+	    dcache_append(dc, ent, len)) {
+		dcache_clear(dc);
+		return;
+	}
+	efs_dir_forget(fs, nd->ino);
+	for (int i = 0; i < DCACHE_SLOTS; i++)
+		if (fs->dcache[i].use < victim->use)
+			victim = &fs->dcache[i];
+	dcache_clear(victim);
+	*victim = *dc;
+	victim->data = nd->data;
+	victim->use = ++fs->duse;
 }

@@ -108,7 +108,14 @@ int efs_utf8_ok(const uint8_t *s, size_t len)
 
 int efs_check_name(const char *name, size_t len)
 {
-	if (len == 0 || len > EFS_NAME_MAX)
+	if (len > EFS_NAME_MAX)
+		return EFS_ERR_NAME;
+	return efs_check_read_name(name, len);
+}
+
+int efs_check_read_name(const char *name, size_t len)
+{
+	if (len == 0 || len > EFS_NAME_READ_MAX)
 		return EFS_ERR_NAME;
 	if (memchr(name, '/', len) || memchr(name, 0, len))
 		return EFS_ERR_NAME;

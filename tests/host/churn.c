@@ -48,7 +48,15 @@ void churn_init(struct churn *c, uint64_t volume, uint64_t seed)
 
 void churn_free(struct churn *c)
 {
-	(void)c;
+	free(c->data.v);
+	free(c->small.v);
+	memset(&c->data, 0, sizeof(c->data));
+	memset(&c->small, 0, sizeof(c->small));
+}
+
+void churn_forget(struct churn *c)
+{
+	c->data.valid = c->small.valid = 0;
 }
 
 int churn_setup(struct churn *c, struct efs *fs)
@@ -62,109 +70,180 @@ int churn_setup(struct churn *c, struct efs *fs)
 	return err == EFS_ERR_EXISTS ? 0 : err;
 }
 
-/* Oldest and newest file numbers in dir, their count and bytes. */
-struct listing {
-	uint32_t count, oldest, newest;
-	uint64_t bytes;
-};
+static int cmp_file(const void *a, const void *b)
+{
+	uint32_t x = ((const struct churn_file *)a)->n;
+	uint32_t y = ((const struct churn_file *)b)->n;
+	return x < y ? -1 : x > y;
+}
 
-static int list(struct efs *fs, const char *dir, struct listing *l)
+static void push(struct churn_listing *l, uint32_t n, uint64_t size,
+		 uint64_t target)
+{
+	if (l->head + l->count == l->cap) {
+		if (l->head)
+			memmove(l->v, l->v + l->head, l->count * sizeof(*l->v));
+		l->head = 0;
+		if (l->count == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 64;
+			l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		}
+	}
+	l->v[l->head + l->count++] = (struct churn_file){ n, size, target };
+	l->bytes += size;
+}
+
+static struct churn_file *oldest(struct churn_listing *l)
+{
+	return &l->v[l->head];
+}
+
+static struct churn_file *newest(struct churn_listing *l)
+{
+	return &l->v[l->head + l->count - 1];
+}
+
+static int list(struct efs *fs, const char *dir, struct churn_listing *l)
 {
 	uint32_t ino;
 	struct efs_dir *d;
 	struct efs_dirent e;
 	int r, err = efs_lookup(fs, dir, 0, &ino);
-	memset(l, 0, sizeof(*l));
-	l->oldest = UINT32_MAX;
+	l->head = l->count = 0;
+	l->bytes = 0;
 	if (!err)
 		err = efs_opendir(fs, ino, &d);
 	if (err)
 		return err;
 	while ((r = efs_readdir(d, &e)) > 0) {
 		struct efs_stat st;
-		uint32_t n = (uint32_t)strtoul(e.name + 1, 0, 10);
+		char *end;
+		uint32_t n = (uint32_t)strtoul(e.name + 1, &end, 10);
 		if ((err = efs_stat(fs, e.ino, &st)))
 			break;
-		l->count++;
-		l->bytes += st.size;
-		l->oldest = n < l->oldest ? n : l->oldest;
-		l->newest = n > l->newest ? n : l->newest;
+		push(l, n, st.size, *end == '_' ? strtoull(end + 1, 0, 10)
+						: st.size);
 	}
 	efs_closedir(d);
+	if (l->count)
+		qsort(l->v + l->head, l->count, sizeof(*l->v), cmp_file);
+	l->valid = !err && !r;
 	return err ? err : r;
 }
 
-static int write_file(struct efs *fs, const char *path, uint32_t n,
-		      uint64_t size, uint64_t *written)
+static void file_path(char *out, size_t n, const char *dir,
+		      const struct churn_file *f)
+{
+	snprintf(out, n, "%s/f%u_%llu", dir, f->n,
+		 (unsigned long long)f->target);
+}
+
+/* Appends the next chunk of file f (ino). */
+static int append_chunk(struct efs *fs, uint32_t ino, struct churn_file *f,
+			struct churn_listing *l, uint64_t *written)
 {
 	static uint8_t buf[CHUNK];
+	uint64_t k = f->target - f->size < CHUNK ? f->target - f->size : CHUNK;
+	pattern(f->n, f->size, buf, (size_t)k);
+	int64_t w = efs_append(fs, ino, buf, (size_t)k);
+	if (w < 0)
+		return (int)w;
+	*written += (uint64_t)w;
+	f->size += (uint64_t)w;
+	l->bytes += (uint64_t)w;
+	return 0;
+}
+
+/* One operation on dir: the next chunk of its newest file when that is
+ * short of its size, else a delete of the oldest when `full`, else a new
+ * (empty) file meant to grow to `size` bytes. */
+static int dir_op(struct churn *c, struct efs *fs, const char *dir,
+		  struct churn_listing *l, int full, uint64_t size,
+		  const char **what)
+{
+	char path[64];
 	uint32_t ino;
-	int err = efs_create(fs, path, 0644, &ino);
-	for (uint64_t off = 0; !err && off < size; off += CHUNK) {
-		uint64_t k = size - off < CHUNK ? size - off : CHUNK;
-		pattern(n, off, buf, (size_t)k);
-		int64_t w = efs_append(fs, ino, buf, (size_t)k);
-		err = w < 0 ? (int)w : 0;
-		*written += err ? 0 : k;
+	int err;
+	if (l->count && newest(l)->size < newest(l)->target) {
+		file_path(path, sizeof(path), dir, newest(l));
+		*what = "append to a file";
+		err = efs_lookup(fs, path, 0, &ino);
+		return err ? err : append_chunk(fs, ino, newest(l), l,
+						&c->written);
 	}
+	if (l->count && full) {
+		file_path(path, sizeof(path), dir, oldest(l));
+		*what = "delete the oldest file";
+		err = efs_unlink(fs, path);
+		if (!err) {
+			l->bytes -= oldest(l)->size;
+			l->head++;
+			l->count--;
+		}
+		return err;
+	}
+	uint32_t n = l->count ? newest(l)->n + 1 : 1;
+	struct churn_file f = { n, 0, size };
+	file_path(path, sizeof(path), dir, &f);
+	*what = "create a file";
+	err = efs_create(fs, path, 0644, &ino);
+	if (!err)
+		push(l, n, 0, size);
+	return err;
+}
+
+/* dir_op on a listing read from the volume when it is not known. */
+static int dir_step(struct churn *c, struct efs *fs, const char *dir,
+		    struct churn_listing *l, int full, uint64_t size,
+		    const char **what)
+{
+	int err = dir_op(c, fs, dir, l, full, size, what);
+	if (err)
+		l->valid = 0;
+	return err;
+}
+
+static int listing(struct efs *fs, const char *dir, struct churn_listing *l,
+		   const char **what)
+{
+	int err = l->valid ? 0 : list(fs, dir, l);
+	if (err)
+		*what = "list a directory";
 	return err;
 }
 
 static int small_step(struct churn *c, struct efs *fs, uint64_t r,
 		      const char **what)
 {
-	struct listing l;
-	char path[48];
-	int err = list(fs, "/small", &l);
-	if (err) {
-		*what = "list /small";
+	struct churn_listing *l = &c->small;
+	int err = listing(fs, "/small", l, what);
+	if (err)
 		return err;
-	}
-	c->nsmall = l.count;
-	if (l.count && (l.count >= c->small_max || r % 3 == 0)) {
-		snprintf(path, sizeof(path), "/small/s%u", l.oldest);
-		*what = "remove a small file";
-		return efs_unlink(fs, path);
-	}
-	uint32_t n = l.count ? l.newest + 1 : 1;
-	snprintf(path, sizeof(path), "/small/s%u", n);
-	*what = "write a small file";
-	return write_file(fs, path, n, 1 + r % 200, &c->written);
+	c->nsmall = l->count;
+	return dir_step(c, fs, "/small", l,
+			l->count >= c->small_max || r % 3 == 0, 1 + r % 200,
+			what);
 }
 
 static int big_step(struct churn *c, struct efs *fs, uint64_t r,
 		    const char **what)
 {
-	struct listing l;
-	char path[48];
-	/* 1 KiB to max_file, spread over the sizes' magnitudes. */
-	uint64_t size = 1024, max = c->max_file;
-	while (size * 2 <= max && r % 3) {
-		size *= 2;
-		r /= 3;
-	}
+	struct churn_listing *l = &c->data;
+	/* 1 KiB to max_file, as many of each power of two. */
+	uint64_t size = 1024, max = c->max_file, steps = 0;
+	while ((size << steps) * 2 <= max)
+		steps++;
+	size <<= r % (steps + 1);
+	r /= steps + 1;
 	size += r % size;
 	size = size > max ? max : size;
-	int err = list(fs, "/data", &l);
-	while (!err && l.count && l.bytes + size > c->limit) {
-		snprintf(path, sizeof(path), "/data/f%u", l.oldest);
-		*what = "delete the oldest file";
-		err = efs_unlink(fs, path);
-		if (!err)
-			err = list(fs, "/data", &l);
-	}
-	if (err) {
-		if (!*what)
-			*what = "list /data";
+	int err = listing(fs, "/data", l, what);
+	if (err)
 		return err;
-	}
-	uint32_t n = l.count ? l.newest + 1 : 1;
-	snprintf(path, sizeof(path), "/data/f%u", n);
-	*what = "write a file";
-	err = write_file(fs, path, n, size, &c->written);
-	c->live = l.bytes + size;
-	c->nfiles = l.count + 1;
-	return err;
+	c->live = l->bytes;
+	c->nfiles = l->count;
+	return dir_step(c, fs, "/data", l, l->bytes + size > c->limit, size,
+			what);
 }
 
 int churn_step(struct churn *c, struct efs *fs, const char **what)

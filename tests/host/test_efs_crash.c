@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "churn.h"
 #include "efs_util.h"
 #include "memdev.h"
 
@@ -39,11 +40,35 @@ struct crash_case {
 
 typedef int step_fn(struct efs *fs, uint64_t *seed, const char **kind);
 
+/* churn: files written and deleted with the live bytes bounded (churn.h),
+ * scaled to the device; the free space is reused over and over, and
+ * runs out in pieces, so records are moved to make room. */
+static struct churn churn;
+
+static int churn_wl(struct efs *fs, uint64_t *seed, const char **kind)
+{
+	churn.seed = *seed;
+	int err = churn.limit ? churn_step(&churn, fs, kind) : EFS_ERR_INVALID;
+	*seed = churn.seed;
+	return err;
+}
+
+/* compact: the random steps, and every eighth an online compaction. */
+static int compact_wl(struct efs *fs, uint64_t *seed, const char **kind)
+{
+	if (memdev_rand(seed) % 8)
+		return workload_step(fs, seed, kind);
+	*kind = "compact";
+	return efs_compact(fs, 0);
+}
+
 static const struct {
 	const char *name;
 	step_fn *step;
 } workloads[] = {
 	{ "random", workload_step },
+	{ "churn", churn_wl },
+	{ "compact", compact_wl },
 };
 
 static step_fn *find_workload(const char *name)
@@ -52,6 +77,18 @@ static step_fn *find_workload(const char *name)
 		if (!strcmp(workloads[i].name, name))
 			return workloads[i].step;
 	return 0;
+}
+
+/* What a workload needs on the volume before its first step. */
+static void setup(const struct crash_case *c, struct memdev *m)
+{
+	struct efs *fs;
+	if (strcmp(c->workload, "churn") || efs_mount(&m->io, &fs))
+		return;
+	churn_free(&churn);
+	churn_init(&churn, c->dev_size, 0);
+	CHECK_INT(churn_setup(&churn, fs), 0);
+	CHECK_INT(efs_unmount(fs), 0);
 }
 
 static void case_id(const struct crash_case *c, char *out, size_t n)
@@ -97,6 +134,7 @@ static void workload(struct memdev *m, const struct crash_case *c,
 	uint64_t seed = c->seed;
 	r->synced = 0;
 	r->attempted = 0;
+	churn_forget(&churn);
 	if (efs_mount(&m->io, &fs))
 		return;
 	if (record)
@@ -138,7 +176,10 @@ static int make_base(const struct crash_case *c, struct memdev *m)
 	struct efs_build_opts o = { .journal_size = c->journal };
 	memdev_init(m, c->dev_size);
 	m->sector = m->io.block_size = c->sector;
-	return efs_format(&m->io, &o, m->now);
+	int err = efs_format(&m->io, &o, m->now);
+	if (!err)
+		setup(c, m);
+	return err;
 }
 
 static void fail(const struct crash_case *c, const char *what,
@@ -288,15 +329,20 @@ int main(void)
 	const char *one = getenv("EFS_CRASH_CASE");
 	if (one)
 		return replay(one);
-	for (uint64_t s = 1; s <= NSEEDS; s++) {
-		/* Half the seeds on a disk with 4096-byte sectors. */
-		int big = s > NSEEDS / 2;
-		struct crash_case c = {
-			.workload = "random", .sector = big ? 4096 : 512,
-			.dev_size = big ? 6u << 20 : 3u << 20,
-			.journal = big ? 192 * 4096 : 0, .seed = s * 7919,
-		};
-		cases += run_cuts(&c);
+	for (size_t w = 0; w < sizeof(workloads) / sizeof(workloads[0]); w++) {
+		uint64_t seeds = w ? 2 : NSEEDS;
+		for (uint64_t s = 1; s <= seeds; s++) {
+			/* Half the seeds on a disk with 4096-byte sectors. */
+			int big = s > seeds / 2;
+			struct crash_case c = {
+				.workload = workloads[w].name,
+				.sector = big ? 4096 : 512,
+				.dev_size = big ? 6u << 20 : 3u << 20,
+				.journal = big ? 192 * 4096 : 0,
+				.seed = s * 7919,
+			};
+			cases += run_cuts(&c);
+		}
 	}
 	printf("%ld power cuts checked\n", cases);
 	return check_done();
