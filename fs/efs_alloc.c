@@ -254,8 +254,6 @@ int efs_prepare_write(struct efs *fs)
 		return fs->failed;
 	if (fs->io.read_only)
 		return EFS_ERR_READ_ONLY;
-	if (fs->width != 8)
-		return EFS_ERR_UNSUPPORTED;
 	int err = efs_scan(fs);
 	if (!err && fs->scan_errors && !fs->lenient)
 		err = EFS_ERR_CORRUPT;	/* "run fsck --repair" */

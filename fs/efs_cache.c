@@ -518,10 +518,11 @@ int efs_replay(struct efs *fs, int *replayed)
 	}
 	for (uint32_t i = 0; i < n && !err; i++) {
 		uint64_t a = efs_ld64(j + JNL_ADDRS + 8 * i);
-		/* Only whole blocks past the extension sector, on the device,
-		 * outside the journal. A good CRC on bad addresses is not
+		/* Only whole blocks on the device, outside the journal, and
+		 * not umbra's sector unless it shares block 0 with the header
+		 * (4096-byte blocks). A good CRC on bad addresses is not
 		 * something umbra writes. */
-		if (a % fs->bs || a < EXT_OFF + 512 || a >= fs->io.size ||
+		if (a % fs->bs || (a && a < EXT_OFF + 512) || a >= fs->io.size ||
 		    (a + fs->bs > fs->jnl_off &&
 		     a < fs->jnl_off + fs->jnl_size)) {
 			err = EFS_ERR_CORRUPT;

@@ -56,33 +56,44 @@ static int records(struct efs *fs, struct rec **out, uint32_t *count)
 	return 0;
 }
 
-/* Copies record r to dst (free space already taken) and points its slot
- * there; its old space is free once this commits. */
-static int move_record(struct efs *fs, struct rec *r, uint64_t dst)
+int efs_move(struct efs *fs, uint32_t ino, uint64_t dst)
 {
-	uint64_t len = r->end - r->start;
+	struct efs_node nd;
+	int err = efs_node_get(fs, ino, &nd);
+	if (err)
+		return err;
+	uint64_t len = nd.rec_size, from = nd.rec;
 	uint8_t *buf = malloc(len < COPY_CHUNK ? len : COPY_CHUNK);
-	int err = buf ? efs_reserve(fs, 2) : EFS_ERR_NO_MEMORY;
+	err = buf ? efs_reserve(fs, 2) : EFS_ERR_NO_MEMORY;
 	for (uint64_t done = 0; !err && done < len;) {
 		size_t k = len - done < COPY_CHUNK ? (size_t)(len - done)
 						  : COPY_CHUNK;
-		err = efs_dread(fs, r->start + done, buf, k);
+		err = efs_dread(fs, from + done, buf, k);
 		if (!err)
 			err = efs_direct(fs, dst + done, buf, k);
 		done += k;
 	}
 	free(buf);
 	if (!err)
-		err = efs_patch_slot(fs, r->ino, dst);
+		err = efs_patch_slot(fs, ino, dst);
 	if (err)
 		return err;
-	efs_free_later(fs, r->start, fs->cap[r->ino - 1]);
-	fs->cap[r->ino - 1] = dst + len;
-	efs_set_safe(fs, r->ino, dst);
-	efs_forget(fs, r->ino);
-	r->end = dst + len;
-	r->start = dst;
+	efs_free_later(fs, from, fs->cap[ino - 1]);
+	fs->cap[ino - 1] = dst + len;
+	efs_set_safe(fs, ino, dst);
+	efs_forget(fs, ino);
 	return 0;
+}
+
+/* efs_move for a record of the sorted list. */
+static int move_record(struct efs *fs, struct rec *r, uint64_t dst)
+{
+	int err = efs_move(fs, r->ino, dst);
+	if (!err) {
+		r->end = dst + (r->end - r->start);
+		r->start = dst;
+	}
+	return err;
 }
 
 /* The lowest free place below `below` that holds len bytes placed as
@@ -224,6 +235,18 @@ static int evacuate(struct efs *fs, struct rec *v, uint32_t k, uint64_t w,
 		err = efs_commit(fs);
 	efs_unhold(fs, &held);
 	return err ? err : full ? EFS_ERR_NO_SPACE : 0;
+}
+
+int efs_evacuate(struct efs *fs, uint64_t lo, uint64_t hi)
+{
+	struct rec *v;
+	uint32_t k;
+	int err = records(fs, &v, &k);
+	if (err)
+		return err;
+	err = evacuate(fs, v, k, lo, hi - lo);
+	free(v);
+	return err;
 }
 
 int efs_make_room(struct efs *fs, uint64_t len)

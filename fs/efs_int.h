@@ -281,6 +281,8 @@ void efs_node_forget(struct efs *fs, uint32_t ino);
 /* Absolute offset of slot ino's record per the (in-memory) table. */
 int efs_slot_offset(struct efs *fs, uint32_t ino, uint64_t *off);
 void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs);
+/* A table entry of width 8 or 16 bytes (format §2.1, §5.3). */
+void efs_table_entry(uint8_t *e, uint32_t width, uint32_t ino, uint64_t rel);
 /* Serializes a canonical record header and base tags (111 bytes) plus
  * the data tag header when data_len > 0 (6 more). Returns bytes used. */
 size_t efs_node_encode(const struct efs_node *nd, uint8_t *out);
@@ -355,7 +357,18 @@ void efs_unhold(struct efs *fs, struct efs_extents *held);
  * back to the free map; nonzero when that freed something. */
 int efs_reclaim_slack(struct efs *fs);
 
+/* efs_table.c */
+/* Adds slots to the table (as many again, at least 64) while mounted;
+ * see the file. NO_INODES when none can be added, NO_SPACE. */
+int efs_grow_table(struct efs *fs);
+
 /* efs_compact.c */
+/* Copies record ino to dst (free space already taken) and points its
+ * slot there; its old space is free once this commits. */
+int efs_move(struct efs *fs, uint32_t ino, uint64_t dst);
+/* Moves every record that has bytes in [lo, hi) to free space outside it
+ * and commits; [lo, hi) is then free. */
+int efs_evacuate(struct efs *fs, uint64_t lo, uint64_t hi);
 /* Moves records out of the cheapest window of len bytes so that it
  * becomes one free piece (committed). 0, or NO_SPACE when no window can
  * be emptied. */

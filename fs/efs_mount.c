@@ -111,8 +111,16 @@ int efs_mount(const struct efs_io *io, struct efs **out)
 		goto fail;
 	int replayed;
 	err = efs_replay(fs, &replayed);
+	/* A replayed entry may have changed the header (table growth): read
+	 * it again, through the cache (a read-only mount replays there). */
+	if (!err && replayed)
+		err = efs_bread(fs, 0, h, hl);
+	if (!err && replayed)
+		err = efs_parse_header(h, io->size, &fs->n, &fs->width,
+				       &fs->table_off);
 	if (err)
 		goto fail;
+	fs->area_off = fs->table_off + (uint64_t)fs->n * fs->width;
 	fs->table = malloc((size_t)fs->n * fs->width);
 	if (!fs->table) {
 		err = EFS_ERR_NO_MEMORY;

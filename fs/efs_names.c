@@ -217,8 +217,10 @@ static int make_node(struct efs *fs, const char *path, uint8_t kind,
 	err = efs_node_get(fs, parent, &p);
 	if (err)
 		return err;
-	if (!fs->nfree)
-		return EFS_ERR_NO_INODES;
+	if (!fs->nfree) {	/* the table grows, then this starts again */
+		err = efs_grow_table(fs);
+		return err ? err : EFS_ERR_AGAIN;
+	}
 	uint64_t size = efs_record_bytes(tl), now = efs_now(fs), off;
 	struct efs_need needs[2] = { { size, 0, ALIGN_NONE },
 				     add_need(fs, &p, nl) };

@@ -7,6 +7,17 @@
 
 #define MAX_DIRENTS (256u << 20)	/* sanity bound on one directory */
 
+void efs_table_entry(uint8_t *e, uint32_t width, uint32_t ino, uint64_t rel)
+{
+	if (width == 8) {
+		efs_st32(e, ino);
+		efs_st32(e + 4, (uint32_t)rel);
+	} else {
+		efs_st64(e, ino);
+		efs_st64(e + 8, rel);
+	}
+}
+
 int efs_slot_offset(struct efs *fs, uint32_t ino, uint64_t *off)
 {
 	if (ino < 1 || ino > fs->n)
@@ -22,8 +33,7 @@ int efs_slot_offset(struct efs *fs, uint32_t ino, uint64_t *off)
 void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs)
 {
 	uint8_t *e = fs->table + (uint64_t)(ino - 1) * fs->width;
-	efs_st32(e, ino);
-	efs_st32(e + 4, (uint32_t)(abs - fs->area_off));
+	efs_table_entry(e, fs->width, ino, abs - fs->area_off);
 }
 
 #define WINDOW 256	/* a record's first bytes, read at once */

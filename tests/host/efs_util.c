@@ -169,3 +169,108 @@ int workload_step(struct efs *fs, uint64_t *seed, const char **kind)
 		}
 	}
 }
+
+/* --- the original readers' rules, checked independently of fs/ ------------ */
+
+static uint64_t le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int bad(char *why, size_t n, const char *what, uint64_t k)
+{
+	snprintf(why, n, "%s (inode %llu)", what, (unsigned long long)k);
+	return -1;
+}
+
+/* A directory's entries: non-empty names without '/' or NUL, children in
+ * 1..count, no name twice. */
+static int check_entries(const uint8_t *v, uint32_t len, uint64_t count,
+			 uint64_t k, char *why, size_t n)
+{
+	for (uint32_t p = 0; p < len;) {
+		if (len - p < 8)
+			return bad(why, n, "entry overruns", k);
+		uint32_t nl = (uint32_t)le(v + p, 4);
+		uint64_t child = le(v + p + 4, 4);
+		if (!nl || nl > len - p - 8 || !child || child > count ||
+		    memchr(v + p + 8, '/', nl) || memchr(v + p + 8, 0, nl))
+			return bad(why, n, "bad entry", k);
+		for (uint32_t q = 0; q < p;) {
+			uint32_t ql = (uint32_t)le(v + q, 4);
+			if (ql == nl && !memcmp(v + q + 8, v + p + 8, nl))
+				return bad(why, n, "duplicate name", k);
+			q += 8 + ql;
+		}
+		p += 8 + nl;
+	}
+	return 0;
+}
+
+/* One record as the strict loader reads it: every base tag once, in
+ * order, exact lengths; SIZE equal to the CONTENT length. */
+static int check_record(const uint8_t *r, uint32_t size, uint64_t count,
+			uint64_t k, char *why, size_t n)
+{
+	static const uint8_t want[] = { 0, 1, 4, 4, 4, 8, 8, 8, 8, 4 };
+	uint32_t seen = 0, pos = 8, data_len = 0;
+	uint64_t sz = 0;
+	int kind = 0, tag_prev = 0;
+	while (pos < size) {
+		if (size - pos < 6)
+			return bad(why, n, "TLV overruns", k);
+		int tag = (int)le(r + pos, 2);
+		uint32_t len = (uint32_t)le(r + pos + 2, 4);
+		const uint8_t *v = r + pos + 6;
+		if (len > size - pos - 6 || tag <= tag_prev || tag > 0x0b)
+			return bad(why, n, "TLV out of order or overruns", k);
+		if (tag <= 9 && len != want[tag])
+			return bad(why, n, "base tag of the wrong length", k);
+		if (tag == 1)
+			kind = v[0];
+		if (tag == 5)
+			sz = le(v, 8);
+		if (tag >= 0x0a)
+			data_len = len;
+		if (tag == 0x0b && check_entries(v, len, count, k, why, n))
+			return -1;
+		seen |= 1u << tag;
+		tag_prev = tag;
+		pos += 6 + len;
+	}
+	if ((seen & 0x3fe) != 0x3fe || kind < 1 || kind > 3)
+		return bad(why, n, "base tag missing or bad kind", k);
+	if (kind != 2 && sz != data_len)
+		return bad(why, n, "SIZE is not the CONTENT length", k);
+	return 0;
+}
+
+int original_rules(const uint8_t *img, uint64_t size, char *why, size_t n)
+{
+	if (size < 4096 || memcmp(img, "ECLIPSEFS", 9) ||
+	    le(img + 9, 4) != 0x00020000)
+		return bad(why, n, "bad header", 0);
+	uint64_t off = le(img + 13, 8), tsize = le(img + 21, 8);
+	uint64_t count = le(img + 29, 4);
+	uint64_t w = count ? tsize / count : 0;
+	if (!count || count >= 0xf0000000u || (w != 8 && w != 16) ||
+	    w * count != tsize || off + tsize > size)
+		return bad(why, n, "bad table", 0);
+	for (uint64_t k = 1; k <= count; k++) {
+		const uint8_t *e = img + off + (k - 1) * w;
+		uint64_t abs = off + tsize + le(e + w / 2, (int)w / 2);
+		if (le(e, (int)w / 2) != k)
+			return bad(why, n, "entry's inode is not its slot", k);
+		if (abs + 8 > size || le(img + abs, 4) != k ||
+		    le(img + abs + 4, 4) < 8 ||
+		    abs + le(img + abs + 4, 4) > size)
+			return bad(why, n, "entry points at no record of it", k);
+		if (check_record(img + abs, (uint32_t)le(img + abs + 4, 4), count,
+				 k, why, n))
+			return -1;
+	}
+	return (int)w;
+}

@@ -16,4 +16,12 @@ extern int tree_verbose;	/* tree_digest lists files as it goes */
  * gets a short name of what was tried. */
 int workload_step(struct efs *fs, uint64_t *seed, const char **kind);
 
+/* Checks an image against the rules of the three original readers
+ * (docs/eclipsefs-format.md §2.2, §3.7, §7.2) without using fs/: header,
+ * every table entry (inode field = slot, pointing at a record of that
+ * inode), every record (all base tags, in order, exact lengths, SIZE =
+ * CONTENT length), directory entries (names, children, no duplicates).
+ * Returns the entry width (8 or 16), or -1 with the reason in why. */
+int original_rules(const uint8_t *img, uint64_t size, char *why, size_t n);
+
 #endif

@@ -150,82 +150,6 @@ static void test_examples(void)
 	memdev_free(&m);
 }
 
-/* The late kernel's 16-byte table (format §5.3): example 2 with u64
- * entries, every record 32 bytes further on. Readable; not writable. */
-static void test_wide_table(void)
-{
-	struct memdev m;
-	memdev_init(&m, 64 << 10);
-	memcpy(m.data, ex2_hdr, 33);
-	efs_st64(m.data + 21, 0x40);
-	for (int i = 0; i < 4; i++) {
-		efs_st64(m.data + 4096 + 16 * i, (uint64_t)i + 1);
-		efs_st64(m.data + 4096 + 16 * i + 8,
-			 efs_ld32(ex2_tail + 8 * i + 4));
-	}
-	memcpy(m.data + 4096 + 64, ex2_tail + 32, ex2_len - 4096 - 32);
-	struct efs *fs;
-	uint32_t ino;
-	char buf[32];
-	CHECK_INT(efs_mount(&m.io, &fs), 0);
-	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
-	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 22);
-	CHECK_INT(efs_create(fs, "/x", 0644, &ino), EFS_ERR_UNSUPPORTED);
-	struct efs_space sp;
-	CHECK_INT(efs_space(fs, &sp), 0);
-	CHECK_INT(sp.entry_width, 16);
-	/* compact writes it back with 8-byte entries, writable again. */
-	struct memdev c;
-	struct efs_build_opts more = { .slots = 16 };	/* room to grow */
-	memdev_init(&c, 1 * MIB);
-	CHECK_INT(efs_copy(fs, &c.io, &more), 0);
-	efs_unmount(fs);
-	CHECK_INT(efs_mount(&c.io, &fs), 0);
-	CHECK_INT(efs_space(fs, &sp), 0);
-	CHECK_INT(sp.entry_width, 8);
-	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
-	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 22);
-	CHECK_INT(efs_create(fs, "/x", 0644, &ino), 0);
-	efs_unmount(fs);
-	memdev_free(&c);
-	memdev_free(&m);
-}
-
-/* A plain image made by the original tools: the first change adds the
- * journal after the records; there are no spare slots until one is
- * freed. */
-static void test_upgrade(void)
-{
-	struct memdev m;
-	struct efs *fs;
-	uint32_t ino;
-	memdev_init(&m, 1 * MIB);
-	memcpy(m.data, ex2_hdr, 33);
-	memcpy(m.data + 4096, ex2_tail, ex2_len - 4096);
-	CHECK_INT(efs_mount(&m.io, &fs), 0);
-	CHECK_INT(efs_create(fs, "/new", 0644, &ino), EFS_ERR_NO_INODES);
-	CHECK_INT(efs_unlink(fs, "/hello.txt"), 0);
-	CHECK_INT(efs_create(fs, "/new", 0644, &ino), 0);
-	CHECK_INT(ino, 3);
-	CHECK_INT(efs_write(fs, ino, 0, "fresh", 5), 5);
-	CHECK_INT(efs_unmount(fs), 0);
-	/* The header is untouched but for umbra's sector; still 4 slots. */
-	CHECK(!memcmp(m.data, ex2_hdr, 33));
-	CHECK(!memcmp(m.data + 512, "UMBRAEFS", 8));
-	struct efs_fsck_result r;
-	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
-	CHECK_INT(r.errors, 0);
-	CHECK_INT(efs_mount(&m.io, &fs), 0);
-	char buf[8];
-	CHECK_INT(efs_lookup(fs, "/new", 1, &ino), 0);
-	CHECK_INT(efs_read(fs, ino, 0, buf, 8), 5);
-	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
-	CHECK_INT(efs_read(fs, ino, 0, buf, 8), 8);
-	CHECK(!memcmp(buf, "Welcome ", 8));
-	efs_unmount(fs);
-	memdev_free(&m);
-}
-
 static struct efs *fresh(struct memdev *m, uint64_t size)
 {
 	struct efs *fs = 0;
@@ -247,6 +171,162 @@ static int fsck_errors(struct memdev *m)
 	struct efs_fsck_result r;
 	int err = efs_fsck(&m->io, 0, 0, 0, &r);
 	return err ? 1000 : (int)r.errors;
+}
+
+/* Example 2 with the late kernel's 16-byte table (format §5.3): u64
+ * entries, every record 32 bytes further on. */
+static void make_wide(struct memdev *m, uint64_t size)
+{
+	memdev_init(m, size);
+	memcpy(m->data, ex2_hdr, 33);
+	efs_st64(m->data + 21, 0x40);
+	for (int i = 0; i < 4; i++) {
+		efs_st64(m->data + 4096 + 16 * i, (uint64_t)i + 1);
+		efs_st64(m->data + 4096 + 16 * i + 8,
+			 efs_ld32(ex2_tail + 8 * i + 4));
+	}
+	memcpy(m->data + 4096 + 64, ex2_tail + 32, ex2_len - 4096 - 32);
+}
+
+static void expect_rules(struct memdev *m, int width)
+{
+	char why[128] = "";
+	int w = original_rules(m->data, m->size, why, sizeof(why));
+	if (w != width)
+		printf("original readers' rules: %s\n", why);
+	CHECK_INT(w, width);
+}
+
+/* 16-byte tables are read, and written keeping their width (the late
+ * kernel made them and reads them); efs_copy writes 8-byte ones. */
+static void test_wide_table(void)
+{
+	struct memdev m;
+	struct efs *fs;
+	uint32_t ino;
+	char buf[32];
+	make_wide(&m, 1 * MIB);
+	expect_rules(&m, 16);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 22);
+	/* The table is full: it grows, still 16 bytes wide. */
+	CHECK_INT(efs_create(fs, "/x", 0644, &ino), 0);
+	CHECK_INT(efs_write(fs, ino, 0, "wide", 4), 4);
+	CHECK_INT(efs_unlink(fs, "/hello.txt"), 0);
+	CHECK_INT(efs_mkdir(fs, "/etc/more", 0755), 0);
+	struct efs_space sp;
+	CHECK_INT(efs_space(fs, &sp), 0);
+	CHECK_INT(sp.entry_width, 16);
+	CHECK(sp.slots > 4);
+	fs = remount(&m, fs);
+	CHECK_INT(efs_lookup(fs, "/x", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 4);
+	CHECK(!memcmp(buf, "wide", 4));
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 22);
+	CHECK_INT(efs_unmount(fs), 0);
+	CHECK_INT(fsck_errors(&m), 0);
+	expect_rules(&m, 16);
+	/* efs_copy writes it back with 8-byte entries. */
+	struct memdev c;
+	struct efs_build_opts more = { .slots = 16 };
+	memdev_init(&c, 1 * MIB);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_copy(fs, &c.io, &more), 0);
+	efs_unmount(fs);
+	CHECK_INT(efs_mount(&c.io, &fs), 0);
+	CHECK_INT(efs_space(fs, &sp), 0);
+	CHECK_INT(sp.entry_width, 8);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 22);
+	efs_unmount(fs);
+	expect_rules(&c, 8);
+	memdev_free(&c);
+	memdev_free(&m);
+}
+
+/* A plain image made by the original tools, its table full: the first
+ * change adds the journal after the records and the table grows; the
+ * image stays what the original readers accept. */
+static void test_upgrade(void)
+{
+	struct memdev m;
+	struct efs *fs;
+	uint32_t ino;
+	memdev_init(&m, 1 * MIB);
+	memcpy(m.data, ex2_hdr, 33);
+	memcpy(m.data + 4096, ex2_tail, ex2_len - 4096);
+	expect_rules(&m, 8);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_create(fs, "/new", 0644, &ino), 0);
+	CHECK_INT(ino, 5);
+	CHECK_INT(efs_write(fs, ino, 0, "fresh", 5), 5);
+	CHECK_INT(efs_mkdir(fs, "/out", 0755), 0);
+	CHECK_INT(efs_unmount(fs), 0);
+	/* The header's fields but the table's size and count are as they
+	 * were; umbra's sector is there. */
+	CHECK(!memcmp(m.data, ex2_hdr, 21));
+	CHECK_INT(efs_ld64(m.data + 21), 8 * efs_ld32(m.data + 29));
+	CHECK(efs_ld32(m.data + 29) > 4);
+	CHECK(!memcmp(m.data + 512, "UMBRAEFS", 8));
+	expect_rules(&m, 8);
+	struct efs_fsck_result r;
+	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
+	CHECK_INT(r.errors, 0);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	char buf[8];
+	CHECK_INT(efs_lookup(fs, "/new", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, 8), 5);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, 8), 8);
+	CHECK(!memcmp(buf, "Welcome ", 8));
+	efs_unmount(fs);
+	memdev_free(&m);
+}
+
+/* An image from the original tools with a full table takes 1000 new
+ * files (the table grows several times, on 512- and 4096-byte sectors);
+ * it passes fsck and the original readers' rules, every file intact. */
+static void test_table_growth(void)
+{
+	for (int big = 0; big < 2; big++) {
+		struct memdev m;
+		struct efs *fs;
+		uint32_t ino;
+		char path[32], buf[32];
+		memdev_init(&m, 8 * MIB);
+		m.sector = m.io.block_size = big ? 4096 : 512;
+		memcpy(m.data, ex2_hdr, 33);
+		memcpy(m.data + 4096, ex2_tail, ex2_len - 4096);
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		int bad = 0;
+		for (int i = 0; i < 1000; i++) {
+			snprintf(path, sizeof(path), "/etc/f%d", i);
+			bad += efs_create(fs, path, 0644, &ino) != 0;
+			bad += efs_write(fs, ino, 0, path, strlen(path)) < 0;
+			if (i % 250 == 249)
+				fs = remount(&m, fs);
+		}
+		CHECK_INT(bad, 0);
+		CHECK_INT(efs_unmount(fs), 0);
+		CHECK_INT(fsck_errors(&m), 0);
+		expect_rules(&m, 8);
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		for (int i = 0; i < 1000; i += 37) {
+			snprintf(path, sizeof(path), "/etc/f%d", i);
+			memset(buf, 0, sizeof(buf));
+			CHECK_INT(efs_lookup(fs, path, 1, &ino), 0);
+			CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)),
+				  strlen(path));
+			CHECK_STR(buf, path);
+		}
+		CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+		CHECK_INT(efs_read(fs, ino, 0, buf, 22), 22);
+		CHECK(!memcmp(buf, "Welcome to Eclipse OS\n", 22));
+		efs_unmount(fs);
+		memdev_free(&m);
+	}
 }
 
 /* Every record canonical: what the original readers expect (format §7.4
@@ -648,6 +728,7 @@ int main(void)
 	test_examples();
 	test_wide_table();
 	test_upgrade();
+	test_table_growth();
 	test_changes();
 	test_names();
 	test_big();

@@ -62,6 +62,27 @@ static int compact_wl(struct efs *fs, uint64_t *seed, const char **kind)
 	return efs_compact(fs, 0);
 }
 
+/* growth: a volume made with 8 slots takes new files and directories,
+ * and sometimes loses one, so its table grows again and again. */
+static int growth_wl(struct efs *fs, uint64_t *seed, const char **kind)
+{
+	char path[32];
+	uint32_t ino;
+	uint64_t r = memdev_rand(seed);
+	struct efs_space sp;
+	int err = efs_space(fs, &sp);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/n%llu",
+		 (unsigned long long)(r % (sp.slots + 8)));
+	*kind = r % 5 == 0 ? "unlink" : r % 5 == 1 ? "mkdir" : "create";
+	if (r % 5 == 0)
+		return efs_unlink(fs, path);
+	if (r % 5 == 1)
+		return efs_mkdir(fs, path, 0755);
+	return efs_create(fs, path, 0644, &ino);
+}
+
 static const struct {
 	const char *name;
 	step_fn *step;
@@ -69,6 +90,7 @@ static const struct {
 	{ "random", workload_step },
 	{ "churn", churn_wl },
 	{ "compact", compact_wl },
+	{ "growth", growth_wl },
 };
 
 static step_fn *find_workload(const char *name)
@@ -173,7 +195,8 @@ static void print_line(void *ctx, const char *line)
 /* A fresh formatted device for the case. */
 static int make_base(const struct crash_case *c, struct memdev *m)
 {
-	struct efs_build_opts o = { .journal_size = c->journal };
+	struct efs_build_opts o = { .journal_size = c->journal,
+				    .slots = strcmp(c->workload, "growth") ? 0 : 8 };
 	memdev_init(m, c->dev_size);
 	m->sector = m->io.block_size = c->sector;
 	int err = efs_format(&m->io, &o, m->now);
