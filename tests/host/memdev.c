@@ -119,6 +119,16 @@ void memdev_settle(struct memdev *m)
 	drop_log(m);
 }
 
+void memdev_power_on(struct memdev *m)
+{
+	drop_log(m);
+	m->cut = 0;
+	m->cut_after = -1;
+	m->tear = m->lose_unsynced = 0;
+	m->writes = m->syncs = m->reads = 0;
+	m->bytes_written = 0;
+}
+
 void memdev_init(struct memdev *m, uint64_t size)
 {
 	memset(m, 0, sizeof(*m));

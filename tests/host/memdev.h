@@ -45,6 +45,8 @@ void memdev_clone(struct memdev *m, const struct memdev *src);
 void memdev_free(struct memdev *m);
 /* Applies the cut's effects (lost unflushed writes) after a workload. */
 void memdev_settle(struct memdev *m);
+/* The power is back: no cut, no failures, fresh counters. */
+void memdev_power_on(struct memdev *m);
 uint64_t memdev_rand(uint64_t *seed);
 
 #endif

@@ -263,17 +263,16 @@ static int writable(const struct crash_case *c, struct memdev *m)
 static int check_cut(const struct memdev *base, const struct crash_case *c,
 		     const struct run *ref)
 {
-	struct memdev m, after;
+	struct memdev after;
 	struct run r;
-	memdev_clone(&m, base);
-	m.cut_after = c->cut;
-	m.tear = c->tear;
-	m.lose_unsynced = c->lose;
-	m.seed = c->seed * 31 + (uint64_t)c->cut + 1;
-	workload(&m, c, &r, 0);
-	memdev_settle(&m);
-	memdev_clone(&after, &m);
-	memdev_free(&m);
+	memdev_clone(&after, base);
+	after.cut_after = c->cut;
+	after.tear = c->tear;
+	after.lose_unsynced = c->lose;
+	after.seed = c->seed * 31 + (uint64_t)c->cut + 1;
+	workload(&after, c, &r, 0);
+	memdev_settle(&after);
+	memdev_power_on(&after);
 
 	uint64_t d = 0;
 	int ok = recovered(c, &after, &d);
