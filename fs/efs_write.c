@@ -245,17 +245,24 @@ static int file_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
 
 /* Whether a change of [off, off+len) of nd's data, ending the record at
  * new_end, can be made where the record is. */
-static int in_place(struct efs *fs, const struct efs_node *nd, uint64_t off,
-		    uint64_t len, uint64_t new_end)
+/* New content times, and lengths when they change. */
+static int content_header(struct efs *fs, const struct efs_node *nd,
+			  uint64_t len, uint64_t now)
 {
-	return nd->canonical &&
-	       efs_journal_cost(fs, efs_safe(fs, nd->ino, nd), off, len) <=
-		       PATCH_MAX_BLOCKS &&
-	       efs_fits(fs, nd->ino, new_end);
+	if (len != nd->data_len)
+		return efs_set_header(fs, nd, len, now);
+	int err = efs_patch64(fs, nd->rec + V_MTIME, now);
+	if (!err)
+		err = efs_patch64(fs, nd->rec + V_CTIME, now);
+	efs_node_forget(fs, nd->ino);
+	return err;
 }
 
 /* Sets bytes [off, off+len) of the content to buf (NULL: zeros), growing
- * the file as needed. */
+ * the file as needed. Content is never journaled (fs/README.md, "What a
+ * power cut leaves"): bytes past the committed end go to slack nothing
+ * refers to yet; bytes inside it are overwritten where they are. Only the
+ * lengths and times change through the journal. */
 static int set_content(struct efs *fs, struct efs_node *nd, uint64_t off,
 		       const void *buf, uint64_t len)
 {
@@ -263,9 +270,9 @@ static int set_content(struct efs *fs, struct efs_node *nd, uint64_t off,
 	uint64_t nl = end > L ? end : L, now = efs_now(fs);
 	if (end > CONTENT_MAX || off > CONTENT_MAX)
 		return EFS_ERR_TOO_BIG;
-	uint64_t data = nd->rec + V_DATA, safe = efs_safe(fs, nd->ino, nd);
+	uint64_t data = nd->rec + V_DATA;
 	uint64_t lo = off < L ? off : L;	/* first byte that changes */
-	int here = in_place(fs, nd, data + lo, end - lo, data + nl);
+	int here = nd->canonical && efs_fits(fs, nd->ino, data + nl);
 	struct efs_need need = here ? efs_grow_need(fs, nd->ino, data + nl)
 				    : efs_move_need(nd, nl);
 	int err = efs_wplan(fs, &need, 1);
@@ -274,12 +281,12 @@ static int set_content(struct efs *fs, struct efs_node *nd, uint64_t off,
 	if (here) {
 		err = efs_grow(fs, nd->ino, data + nl, 1);
 		if (!err && off > L)
-			err = put_zero(fs, safe, data + L, off - L);
+			err = put_zero(fs, 0, data + L, off - L);
 		if (!err)
-			err = buf ? efs_put(fs, safe, data + off, buf, len)
-				  : put_zero(fs, safe, data + off, len);
+			err = buf ? efs_direct(fs, data + off, buf, (size_t)len)
+				  : put_zero(fs, 0, data + off, len);
 		if (!err)
-			err = efs_set_header(fs, nd, nl, now);
+			err = content_header(fs, nd, nl, now);
 		return efs_wfinish(fs, err, 1);
 	}
 	struct efs_seg s[4];

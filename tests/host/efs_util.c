@@ -23,48 +23,62 @@ static int cmp_name(const void *a, const void *b)
 
 int tree_verbose;
 
-static int digest(struct efs *fs, uint32_t ino, const char *path, int depth,
-		  uint64_t *h)
+/* What a walk of the tree gathers: a digest of everything, one of
+ * everything but file contents, and optionally every file. */
+struct tree_walk {
+	uint64_t full, meta;
+	int keep;
+	struct tree_file *files;
+	size_t n, cap;
+};
+
+static void both(struct tree_walk *w, const void *p, size_t n)
 {
-	struct efs_stat st;
-	uint64_t h0 = *h;
-	int err = efs_stat(fs, ino, &st);
-	if (err)
-		return err;
-	if (depth > 64)
-		return EFS_ERR_LOOP;
-	*h = fnv(*h, path, strlen(path) + 1);
-	uint32_t meta[2] = { st.kind, st.mode & 07777 };
-	*h = fnv(*h, meta, sizeof(meta));
-	*h = fnv(*h, &st.size, sizeof(st.size));
-	if (st.kind == EFS_SYMLINK) {
-		char t[EFS_PATH_MAX + 1];
-		err = efs_readlink(fs, ino, t, sizeof(t));
-		if (err < 0)
-			return err;
-		*h = fnv(*h, t, strlen(t));
-		return 0;
+	w->full = fnv(w->full, p, n);
+	w->meta = fnv(w->meta, p, n);
+}
+
+/* Reads a whole file; *data (caller frees) when keep. */
+static int file_digest(struct efs *fs, uint32_t ino, uint64_t size,
+		       uint64_t *c, uint8_t **data)
+{
+	static uint8_t buf[1 << 16];
+	uint8_t *out = data ? malloc(size + 1) : 0;
+	int64_t n;
+	*c = 0;
+	if (data)
+		*data = out;
+	for (uint64_t off = 0;
+	     (n = efs_read(fs, ino, off, buf, sizeof(buf))) > 0;
+	     off += (uint64_t)n) {
+		*c = fnv(*c, buf, (size_t)n);
+		if (out && off + (uint64_t)n <= size)
+			memcpy(out + off, buf, (size_t)n);
 	}
-	if (st.kind == EFS_FILE) {
-		static uint8_t buf[1 << 16];
-		int64_t n;
-		uint64_t c = 0;
-		for (uint64_t off = 0;
-		     (n = efs_read(fs, ino, off, buf, sizeof(buf))) > 0;
-		     off += (uint64_t)n)
-			c = fnv(c, buf, (size_t)n);
-		*h = fnv(*h, &c, sizeof(c));
-		if (tree_verbose)
-			printf("    %s ino %u mode %o size %llu data %016llx\n",
-			       path, ino, st.mode, (unsigned long long)st.size,
-			       (unsigned long long)c);
-		(void)h0;
-		return n < 0 ? (int)n : 0;
+	return n < 0 ? (int)n : 0;
+}
+
+static int keep_file(struct tree_walk *w, uint32_t ino, const char *path,
+		     uint64_t size, uint8_t *data)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 16;
+		w->files = realloc(w->files, w->cap * sizeof(*w->files));
 	}
+	w->files[w->n++] = (struct tree_file){ ino, strdup(path), size, data };
+	return 0;
+}
+
+static int digest(struct efs *fs, uint32_t ino, const char *path, int depth,
+		  struct tree_walk *w);
+
+static int digest_dir(struct efs *fs, uint32_t ino, const char *path,
+		      int depth, struct tree_walk *w)
+{
 	struct efs_dir *d;
 	struct efs_dirent *v = 0;
 	size_t n = 0, cap = 0;
-	err = efs_opendir(fs, ino, &d);
+	int err = efs_opendir(fs, ino, &d);
 	if (err)
 		return err;
 	for (;;) {
@@ -84,19 +98,82 @@ static int digest(struct efs *fs, uint32_t ino, const char *path, int depth,
 	for (size_t i = 0; !err && i < n; i++) {
 		char *p = malloc(strlen(path) + strlen(v[i].name) + 2);
 		sprintf(p, "%s/%s", path, v[i].name);
-		err = digest(fs, v[i].ino, p, depth + 1, h);
+		err = digest(fs, v[i].ino, p, depth + 1, w);
 		free(p);
 	}
 	free(v);
 	return err;
 }
 
+static int digest(struct efs *fs, uint32_t ino, const char *path, int depth,
+		  struct tree_walk *w)
+{
+	struct efs_stat st;
+	int err = efs_stat(fs, ino, &st);
+	if (err)
+		return err;
+	if (depth > 64)
+		return EFS_ERR_LOOP;
+	both(w, path, strlen(path) + 1);
+	uint32_t meta[2] = { st.kind, st.mode & 07777 };
+	both(w, meta, sizeof(meta));
+	both(w, &st.size, sizeof(st.size));
+	if (st.kind == EFS_SYMLINK) {
+		char t[EFS_PATH_MAX + 1];
+		err = efs_readlink(fs, ino, t, sizeof(t));
+		if (err < 0)
+			return err;
+		both(w, t, strlen(t));
+		return 0;
+	}
+	if (st.kind != EFS_FILE)
+		return digest_dir(fs, ino, path, depth, w);
+	uint64_t c;
+	uint8_t *data = 0;
+	err = file_digest(fs, ino, st.size, &c, w->keep ? &data : 0);
+	w->full = fnv(w->full, &c, sizeof(c));
+	if (tree_verbose)
+		printf("    %s ino %u mode %o size %llu data %016llx\n", path,
+		       ino, st.mode, (unsigned long long)st.size,
+		       (unsigned long long)c);
+	if (!err && w->keep)
+		return keep_file(w, ino, path, st.size, data);
+	free(data);
+	return err;
+}
+
+int tree_digests(struct efs *fs, uint64_t *full, uint64_t *meta)
+{
+	struct tree_walk w = { 0xcbf29ce484222325ull, 0xcbf29ce484222325ull,
+			       0, 0, 0, 0 };
+	int err = digest(fs, EFS_ROOT, "", 0, &w);
+	*full = w.full;
+	if (meta)
+		*meta = w.meta;
+	return err;
+}
+
 int tree_digest(struct efs *fs, uint64_t *out)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	int err = digest(fs, EFS_ROOT, "", 0, &h);
-	*out = h;
+	return tree_digests(fs, out, 0);
+}
+
+int tree_files(struct efs *fs, struct tree_file **out, size_t *n)
+{
+	struct tree_walk w = { 0, 0, 1, 0, 0, 0 };
+	int err = digest(fs, EFS_ROOT, "", 0, &w);
+	*out = w.files;
+	*n = w.n;
 	return err;
+}
+
+void tree_files_free(struct tree_file *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(f[i].path);
+		free(f[i].data);
+	}
+	free(f);
 }
 
 /* Paths the workload plays with: few, so operations collide often. */

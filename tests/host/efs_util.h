@@ -10,6 +10,18 @@
 /* FNV-1a over every node: path, kind, permission bits, size, content or
  * target, in name order. Returns 0 and sets *out, or an fs error. */
 int tree_digest(struct efs *fs, uint64_t *out);
+/* The same, and a digest of everything but file contents (meta may be
+ * NULL). */
+int tree_digests(struct efs *fs, uint64_t *full, uint64_t *meta);
+/* Every regular file of the tree: its inode, path, size and contents. */
+struct tree_file {
+	uint32_t ino;
+	char *path;
+	uint64_t size;
+	uint8_t *data;
+};
+int tree_files(struct efs *fs, struct tree_file **out, size_t *n);
+void tree_files_free(struct tree_file *f, size_t n);
 extern int tree_verbose;	/* tree_digest lists files as it goes */
 
 /* One step of a random workload (seeded); returns the fs result. kind
