@@ -14,6 +14,7 @@
 #define HASH_BUCKETS 1024u
 #define MAX_CLEAN_BYTES (1u << 20)
 #define READAHEAD_BYTES 4096u
+#define SMALL_READ_BLOCKS 8u	/* reads this small may come from the cache */
 
 static uint32_t hash_of(struct efs *fs, uint64_t blk)
 {
@@ -212,11 +213,31 @@ int efs_bread(struct efs *fs, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* Copies [off, off+len) from the cache when every block of it is there
+ * (a small file's bytes came in with its record); 0 when not. */
+static int from_cache(struct efs *fs, uint64_t off, uint8_t *buf, size_t len)
+{
+	uint64_t first = off / fs->bs, last = (off + len - 1) / fs->bs;
+	if (last - first >= SMALL_READ_BLOCKS)
+		return 0;
+	for (uint64_t b = first; b <= last; b++)
+		if (!lookup(fs, b))
+			return 0;
+	for (uint64_t b = first; b <= last; b++) {
+		struct cblock *cb = lookup(fs, b);
+		uint64_t s = b * fs->bs > off ? b * fs->bs : off;
+		uint64_t e = (b + 1) * fs->bs < off + len ? (b + 1) * fs->bs
+							 : off + len;
+		memcpy(buf + (s - off), cb->data + (s - b * fs->bs), e - s);
+	}
+	return 1;
+}
+
 int efs_dread(struct efs *fs, uint64_t off, void *buf, size_t len)
 {
 	if (!in_bounds(fs, off, len))
 		return EFS_ERR_CORRUPT;
-	if (!len)
+	if (!len || from_cache(fs, off, buf, len))
 		return 0;
 	int err = efs_dev_read(fs, off, buf, len);
 	if (err)

@@ -645,6 +645,26 @@ static void test_read_errors(void)
 	memdev_free(&m);
 }
 
+/* A small file is read once: its bytes come with its record into the
+ * cache, and reading them does not go back to the device. */
+static void test_small_read(void)
+{
+	struct memdev m;
+	struct efs *fs = fresh(&m, 1 * MIB);
+	uint32_t ino;
+	char b[16];
+	CHECK_INT(efs_create(fs, "/s", 0644, &ino), 0);
+	CHECK_INT(efs_write(fs, ino, 0, "small file", 10), 10);
+	fs = remount(&m, fs);
+	CHECK_INT(efs_lookup(fs, "/s", 1, &ino), 0);
+	long reads = m.reads;
+	CHECK_INT(efs_read(fs, ino, 0, b, sizeof(b)), 10);
+	CHECK(!memcmp(b, "small file", 10));
+	CHECK_INT(m.reads, reads);
+	efs_unmount(fs);
+	memdev_free(&m);
+}
+
 /* The text both the host tool and the shell print for `stat`. */
 static void test_stat_text(void)
 {
@@ -677,8 +697,10 @@ static void test_device_errors(void)
 		struct efs *fs = fresh(&m, 1 * MIB);
 		uint32_t ino;
 		char b[4];
+		static uint8_t big[64 << 10];
 		m.fail_code = code;
 		CHECK_INT(efs_create(fs, "/f", 0644, &ino), 0);
+		CHECK_INT(efs_write(fs, ino, 0, big, sizeof(big)), sizeof(big));
 		CHECK_INT(efs_write(fs, ino, 0, "data", 4), 4);
 		CHECK_INT(efs_unmount(fs), 0);
 
@@ -689,9 +711,9 @@ static void test_device_errors(void)
 		CHECK_INT(efs_mount(&m.io, &fs), 0);
 		CHECK_INT(efs_lookup(fs, "/f", 1, &ino), 0);
 		m.fail_read_at = m.reads;	/* the next read: the data */
-		CHECK_INT(efs_read(fs, ino, 0, b, 4), code);
+		CHECK_INT(efs_read(fs, ino, 40000, b, 4), code);
 		m.fail_read_at = -1;
-		CHECK_INT(efs_read(fs, ino, 0, b, 4), 4);
+		CHECK_INT(efs_read(fs, ino, 40000, b, 4), 4);
 
 		m.fail_write_at = m.writes;	/* the new version's bytes */
 		CHECK_INT(efs_write(fs, ino, 4, "more", 4), code);
@@ -739,5 +761,6 @@ int main(void)
 	test_read_errors();
 	test_device_errors();
 	test_stat_text();
+	test_small_read();
 	return check_done();
 }
