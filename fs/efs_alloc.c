@@ -161,6 +161,10 @@ int efs_scan(struct efs *fs)
 		struct efs_node nd;
 		uint64_t at;
 		err = efs_node_get(fs, ino, &nd);
+		/* What the strict loader refuses is damage too: changes would
+		 * keep the image unreadable to it (fsck --repair fixes it). */
+		if (!err && (!nd.complete || !efs_entry_ok(fs, ino)))
+			fs->scan_errors++;
 		if (!err) {
 			ex[k++] = (struct extent){ nd.rec, nd.rec + nd.rec_size,
 						   ino, !efs_is_placeholder(&nd) };

@@ -52,7 +52,35 @@ static const char *kind_name(uint8_t k)
 }
 
 /* Every record on its own. */
-static void check_records(struct ck *c)
+/* What the strict loader refuses in a record the others read: a table
+ * entry naming another inode, a missing base tag (format §2.2, §3.7). */
+static int check_strict(struct ck *c, const struct efs_node *nd)
+{
+	struct efs *fs = c->fs;
+	int err = 0;
+	if (!efs_entry_ok(fs, nd->ino)) {
+		error(c, "inode %1: its table entry names another inode (the "
+		      "strict reader refuses the image)", 0, nd->ino, 0);
+		if (c->repair) {
+			err = efs_op_fix_entry(fs, nd->ino);
+			c->res->repaired += !err;
+			c->changed = 1;
+		}
+	}
+	if (!err && !nd->complete) {
+		error(c, "inode %1: its record lacks a base tag (the strict "
+		      "reader refuses the image); repair rewrites it with the "
+		      "values the other readers use", 0, nd->ino, 0);
+		if (c->repair) {
+			err = efs_op_rewrite(fs, nd->ino);
+			c->res->repaired += !err;
+			c->changed = 1;
+		}
+	}
+	return err;
+}
+
+static int check_records(struct ck *c)
 {
 	struct efs *fs = c->fs;
 	for (uint32_t ino = 1; ino <= fs->n; ino++) {
@@ -63,6 +91,9 @@ static void check_records(struct ck *c)
 			      ino, 0);
 			continue;
 		}
+		err = check_strict(c, &nd);
+		if (err)
+			return err;
 		if (nd.kind == EFS_DIR)
 			c->res->dirs++;
 		else if (nd.kind == EFS_SYMLINK)
@@ -79,6 +110,7 @@ static void check_records(struct ck *c)
 				      efs_strerror(err), ino, 0);
 		}
 	}
+	return 0;
 }
 
 /* Salvages a directory's entries: valid names, good children named once,
@@ -145,26 +177,37 @@ static int walk_tree(struct ck *c)
 		struct dcache *dc;
 		if (efs_node_get(fs, ino, &d) || d.kind != EFS_DIR)
 			continue;
+		uint32_t marked = 0, twice = 0;
 		int bad = efs_dir_get(fs, &d, &dc);
-		for (uint32_t i = 0; !bad && i < dc->n; i++) {
-			uint32_t ch = dc->ents[i].ino;
+		/* Each child is named once in the whole tree: a second name
+		 * (a second parent, a cycle, the root) is the fault. */
+		while (!bad && marked < dc->n) {
+			uint32_t ch = dc->ents[marked].ino;
 			struct efs_node cn;
-			if (ch == EFS_ROOT || c->refs[ch - 1] ||
-			    efs_node_get(fs, ch, &cn))
+			if (ch == EFS_ROOT || c->refs[ch - 1])
+				twice = ch;
+			if (twice || efs_node_get(fs, ch, &cn))
 				bad = EFS_ERR_CORRUPT;
+			else
+				c->refs[dc->ents[marked++].ino - 1] = 1;
 		}
 		if (!bad) {
-			for (uint32_t i = 0; i < dc->n; i++) {
-				c->refs[dc->ents[i].ino - 1] = 1;
+			for (uint32_t i = 0; i < dc->n; i++)
 				q[t++] = dc->ents[i].ino;
-			}
 			continue;
 		}
+		for (uint32_t i = 0; i < marked; i++)
+			c->refs[dc->ents[i].ino - 1] = 0;	/* salvage decides */
 		uint32_t len, dropped;
 		uint8_t *keep = salvage(c, ino, &d, &len, &dropped);
-		error(c, "inode %1: directory has bad entries (%2 dropped by "
-		      "repair: unreadable, bad name, bad or repeated child)",
-		      0, ino, dropped);
+		if (twice)
+			error(c, "inode %1: names inode %2, which is named "
+			      "elsewhere too (a second parent or a cycle); "
+			      "repair drops the later name", 0, ino, twice);
+		else
+			error(c, "inode %1: directory has bad entries (%2 dropped "
+			      "by repair: unreadable, bad name, bad or repeated "
+			      "child)", 0, ino, dropped);
 		for (uint32_t p = 0; keep && p < len;) {
 			q[t++] = efs_ld32(keep + p + 4);
 			p += 8 + efs_ld32(keep + p);
@@ -245,12 +288,13 @@ static int one_pass(struct ck *c)
 	struct efs_fsck_result *r = c->res;
 	memset(r, 0, sizeof(*r));
 	r->nodes = c->fs->n;
-	check_records(c);
-	int err = walk_tree(c);
+	int err = check_records(c);
+	if (!err)
+		err = walk_tree(c);
 	if (!err)
 		err = check_unreachable(c);
-	if (!err && !c->fs->prepared) {
-		/* Overlapping records: the scan counts them. */
+	if (!err && !c->fs->ndirty && !c->fs->pending.bytes) {
+		/* Overlaps, and what a change would refuse: the scan. */
 		c->fs->scanned = 0;
 		err = efs_scan(c->fs);
 	}
@@ -300,6 +344,10 @@ int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
 		error(&c, "%1 records overlap another record or the journal "
 		      "(not repairable here; compact copies the readable ones)",
 		      0, fs->overlaps, 0);
+	/* Clean must mean writable: the check a change makes agrees. */
+	if (!err && !res->errors && fs->scan_errors)
+		error(&c, "the check before a change still finds %1 problems",
+		      0, fs->scan_errors, 0);
 	free(c.refs);
 	int uerr = efs_unmount(fs);
 	return err ? err : uerr;

@@ -94,6 +94,7 @@ struct efs_node {
 	uint32_t ino;
 	uint8_t kind;
 	uint8_t canonical;	/* base tags at the V_* offsets, data last */
+	uint8_t complete;	/* all nine base tags (the strict loader) */
 	uint8_t has_data;	/* a CONTENT or DIRENTS tag is present */
 	uint32_t mode, uid, gid, nlink;
 	uint64_t size, atime, mtime, ctime;
@@ -281,6 +282,9 @@ void efs_node_forget(struct efs *fs, uint32_t ino);
 /* Absolute offset of slot ino's record per the (in-memory) table. */
 int efs_slot_offset(struct efs *fs, uint32_t ino, uint64_t *off);
 void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs);
+/* Whether slot ino's table entry names inode ino (format §2.2: the
+ * strict loader takes the node number from there). */
+int efs_entry_ok(struct efs *fs, uint32_t ino);
 /* A table entry of width 8 or 16 bytes (format §2.1, §5.3). */
 void efs_table_entry(uint8_t *e, uint32_t width, uint32_t ino, uint64_t rel);
 /* Serializes a canonical record header and base tags (111 bytes) plus
@@ -439,6 +443,10 @@ int efs_op_set_entries(struct efs *fs, uint32_t dir, const uint8_t *ents,
 		       uint32_t len);
 /* Points slot ino at a new placeholder record (it becomes free). */
 int efs_op_clear_slot(struct efs *fs, uint32_t ino);
+/* Writes slot ino's table entry again (naming inode ino). */
+int efs_op_fix_entry(struct efs *fs, uint32_t ino);
+/* Writes a canonical version of ino's record (all base tags). */
+int efs_op_rewrite(struct efs *fs, uint32_t ino);
 /* Adds an entry name -> child to dir. */
 int efs_op_link(struct efs *fs, uint32_t dir, const char *name,
 		uint32_t child);

@@ -537,6 +537,43 @@ int efs_op_clear_slot(struct efs *fs, uint32_t ino)
 	return err;
 }
 
+int efs_op_fix_entry(struct efs *fs, uint32_t ino)
+{
+	uint64_t abs;
+	int err = efs_wbegin(fs);
+	if (!err)
+		err = efs_slot_offset(fs, ino, &abs);
+	if (err)
+		return err;
+	return efs_wfinish(fs, efs_patch_slot(fs, ino, abs), 1);
+}
+
+static int rewrite_once(struct efs *fs, uint32_t ino)
+{
+	struct efs_node nd;
+	int err = efs_wbegin(fs);
+	if (!err)
+		err = efs_node_get(fs, ino, &nd);
+	if (err)
+		return err;
+	fs->use_keep = 1;
+	struct efs_need need = efs_move_need(&nd, nd.data_len);
+	err = efs_wplan(fs, &need, 1);
+	if (err)
+		return efs_wfinish(fs, err, 0);
+	struct efs_seg s = { SEG_OLD, 0, 0, nd.data_len };
+	return efs_wfinish(fs, efs_relocate(fs, &nd, &s, 1), 1);
+}
+
+int efs_op_rewrite(struct efs *fs, uint32_t ino)
+{
+	int err, tries = 0;
+	do
+		err = rewrite_once(fs, ino);
+	while (efs_again(&err, &tries));
+	return err;
+}
+
 static int link_once(struct efs *fs, uint32_t dir, const char *name,
 		     uint32_t child)
 {

@@ -30,6 +30,12 @@ int efs_slot_offset(struct efs *fs, uint32_t ino, uint64_t *off)
 	return 0;
 }
 
+int efs_entry_ok(struct efs *fs, uint32_t ino)
+{
+	const uint8_t *e = fs->table + (uint64_t)(ino - 1) * fs->width;
+	return (fs->width == 8 ? efs_ld32(e) : efs_ld64(e)) == ino;
+}
+
 void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs)
 {
 	uint8_t *e = fs->table + (uint64_t)(ino - 1) * fs->width;
@@ -201,7 +207,8 @@ static int finish_parse(struct efs *fs, const struct parse *p, uint64_t rec,
 		if (memchr(t, 0, nd->data_len) || !efs_utf8_ok(t, nd->data_len))
 			return EFS_ERR_CORRUPT;
 	}
-	nd->canonical = p->order_ok && p->base_seen == 0x3fe &&
+	nd->complete = p->base_seen == 0x3fe;
+	nd->canonical = p->order_ok && nd->complete &&
 			(!nd->has_data || nd->data == rec + V_DATA);
 	/* In order, each once, all nine base tags: then the data tag must
 	 * end the record. */

@@ -246,6 +246,30 @@ static void dmg_dup(struct memdev *m)	/* /bin: "sh" becomes "bu"... */
 		e += 8 + nl;
 	}
 }
+/* The root's "empty" names /etc's inode: /etc has two parents. */
+static void dmg_second_parent(struct memdev *m)
+{
+	uint64_t e = dirents_of(m, "/"), etc = 0, empty = 0;
+	for (int i = 0; i < 3; i++) {
+		uint32_t nl = efs_ld32(m->data + e);
+		if (nl == 3 && !memcmp(m->data + e + 8, "etc", 3))
+			etc = e;
+		if (nl == 5 && !memcmp(m->data + e + 8, "empty", 5))
+			empty = e;
+		e += 8 + nl;
+	}
+	efs_st32(m->data + empty + 4, efs_ld32(m->data + etc + 4));
+}
+/* Table entry 4 says inode 77 (the strict loader refuses it). */
+static void dmg_entry_field(struct memdev *m)
+{
+	efs_st32(m->data + 4096 + 3 * 8, 77);
+}
+/* /etc/motd's GID tag becomes an unknown tag: a base tag is missing. */
+static void dmg_no_gid(struct memdev *m)
+{
+	efs_st16(m->data + rec_of(m, "/etc/motd") + V_GID - TLV_HDR, 0x00ff);
+}
 static void dmg_bad_utf8(struct memdev *m)
 {
 	m->data[dirents_of(m, "/etc") + 8] = 0xff;
@@ -286,6 +310,9 @@ static void test_damage(const struct memdev *base)
 	expect_damage(base, "slash", dmg_slash, EFS_ERR_CORRUPT);
 	expect_damage(base, "root kind", dmg_root_kind, EFS_ERR_CORRUPT);
 	expect_damage(base, "link target", dmg_link_target, EFS_ERR_CORRUPT);
+	expect_damage(base, "second parent", dmg_second_parent, EFS_ERR_CORRUPT);
+	expect_damage(base, "entry field", dmg_entry_field, EFS_ERR_CORRUPT);
+	expect_damage(base, "no GID", dmg_no_gid, EFS_ERR_CORRUPT);
 }
 
 /* What fsck --repair can fix, it fixes; what was good survives. */
@@ -304,9 +331,19 @@ static void expect_repair(const struct memdev *base, const char *what,
 	CHECK_INT(r.errors, 0);
 	struct efs *fs;
 	uint32_t ino;
+	char why[128] = "";
 	CHECK_INT(efs_mount(&m.io, &fs), 0);
 	CHECK_INT(efs_lookup(fs, keep, 1, &ino), 0);
-	efs_unmount(fs);
+	/* Clean means writable again, and valid for the original readers. */
+	int e = efs_create(fs, "/after-repair", 0644, &ino);
+	if (e)
+		printf("%s: after repair: %s\n", what, efs_strerror(e));
+	CHECK_INT(e, 0);
+	CHECK_INT(efs_unmount(fs), 0);
+	int w = original_rules(m.data, m.size, why, sizeof(why));
+	if (w < 0)
+		printf("%s: after repair: %s\n", what, why);
+	CHECK_INT(w, 8);
 	memdev_free(&m);
 }
 
@@ -319,6 +356,10 @@ static void test_repair(const struct memdev *base)
 	expect_repair(base, "duplicate", dmg_dup, "/empty");
 	/* An unreachable file lands in /lost+found. */
 	expect_repair(base, "unlinked", dmg_child_zero, "/bin/sh");
+	/* The later name goes; /etc keeps its children. */
+	expect_repair(base, "second parent", dmg_second_parent, "/etc/motd");
+	expect_repair(base, "entry field", dmg_entry_field, "/bin/sh");
+	expect_repair(base, "no GID", dmg_no_gid, "/etc/motd");
 }
 
 int main(void)
