@@ -81,6 +81,13 @@ struct efs;
  * are validated when first read. */
 int efs_mount(const struct efs_io *io, struct efs **out);
 
+/* What mount found wrong and worked around, "" when nothing: an umbra
+ * sector that cannot be trusted, a committed journal entry with invalid
+ * block addresses, a device shorter than the volume. The volume is then
+ * mounted read-only, as it is on disk; fsck says more and --repair fixes
+ * what it can. */
+const char *efs_notice(struct efs *fs);
+
 /* Commits pending changes, then frees everything. Returns the commit's
  * result; fs is freed either way. */
 int efs_unmount(struct efs *fs);

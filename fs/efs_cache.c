@@ -511,6 +511,47 @@ static int64_t entry_blocks(struct efs *fs, const uint8_t *hdr)
 	return n;
 }
 
+/* Why address a of a committed entry cannot be written, or NULL: only
+ * whole blocks on the device, outside the journal, and not umbra's
+ * sector unless it shares block 0 with the header (4096-byte blocks). */
+static const char *bad_address(struct efs *fs, uint64_t a)
+{
+	if (a % fs->bs)
+		return " is not on a block boundary";
+	if (a >= fs->io.size)
+		return " lies outside the volume";
+	if (a && a < EXT_OFF + 512)
+		return " lies in the header's umbra sector";
+	if (a + fs->bs > fs->jnl_off && a < fs->jnl_off + fs->jnl_size)
+		return " lies inside the journal";
+	return 0;
+}
+
+/* Checks every address of a CRC-valid entry before anything is written.
+ * umbra never writes such an entry; when one is found, nothing of it is
+ * applied and the volume is mounted read-only as it was before it. */
+static int entry_valid(struct efs *fs, const uint8_t *j, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t a = efs_ld64(j + JNL_ADDRS + 8 * i);
+		const char *why = bad_address(fs, a);
+		if (!why)
+			continue;
+		char s[200];
+		struct efs_text t = { s, sizeof(s), 0 };
+		efs_text_str(&t, "the journal's committed entry (generation ");
+		efs_text_num(&t, fs->gen, 10, 0);
+		efs_text_str(&t, ") is invalid: block address ");
+		efs_text_num(&t, a, 10, 0);
+		efs_text_str(&t, why);
+		efs_text_str(&t, ": not replayed, mounted read-only (fsck "
+			     "--repair discards the entry)");
+		efs_damaged(fs, DAMAGE_JOURNAL, s);
+		return 0;
+	}
+	return 1;
+}
+
 int efs_replay(struct efs *fs, int *replayed)
 {
 	*replayed = 0;
@@ -537,18 +578,13 @@ int efs_replay(struct efs *fs, int *replayed)
 		free(j);
 		return 0;
 	}
+	fs->gen = efs_ld64(j + 8);
+	if (!entry_valid(fs, j, (uint32_t)n)) {
+		free(j);	/* the state before it, read-only */
+		return 0;
+	}
 	for (uint32_t i = 0; i < n && !err; i++) {
 		uint64_t a = efs_ld64(j + JNL_ADDRS + 8 * i);
-		/* Only whole blocks on the device, outside the journal, and
-		 * not umbra's sector unless it shares block 0 with the header
-		 * (4096-byte blocks). A good CRC on bad addresses is not
-		 * something umbra writes. */
-		if (a % fs->bs || (a && a < EXT_OFF + 512) || a >= fs->io.size ||
-		    (a + fs->bs > fs->jnl_off &&
-		     a < fs->jnl_off + fs->jnl_size)) {
-			err = EFS_ERR_CORRUPT;
-			break;
-		}
 		struct cblock *cb = lookup(fs, a / fs->bs);
 		if (!cb && !(cb = insert(fs, a / fs->bs, j + ds + i * fs->bs)))
 			err = EFS_ERR_NO_MEMORY;
@@ -562,7 +598,6 @@ int efs_replay(struct efs *fs, int *replayed)
 			fs->ndirty++;
 		}
 	}
-	fs->gen = efs_ld64(j + 8);
 	free(j);
 	if (err)
 		return err;

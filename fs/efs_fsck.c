@@ -16,6 +16,7 @@ struct ck {
 	uint8_t *refs;		/* times each inode is named (capped at 2) */
 	int repair;
 	int changed;
+	uint32_t pre_errors, pre_repaired;	/* before the passes */
 };
 
 static void say(struct ck *c, const char *a, const char *b, uint32_t x,
@@ -49,6 +50,84 @@ static const char *kind_name(uint8_t k)
 {
 	return k == EFS_DIR ? "directory" : k == EFS_SYMLINK ? "symlink"
 							    : "file";
+}
+
+/* Where slot ino's record ends, as far as its header says (0: unknown). */
+static uint64_t record_end(struct efs *fs, uint32_t ino)
+{
+	uint8_t h[REC_HDR];
+	uint64_t abs;
+	if (efs_slot_offset(fs, ino, &abs))
+		return 0;
+	if (abs > fs->io.size - REC_HDR || efs_bread(fs, abs, h, REC_HDR))
+		return abs + REC_HDR;
+	return abs + (efs_ld32(h + 4) > REC_HDR ? efs_ld32(h + 4) : REC_HDR);
+}
+
+/* Records that run past the end of the device: a truncated volume, said
+ * once before the records it makes unreadable. */
+static void check_size(struct ck *c)
+{
+	struct efs *fs = c->fs;
+	uint32_t past = 0;
+	uint64_t need = 0;
+	if (fs->damage & DAMAGE_SHORT)
+		return;		/* the notice said it */
+	for (uint32_t ino = 1; ino <= fs->n; ino++) {
+		uint64_t end = record_end(fs, ino);
+		if (end > fs->io.size) {
+			past++;
+			need = end > need ? end : need;
+		}
+	}
+	if (!past)
+		return;
+	c->pre_errors++;
+	char s[160];
+	struct efs_text t = { s, sizeof(s), 0 };
+	efs_text_str(&t, "the volume is truncated: the device has ");
+	efs_text_num(&t, fs->io.size, 10, 0);
+	efs_text_str(&t, " bytes, records reach past ");
+	efs_text_num(&t, need, 10, 0);
+	say(c, s, " (the records below that lie past its end)", 0, 0);
+}
+
+/* What mount worked around (efs_notice); repair drops a damaged umbra
+ * sector (the image becomes plain) or discards an invalid journal entry,
+ * then mounts again. */
+static int check_damage(struct ck *c, struct efs_io *rio, struct efs **fsp)
+{
+	struct efs *fs = *fsp;
+	int fix = fs->damage & (DAMAGE_EXT | DAMAGE_JOURNAL);
+	if (!fs->damage)
+		return 0;
+	say(c, efs_notice(fs), 0, 0, 0);
+	if (!c->repair || !fix) {
+		c->pre_errors++;
+		return 0;
+	}
+	uint64_t at = fix & DAMAGE_EXT ? EXT_OFF : fs->jnl_off;
+	uint32_t len = fix & DAMAGE_EXT ? 512 : fs->bs;
+	uint8_t *zero = calloc(1, len);
+	int err = zero ? efs_io_result(rio->write(rio->ctx, at, zero, len))
+		       : EFS_ERR_NO_MEMORY;
+	free(zero);
+	if (!err)
+		err = efs_io_result(rio->sync(rio->ctx));
+	efs_unmount(fs);
+	*fsp = 0;
+	if (!err)
+		err = efs_mount(rio, fsp);
+	if (err)
+		return err;
+	(*fsp)->lenient = 1;
+	c->pre_repaired++;
+	say(c, fix & DAMAGE_EXT ? "repair: dropped umbra's sector (a plain "
+	    "image now; a change adds a new journal)"
+	    : "repair: discarded the invalid journal entry", 0, 0, 0);
+	if ((*fsp)->damage)
+		c->pre_errors++;
+	return 0;
 }
 
 /* Every record on its own. */
@@ -86,6 +165,11 @@ static int check_records(struct ck *c)
 	for (uint32_t ino = 1; ino <= fs->n; ino++) {
 		struct efs_node nd;
 		int err = efs_node_get(fs, ino, &nd);
+		if (err && record_end(fs, ino) > fs->io.size) {
+			error(c, "inode %1: its record runs past the end of the "
+			      "device", 0, ino, 0);
+			continue;
+		}
 		if (err) {
 			error(c, "inode %1: bad record: ", efs_strerror(err),
 			      ino, 0);
@@ -311,15 +395,26 @@ int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
 		res = &tmp;
 	memset(res, 0, sizeof(*res));
 	rio.read_only = !repair;
-	struct ck c = { 0, report, ctx, res, 0, repair, 0 };
+	struct ck c = { .report = report, .ctx = ctx, .res = res,
+			.repair = repair };
 	int err = efs_mount(&rio, &fs);
 	if (err) {
 		res->errors = 1;
 		say(&c, "cannot mount: ", efs_strerror(err), 0, 0);
 		return err;
 	}
-	c.fs = fs;
 	fs->lenient = 1;
+	c.fs = fs;
+	err = check_damage(&c, &rio, &fs);
+	if (err) {
+		res->errors = 1;
+		say(&c, "repair failed: ", efs_strerror(err), 0, 0);
+		if (fs)
+			efs_unmount(fs);
+		return err;
+	}
+	c.fs = fs;
+	check_size(&c);
 	c.refs = calloc(fs->n, 1);
 	if (!c.refs) {
 		efs_unmount(fs);
@@ -339,7 +434,8 @@ int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
 		c.repair = pass + 1 < FSCK_PASSES;
 		say(&c, "repair: pass %1 done, checking again", 0, pass + 1, 0);
 	}
-	res->repaired = repaired;
+	res->repaired = repaired + c.pre_repaired;
+	res->errors += c.pre_errors;
 	if (!err && fs->overlaps)
 		error(&c, "%1 records overlap another record or the journal "
 		      "(not repairable here; compact copies the readable ones)",

@@ -139,6 +139,12 @@ struct dcache {
 
 enum slot_state { SLOT_UNKNOWN, SLOT_LIVE, SLOT_FREE, SLOT_BAD, SLOT_ORPHAN };
 
+enum {
+	DAMAGE_EXT = 1,		/* umbra's sector is unusable */
+	DAMAGE_JOURNAL = 2,	/* a committed journal entry is invalid */
+	DAMAGE_SHORT = 4,	/* the device is shorter than the volume */
+};
+
 /* Byte ranges [start, end), sorted by start and merged (efs_free.c). */
 struct efs_extent {
 	uint64_t start, end;
@@ -177,6 +183,11 @@ struct efs {
 	int has_ext;
 	uint64_t jnl_off, jnl_size;
 	uint64_t gen;
+
+	/* What mount found wrong and worked around by mounting read-only
+	 * (efs_notice); DAMAGE_* bits. */
+	int damage;
+	char notice[320];
 
 	/* block cache */
 	struct cblock **hash;
@@ -319,6 +330,9 @@ int efs_resolve_parent(struct efs *fs, const char *path, uint32_t *parent,
 		       const char **name, size_t *name_len);
 int efs_parse_header(const uint8_t *hdr, uint64_t dev_size, uint32_t *n,
 		     uint32_t *width, uint64_t *table_off);
+/* Records damage mount works around: the sentence goes to the notice,
+ * and the volume becomes read-only. */
+void efs_damaged(struct efs *fs, int kind, const char *sentence);
 /* umbra's extension sector (format §9.1): 512 bytes at x. */
 void efs_ext_encode(uint8_t *x, uint32_t bs, uint64_t jnl_off,
 		    uint64_t jnl_size, uint64_t vol_size);

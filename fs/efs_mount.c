@@ -48,20 +48,73 @@ void efs_ext_encode(uint8_t *x, uint32_t bs, uint64_t jnl_off,
 	efs_st32(x + EXT_CRC_AT, efs_crc32(0, x, EXT_CRC_AT));
 }
 
-/* The umbra extension sector, if present and sound. */
+void efs_damaged(struct efs *fs, int kind, const char *sentence)
+{
+	struct efs_text t = { fs->notice, sizeof(fs->notice),
+			      strlen(fs->notice) };
+	if (t.len)
+		efs_text_str(&t, "; ");
+	efs_text_str(&t, sentence);
+	fs->damage |= kind;
+	fs->io.read_only = 1;
+}
+
+const char *efs_notice(struct efs *fs)
+{
+	return fs->notice;
+}
+
+/* Why a CRC-valid extension sector cannot be used, or NULL. */
+static const char *ext_fault(struct efs *fs, const uint8_t *x)
+{
+	uint32_t bs = efs_ld32(x + EXT_BS);
+	uint64_t off = efs_ld64(x + EXT_JNL_OFF), size = efs_ld64(x + EXT_JNL_SIZE);
+	if (efs_ld32(x + 8) != EXT_VERSION)
+		return "an unknown version";
+	if ((bs != 512 && bs != 4096) || off % bs ||
+	    size < MIN_JOURNAL_BLOCKS * (uint64_t)bs)
+		return "a journal of impossible shape";
+	if (off < fs->area_off || off > fs->io.size ||
+	    size > fs->io.size - off)
+		return "a journal outside the node area or the device";
+	return 0;
+}
+
+/* The umbra extension sector (format §9.1). None: a plain image. One
+ * that cannot be trusted (bad CRC, impossible fields): its journal may
+ * hold a committed change, so the volume is mounted read-only, as it is
+ * on disk, and fsck --repair drops the sector (fs/README.md). */
 static void load_ext(struct efs *fs, const uint8_t *h)
 {
 	const uint8_t *x = h + EXT_OFF;
-	if (fs->table_off < EXT_OFF + 512 || memcmp(x, EXT_MAGIC, 8) ||
-	    efs_ld32(x + 8) != EXT_VERSION ||
-	    efs_crc32(0, x, EXT_CRC_AT) != efs_ld32(x + EXT_CRC_AT))
+	const char *why = 0;
+	if (fs->table_off < EXT_OFF + 512 || memcmp(x, EXT_MAGIC, 8))
 		return;
-	uint32_t bs = efs_ld32(x + 12);
-	uint64_t off = efs_ld64(x + 16), size = efs_ld64(x + 24);
-	if ((bs != 512 && bs != 4096) || off % bs || off < fs->area_off ||
-	    size < MIN_JOURNAL_BLOCKS * (uint64_t)bs || off > fs->io.size ||
-	    size > fs->io.size - off)
+	if (efs_crc32(0, x, EXT_CRC_AT) != efs_ld32(x + EXT_CRC_AT))
+		why = "a bad CRC";
+	if (!why)
+		why = ext_fault(fs, x);
+	char s[160];
+	struct efs_text t = { s, sizeof(s), 0 };
+	if (why) {
+		efs_text_str(&t, "umbra's sector has ");
+		efs_text_str(&t, why);
+		efs_text_str(&t, ": mounted read-only (fsck --repair drops "
+			     "the sector)");
+		efs_damaged(fs, DAMAGE_EXT, s);
 		return;
+	}
+	uint64_t vol = efs_ld64(x + EXT_VOL_SIZE);
+	if (vol > fs->io.size) {
+		efs_text_str(&t, "the volume is truncated: made for ");
+		efs_text_num(&t, vol, 10, 0);
+		efs_text_str(&t, " bytes, the device has ");
+		efs_text_num(&t, fs->io.size, 10, 0);
+		efs_text_str(&t, ": mounted read-only");
+		efs_damaged(fs, DAMAGE_SHORT, s);
+	}
+	uint32_t bs = efs_ld32(x + EXT_BS);
+	uint64_t off = efs_ld64(x + EXT_JNL_OFF), size = efs_ld64(x + EXT_JNL_SIZE);
 	fs->has_ext = 1;
 	fs->bs = bs;
 	fs->jnl_off = off;

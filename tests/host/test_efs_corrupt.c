@@ -362,6 +362,151 @@ static void test_repair(const struct memdev *base)
 	expect_repair(base, "no GID", dmg_no_gid, "/etc/motd");
 }
 
+/* The journal's place (a mount tells). */
+static void journal_of(struct memdev *m, uint64_t *off, uint32_t *bs)
+{
+	struct efs *fs;
+	*off = 0;
+	*bs = 512;
+	if (efs_mount(&m->io, &fs))
+		return;
+	*off = fs->jnl_off;
+	*bs = fs->bs;
+	efs_unmount(fs);
+}
+
+/* A committed entry (good CRC) of one block at address a. */
+static void forge_entry(struct memdev *m, uint64_t a)
+{
+	uint64_t j;
+	uint32_t bs;
+	journal_of(m, &j, &bs);
+	uint8_t *e = m->data + j;
+	memset(e, 0, 2 * bs);
+	memcpy(e, "UMBRAJNL", 8);
+	efs_st64(e + 8, 9);
+	efs_st32(e + 16, 1);
+	efs_st32(e + 20, bs);
+	efs_st64(e + 32, a);
+	memset(e + bs, 0x5a, bs);	/* the block's image */
+	uint32_t crc = efs_crc32(0, e, 24);
+	efs_st32(e + 24, efs_crc32(crc, e + 32, 2 * bs - 32));
+}
+
+/* Mounted read-only as it was, saying why; a change refused; fsck says
+ * it; fsck --repair fixes it; then clean and writable. */
+static void expect_notice(const struct memdev *base, const char *what,
+			  void (*damage)(struct memdev *), const char *says)
+{
+	struct memdev m;
+	struct efs *fs;
+	struct efs_fsck_result r;
+	uint32_t ino;
+	uint64_t d0, d1;
+	memdev_clone(&m, base);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(tree_digest(fs, &d0), 0);
+	efs_unmount(fs);
+	damage(&m);
+	uint8_t *before = malloc(m.size);
+	memcpy(before, m.data, m.size);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	const char *n = efs_notice(fs);
+	if (!strstr(n, says))
+		printf("%s: notice \"%s\"\n", what, n);
+	CHECK(strstr(n, says) != 0);
+	CHECK_INT(tree_digest(fs, &d1), 0);
+	CHECK(d0 == d1);
+	CHECK_INT(efs_create(fs, "/x", 0644, &ino), EFS_ERR_READ_ONLY);
+	efs_unmount(fs);
+	CHECK(!memcmp(before, m.data, m.size));	/* nothing written */
+	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
+	CHECK(r.errors > 0);
+	CHECK(!memcmp(before, m.data, m.size));
+	CHECK_INT(efs_fsck(&m.io, 1, 0, 0, &r), 0);
+	CHECK(r.repaired > 0);
+	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
+	CHECK_INT(r.errors, 0);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_STR(efs_notice(fs), "");
+	CHECK_INT(tree_digest(fs, &d1), 0);
+	CHECK(d0 == d1);
+	CHECK_INT(efs_create(fs, "/x", 0644, &ino), 0);
+	CHECK_INT(efs_unmount(fs), 0);
+	free(before);
+	memdev_free(&m);
+}
+
+static void jnl_outside(struct memdev *m) { forge_entry(m, 1ull << 40); }
+static void jnl_in_ext(struct memdev *m) { forge_entry(m, 512); }
+static void jnl_in_journal(struct memdev *m)
+{
+	uint64_t j;
+	uint32_t bs;
+	journal_of(m, &j, &bs);
+	forge_entry(m, j + 4 * bs);
+}
+static void ext_crc(struct memdev *m) { m->data[512 + 100] ^= 1; }
+static void ext_far(struct memdev *m)	/* journal past the device */
+{
+	uint8_t *x = m->data + 512;
+	efs_st64(x + 16, m->size + (1 << 20));
+	efs_st32(x + 508, efs_crc32(0, x, 508));
+}
+
+static void test_notices(const struct memdev *base)
+{
+	expect_notice(base, "entry outside", jnl_outside, "outside the volume");
+	expect_notice(base, "entry in ext", jnl_in_ext, "umbra sector");
+	expect_notice(base, "entry in journal", jnl_in_journal,
+		      "inside the journal");
+	expect_notice(base, "sector CRC", ext_crc, "bad CRC");
+	expect_notice(base, "journal far", ext_far, "outside the node area");
+}
+
+/* A device shorter than the volume: said first, then what it hides. */
+static void report(void *ctx, const char *line)
+{
+	int *n = ctx;
+	if ((*n)++ == 0 && !strstr(line, "truncated"))
+		printf("first fsck line: %s\n", line);
+	CHECK(*n > 1 || strstr(line, "truncated") != 0);
+}
+
+static void test_short_device(const struct memdev *base)
+{
+	struct memdev m;
+	struct efs *fs;
+	struct efs_fsck_result r;
+	int lines = 0;
+	memdev_clone(&m, base);
+	m.io.size = 300 << 10;
+	m.io.read_only = 1;
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK(strstr(efs_notice(fs), "truncated") != 0);
+	efs_unmount(fs);
+	CHECK_INT(efs_fsck(&m.io, 0, report, &lines, &r), 0);
+	CHECK(r.errors > 0);
+	memdev_free(&m);
+	/* A plain image, no umbra sector: the records tell. */
+	memdev_init(&m, 64 << 10);
+	struct efs_build_child kids[] = { { "a", 2 }, { "b", 3 } };
+	struct efs_build_node nodes[] = {
+		{ EFS_DIR, 040755, 0, 0, 2, 0, 0, 0, 0, 2, kids },
+		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 0, 0, 0 },
+		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 0, 0, 0 },
+	};
+	struct efs_build_opts plain = { .plain = 1 };
+	CHECK_INT(efs_build(&m.io, &plain, 3, nodes, 0, 0), 0);
+	m.io.size = 4096 + 24 + 111 + 60;	/* the last record cut off */
+	m.io.read_only = 1;
+	lines = 0;
+	CHECK_INT(efs_fsck(&m.io, 0, report, &lines, &r), 0);
+	CHECK(r.errors > 0);
+	CHECK(lines >= 2);
+	memdev_free(&m);
+}
+
 int main(void)
 {
 	struct memdev base;
@@ -371,6 +516,8 @@ int main(void)
 	test_bit_flips(&base);
 	test_damage(&base);
 	test_repair(&base);
+	test_notices(&base);
+	test_short_device(&base);
 	memdev_free(&base);
 	return check_done();
 }
