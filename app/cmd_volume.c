@@ -70,6 +70,8 @@ static int cmd_df(int argc, char **argv)
 		   (unsigned long long)sp.size, (unsigned long long)sp.used,
 		   (unsigned long long)sp.free, (unsigned long long)sp.pending,
 		   sp.slots, sp.free_slots);
+	if (*efs_notice(fs))
+		con_printf("%s: %s\n", storage_root_dev()->name, efs_notice(fs));
 	return 0;
 }
 

@@ -206,6 +206,11 @@ struct efs_compact_result {
 };
 int efs_compact(struct efs *fs, struct efs_compact_result *res);
 
+/* Grows the inode table to at least `slots` entries, online and
+ * crash-safe (fs/README.md, "Table growth"); a change that finds no free
+ * slot does the same by itself. */
+int efs_grow_slots(struct efs *fs, uint32_t slots);
+
 /* fsck: checks everything; each finding goes to report() as one line.
  * repair: fix what can be fixed without guessing (unreachable inodes are
  * linked into /lost+found, entries naming bad records are dropped). */

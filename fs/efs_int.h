@@ -376,9 +376,9 @@ void efs_unhold(struct efs *fs, struct efs_extents *held);
 int efs_reclaim_slack(struct efs *fs);
 
 /* efs_table.c */
-/* Adds slots to the table (as many again, at least 64) while mounted;
- * see the file. NO_INODES when none can be added, NO_SPACE. */
-int efs_grow_table(struct efs *fs);
+/* Adds want slots to the table (0: as many again, at least 64) while
+ * mounted; see the file. NO_INODES when none can be added, NO_SPACE. */
+int efs_grow_table(struct efs *fs, uint32_t want);
 
 /* efs_compact.c */
 /* Copies record ino to dst (free space already taken) and points its

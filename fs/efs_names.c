@@ -218,7 +218,7 @@ static int make_node(struct efs *fs, const char *path, uint8_t kind,
 	if (err)
 		return err;
 	if (!fs->nfree) {	/* the table grows, then this starts again */
-		err = efs_grow_table(fs);
+		err = efs_grow_table(fs, 0);
 		return err ? err : EFS_ERR_AGAIN;
 	}
 	uint64_t size = efs_record_bytes(tl), now = efs_now(fs), off;

@@ -157,11 +157,11 @@ static int switch_table(struct efs *fs, uint32_t k, const uint64_t *ph,
 	return 0;
 }
 
-/* How many slots to add: as many again (at least GROW_MIN), fewer when
- * their placeholders would not fit. */
-static uint32_t grow_by(struct efs *fs)
+/* How many slots to add: want, or as many again (at least GROW_MIN);
+ * fewer when their placeholders would not fit. */
+static uint32_t grow_by(struct efs *fs, uint32_t want)
 {
-	uint64_t k = fs->n < GROW_MIN ? GROW_MIN : fs->n;
+	uint64_t k = want ? want : fs->n < GROW_MIN ? GROW_MIN : fs->n;
 	if (k > MAX_INODES - 1 - fs->n)
 		k = MAX_INODES - 1 - fs->n;
 	while (k && k * (BASE_RECORD + fs->width) > fs->freemap.bytes / 2)
@@ -169,9 +169,9 @@ static uint32_t grow_by(struct efs *fs)
 	return (uint32_t)k;
 }
 
-int efs_grow_table(struct efs *fs)
+int efs_grow_table(struct efs *fs, uint32_t want)
 {
-	uint32_t k = grow_by(fs);
+	uint32_t k = grow_by(fs, want);
 	if (!k || fs->scan_errors)
 		return EFS_ERR_NO_INODES;
 	int err = efs_commit(fs);
@@ -201,4 +201,14 @@ int efs_grow_table(struct efs *fs)
 	free(ph);
 	fs->use_keep = 0;
 	return err;
+}
+
+int efs_grow_slots(struct efs *fs, uint32_t slots)
+{
+	int err = efs_wbegin(fs);
+	if (slots >= MAX_INODES)
+		return EFS_ERR_TOO_BIG;
+	while (!err && fs->n < slots)
+		err = efs_grow_table(fs, slots - fs->n);
+	return efs_wfinish(fs, err, 0);
 }

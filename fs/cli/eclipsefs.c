@@ -36,7 +36,7 @@ static const char usage_text[] =
 	"  mv IMAGE FROM TO\n"
 	"  ln -s IMAGE TARGET PATH\n"
 	"  fsck IMAGE [--repair]\n"
-	"  compact IMAGE [--inodes N]      rewrite dense (new file, rename)\n"
+	"  compact IMAGE [--inodes N]      close the holes, in place\n"
 	"\n"
 	"IMAGE is a file holding just the filesystem, or a GPT disk image\n"
 	"(the first EclipseFS partition, or --part N), or any file with the\n"
@@ -164,6 +164,9 @@ static struct efs *open_fs(struct opts *o, int writable)
 	int err = efs_mount(&o->t.io, &fs);
 	if (err)
 		die("%s: %s", o->argv[0], efs_strerror(err));
+	if (*efs_notice(fs))
+		fprintf(stderr, "%s: %s: %s\n", prog, o->argv[0],
+			efs_notice(fs));
 	return fs;
 }
 
@@ -525,41 +528,42 @@ static int do_get(int argc, char **argv)
 	return 0;
 }
 
+static void report_stderr(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "fsck: %s\n", line);
+}
+
 static int do_compact(int argc, char **argv)
 {
 	struct opts o;
 	parse(argc, argv, &o, "usage: eclipsefs compact IMAGE [--inodes N]\n"
-	      "Rewrites the image densely into a new file, then renames it "
-	      "over IMAGE (atomic). Only for a file holding just the "
-	      "filesystem.\n");
+	      "Moves records down into the holes between them, in place (in "
+	      "a disk image too), in\ncrash-safe steps: a power cut leaves "
+	      "the layout before or after a step.\n--inodes grows the inode "
+	      "table to at least N slots first.\n");
 	need_args(&o, 1, 1);
 	struct efs *fs = open_fs(&o, 1);
-	if (o.t.base != 0 || o.t.is_partition)
-		die("%s: compact works on a filesystem image file, not inside "
-		    "a disk image (get the files out and mkfs --from)",
-		    o.argv[0]);
-	char msg[256];
-	struct host_target out;
-	char *tmp;
-	if (asprintf(&tmp, "%s.compact-tmp", o.argv[0]) < 0)
-		die("out of memory");
-	if (host_create(&out, tmp, o.t.io.size, msg, sizeof(msg)))
-		die("%s", msg);
-	struct efs_build_opts bo = { .slots = o.inodes };
-	int err = efs_copy(fs, &out.io, &bo);
-	host_close(&out);
-	if (err) {
-		unlink(tmp);
-		die("%s: %s", o.argv[0], efs_strerror(err));
+	struct efs_compact_result r;
+	int err = o.inodes ? efs_grow_slots(fs, o.inodes) : 0;
+	if (!err)
+		err = efs_compact(fs, &r);
+	if (err == EFS_ERR_CORRUPT) {
+		struct efs_io ro = o.t.io;
+		efs_unmount(fs);
+		ro.read_only = 1;
+		efs_fsck(&ro, 0, report_stderr, 0, 0);
+		die("%s: refused: the volume is damaged (fsck says how, above); "
+		    "run eclipsefs fsck --repair first", o.argv[0]);
 	}
-	struct efs_space before;
-	check(efs_space(fs, &before), "space");
+	check(err, o.argv[0]);
+	printf("compact: %u records moved (%llu bytes) in %u transactions; "
+	       "largest free piece %llu -> %llu bytes, %llu free\n", r.moved,
+	       (unsigned long long)r.bytes, r.transactions,
+	       (unsigned long long)r.largest_before,
+	       (unsigned long long)r.largest_after,
+	       (unsigned long long)r.free);
 	close_fs(&o, fs);
-	if (rename(tmp, o.argv[0]))
-		die("%s: %s", o.argv[0], strerror(errno));
-	printf("compact: %s rewritten; %llu bytes were free\n",
-	       o.argv[0], (unsigned long long)before.free);
-	free(tmp);
 	return 0;
 }
 
