@@ -144,6 +144,29 @@ static int find_partition(struct host_target *t, uint64_t fsize, int part,
 	return part ? 1 : HOST_NO_EFS;
 }
 
+/* With --offset into a GPT disk: when a partition starts exactly there,
+ * the filesystem ends where it does (not at the end of the file, where
+ * the backup GPT lives). */
+static void clip_to_partition(struct host_target *t, uint64_t fsize)
+{
+	static const uint32_t sizes[] = { 512, 4096 };
+	for (int i = 0; i < 2; i++) {
+		struct gpt g;
+		uint32_t ss = sizes[i];
+		struct gpt_io gio = { t, gpt_sector_read, fsize / ss, ss };
+		t->io.block_size = ss;
+		if (gpt_read(&gio, &g))
+			continue;
+		for (uint32_t k = 0; k < g.count; k++)
+			if (g.parts[k].first * ss == t->base) {
+				t->io.size = (g.parts[k].last - g.parts[k].first
+					      + 1) * ss;
+				return;
+			}
+	}
+	t->io.block_size = 512;
+}
+
 static int open_common(struct host_target *t, const char *path, int writable,
 		       int part, int64_t offset, int want_header, char *msg,
 		       size_t msglen)
@@ -169,6 +192,7 @@ static int open_common(struct host_target *t, const char *path, int writable,
 			err = 1;
 		} else {
 			setup(t, (uint64_t)offset, fsize - (uint64_t)offset);
+			clip_to_partition(t, fsize);
 		}
 	} else if (part) {
 		setup(t, 0, fsize);

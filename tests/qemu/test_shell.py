@@ -23,7 +23,7 @@ def file_commands(t):
         "tree /data", "stat /data/moved",
         "rm /data/moved", "cat /data/moved", "rmdir /data",
         "rmdir /data/a/b/c", "rm /nope", "cat", "ln /a /b",
-        "mv /nope /x", "df", "sync", "fsck",
+        "mv /nope /x", "df", "sync", "fsck", "compact",
         "write 'quoted name' \"two words\"", "cat '/quoted name'",
         "sha256 /etc/note",
     ]
@@ -42,10 +42,56 @@ def file_commands(t):
     r.expect(r"^mv: /nope -> /x: no such file or directory$")
     r.expect(r"^df: \d+ \d+ \d+ \d+ \d+ \d+$")
     r.expect(r"^fsck: .* 0 errors, 0 repaired$")
+    r.expect(r"^compact: \d+ records moved \(\d+ bytes\) in \d+ "
+             r"transactions; largest free piece \d+ -> \d+ bytes")
     r.expect(r"^two words$")
     import hashlib
     want = hashlib.sha256(b"hello world\nagain\n").hexdigest()
     r.expect(rf"^{want}  /etc/note$")
+
+
+def gpt_start(path, index, sector=512):
+    """Byte offset of GPT partition `index` (from 1) of a disk image."""
+    with open(path, "rb") as f:
+        f.seek(2 * sector + (index - 1) * 128 + 32)
+        return int.from_bytes(f.read(8), "little") * sector
+
+
+def host(*argv):
+    p = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    return p.returncode, p.stdout
+
+
+@case("shell: an image from the original tools, table full, takes 1000 "
+      "files")
+def original_image(t):
+    img = mkimage(t, "orig.img", "--fs", ROOTFS)
+    # Reformat the volume exactly as the original writer would: no spare
+    # slot, no journal, no umbra sector.
+    rc, out = host(EFS, "mkfs", img, "--part", "2", "--plain", "--from",
+                   ROOTFS)
+    if rc:
+        raise harness.Fail("mkfs --plain: " + out)
+    for start, end in ((0, 334), (334, 667), (667, 1000)):
+        cmds = ["mkdir -p /out"] + [f"write /out/f{i} {i}"
+                                    for i in range(start, end)]
+        r = t.boot(cmd="; ".join(cmds + ["fsck"]), disks=[img])
+        r.expect(r"^fsck: .* 0 errors, 0 repaired$")
+        r.expect_status(0)
+    rc, out = host(EFS, "fsck", img)
+    if rc or " 0 errors" not in out:
+        raise harness.Fail("eclipsefs fsck: " + out)
+    rc, out = host(EFS, "ls", img, "/out")
+    if len(out.split()) != 1000:
+        raise harness.Fail(f"/out holds {len(out.split())} files")
+    rc, out = host(EFS, "cat", img, "/out/f777")
+    if out != "777\n":
+        raise harness.Fail(f"/out/f777 holds {out!r}")
+    rc, out = host(os.path.join(harness.BUILD, "efs-rules"), img,
+                   gpt_start(img, 2))
+    if not out.startswith("rules: ok (8-byte"):
+        raise harness.Fail(out)
 
 
 @case("shell: system commands and their errors")
