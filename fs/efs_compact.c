@@ -16,7 +16,6 @@
 #include "efs_int.h"
 
 #define MOVE_BATCH (16u << 20)	/* bytes copied per transaction */
-#define COPY_CHUNK (64u << 10)
 #define PASSES 4
 
 struct rec {

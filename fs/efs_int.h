@@ -78,6 +78,7 @@
 #define RECORD_SLACK_MIN 512
 #define CONTENT_ALIGN 4096u	/* big files' content starts page-aligned */
 #define CONTENT_MAX (0xffffffffull - V_DATA)	/* u32 lengths */
+#define COPY_CHUNK (1u << 20)	/* bytes per request when copying */
 
 /* Internal only: a change found it had to make room first (efs_plan) and
  * must be started again; never returned by the API. */

@@ -14,7 +14,6 @@
 
 #include "efs_int.h"
 
-#define COPY_CHUNK (64u << 10)
 
 int efs_wbegin(struct efs *fs)
 {
@@ -164,23 +163,29 @@ int efs_set_header(struct efs *fs, const struct efs_node *nd, uint64_t len,
 static int copy_segs(struct efs *fs, uint64_t old, const struct efs_seg *s,
 		     int nseg, uint64_t at)
 {
-	uint8_t *tmp = malloc(COPY_CHUNK);
+	uint64_t most = 1;
+	for (int i = 0; i < nseg; i++)
+		if (s[i].kind != SEG_BUF && s[i].len > most)
+			most = s[i].len;
+	uint8_t *tmp = malloc(most < COPY_CHUNK ? most : COPY_CHUNK);
 	int err = tmp ? 0 : EFS_ERR_NO_MEMORY;
 	for (int i = 0; !err && i < nseg; i++) {
+		if (s[i].kind == SEG_BUF) {	/* the caller's bytes: one write */
+			err = efs_direct(fs, at, s[i].buf, (size_t)s[i].len);
+			at += s[i].len;
+			continue;
+		}
 		for (uint64_t done = 0; !err && done < s[i].len;) {
 			uint64_t k = s[i].len - done;
 			if (k > COPY_CHUNK)
 				k = COPY_CHUNK;
-			const void *src = tmp;
 			if (s[i].kind == SEG_OLD)
 				err = efs_dread(fs, old + s[i].from + done, tmp,
 						(size_t)k);
-			else if (s[i].kind == SEG_ZERO)
-				memset(tmp, 0, (size_t)k);
 			else
-				src = (const uint8_t *)s[i].buf + done;
+				memset(tmp, 0, (size_t)k);
 			if (!err)
-				err = efs_direct(fs, at, src, (size_t)k);
+				err = efs_direct(fs, at, tmp, (size_t)k);
 			at += k;
 			done += k;
 		}
