@@ -245,6 +245,7 @@ static int upgrade(struct efs *fs)
 		return err;
 	}
 	fs->direct_pending = 0;
+	fs->entry_live = 0;
 	fs->has_ext = 1;
 	fs->jnl_off = start;
 	fs->jnl_size = size;

@@ -369,8 +369,9 @@ static uint64_t data_start(struct efs *fs, uint32_t n)
 	return (a + fs->bs - 1) / fs->bs * fs->bs;
 }
 
-/* Writes the dirty blocks where they belong (coalescing runs), flushes,
- * then invalidates the journal entry (flushed by the next commit). */
+/* Writes the dirty blocks where they belong (coalescing runs); the next
+ * commit's first flush makes them durable before its entry replaces the
+ * one that holds them. */
 static int apply(struct efs *fs, struct cblock **v, uint32_t n)
 {
 	for (uint32_t i = 0; i < n;) {
@@ -393,17 +394,8 @@ static int apply(struct efs *fs, struct cblock **v, uint32_t n)
 			return err;
 		i = j;
 	}
-	int err = efs_dev_sync(fs);
-	if (err)
-		return err;
-	uint8_t *zero = calloc(1, fs->bs);
-	if (!zero)
-		return EFS_ERR_NO_MEMORY;
-	err = efs_dev_write(fs, fs->jnl_off, zero, fs->bs);
-	free(zero);
-	if (err)
-		return err;
 	fs->direct_pending = 1;
+	fs->entry_live = 1;
 	for (uint32_t i = 0; i < n; i++) {
 		v[i]->dirty = 0;
 		lru_front(fs, v[i]);
@@ -455,6 +447,21 @@ static int write_journal(struct efs *fs, struct cblock **v, uint32_t n)
 	return err;
 }
 
+int efs_clear_entry(struct efs *fs)
+{
+	/* The entry's blocks in place first: only then may it go. */
+	uint8_t *zero = calloc(1, fs->bs);
+	int err = zero ? efs_dev_sync(fs) : EFS_ERR_NO_MEMORY;
+	if (!err)
+		err = efs_dev_write(fs, fs->jnl_off, zero, fs->bs);
+	free(zero);
+	if (!err)
+		err = efs_dev_sync(fs);
+	if (!err)
+		fs->entry_live = 0;
+	return err;
+}
+
 int efs_commit(struct efs *fs)
 {
 	int err = 0;
@@ -463,7 +470,13 @@ int efs_commit(struct efs *fs)
 	if (fs->io.read_only)
 		return 0;
 	if (!fs->ndirty) {
-		if (fs->direct_pending && (err = efs_dev_sync(fs)))
+		/* Direct writes only: the live entry's blocks may hold file
+		 * bytes overwritten since, which a replay would put back. */
+		if (fs->direct_pending && fs->entry_live)
+			err = efs_clear_entry(fs);
+		else if (fs->direct_pending)
+			err = efs_dev_sync(fs);
+		if (err)
 			goto fail;
 		fs->direct_pending = 0;
 		efs_free_committed(fs);
@@ -478,12 +491,12 @@ int efs_commit(struct efs *fs)
 	/* 1: the new records the entry will point at reach the medium first. */
 	if (fs->direct_pending)
 		err = efs_dev_sync(fs);
-	/* 2, 3: the entry, then the commit point. */
+	/* 2, 3: the entry (over the last one), then the commit point. */
 	if (!err)
 		err = write_journal(fs, v, n);
 	if (!err)
 		err = efs_dev_sync(fs);
-	/* 4-6: in place, flush, invalidate. */
+	/* 4: in place (the entry stays valid until the next one). */
 	if (!err)
 		err = apply(fs, v, n);
 	free(v);

@@ -198,6 +198,7 @@ struct efs {
 	struct cblock *spare;		/* evicted, for reuse */
 	uint8_t *ra;			/* read-ahead buffer */
 	int direct_pending;		/* unflushed writes outside the journal */
+	int entry_live;			/* the journal holds a valid entry */
 	int failed;			/* a change or commit broke off with
 					 * this error: no more writes */
 
@@ -281,6 +282,9 @@ int efs_reserve(struct efs *fs, uint32_t blocks);
 /* Blocks a patch of len bytes at off may dirty. */
 uint32_t efs_blocks_of(struct efs *fs, uint64_t off, size_t len);
 int efs_commit(struct efs *fs);
+/* Flushes, zeroes the journal entry's header and flushes again: no
+ * entry is live, its blocks are durable in place. */
+int efs_clear_entry(struct efs *fs);
 /* How many blocks one journal entry of size bytes holds (format §9.2). */
 uint32_t efs_journal_capacity(uint64_t size, uint32_t bs);
 /* Mount: replays a committed journal entry (in memory when read-only).

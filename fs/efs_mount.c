@@ -201,6 +201,9 @@ int efs_unmount(struct efs *fs)
 	if (!fs)
 		return EFS_ERR_INVALID;
 	int err = efs_commit(fs);
+	/* A clean volume needs no replay at the next mount. */
+	if (!err && fs->entry_live && !fs->io.read_only && !fs->failed)
+		err = efs_clear_entry(fs);
 	fs_free(fs);
 	return err;
 }

@@ -55,6 +55,7 @@ static int move_journal(struct efs *fs, uint64_t size)
 		return err;
 	}
 	fs->direct_pending = 0;
+	fs->entry_live = 0;
 	fs->jnl_off = off;
 	fs->jnl_size = size;
 	fs->max_dirty = efs_journal_capacity(size, fs->bs);

@@ -14,6 +14,8 @@
 
 #include "efs_int.h"
 
+#define REALIGN_MAX (64u << 10)	/* bytes of content worth moving */
+
 
 int efs_wbegin(struct efs *fs)
 {
@@ -277,7 +279,13 @@ static int set_content(struct efs *fs, struct efs_node *nd, uint64_t off,
 		return EFS_ERR_TOO_BIG;
 	uint64_t data = nd->rec + V_DATA;
 	uint64_t lo = off < L ? off : L;	/* first byte that changes */
-	int here = nd->canonical && efs_fits(fs, nd->ino, data + nl);
+	/* A file growing past a page moves once to put its content on a page
+	 * boundary (while that is cheap): its reads and writes then go
+	 * straight between the disk and page-aligned buffers. */
+	int realign = nl >= CONTENT_ALIGN && efs_content_pad(nd->rec) &&
+		      L <= REALIGN_MAX;
+	int here = nd->canonical && !realign &&
+		   efs_fits(fs, nd->ino, data + nl);
 	struct efs_need need = here ? efs_grow_need(fs, nd->ino, data + nl)
 				    : efs_move_need(nd, nl);
 	int err = efs_wplan(fs, &need, 1);
