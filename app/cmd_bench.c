@@ -213,10 +213,13 @@ static int dev_rand(const struct opts *o, struct blk_dev *d, int write,
 				err = r[i].status;
 		}
 	}
-	uint64_t us = time_us() - t0;
 	for (uint32_t i = 0; i < depth && start; i++)
 		if (start[i])
 			blk_wait(d, &r[i]);
+	/* Writes count once durable, as a file's count after its sync. */
+	if (!err && write)
+		err = blk_flush(d);
+	uint64_t us = time_us() - t0;
 	if (!err)
 		report_ops(o, done, us, lat);
 	free(r);
