@@ -776,6 +776,78 @@ static void test_huge_dir(void)
 	memdev_free(&m);
 }
 
+/* An image (as another writer may make it) whose root holds one file
+ * named by `len` bytes of 'n', holding "hi". */
+static void long_name_image(struct memdev *m, uint32_t len)
+{
+	uint8_t *d = m->data;
+	uint32_t root = V_DATA + 8 + len;
+	memcpy(d, ex1_hdr, 33);
+	efs_st64(d + 21, 16);
+	efs_st32(d + 29, 2);
+	efs_st32(d + 4096, 1);
+	efs_st32(d + 4104, 2);
+	efs_st32(d + 4108, root);
+	struct efs_node r = { .ino = 1, .kind = EFS_DIR, .mode = 040755,
+			      .nlink = 2, .rec_size = root, .data_len = 8 + len };
+	uint8_t *p = d + 4112;
+	p += efs_node_encode(&r, p);
+	efs_st32(p, len);
+	efs_st32(p + 4, 2);
+	memset(p + 8, 'n', len);
+	struct efs_node f = { .ino = 2, .kind = EFS_FILE, .mode = 0100644,
+			      .nlink = 1, .size = 2, .rec_size = V_DATA + 2,
+			      .data_len = 2 };
+	p = d + 4112 + root;
+	p += efs_node_encode(&f, p);
+	memcpy(p, "hi", 2);
+}
+
+/* Names longer than 255 bytes, which the format allows, are listed,
+ * looked up, read and removed; umbra does not write new ones. */
+static void test_long_names(void)
+{
+	struct memdev m;
+	struct efs *fs;
+	struct efs_dir *d;
+	struct efs_dirent e;
+	uint32_t ino;
+	char path[1100] = "/", buf[4];
+	memdev_init(&m, 1 * MIB);
+	long_name_image(&m, 1000);
+	memset(path + 1, 'n', 1000);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_opendir(fs, EFS_ROOT, &d), 0);
+	CHECK_INT(efs_readdir(d, &e), 1);
+	CHECK_INT(strlen(e.name), 1000);
+	CHECK_INT(e.ino, 2);
+	efs_closedir(d);
+	CHECK_INT(efs_lookup(fs, path, 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, buf, sizeof(buf)), 2);
+	CHECK(!memcmp(buf, "hi", 2));
+	/* umbra writes names of at most 255 bytes */
+	strcpy(path + 1, "x");
+	memset(path + 1, 'x', 256);
+	path[257] = 0;
+	CHECK_INT(efs_create(fs, path, 0644, &ino), EFS_ERR_NAME);
+	memset(path + 1, 'n', 1000);
+	path[1001] = 0;
+	CHECK_INT(efs_rename(fs, "/nope", path), EFS_ERR_NAME);
+	CHECK_INT(efs_rename(fs, path, "/short"), 0);
+	CHECK_INT(efs_lookup(fs, "/short", 1, &ino), 0);
+	CHECK_INT(efs_unlink(fs, "/short"), 0);
+	CHECK_INT(efs_unmount(fs), 0);
+	CHECK_INT(fsck_errors(&m), 0);
+	memdev_free(&m);
+	/* Past 4095 bytes (more than a path holds): a corrupt directory. */
+	memdev_init(&m, 1 * MIB);
+	long_name_image(&m, 5000);
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_opendir(fs, EFS_ROOT, &d), EFS_ERR_CORRUPT);
+	efs_unmount(fs);
+	memdev_free(&m);
+}
+
 /* A small file is read once: its bytes come with its record into the
  * cache, and reading them does not go back to the device. */
 static void test_small_read(void)
@@ -894,6 +966,7 @@ int main(void)
 	test_device_errors();
 	test_stat_text();
 	test_small_read();
+	test_long_names();
 	test_dir_appends();
 	test_huge_dir();
 	return check_done();
