@@ -42,8 +42,9 @@ const char *efs_strerror(int err);
 /* The storage the filesystem lives on. Offsets are bytes from the first
  * byte of the EclipseFS header. read/write/sync return 0 or a negative
  * EFS_ERR_*: EFS_ERR_IO (the request failed), EFS_ERR_TIMEOUT,
- * EFS_ERR_DEVICE, EFS_ERR_READ_ONLY or EFS_ERR_NO_SPACE; any other nonzero
- * value is taken as EFS_ERR_IO. fs/ hands that code unchanged to the
+ * EFS_ERR_DEVICE, EFS_ERR_READ_ONLY, EFS_ERR_NO_SPACE or EFS_ERR_NO_MEMORY
+ * (no buffer for the request); any other nonzero value is taken as
+ * EFS_ERR_IO. fs/ hands that code unchanged to the
  * caller of the function that needed the request (efs_mount, efs_read,
  * efs_write, efs_sync...). write and sync may be NULL for read-only use. */
 struct efs_io {

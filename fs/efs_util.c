@@ -205,6 +205,7 @@ int efs_io_result(int rc)
 	case EFS_ERR_DEVICE:
 	case EFS_ERR_READ_ONLY:
 	case EFS_ERR_NO_SPACE:
+	case EFS_ERR_NO_MEMORY:
 		return rc;
 	default:
 		return EFS_ERR_IO;
