@@ -31,12 +31,9 @@ static int cmd_compact(int argc, char **argv)
 	}
 	if (err)
 		return app_fs_err(argv[0], "/", err);
-	con_printf("compact: %u records moved (%llu bytes) in %u transactions; "
-		   "largest free piece %llu -> %llu bytes, %llu free\n", r.moved,
-		   (unsigned long long)r.bytes, r.transactions,
-		   (unsigned long long)r.largest_before,
-		   (unsigned long long)r.largest_after,
-		   (unsigned long long)r.free);
+	char line[256];
+	efs_compact_text(&r, line, sizeof(line));
+	con_printf("%s\n", line);
 	return 0;
 }
 

@@ -206,6 +206,11 @@ struct efs_compact_result {
 	uint64_t free;			/* free bytes after */
 };
 int efs_compact(struct efs *fs, struct efs_compact_result *res);
+/* The line `compact` prints: "compact: N records moved (B bytes) in T
+ * transactions; largest free piece B -> B bytes, B free" (no newline;
+ * NUL-terminated, cut to size-1 bytes; returns the full length). */
+size_t efs_compact_text(const struct efs_compact_result *r, char *out,
+			size_t size);
 
 /* Grows the inode table to at least `slots` entries, online and
  * crash-safe (fs/README.md, "Table growth"); a change that finds no free

@@ -204,8 +204,7 @@ out:
 
 /* A plain image (no umbra extension) gets a journal in its free space
  * (the largest piece, usually past its last record) and the extension
- * sector that names it. The journal header is zeroed and flushed before
- * the sector that makes it count is written. */
+ * sector that names it. */
 static int upgrade(struct efs *fs)
 {
 	if (fs->table_off < EXT_OFF + 512)
@@ -224,30 +223,34 @@ static int upgrade(struct efs *fs)
 	fs->use_keep = 1;
 	int err = efs_alloc(fs, size, ALIGN_BLOCK, &start);
 	fs->use_keep = 0;
-	if (err)
-		return err;
-	uint8_t *blk = calloc(1, 512 > fs->bs ? 512 : fs->bs);
-	if (!blk)
-		err = EFS_ERR_NO_MEMORY;
 	if (!err)
-		err = efs_direct(fs, start, blk, fs->bs);
+		err = efs_set_journal(fs, start, size);
+	if (err)
+		efs_free_add(fs, start, start + size);
+	return err;
+}
+
+int efs_set_journal(struct efs *fs, uint64_t off, uint64_t size)
+{
+	uint8_t *blk = calloc(1, 512 > fs->bs ? 512 : fs->bs);
+	int err = blk ? efs_dev_sync(fs) : EFS_ERR_NO_MEMORY;
+	if (!err)
+		err = efs_direct(fs, off, blk, fs->bs);
 	if (!err)
 		err = efs_dev_sync(fs);
 	if (!err) {
-		efs_ext_encode(blk, fs->bs, start, size, fs->io.size);
+		efs_ext_encode(blk, fs->bs, off, size, fs->io.size);
 		err = efs_direct(fs, EXT_OFF, blk, 512);
 	}
 	if (!err)
 		err = efs_dev_sync(fs);
 	free(blk);
-	if (err) {
-		efs_free_add(fs, start, start + size);
+	if (err)
 		return err;
-	}
 	fs->direct_pending = 0;
 	fs->entry_live = 0;
 	fs->has_ext = 1;
-	fs->jnl_off = start;
+	fs->jnl_off = off;
 	fs->jnl_size = size;
 	fs->max_dirty = efs_journal_capacity(size, fs->bs);
 	return 0;

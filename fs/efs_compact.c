@@ -185,6 +185,28 @@ int efs_compact(struct efs *fs, struct efs_compact_result *res)
 	return efs_wfinish(fs, err, res->moved > 0);
 }
 
+size_t efs_compact_text(const struct efs_compact_result *r, char *out,
+			size_t size)
+{
+	struct efs_text t = { out, size, 0 };
+	if (size)
+		out[0] = 0;
+	efs_text_str(&t, "compact: ");
+	efs_text_num(&t, r->moved, 10, 0);
+	efs_text_str(&t, " records moved (");
+	efs_text_num(&t, r->bytes, 10, 0);
+	efs_text_str(&t, " bytes) in ");
+	efs_text_num(&t, r->transactions, 10, 0);
+	efs_text_str(&t, " transactions; largest free piece ");
+	efs_text_num(&t, r->largest_before, 10, 0);
+	efs_text_str(&t, " -> ");
+	efs_text_num(&t, r->largest_after, 10, 0);
+	efs_text_str(&t, " bytes, ");
+	efs_text_num(&t, r->free, 10, 0);
+	efs_text_str(&t, " free");
+	return t.len;
+}
+
 /* --- making room for one change ------------------------------------------ */
 
 /* The window of len bytes (from a free piece's start) whose records are

@@ -399,6 +399,10 @@ int efs_make_room(struct efs *fs, uint64_t len);
 
 /* efs_alloc.c */
 int efs_prepare_write(struct efs *fs);
+/* Makes [off, off+size) (taken from free space) the journal: flushes
+ * what is pending, zeroes and flushes its first block, then writes and
+ * flushes umbra's sector naming it (one sector: atomic). */
+int efs_set_journal(struct efs *fs, uint64_t off, uint64_t size);
 /* The end of the usable node area (rel offsets are u32). */
 uint64_t efs_area_limit(struct efs *fs);
 int efs_alloc_slot(struct efs *fs, uint32_t *ino);
@@ -415,6 +419,8 @@ void efs_set_safe(struct efs *fs, uint32_t ino, uint64_t from);
 /* efs_write.c: the steps every change is made of. */
 /* Starts a change: prepares writing, room in the journal. */
 int efs_wbegin(struct efs *fs);
+/* efs_wbegin, then node ino. */
+int efs_wbegin_node(struct efs *fs, uint32_t ino, struct efs_node *nd);
 /* Ends a change: returns unused space; an error after writing began
  * (wrote) stops all writes. Returns err. */
 int efs_wfinish(struct efs *fs, int err, int wrote);
@@ -455,6 +461,11 @@ struct efs_seg {
  * points the slot at it; nd becomes the new version. */
 int efs_relocate(struct efs *fs, struct efs_node *nd, const struct efs_seg *s,
 		 int nseg);
+
+/* Plans the space for a new version of nd holding the segments, then
+ * writes it (efs_relocate); *wrote says whether writing began. */
+int efs_rewrite(struct efs *fs, struct efs_node *nd, const struct efs_seg *s,
+		int nseg, int *wrote);
 
 /* efs_names.c, for fsck's repairs. */
 /* Replaces directory dir's entries with `len` bytes of entries. */

@@ -482,19 +482,15 @@ static int set_entries_once(struct efs *fs, uint32_t dir, const uint8_t *ents,
 			    uint32_t len)
 {
 	struct efs_node d;
-	int err = efs_wbegin(fs);
-	if (!err)
-		err = efs_node_get(fs, dir, &d);
+	int err = efs_wbegin_node(fs, dir, &d);
 	if (err)
 		return err;
 	fs->use_keep = 1;
-	struct efs_need need = efs_move_need(&d, len);
-	err = efs_wplan(fs, &need, 1);
-	if (err)
-		return efs_wfinish(fs, err, 0);
 	struct efs_seg s = { SEG_BUF, 0, ents, len };
+	int wrote;
 	d.mtime = d.ctime = efs_now(fs);
-	return efs_wfinish(fs, efs_relocate(fs, &d, &s, 1), 1);
+	err = efs_rewrite(fs, &d, &s, 1, &wrote);
+	return efs_wfinish(fs, err, wrote);
 }
 
 int efs_op_set_entries(struct efs *fs, uint32_t dir, const uint8_t *ents,
@@ -551,18 +547,14 @@ int efs_op_fix_entry(struct efs *fs, uint32_t ino)
 static int rewrite_once(struct efs *fs, uint32_t ino)
 {
 	struct efs_node nd;
-	int err = efs_wbegin(fs);
-	if (!err)
-		err = efs_node_get(fs, ino, &nd);
+	int err = efs_wbegin_node(fs, ino, &nd);
 	if (err)
 		return err;
 	fs->use_keep = 1;
-	struct efs_need need = efs_move_need(&nd, nd.data_len);
-	err = efs_wplan(fs, &need, 1);
-	if (err)
-		return efs_wfinish(fs, err, 0);
 	struct efs_seg s = { SEG_OLD, 0, 0, nd.data_len };
-	return efs_wfinish(fs, efs_relocate(fs, &nd, &s, 1), 1);
+	int wrote;
+	err = efs_rewrite(fs, &nd, &s, 1, &wrote);
+	return efs_wfinish(fs, err, wrote);
 }
 
 int efs_op_rewrite(struct efs *fs, uint32_t ino)
@@ -579,9 +571,7 @@ static int link_once(struct efs *fs, uint32_t dir, const char *name,
 {
 	struct efs_node d;
 	size_t nl = strlen(name);
-	int err = efs_wbegin(fs);
-	if (!err)
-		err = efs_node_get(fs, dir, &d);
+	int err = efs_wbegin_node(fs, dir, &d);
 	if (err)
 		return err;
 	fs->use_keep = 1;

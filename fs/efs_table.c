@@ -24,42 +24,19 @@ static uint64_t journal_for(struct efs *fs, uint32_t blocks)
 	return size;
 }
 
-/* Puts the journal in a new region of size bytes: its header is zeroed
- * and flushed, then the extension sector that names it is rewritten (one
- * sector: atomic). The old region is free then; the journal held no entry
- * (everything was committed and flushed first). */
+/* Puts the journal in a new region of size bytes (efs_set_journal: its
+ * first block zeroed and flushed, then the sector that names it). The old
+ * region is free then: its last entry was applied and flushed in place
+ * before, and nothing names it any more. */
 static int move_journal(struct efs *fs, uint64_t size)
 {
 	uint64_t off, old = fs->jnl_off, old_end = fs->jnl_off + fs->jnl_size;
-	uint8_t *blk = calloc(1, fs->bs > 512 ? fs->bs : 512);
-	int err = blk ? efs_alloc(fs, size, ALIGN_BLOCK, &off)
-		      : EFS_ERR_NO_MEMORY;
-	if (err) {
-		free(blk);
-		return err;
-	}
-	err = efs_dev_sync(fs);
+	int err = efs_alloc(fs, size, ALIGN_BLOCK, &off);
 	if (!err)
-		err = efs_direct(fs, off, blk, fs->bs);
-	if (!err)
-		err = efs_dev_sync(fs);
-	if (!err) {
-		efs_ext_encode(blk, fs->bs, off, size, fs->io.size);
-		err = efs_direct(fs, EXT_OFF, blk, 512);
-	}
-	if (!err)
-		err = efs_dev_sync(fs);
-	free(blk);
-	if (err) {
+		err = efs_set_journal(fs, off, size);
+	if (err && err != EFS_ERR_NO_SPACE)
 		fs->failed = efs_io_result(err);
-		return err;
-	}
-	fs->direct_pending = 0;
-	fs->entry_live = 0;
-	fs->jnl_off = off;
-	fs->jnl_size = size;
-	fs->max_dirty = efs_journal_capacity(size, fs->bs);
-	return efs_free_add(fs, old, old_end);
+	return err ? err : efs_free_add(fs, old, old_end);
 }
 
 /* Grows the per-slot arrays to n slots; new slots are zeroed. */

@@ -27,6 +27,12 @@ int efs_wbegin(struct efs *fs)
 	return err;
 }
 
+int efs_wbegin_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
+{
+	int err = efs_wbegin(fs);
+	return err ? err : efs_node_get(fs, ino, nd);
+}
+
 int efs_wfinish(struct efs *fs, int err, int wrote)
 {
 	efs_plan_end(fs);
@@ -238,6 +244,18 @@ int efs_relocate(struct efs *fs, struct efs_node *nd, const struct efs_seg *s,
 	return 0;
 }
 
+int efs_rewrite(struct efs *fs, struct efs_node *nd, const struct efs_seg *s,
+		int nseg, int *wrote)
+{
+	uint64_t len = 0;
+	for (int i = 0; i < nseg; i++)
+		len += s[i].len;
+	struct efs_need need = efs_move_need(nd, len);
+	int err = efs_wplan(fs, &need, 1);
+	*wrote = !err;
+	return err ? err : efs_relocate(fs, nd, s, nseg);
+}
+
 /* --- file content ------------------------------------------------------- */
 
 static int file_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
@@ -364,12 +382,10 @@ static int truncate_once(struct efs *fs, uint32_t ino, uint64_t size)
 		return efs_wfinish(fs, efs_set_header(fs, &nd, size,
 						      efs_now(fs)), 1);
 	struct efs_seg s = { SEG_OLD, 0, 0, size };
-	struct efs_need need = efs_move_need(&nd, size);
-	err = efs_wplan(fs, &need, 1);
-	if (err)
-		return efs_wfinish(fs, err, 0);
+	int wrote;
 	nd.mtime = nd.ctime = efs_now(fs);
-	return efs_wfinish(fs, efs_relocate(fs, &nd, &s, 1), 1);
+	err = efs_rewrite(fs, &nd, &s, 1, &wrote);
+	return efs_wfinish(fs, err, wrote);
 }
 
 int efs_truncate(struct efs *fs, uint32_t ino, uint64_t size)
@@ -396,18 +412,13 @@ static int set_fields_once(struct efs *fs, uint32_t ino, struct field *f,
 			   int n)
 {
 	struct efs_node nd;
-	int err = efs_wbegin(fs);
-	if (!err)
-		err = efs_node_get(fs, ino, &nd);
+	int err = efs_wbegin_node(fs, ino, &nd);
 	if (err)
 		return err;
+	int wrote = 1;
 	if (!nd.canonical) {	/* a foreign layout is rewritten first */
-		struct efs_need need = efs_move_need(&nd, nd.data_len);
 		struct efs_seg s = { SEG_OLD, 0, 0, nd.data_len };
-		err = efs_wplan(fs, &need, 1);
-		if (err)
-			return efs_wfinish(fs, err, 0);
-		err = efs_relocate(fs, &nd, &s, 1);
+		err = efs_rewrite(fs, &nd, &s, 1, &wrote);
 	}
 	for (int i = 0; !err && i < n; i++) {
 		if (f[i].at == V_MODE)
@@ -417,7 +428,7 @@ static int set_fields_once(struct efs *fs, uint32_t ino, struct field *f,
 			      : efs_patch64(fs, nd.rec + f[i].at, f[i].value);
 	}
 	efs_forget(fs, ino);
-	return efs_wfinish(fs, err, 1);
+	return efs_wfinish(fs, err, wrote);
 }
 
 static int set_fields(struct efs *fs, uint32_t ino, struct field *f, int n)

@@ -557,12 +557,9 @@ static int do_compact(int argc, char **argv)
 		    "run eclipsefs fsck --repair first", o.argv[0]);
 	}
 	check(err, o.argv[0]);
-	printf("compact: %u records moved (%llu bytes) in %u transactions; "
-	       "largest free piece %llu -> %llu bytes, %llu free\n", r.moved,
-	       (unsigned long long)r.bytes, r.transactions,
-	       (unsigned long long)r.largest_before,
-	       (unsigned long long)r.largest_after,
-	       (unsigned long long)r.free);
+	char line[256];
+	efs_compact_text(&r, line, sizeof(line));
+	printf("%s\n", line);
 	close_fs(&o, fs);
 	return 0;
 }

@@ -496,6 +496,26 @@ static void test_append_cost(void)
 	memdev_free(&m);
 }
 
+/* Writes files /f1, /f2... of len bytes of buf until the volume says
+ * something; returns that, *files how many were made, *ino the last. */
+static int fill(struct efs *fs, const void *buf, size_t len, int *files,
+		uint32_t *ino)
+{
+	char name[32];
+	int err = 0;
+	*files = 0;
+	while (!err && *files < 1000) {
+		snprintf(name, sizeof(name), "/f%d", *files + 1);
+		err = efs_create(fs, name, 0644, ino);
+		if (!err) {
+			++*files;
+			int64_t w = efs_write(fs, *ino, 0, buf, len);
+			err = w < 0 ? (int)w : 0;
+		}
+	}
+	return err;
+}
+
 /* A full volume: a clear error, nothing changed by the failed call,
  * everything before it intact. */
 static void test_no_space(void)
@@ -504,21 +524,11 @@ static void test_no_space(void)
 	struct efs *fs = fresh(&m, 2 * MIB);
 	uint32_t ino;
 	static uint8_t buf[64 << 10];
-	char name[32];
-	int err = 0, files = 0;
+	int files;
 	CHECK_INT(efs_create(fs, "/keep", 0644, &ino), 0);
 	CHECK_INT(efs_write(fs, ino, 0, "precious", 8), 8);
 	CHECK_INT(efs_sync(fs), 0);
-	for (int i = 0; i < 1000 && !err; i++) {
-		snprintf(name, sizeof(name), "/f%d", i);
-		err = efs_create(fs, name, 0644, &ino);
-		if (!err) {
-			int64_t w = efs_write(fs, ino, 0, buf, sizeof(buf));
-			err = w < 0 ? (int)w : 0;
-			files++;
-		}
-	}
-	CHECK_INT(err, EFS_ERR_NO_SPACE);
+	CHECK_INT(fill(fs, buf, sizeof(buf), &files, &ino), EFS_ERR_NO_SPACE);
 	uint64_t before;
 	CHECK_INT(tree_digest(fs, &before), 0);
 	int64_t w = efs_write(fs, ino, 0, buf, sizeof(buf) * 4);
@@ -530,7 +540,7 @@ static void test_no_space(void)
 	CHECK_INT(efs_space(fs, &sp), 0);
 	CHECK(sp.free < sizeof(buf) * 4);
 	/* Room comes back when files go. */
-	CHECK_INT(efs_unlink(fs, "/f0"), 0);
+	CHECK_INT(efs_unlink(fs, "/f1"), 0);
 	fs = remount(&m, fs);
 	CHECK_INT(efs_lookup(fs, "/keep", 1, &ino), 0);
 	char got[8];
@@ -552,18 +562,9 @@ static void test_full_volume(void)
 	uint32_t ino;
 	static uint8_t buf[8 << 10];
 	char name[32];
-	int err = 0, files = 0;
+	int files;
 	memset(buf, 'f', sizeof(buf));
-	while (!err) {
-		snprintf(name, sizeof(name), "/f%d", files + 1);
-		err = efs_create(fs, name, 0644, &ino);
-		if (!err) {
-			files++;
-			int64_t w = efs_write(fs, ino, 0, buf, sizeof(buf));
-			err = w < 0 ? (int)w : 0;
-		}
-	}
-	CHECK_INT(err, EFS_ERR_NO_SPACE);
+	CHECK_INT(fill(fs, buf, sizeof(buf), &files, &ino), EFS_ERR_NO_SPACE);
 	CHECK(files > 50);
 	/* The same mount: a delete works, and its space is there for a new
 	 * file of the same size. */
