@@ -233,6 +233,45 @@ static int from_cache(struct efs *fs, uint64_t off, uint8_t *buf, size_t len)
 	return 1;
 }
 
+/* What a cached block and a byte range share, for the copies below. */
+struct span {
+	uint64_t off, len;	/* the range */
+	const uint8_t *from;	/* set: its bytes go into the blocks */
+	uint8_t *to;		/* else: dirty blocks' bytes come out here */
+};
+
+static void copy_span(struct efs *fs, struct cblock *cb, struct span *sp)
+{
+	uint64_t b0 = cb->blk * fs->bs, end = sp->off + sp->len;
+	uint64_t s = b0 > sp->off ? b0 : sp->off;
+	uint64_t e = b0 + fs->bs < end ? b0 + fs->bs : end;
+	if (sp->from)
+		memcpy(cb->data + (s - b0), sp->from + (s - sp->off), e - s);
+	else if (cb->dirty)
+		memcpy(sp->to + (s - sp->off), cb->data + (s - b0), e - s);
+}
+
+/* copy_span on every cached block the range touches: looked up block by
+ * block for short ranges, found by walking the cache for long ones (a
+ * 32 MiB write must not cost 65536 lookups). */
+static void each_cached(struct efs *fs, struct span *sp)
+{
+	uint64_t first = sp->off / fs->bs;
+	uint64_t last = (sp->off + sp->len - 1) / fs->bs;
+	if (last - first < fs->nclean + fs->ndirty + fs->hash_mask) {
+		for (uint64_t b = first; b <= last; b++) {
+			struct cblock *cb = lookup(fs, b);
+			if (cb)
+				copy_span(fs, cb, sp);
+		}
+		return;
+	}
+	for (uint32_t h = 0; h <= fs->hash_mask; h++)
+		for (struct cblock *cb = fs->hash[h]; cb; cb = cb->hnext)
+			if (cb->blk >= first && cb->blk <= last)
+				copy_span(fs, cb, sp);
+}
+
 int efs_dread(struct efs *fs, uint64_t off, void *buf, size_t len)
 {
 	if (!in_bounds(fs, off, len))
@@ -240,20 +279,10 @@ int efs_dread(struct efs *fs, uint64_t off, void *buf, size_t len)
 	if (!len || from_cache(fs, off, buf, len))
 		return 0;
 	int err = efs_dev_read(fs, off, buf, len);
-	if (err)
+	if (err || !fs->ndirty)
 		return err;
-	if (!fs->ndirty)
-		return 0;
-	for (uint64_t b = off / fs->bs; b * fs->bs < off + len; b++) {
-		struct cblock *cb = lookup(fs, b);
-		if (!cb || !cb->dirty)
-			continue;
-		uint64_t s = b * fs->bs > off ? b * fs->bs : off;
-		uint64_t e = (b + 1) * fs->bs < off + len ? (b + 1) * fs->bs
-							 : off + len;
-		memcpy((uint8_t *)buf + (s - off), cb->data + (s - b * fs->bs),
-		       e - s);
-	}
+	struct span sp = { off, len, 0, buf };
+	each_cached(fs, &sp);
 	return 0;
 }
 
@@ -326,16 +355,8 @@ int efs_direct(struct efs *fs, uint64_t off, const void *buf, size_t len)
 	if (err)
 		return err;
 	fs->direct_pending = 1;
-	for (uint64_t b = off / fs->bs; b * fs->bs < off + len; b++) {
-		struct cblock *cb = lookup(fs, b);
-		if (!cb)
-			continue;
-		uint64_t s = b * fs->bs > off ? b * fs->bs : off;
-		uint64_t e = (b + 1) * fs->bs < off + len ? (b + 1) * fs->bs
-							 : off + len;
-		memcpy(cb->data + (s - b * fs->bs),
-		       (const uint8_t *)buf + (s - off), e - s);
-	}
+	struct span sp = { off, len, buf, 0 };
+	each_cached(fs, &sp);
 	return 0;
 }
 
