@@ -242,6 +242,8 @@ static int try_mount(struct blk_dev *d)
 		return -1;
 	}
 	root_dev = d;
+	if (*efs_notice(root))	/* what mount worked around, once */
+		con_printf("root: %s: %s\n", d->name, efs_notice(root));
 	return 0;
 }
 
