@@ -355,16 +355,29 @@ static int halt_for(struct blk_dev *disk, uint64_t deadline)
 	return p.n;
 }
 
+/* How long to spin before halting: spin_us when set; else twice the
+ * recent wait (so a wait that usually ends soon is not paid for with a
+ * halt and a wake-up), from BLK_SPIN_US up to BLK_SPIN_MAX_US. */
+static uint64_t spin_for(const struct blk_dev *disk)
+{
+	if (disk->spin_us)
+		return disk->spin_us;
+	uint64_t s = 2 * disk->wait_avg_us;
+	return s < BLK_SPIN_US ? BLK_SPIN_US : s > BLK_SPIN_MAX_US
+		? BLK_SPIN_MAX_US : s;
+}
+
 /* The one wait: kicks, then reaps until at least one request completes:
- * polling for spin_us, then (with an interrupt) halting between checks.
- * Deadline: timeout_us without a completion fails the device. */
+ * polling for a while (spin_for), then (with an interrupt) halting
+ * between checks. Deadline: timeout_us without a completion fails the
+ * device. */
 static int reap(struct blk_dev *disk)
 {
 	if (disk->failed)
 		return BLK_ERR_DEVICE;
 	disk->ops->kick(disk);
-	uint64_t now = time_us(), deadline = now + timeout(disk);
-	uint64_t spin = now + (disk->spin_us ? disk->spin_us : BLK_SPIN_US);
+	uint64_t start = time_us(), now = start;
+	uint64_t deadline = now + timeout(disk), spin = now + spin_for(disk);
 	for (;;) {
 		int n = disk->ops->poll(disk);
 		now = time_us();
@@ -375,6 +388,10 @@ static int reap(struct blk_dev *disk)
 		if (n > 0) {
 			disk->inflight -= (uint32_t)n < disk->inflight
 						  ? (uint32_t)n : disk->inflight;
+			/* the recent wait, averaged over about 8 */
+			int64_t avg = (int64_t)disk->wait_avg_us;
+			avg += ((int64_t)(time_us() - start) - avg) / 8;
+			disk->wait_avg_us = (uint64_t)avg;
 			return n;
 		}
 		if (time_us() > deadline)

@@ -17,7 +17,8 @@
 #define BLK_TIMEOUT_US 15000000ull	/* default: no completion this long */
 #define BLK_MAX_BYTES (1ull << 60)	/* capacity bound: byte math never
 					 * overflows */
-#define BLK_SPIN_US 50		/* hybrid polling: spin, then halt */
+#define BLK_SPIN_US 50		/* hybrid polling: spin at least this, */
+#define BLK_SPIN_MAX_US 2000	/* at most this, then halt */
 #define BLK_TICK_US 20000	/* a halted wait polls at least this often */
 #define BLK_LOST_IRQS 3		/* completions without an interrupt, then
 				 * the device is polled for good */
@@ -83,7 +84,7 @@ struct blk_dev {
 	uint64_t timeout_us;	/* 0: BLK_TIMEOUT_US */
 	int irq_vec;		/* the driver's completion interrupt; 0: none */
 	uint8_t polling;	/* wait by polling even with an interrupt */
-	uint32_t spin_us;	/* spin this long before halting; 0: default */
+	uint32_t spin_us;	/* spin this long before halting; 0: adapt */
 	const struct blk_ops *ops;
 	void *priv;
 	struct blk_dev *parent;	/* partitions: the disk ... */
@@ -95,6 +96,7 @@ struct blk_dev {
 	uint32_t inflight;	/* submitted through the engine, not reaped */
 	uint32_t lost_irqs;	/* completions found without their interrupt */
 	uint64_t halts;		/* waits that halted for the interrupt */
+	uint64_t wait_avg_us;	/* recent waits in reap, averaged */
 	char detail[96];	/* the driver's words for the last failure */
 	char error[192];	/* the last failure as a sentence */
 };
