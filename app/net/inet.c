@@ -9,6 +9,7 @@
 #include "../../runtime/console.h"
 #include "../../runtime/fmt.h"
 #include "../../runtime/idle.h"
+#include "../../runtime/page.h"
 #include "../../runtime/pci.h"
 #include "../../runtime/power.h"
 #include "../../runtime/random.h"
@@ -236,12 +237,21 @@ void inet_probe(void)
 	dev = net_get(0);
 }
 
+/* lwIP's heap (LWIP_RAM_HEAP_POINTER): pages taken at the first net
+ * up, so that an appliance without a network neither zeroes nor keeps
+ * 2 MiB at boot (a PVH boot zeroes .bss byte by byte). */
+uint8_t *inet_ram_heap;
+
 /* lwIP on the device, at the first net up: until then nothing of the
  * network wakes the CPU. */
-static void start(void)
+static int start(void)
 {
 	if (started)
-		return;
+		return 0;
+	uint64_t bytes = MEM_SIZE + 4096;	/* with lwIP's own headers */
+	inet_ram_heap = page_alloc_zero((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+	if (!inet_ram_heap)
+		return INET_ERR_NOMEM;
 	started = 1;
 	lwip_init();
 	netif_add(&nif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, 0,
@@ -249,6 +259,7 @@ static void start(void)
 	netif_set_default(&nif);
 	netif_set_up(&nif);
 	rearm();
+	return 0;
 }
 
 struct net_dev *inet_dev(void)
@@ -276,7 +287,8 @@ static int check_link(void)
 {
 	if (!dev)
 		return INET_ERR_NODEV;
-	start();
+	if (start())
+		return INET_ERR_NOMEM;
 	if (!dev->ops->link(dev)) {
 		netif_set_link_down(&nif);
 		return INET_ERR_LINK;

@@ -45,6 +45,10 @@
  * holds received frames. */
 #define MEM_ALIGNMENT 8
 #define MEM_SIZE (2 * 1024 * 1024)
+/* the heap is taken from the page allocator at the first net up
+ * (app/net/inet.c), not kept in .bss */
+extern unsigned char *inet_ram_heap;
+#define LWIP_RAM_HEAP_POINTER inet_ram_heap
 #define PBUF_POOL_SIZE 256
 #define MEMP_NUM_PBUF 64
 #define MEMP_NUM_RAW_PCB 2
