@@ -12,7 +12,7 @@
 #define HW_RDRAND 1
 #define HW_RDSEED 2
 #define JITTER_SAMPLES 256
-#define JITTER_DISTINCT 16	/* fewer distinct timings: no seed */
+#define JITTER_CHANGES 16	/* fewer changes between samples: no seed */
 
 static uint32_t key[8];		/* the generator's */
 static uint32_t secret[8];	/* random_keyed's, drawn once */
@@ -108,7 +108,9 @@ static void detect(void)
 /* Without a CPU generator: how long CPUID takes varies from call to call
  * (an exit to the hypervisor, or emulation); those variations, many of
  * them, stirred in. They count as a seed only when they vary: a machine
- * whose timings repeat gives none. */
+ * whose timings never change (an emulator counting instructions) gives
+ * none. QEMU's TCG, whose timings change from one sample to the next
+ * 40 to 170 times in 256, gives some. */
 static void jitter(void)
 {
 	uint64_t t[JITTER_SAMPLES];
@@ -125,17 +127,10 @@ static void jitter(void)
 
 int random_jitter_varies(const uint64_t *t, size_t n)
 {
-	uint32_t seen[JITTER_DISTINCT];
-	size_t distinct = 0;
-	for (size_t i = 0; i < n && distinct < JITTER_DISTINCT; i++) {
-		uint32_t d = (uint32_t)(t[i] & 0xfffff);	/* the delta */
-		size_t j = 0;
-		while (j < distinct && seen[j] != d)
-			j++;
-		if (j == distinct)
-			seen[distinct++] = d;
-	}
-	return distinct >= JITTER_DISTINCT;
+	size_t changes = 0;
+	for (size_t i = 1; i < n; i++)
+		changes += (t[i] & 0xfffff) != (t[i - 1] & 0xfffff);
+	return changes >= JITTER_CHANGES;
 }
 
 static void seed(void)

@@ -26,7 +26,8 @@ void random_add(const void *buf, size_t n, const char *source);
 int random_seeded(void);
 
 /* Whether n TSC timings (low 20 bits: the deltas) vary enough to count
- * as a seed (at least 16 distinct ones); for the tests. */
+ * as a seed (they change from one to the next 16 times or more); for
+ * the tests. */
 int random_jitter_varies(const uint64_t *t, size_t n);
 
 /* Where the seed came from: "RDSEED", "RDRAND" or "TSC jitter", then

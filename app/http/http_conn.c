@@ -1,4 +1,5 @@
-/* A connection of `serve`; see http_conn.h. lwIP's raw TCP API calls
+/* A connection of `serve`; see http_conn.h. lwIP's altcp API (plain TCP,
+ * or TLS through app/net/altcp_tls.c: the same code either way) calls
  * back from inside inet_poll: http_accept, on_recv (bytes arrived),
  * on_sent (the peer acknowledged: room to send more), on_poll (every
  * second: timeouts) and on_err (the connection is gone). One request at
@@ -12,7 +13,6 @@
 
 #include "../../runtime/time.h"
 
-#define MAX_CONNS 64		/* more are refused (reset) */
 #define HEAD_US 10000000ull	/* a request head must arrive in this */
 #define IDLE_US 60000000ull	/* a kept-alive connection may idle this */
 #define STALL_US 30000000ull	/* a body or a response may stall this */
@@ -33,7 +33,7 @@ static void taken(struct http_conn *c, size_t n)
 {
 	while (n) {
 		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
-		tcp_recved(c->pcb, k);
+		altcp_recved(c->pcb, k);
 		n -= k;
 	}
 }
@@ -75,13 +75,13 @@ static void release(struct http_conn *c)
 	free(c);
 }
 
-static void detach(struct tcp_pcb *pcb)
+static void detach(struct altcp_pcb *pcb)
 {
-	tcp_arg(pcb, 0);
-	tcp_recv(pcb, 0);
-	tcp_sent(pcb, 0);
-	tcp_err(pcb, 0);
-	tcp_poll(pcb, 0, 0);
+	altcp_arg(pcb, 0);
+	altcp_recv(pcb, 0);
+	altcp_sent(pcb, 0);
+	altcp_err(pcb, 0);
+	altcp_poll(pcb, 0, 0);
 }
 
 /* Ends c now: an orderly close (what was queued is still sent), or a
@@ -90,14 +90,14 @@ static void detach(struct tcp_pcb *pcb)
  * (the pcb is gone too). Only the callbacks translate (lwip_err). */
 err_t http_close(struct http_conn *c, int reset)
 {
-	struct tcp_pcb *pcb = c->pcb;
+	struct altcp_pcb *pcb = c->pcb;
 	if (!reset)
 		drop_input(c);	/* unread data would make it a reset */
 	release(c);
 	detach(pcb);
-	if (!reset && tcp_close(pcb) == ERR_OK)
+	if (!reset && altcp_close(pcb) == ERR_OK)
 		return HTTP_GONE;
-	tcp_abort(pcb);
+	altcp_abort(pcb);
 	return ERR_ABRT;
 }
 
@@ -109,7 +109,7 @@ err_t http_linger(struct http_conn *c)
 {
 	drop_input(c);
 	drop_work(c);
-	if (tcp_shutdown(c->pcb, 0, 1) != ERR_OK)
+	if (altcp_shutdown(c->pcb, 0, 1) != ERR_OK)
 		return http_close(c, 1);
 	c->state = S_LINGER;
 	c->since = time_us();
@@ -184,6 +184,7 @@ static err_t dispatch(struct http_conn *c)
 	int st = http_parse(c->head, c->hlen, &c->req);
 	if (st)
 		return bad(c, st);
+	c->req.tls = c->tls;
 	if (c->req.method != HTTP_PUT) {
 		http_answer(&http_srv.site, &c->req, &c->resp);
 		return refuse_body(c);
@@ -200,9 +201,9 @@ static err_t dispatch(struct http_conn *c)
 		return body_done(c, 0);
 	if (c->req.expect_continue) {	/* RFC 9110 §10.1.1 */
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		if (tcp_write(c->pcb, cont, sizeof(cont) - 1,
+		if (altcp_write(c->pcb, cont, sizeof(cont) - 1,
 			      TCP_WRITE_FLAG_COPY) == ERR_OK)
-			tcp_output(c->pcb);
+			altcp_output(c->pcb);
 	}
 	return ERR_OK;
 }
@@ -302,13 +303,13 @@ static err_t send_more(struct http_conn *c)
 	return e;
 }
 
-static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+static err_t on_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct http_conn *c = arg;
 	(void)pcb;
 	if (p && (!c || err != ERR_OK || c->state == S_LINGER)) {
 		if (c)		/* read and dropped */
-			tcp_recved(pcb, p->tot_len);
+			altcp_recved(pcb, p->tot_len);
 		pbuf_free(p);
 		return ERR_OK;
 	}
@@ -328,7 +329,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	return lwip_err(process(c));
 }
 
-static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+static err_t on_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
 {
 	struct http_conn *c = arg;
 	(void)pcb;
@@ -349,7 +350,7 @@ static void on_err(void *arg, err_t err)
 
 /* Slow clients: a head that takes too long (408), a body or a response
  * that stalls, an idle kept-alive connection. */
-static err_t on_poll(void *arg, struct tcp_pcb *pcb)
+static err_t on_poll(void *arg, struct altcp_pcb *pcb)
 {
 	struct http_conn *c = arg;
 	(void)pcb;
@@ -374,29 +375,29 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 	return lwip_err(e);
 }
 
-err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+err_t http_accept(void *arg, struct altcp_pcb *pcb, err_t err)
 {
-	(void)arg;
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
-	struct http_conn *c = http_srv.nconns < MAX_CONNS
+	struct http_conn *c = http_srv.nconns < HTTP_CONNS_MAX
 			      ? calloc(1, sizeof(*c)) : 0;
 	if (!c) {
 		http_srv.refused++;
-		tcp_abort(pcb);
+		altcp_abort(pcb);
 		return ERR_ABRT;
 	}
 	c->pcb = pcb;
+	c->tls = arg != 0;
 	c->since = time_us();
 	c->next = http_srv.conns;
 	http_srv.conns = c;
 	http_srv.nconns++;
 	http_srv.accepted++;
-	tcp_arg(pcb, c);
-	tcp_recv(pcb, on_recv);
-	tcp_sent(pcb, on_sent);
-	tcp_err(pcb, on_err);
-	tcp_poll(pcb, on_poll, POLL_TICKS);
-	tcp_nagle_disable(pcb);	/* answers go out whole, at once */
+	altcp_arg(pcb, c);
+	altcp_recv(pcb, on_recv);
+	altcp_sent(pcb, on_sent);
+	altcp_err(pcb, on_err);
+	altcp_poll(pcb, on_poll, POLL_TICKS);
+	altcp_nagle_disable(pcb);	/* answers go out whole, at once */
 	return ERR_OK;
 }

@@ -9,9 +9,11 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "lwip/altcp.h"
 #include "lwip/tcp.h"
 
 #define HTTP_OUT_MAX 768	/* a response head */
+#define HTTP_CONNS_MAX 64	/* more are refused (reset) */
 
 enum { S_HEAD, S_BODY, S_SEND, S_LINGER };
 
@@ -21,7 +23,8 @@ enum { S_HEAD, S_BODY, S_SEND, S_LINGER };
 #define HTTP_GONE ERR_CLSD
 
 struct http_conn {
-	struct tcp_pcb *pcb;
+	struct altcp_pcb *pcb;	/* plain TCP or TLS: the same calls */
+	int tls;		/* accepted on the TLS listener */
 	struct http_conn *next;
 	int state;
 	struct pbuf *inq;	/* received, not yet consumed */
@@ -41,7 +44,7 @@ struct http_conn {
 
 struct http_server {
 	struct http_site site;
-	struct tcp_pcb *listen;
+	struct altcp_pcb *listen, *listen_tls;
 	struct http_conn *conns;
 	unsigned nconns;
 	uint64_t accepted, refused, requests, timeouts, bytes_in, bytes_out;
@@ -50,8 +53,9 @@ struct http_server {
 
 extern struct http_server http_srv;
 
-/* http_conn.c: lwIP's accept callback for the listener. */
-err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err);
+/* http_conn.c: the listeners' accept callback (altcp); arg is NULL for
+ * plain HTTP's, non-NULL for the TLS listener's. */
+err_t http_accept(void *arg, struct altcp_pcb *pcb, err_t err);
 /* Ends c now: closed (what was queued is still sent) or reset. */
 err_t http_close(struct http_conn *c, int reset);
 /* Ends c after an answer that closes the connection (HTTP_GONE). */

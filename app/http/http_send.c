@@ -9,7 +9,8 @@
 #include "../../runtime/rtc.h"
 #include "../../runtime/time.h"
 
-#define CHUNK 32768		/* file bytes per tcp_write (u16 length) */
+#define CHUNK 32768		/* file bytes per altcp_write (u16 length) */
+#define BLOCK 4096		/* smaller reads: whole blocks of the file */
 
 static char chunk[CHUNK];	/* file bytes on their way to lwIP */
 
@@ -51,7 +52,7 @@ static void format_head(struct http_conn *c)
  * is out of memory for now. */
 static long put_bytes(struct http_conn *c, const void *data, size_t n, int more)
 {
-	size_t room = tcp_sndbuf(c->pcb);
+	size_t room = altcp_sndbuf(c->pcb);
 	size_t k = n < room ? n : room;
 	if (k > 0xffff)
 		k = 0xffff;
@@ -59,7 +60,7 @@ static long put_bytes(struct http_conn *c, const void *data, size_t n, int more)
 		return 0;
 	u8_t flags = TCP_WRITE_FLAG_COPY | (more || k < n ?
 					    TCP_WRITE_FLAG_MORE : 0);
-	if (tcp_write(c->pcb, data, (u16_t)k, flags) != ERR_OK)
+	if (altcp_write(c->pcb, data, (u16_t)k, flags) != ERR_OK)
 		return -1;
 	http_srv.bytes_out += k;
 	return (long)k;
@@ -77,7 +78,7 @@ static int file_same(struct http_conn *c)
 
 static err_t output(struct http_conn *c)
 {
-	tcp_output(c->pcb);
+	altcp_output(c->pcb);
 	return ERR_OK;
 }
 
@@ -116,10 +117,15 @@ err_t http_pump(struct http_conn *c)
 		if (c->file_left && !file_same(c))
 			return http_close(c, 1);
 		while (c->file_left) {
-			size_t want = CHUNK;
+			/* what the connection takes now (a TLS connection
+			 * takes a record, 16 KiB, at a time), in whole
+			 * blocks unless it is the end of the file */
+			size_t want = CHUNK, room = altcp_sndbuf(c->pcb);
 			if (want > c->file_left)
 				want = (size_t)c->file_left;
-			if (tcp_sndbuf(c->pcb) < want)
+			if (room < want)
+				want = room & ~(size_t)(BLOCK - 1);
+			if (!want)
 				break;
 			int64_t got = efs_read(http_srv.site.fs, r->ino,
 					       c->file_off, chunk, want);

@@ -1,6 +1,7 @@
-/* The `serve` command: the listener, the loop until the power button
- * (or Ctrl-C), the statistics; see http.h. The connections are
- * http_conn.c's. */
+/* The `serve` command: the listeners (plain HTTP, HTTPS through
+ * http_tls.c), the loop until the power button (or Ctrl-C), the
+ * statistics; see http.h. The connections are http_conn.c's, the same
+ * for both. */
 #include "http_conn.h"
 
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "../../runtime/time.h"
 #include "../net/inet.h"
 #include "../storage.h"
+#include "../net/tls.h"
+#include "http_tls.h"
 
 #define KEY_CTRL_C 3
 
@@ -34,6 +37,7 @@ static void stats(void)
 		   (unsigned long long)(halted / 1000),
 		   (unsigned long long)(busy / 10),
 		   (unsigned long long)(busy % 10));
+	http_tls_stats();
 }
 
 static int wake(void *ctx)
@@ -42,30 +46,38 @@ static int wake(void *ctx)
 	return power_button_pressed() || con_has_input();
 }
 
-/* Listens on port (any address): 0, or an error message. */
-static const char *listen_on(uint16_t port)
+/* Listens on port (any address), over TLS with tls (NULL: plain TCP);
+ * accepted connections get arg. 0, or an error message. */
+static const char *listen_on(struct altcp_pcb **out, uint16_t port,
+			     struct altcp_tls_config *tls, void *arg)
 {
-	struct tcp_pcb *pcb = tcp_new();
-	if (!pcb)
-		return "out of memory";
-	ip_set_option(pcb, SOF_REUSEADDR);
-	if (tcp_bind(pcb, IP_ADDR_ANY, port) != ERR_OK) {
-		tcp_close(pcb);
-		return "the port is in use";
+	const char *why;
+	struct altcp_pcb *l = inet_listen(port, &why);
+	if (l && tls) {
+		struct altcp_pcb *t = altcp_tls_listener(tls, l);
+		if (!t) {
+			altcp_close(l);
+			return "out of memory";
+		}
+		l = t;
 	}
-	http_srv.listen = tcp_listen(pcb);
-	if (!http_srv.listen) {
-		tcp_close(pcb);
-		return "out of memory";
-	}
-	tcp_accept(http_srv.listen, http_accept);
+	if (!l)
+		return why;
+	altcp_arg(l, arg);
+	altcp_accept(l, http_accept);
+	*out = l;
 	return 0;
 }
 
 static void stop(void)
 {
-	tcp_accept(http_srv.listen, 0);
-	tcp_close(http_srv.listen);
+	struct altcp_pcb **l[] = { &http_srv.listen, &http_srv.listen_tls };
+	for (int i = 0; i < 2; i++)
+		if (*l[i]) {
+			altcp_accept(*l[i], 0);
+			altcp_close(*l[i]);
+			*l[i] = 0;
+		}
 	while (http_srv.conns)
 		http_close(http_srv.conns, 1);
 }
@@ -78,6 +90,7 @@ static const char *site_init(const struct http_opts *o)
 	memset(&http_srv, 0, sizeof(http_srv));
 	http_srv.site.fs = storage_root();
 	http_srv.site.token = o->token;
+	http_srv.site.tls_only = o->tls_cert != 0;
 	if (!http_srv.site.fs)
 		return "no volume mounted";
 	size_t n = strlen(o->dir);
@@ -93,24 +106,54 @@ static const char *site_init(const struct http_opts *o)
 	return 0;
 }
 
+/* Both listeners, and the lines that say where: the https one first,
+ * the last one with the keys. 0, or an error message. */
+static const char *start(const struct http_opts *o, uint32_t addr)
+{
+	char a[16], how[256];
+	const char *why = 0, *keys = "; Enter: statistics, Ctrl-C: stop";
+	inet_ntoa(addr, a);
+	if (o->tls_cert) {
+		why = http_tls_start(o, &http_srv.site);
+		if (!why)
+			why = listen_on(&http_srv.listen_tls, o->tls_port,
+					http_tls_config(), &http_srv);
+		if (why)
+			return why;
+		con_printf("serve: https://%s:%u/ from %s (%s); %s%s\n", a,
+			   o->tls_port, o->dir, o->token ? "writes with the "
+			   "token" : "read-only", http_tls_describe(how,
+							 sizeof(how)),
+			   o->port ? "" : keys);
+	}
+	if (!o->port)
+		return 0;
+	why = listen_on(&http_srv.listen, o->port, 0, 0);
+	if (why)
+		return why;
+	con_printf("serve: http://%s:%u/ from %s (%s)%s\n", a, o->port, o->dir,
+		   !o->token ? "read-only" : o->tls_cert ? "writes over https "
+		   "only" : "writes with the token", keys);
+	return 0;
+}
+
 int http_serve(const struct http_opts *o)
 {
 	struct inet_status ns;
-	char addr[16];
 	const char *why = site_init(o);
 	inet_status(&ns);
 	if (!why && !ns.up)
 		why = inet_strerror(INET_ERR_DOWN);
+	if (!why && !o->port && !o->tls_cert)
+		why = "nothing to listen on (--port 0 needs --tls)";
 	if (!why)
-		why = listen_on(o->port);
+		why = start(o, ns.addr);
 	if (why) {
+		stop();
+		http_tls_stop();
 		con_printf("serve: %s\n", why);
 		return 1;
 	}
-	inet_ntoa(ns.addr, addr);
-	con_printf("serve: http://%s:%u/ from %s (%s); Enter: statistics, "
-		   "Ctrl-C: stop\n", addr, o->port, o->dir,
-		   o->token ? "writes with the token" : "read-only");
 	http_srv.t0 = time_us();
 	http_srv.halted0 = idle_halted_tsc();
 	int stopped = 0;
@@ -126,5 +169,6 @@ int http_serve(const struct http_opts *o)
 	}
 	stop();
 	stats();
+	http_tls_stop();
 	return 0;
 }

@@ -14,6 +14,8 @@
 #include "../../runtime/power.h"
 #include "../../runtime/random.h"
 #include "../../runtime/time.h"
+#include "lwip/altcp.h"
+#include "lwip/altcp_tcp.h"
 #include "lwip/dhcp.h"
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
@@ -21,6 +23,7 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/sys.h"
+#include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "lwip_hooks.h"
 #include "netif/ethernet.h"
@@ -388,6 +391,48 @@ int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
 		return INET_ERR_TIMEOUT;
 	*addr = l.addr;
 	return l.done > 0 ? 0 : INET_ERR_NOT_FOUND;
+}
+
+/* The listener's accept (what altcp_tcp's does, with the no-pcb call
+ * lwIP makes when it is out of TCP pcbs refused): the new pcb as an
+ * altcp pcb, to the listener's own accept. */
+static err_t accept_tcp(void *arg, struct tcp_pcb *tp, err_t err)
+{
+	struct altcp_pcb *l = arg;
+	if (!tp || !l || !l->accept)
+		return ERR_VAL;
+	struct altcp_pcb *conn = altcp_tcp_wrap(tp);
+	if (!conn)
+		return ERR_MEM;		/* lwIP resets tp */
+	return l->accept(l->arg, conn, err);
+}
+
+struct altcp_pcb *inet_listen(uint16_t port, const char **why)
+{
+	struct tcp_pcb *tp = tcp_new();
+	struct altcp_pcb *l = tp ? altcp_tcp_wrap(tp) : 0;
+	*why = "out of memory";
+	if (!l) {
+		if (tp)
+			tcp_close(tp);
+		return 0;
+	}
+	ip_set_option(tp, SOF_REUSEADDR);	/* again on a port in TIME_WAIT */
+	if (altcp_bind(l, IP_ADDR_ANY, port) != ERR_OK) {
+		altcp_close(l);
+		*why = "the port is in use";
+		return 0;
+	}
+	struct altcp_pcb *listening = altcp_listen(l);
+	if (!listening) {
+		altcp_close(l);
+		return 0;
+	}
+	/* altcp_tcp keeps the listening tcp_pcb as its state; its arg is
+	 * the altcp pcb */
+	tcp_accept((struct tcp_pcb *)listening->state, accept_tcp);
+	*why = 0;
+	return listening;
 }
 
 void inet_ntoa(uint32_t addr, char out[16])

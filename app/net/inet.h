@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct net_dev;
+struct altcp_pcb;
 
 enum inet_err {
 	INET_OK = 0,
@@ -61,6 +62,14 @@ int inet_pending(void);
  * each round; it must not wait) says so: 1, or 0 at deadline_us or when
  * the power button was pressed (every network wait ends there). */
 int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us);
+
+/* A TCP listener on port (any address, SO_REUSEADDR), as an altcp pcb
+ * for altcp_accept and altcp_close; NULL with *why when the port is in
+ * use or memory is short. Its accept callback is umbra's, not lwIP
+ * 2.1.3's altcp_tcp one, which takes the no-pcb call lwIP makes when it
+ * runs out of TCP pcbs for a pcb (fixed in lwIP 2.2): a SYN flood would
+ * stop the appliance. */
+struct altcp_pcb *inet_listen(uint16_t port, const char **why);
 
 /* A dotted quad, or a name through DNS. */
 int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us);

@@ -73,14 +73,20 @@ extern unsigned char *inet_ram_heap;
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1	/* TCP's to a device that can */
 
 /* lwIP's assertions check how its own API is used (by app/net and
- * app/http, which the tests drive); as in lwIP's release builds they are
- * off: with them the image would not keep within its 256 KiB (and a
- * failed one would stop the appliance all the same). Input from the wire
- * is checked by lwIP's code proper, not by assertions. */
-#define LWIP_NOASSERT 1
+ * app/http, which the tests drive) and its invariants: on, as a panic
+ * that names lwIP's file and line (arch/cc.h). Input from the wire is
+ * checked by lwIP's code proper, not by assertions. */
 #define LWIP_STATS 0
 #define LWIP_NETIF_STATUS_CALLBACK 0
 #define LWIP_NETIF_LINK_CALLBACK 0
+
+/* The altcp layer: app/http talks to one interface whether the bytes
+ * go over plain TCP (lwIP's altcp_tcp) or TLS (app/net/altcp_tls.c,
+ * BearSSL): two altcp pcbs per TLS connection, one per plain one, and
+ * the listeners. */
+#define LWIP_ALTCP 1
+#define LWIP_ALTCP_TLS 1
+#define MEMP_NUM_ALTCP_PCB (2 * MEMP_NUM_TCP_PCB + 4)
 
 #define LWIP_HOOK_FILENAME "lwip_hooks.h"
 #define LWIP_HOOK_TCP_ISN inet_tcp_isn
