@@ -36,51 +36,70 @@ static void pem_dest(void *ctx, const void *src, size_t len)
 	p->used += len;
 }
 
+/* The bytes of s[0..len) before its first CR (BearSSL 0.6's PEM
+ * decoder takes a CR before the LF for part of a BEGIN line's name, so
+ * files with CR LF line ends are given to it without their CRs). */
+static size_t before_cr(const char *s, size_t len)
+{
+	const char *cr = memchr(s, '\r', len);
+	return cr ? (size_t)(cr - s) : len;
+}
+
+/* Pushes s[0..len) into the decoder, taking its events: 0, or why
+ * the PEM is bad. */
+static const char *pem_push(br_pem_decoder_context *dc, struct pem *p,
+			    const char *s, size_t len, int *inside)
+{
+	while (len) {
+		size_t k = br_pem_decoder_push(dc, s, len);
+		s += k;
+		len -= k;
+		switch (br_pem_decoder_event(dc)) {
+		case BR_PEM_BEGIN_OBJ:
+			if (p->n == PEM_OBJECTS)
+				return "too many PEM objects";
+			*inside = 1;
+			memset(&p->obj[p->n], 0, sizeof(p->obj[0]));
+			memcpy(p->obj[p->n].name, br_pem_decoder_name(dc),
+			       strnlen(br_pem_decoder_name(dc), PEM_NAME - 1));
+			p->obj[p->n].off = p->used;
+			br_pem_decoder_setdest(dc, pem_dest, p);
+			break;
+		case BR_PEM_END_OBJ:
+			if (*inside) {
+				p->obj[p->n].len = p->used - p->obj[p->n].off;
+				p->n++;
+			}
+			*inside = 0;
+			break;
+		case BR_PEM_ERROR:
+			return "malformed PEM";
+		}
+		if (p->overflow)
+			return "malformed PEM";
+	}
+	return 0;
+}
+
 /* Decodes every PEM object of text into p->der (which has room for
  * len bytes: base64 only shrinks). 0, or a sentence. */
 static const char *pem_decode(struct pem *p, const char *text, size_t len)
 {
 	br_pem_decoder_context dc;
+	const char *why = 0;
 	int inside = 0;
 	br_pem_decoder_init(&dc);
-	/* a last line without its newline still ends its object */
-	for (int pass = 0; pass < 2; pass++) {
-		const char *s = pass ? "\n" : text;
-		size_t left = pass ? 1 : len;
-		while (left) {
-			size_t k = br_pem_decoder_push(&dc, s, left);
-			s += k;
-			left -= k;
-			switch (br_pem_decoder_event(&dc)) {
-			case BR_PEM_BEGIN_OBJ:
-				if (p->n == PEM_OBJECTS)
-					return "too many PEM objects";
-				inside = 1;
-				memset(&p->obj[p->n], 0, sizeof(p->obj[0]));
-				const char *name = br_pem_decoder_name(&dc);
-				memcpy(p->obj[p->n].name, name,
-				       strnlen(name, PEM_NAME - 1));
-				p->obj[p->n].off = p->used;
-				br_pem_decoder_setdest(&dc, pem_dest, p);
-				break;
-			case BR_PEM_END_OBJ:
-				if (inside) {
-					p->obj[p->n].len = p->used -
-							   p->obj[p->n].off;
-					p->n++;
-				}
-				inside = 0;
-				break;
-			case BR_PEM_ERROR:
-				return "malformed PEM";
-			}
-			if (p->overflow)
-				return "malformed PEM";
-		}
+	for (size_t at = 0; at < len && !why;) {
+		size_t n = before_cr(text + at, len - at);
+		why = pem_push(&dc, p, text + at, n, &inside);
+		at += n + 1;		/* and the CR */
 	}
-	if (inside)
-		return "a PEM object does not end";
-	return 0;
+	/* a last line without its newline still ends its object */
+	if (!why)
+		why = pem_push(&dc, p, "\n", 1, &inside);
+	if (!why && inside)
+		why = "a PEM object does not end";
+	return why;
 }
 
 /* --- DER: just enough to bound a private key's components ------------- */
