@@ -117,16 +117,17 @@ err_t http_pump(struct http_conn *c)
 		if (c->file_left && !file_same(c))
 			return http_close(c, 1);
 		while (c->file_left) {
-			/* what the connection takes now (a TLS connection
-			 * takes a record, 16 KiB, at a time), in whole
-			 * blocks unless it is the end of the file */
+			/* what the connection takes now, in whole blocks, at
+			 * least half a chunk (a TLS connection takes a
+			 * record, 16 KiB, at a time) unless it is the end of
+			 * the file: small writes make small segments */
 			size_t want = CHUNK, room = altcp_sndbuf(c->pcb);
 			if (want > c->file_left)
 				want = (size_t)c->file_left;
+			if (room < want && room < CHUNK / 2)
+				break;
 			if (room < want)
 				want = room & ~(size_t)(BLOCK - 1);
-			if (!want)
-				break;
 			int64_t got = efs_read(http_srv.site.fs, r->ino,
 					       c->file_off, chunk, want);
 			if (got <= 0)
