@@ -2,8 +2,8 @@
  * ExitBootServices, move onto umbra's own stack and hand off to runtime/. */
 #include <stdint.h>
 
-#include "boot.h"
 #include "efi.h"
+#include "../runtime/boot_info.h"
 #include "../runtime/console.h"
 #include "../runtime/cpu.h"
 #include "../runtime/timeline.h"

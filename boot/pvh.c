@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "boot.h"
+#include "../runtime/boot_info.h"
 #include "../runtime/acpi.h"
 #include "../runtime/console.h"
 #include "../runtime/cpu.h"

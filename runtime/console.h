@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "../boot/efi.h"
+#include "uefi.h"
 
 /* Routes output to UEFI ConOut (non-NULL) or to the UART (NULL). */
 void con_use_efi(efi_text_out *out);

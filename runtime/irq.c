@@ -59,7 +59,8 @@ struct vec {
 	int ioapic;		/* -1: not on an IOAPIC */
 	uint32_t gsi;
 	uint8_t level, active_low, masked;
-	const char *kind;	/* "MSI", "GSI", "ISA", "timer" */
+	const char *kind;	/* "MSI" or "local APIC" (the timer); a vector
+				 * on an IOAPIC shows its GSI instead */
 };
 
 static struct vec vecs[NVEC];

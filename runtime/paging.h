@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "../boot/boot.h"
+#include "boot_info.h"
 
 /* Builds the tables from the boot memory map and our PE image's section
  * table, then loads them (with EFER.NXE and CR0.WP set). Needs page_add done for

@@ -1,6 +1,6 @@
 /* runtime_start: bring the runtime up in dependency order, then run the
  * application. Entered from boot/ on our own stack, interrupts off. */
-#include "../boot/boot.h"
+#include "boot_info.h"
 #include "acpi.h"
 #include "cmdline.h"
 #include "console.h"

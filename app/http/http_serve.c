@@ -107,7 +107,7 @@ int http_serve(const struct http_opts *o)
 		con_printf("serve: %s\n", why);
 		return 1;
 	}
-	inet_ntoa(ns.addr, addr);
+	inet_ip4_format(ns.addr, addr);
 	con_printf("serve: http://%s:%u/ from %s (%s); Enter: statistics, "
 		   "Ctrl-C: stop\n", addr, o->port, o->dir,
 		   o->token ? "writes with the token" : "read-only");

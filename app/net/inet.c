@@ -367,7 +367,7 @@ static int looked_up(void *ctx)
 
 int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
 {
-	if (!inet_aton(host, addr))
+	if (!inet_ip4_parse(host, addr))
 		return 0;
 	if (!dev)
 		return INET_ERR_NODEV;
@@ -390,13 +390,13 @@ int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
 	return l.done > 0 ? 0 : INET_ERR_NOT_FOUND;
 }
 
-void inet_ntoa(uint32_t addr, char out[16])
+void inet_ip4_format(uint32_t addr, char out[16])
 {
 	const uint8_t *b = (const uint8_t *)&addr;	/* network order */
 	fmt_snprintf(out, 16, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
 }
 
-int inet_aton(const char *s, uint32_t *addr)
+int inet_ip4_parse(const char *s, uint32_t *addr)
 {
 	uint8_t b[4];
 	for (int i = 0; i < 4; i++) {

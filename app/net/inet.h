@@ -16,12 +16,12 @@ struct net_dev;
 
 enum inet_err {
 	INET_OK = 0,
-	INET_ERR_NODEV = -1,	/* no network device */
-	INET_ERR_TIMEOUT = -2,
-	INET_ERR_NOT_FOUND = -3,	/* a name DNS does not know */
-	INET_ERR_DOWN = -4,	/* no address yet: `net up` first */
-	INET_ERR_LINK = -5,	/* the link is down */
-	INET_ERR_NOMEM = -6,
+	INET_ERR_NODEV = -501,	/* no network device */
+	INET_ERR_TIMEOUT = -502,
+	INET_ERR_NOT_FOUND = -503,	/* a name DNS does not know */
+	INET_ERR_DOWN = -504,	/* no address yet: `net up` first */
+	INET_ERR_LINK = -505,	/* the link is down */
+	INET_ERR_NOMEM = -506,
 };
 
 const char *inet_strerror(int err);
@@ -65,10 +65,12 @@ int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us);
 /* A dotted quad, or a name through DNS. */
 int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us);
 
-/* "10.0.2.15" into out (16 bytes). */
-void inet_ntoa(uint32_t addr, char out[16]);
+/* "10.0.2.15" into out (16 bytes). (Not POSIX's inet_ntoa, whose name
+ * lwIP's headers take as a macro.) */
+void inet_ip4_format(uint32_t addr, char out[16]);
 
-/* Parses a dotted quad; 0, or -1 when s is not one. */
-int inet_aton(const char *s, uint32_t *addr);
+/* Parses a dotted quad; 0, or -1 when s is not one (the reverse of
+ * POSIX inet_aton's convention, hence another name). */
+int inet_ip4_parse(const char *s, uint32_t *addr);
 
 #endif

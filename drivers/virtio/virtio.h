@@ -33,12 +33,12 @@
 
 enum virtio_err {
 	VIRTIO_OK = 0,
-	VIRTIO_ERR_FEATURES = -1,	/* FEATURES_OK did not stick */
-	VIRTIO_ERR_QUEUE = -2,		/* queue missing or unusable */
-	VIRTIO_ERR_NOMEM = -3,
-	VIRTIO_ERR_DEVICE = -4,		/* the device misbehaved */
-	VIRTIO_ERR_RESET = -5,		/* a reset did not complete */
-	VIRTIO_ERR_NODEV = -6,		/* a transport with no device behind */
+	VIRTIO_ERR_FEATURES = -301,	/* FEATURES_OK did not stick */
+	VIRTIO_ERR_QUEUE = -302,		/* queue missing or unusable */
+	VIRTIO_ERR_NOMEM = -303,
+	VIRTIO_ERR_DEVICE = -304,		/* the device misbehaved */
+	VIRTIO_ERR_RESET = -305,		/* a reset did not complete */
+	VIRTIO_ERR_NODEV = -306,		/* a transport with no device behind */
 };
 
 #define VIRTIO_RESET_US 1000000ull	/* a reset takes at most this */

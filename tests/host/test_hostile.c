@@ -461,6 +461,34 @@ static void test_nvme_cap(void)
 		     "the doorbells (CAP.DSTRD) lie beyond BAR0");
 }
 
+/* A controller that answers an admin command with an error status: the
+ * reason names the command and the status, not a bare "failed". */
+static void nvme_admin_refused(uint8_t slot, uint8_t op, uint16_t sf,
+			       const char *why)
+{
+	static struct emu_nvme e;
+	char where[8];
+	emu_nvme_init(&e, slot, emu_nvme_cap(31, 2, 20));
+	emu_nvme_ns(&e, 1, 64, 9, 1);
+	e.refuse_op = op;
+	e.refuse_sf = sf;
+	CHECK_INT(emu_nvme_start(&e), 0);
+	unsigned nb = blk_broken_count();
+	hostcon_clear();
+	CHECK_INT(nvme_probe(&e.pci.pci), BLK_ERR_DEVICE);
+	pci_where(&e.pci.pci, where);
+	check_broken(nb, where, "nvme", why);
+	emu_nvme_free(&e);
+}
+
+static void test_nvme_admin(void)
+{
+	nvme_admin_refused(10, 0x06, 0x001, "IDENTIFY controller failed: "
+			   "invalid opcode (status 0x1)");
+	nvme_admin_refused(11, 0x05, 0x102, "creating the I/O queue pair "
+			   "failed: command specific error (status 0x102)");
+}
+
 /* Waits, bounded, until CSTS reads `want`. */
 static int wait_csts(struct emu_nvme *e, uint32_t want)
 {
@@ -649,6 +677,7 @@ int main(void)
 	test_virtio_capacity();
 	test_ata_capacity();
 	test_nvme_cap();
+	test_nvme_admin();
 	test_nvme();
 	test_ahci(0);
 	test_ahci(1);

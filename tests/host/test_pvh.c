@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "../../boot/boot.h"
+#include "../../runtime/boot_info.h"
 #include "../../runtime/acpi.h"
 #include "../../runtime/console.h"
 #include "../../runtime/cpu.h"

@@ -1,13 +1,14 @@
 /* What boot/ hands to runtime/: everything umbra learned from the firmware
  * or the loader, in one structure that says nothing about which entry ran
- * (UEFI efi_main or the PVH entry). The memory map is umbra's own, not
+ * (UEFI efi_main or the PVH entry). runtime/ defines it and boot/ fills it:
+ * boot includes runtime, never the reverse. The memory map is umbra's own, not
  * UEFI's or E820's: each entry converts its source. */
-#ifndef UMBRA_BOOT_H
-#define UMBRA_BOOT_H
+#ifndef UMBRA_BOOT_INFO_H
+#define UMBRA_BOOT_INFO_H
 
 #include <stdint.h>
 
-#include "efi.h"
+#include "uefi.h"
 
 /* What a memory range is, as far as runtime/ cares. */
 enum boot_mem_type {
