@@ -438,16 +438,17 @@ static void test_random(void)
 	CHECK_INT(broken, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_head_end();
-	test_good();
-	test_bad();
-	test_paths();
-	test_ranges();
-	test_validators();
-	test_dates();
-	test_chunked();
-	test_random();
+	check_args(argc, argv);
+	RUN(test_head_end);
+	RUN(test_good);
+	RUN(test_bad);
+	RUN(test_paths);
+	RUN(test_ranges);
+	RUN(test_validators);
+	RUN(test_dates);
+	RUN(test_chunked);
+	RUN(test_random);
 	return check_done();
 }
