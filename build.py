@@ -60,6 +60,7 @@ VIRTIO = "drivers/virtio/virtio drivers/virtio/virtq"
 HOST_TESTS = {
     "test_fmt": "tests/host/test_fmt runtime/fmt",
     "test_page": "tests/host/test_page runtime/page",
+    "test_string": "tests/host/test_string",
     "test_efs": "tests/host/test_efs tests/host/memdev tests/host/efs_util @fs",
     "test_efs_crash": "tests/host/test_efs_crash tests/host/memdev "
                       "tests/host/efs_util tests/host/churn @fs",
