@@ -225,9 +225,12 @@ static void grow_rect(unsigned row, unsigned col)
 {
 	const struct font *f = &font_console;
 	uint32_t x = con.left + col * f->width, y = con.top_px + row * f->height;
-	if (con.rx1 == 0) {
+	if (con.rx1 == 0) {	/* a new rectangle */
 		con.rx0 = x;
 		con.ry0 = y;
+		con.rx1 = x + f->width;
+		con.ry1 = y + f->height;
+		return;
 	}
 	if (x < con.rx0)
 		con.rx0 = x;

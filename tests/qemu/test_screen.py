@@ -146,11 +146,12 @@ def typed(vm, text, until):
     return vm.until(until, 60)
 
 
-def keyboard_session(t, vm, f, keyboard):
+def keyboard_session(t, vm, f, keyboard, at_prompt=False):
     """Commands typed on the keyboard run and are drawn: Shift, Ctrl-C
     dropping a line, the up arrow recalling one; then a screenful and
     more scrolls."""
-    vm.until("umbra> ", 120)
+    if not at_prompt:
+        vm.until("umbra> ", 180)
     out = typed(vm, "screen\r", "umbra> ")
     if keyboard not in out:
         raise harness.Fail(f"`screen` lacks {keyboard!r}: {out!r}")
@@ -192,7 +193,7 @@ def ovmf_gop(t):
                 "keyboard: PS/2 (i8042, set 2 translated to set 1"):
         if pat not in out:
             raise harness.Fail(f"`screen` lacks {pat!r}: {out!r}")
-    keyboard_session(t, vm, f, "keyboard: PS/2")
+    keyboard_session(t, vm, f, "keyboard: PS/2", at_prompt=True)
 
 
 @case("screen: OVMF with virtio-gpu-pci (its GOP is Blt-only) and a "
