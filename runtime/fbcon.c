@@ -13,6 +13,7 @@
 #define FG 0xc0			/* light grey on black */
 #define BG 0x00
 #define CURSOR 0x100		/* a front cell drawn inverted */
+#define UNKNOWN 0xffff		/* a front cell not drawn yet */
 #define INTERVAL_MIN_US 8000	/* draws at most this often while busy */
 #define INTERVAL_FACTOR 4	/* ... or this many times their cost */
 #define MAX_DIM 8192		/* pixels either way */
@@ -33,6 +34,7 @@ static struct {
 	uint32_t lut[2][16][4];		/* 4 pixels per nibble: normal, cursor */
 	int pending;			/* text changed since the last draw */
 	int stopped, drawing;
+	int unknown;			/* nothing drawn yet */
 	uint32_t rx0, ry0, rx1, ry1;	/* drawn and not yet shown (pixels) */
 	uint64_t last_end_us, interval_us;
 	uint64_t draws, cells, draw_us;
@@ -82,21 +84,30 @@ static const char *mode_ok(const struct fb_desc *fb)
 	return 0;
 }
 
-/* The whole surface to the background (the firmware's picture, or
- * memory never written), the grid known blank, all of it to be shown. */
-static void clear(void)
+/* The first draw: what the surface holds is unknown (the firmware's
+ * picture, or memory never written), so every cell is drawn, and the
+ * margins around the grid are filled; all of it is shown. Done at the
+ * first draw, not at attach, so that it costs the boot nothing. */
+static void margins(void)
 {
+	const struct font *f = &font_console;
 	uint32_t bg = grey(&con.fb, BG);
+	uint32_t gx1 = con.left + con.cols * f->width;
+	uint32_t gy1 = con.top_px + con.rows * f->height;
 	for (uint32_t y = 0; y < con.fb.height; y++) {
 		uint32_t *row = (uint32_t *)(con.px + (size_t)y * con.fb.stride);
-		for (uint32_t x = 0; x < con.fb.width; x++)
-			row[x] = bg;
+		int inside = y >= con.top_px && y < gy1;
+		for (uint32_t x = 0; x < con.fb.width; x++) {
+			if (inside && x == con.left)
+				x = gx1;	/* the grid draws itself */
+			if (x < con.fb.width)
+				row[x] = bg;
+		}
 	}
-	for (size_t i = 0; i < (size_t)con.rows * con.cols; i++)
-		con.front[i] = ' ';
 	con.rx0 = con.ry0 = 0;
 	con.rx1 = con.fb.width;
 	con.ry1 = con.fb.height;
+	con.unknown = 0;
 }
 
 static int due(uint64_t *when);
@@ -142,7 +153,10 @@ int fbcon_attach(const struct fb_desc *fb, const char *driver,
 	memset(back, ' ', (size_t)rows * cols);
 	con.interval_us = INTERVAL_MIN_US;
 	make_luts();
-	clear();
+	for (size_t i = 0; i < (size_t)rows * cols; i++)
+		front[i] = UNKNOWN;
+	memset(dirty, 1, rows);
+	con.unknown = 1;
 	con.pending = 1;
 	irq_restore(on);
 	idle_set_flusher(due, fbcon_flush);
@@ -247,6 +261,8 @@ static void grow_rect(unsigned row, unsigned col)
  * it is read, so a change in between marks it again. */
 static void render(void)
 {
+	if (con.unknown)
+		margins();
 	unsigned ccol = con.cx < con.cols ? con.cx : con.cols - 1;
 	con.dirty[con.drawn_cy] = 1;
 	con.dirty[con.cy] = 1;
