@@ -153,9 +153,16 @@ int i8042_probe(const char **why)
 	cfg = (cfg | CFG_KBD_IRQ | CFG_XLATE) & ~(CFG_KBD_OFF | CFG_AUX_IRQ);
 	if (write_port(COMMAND, C_WRITE_CFG) || write_port(DATA, (uint8_t)cfg))
 		return -1;
-	/* Firmware may have stopped the keyboard; no answer: none there. */
+	/* Firmware may have stopped the keyboard; no answer: none there.
+	 * A key pressed just then may come before the answer. */
 	*why = "no keyboard on the i8042";
-	if (write_port(DATA, K_ENABLE) || read_data() != K_ACK)
+	if (write_port(DATA, K_ENABLE))
+		return -1;
+	int b = -1;
+	for (int i = 0; i < 4 && b != K_ACK; i++)
+		if ((b = read_data()) < 0)
+			return -1;
+	if (b != K_ACK)
 		return -1;
 	*why = "no interrupt vector for IRQ 1";
 	int vec = irq_alloc("ps2-kbd", kbd_irq, 0);
