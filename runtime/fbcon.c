@@ -226,9 +226,11 @@ static void glyph(unsigned row, unsigned col, uint16_t cell)
 		if (f->row_bytes > 1)
 			bits = bits << 8 | g[1];
 		for (unsigned x = 0; x < f->width; x += 4) {
-			unsigned n = f->width - x < 4 ? f->width - x : 4;
-			memcpy(p + 4 * x, lut[(bits >> (rowbits - 4 - x)) & 15],
-			       4 * n);
+			const uint32_t *px4 = lut[(bits >> (rowbits - 4 - x)) & 15];
+			if (f->width - x >= 4)	/* inlined: 4 pixels at once */
+				__builtin_memcpy(p + 4 * x, px4, 16);
+			else
+				memcpy(p + 4 * x, px4, 4 * (f->width - x));
 		}
 		p += con.fb.stride;
 	}

@@ -163,6 +163,7 @@ int vinput_attach(struct virtio_dev *d, const char **why)
 	uint8_t name[CFG_UNION_MAX + 1];
 	unsigned n = config(d, SEL_ID_NAME, 0, name);
 	name[n] = 0;
+	n = (unsigned)strlen((char *)name);	/* some count the NUL */
 	for (unsigned i = 0; i < n; i++)
 		if (name[i] < 0x20 || name[i] > 0x7e)
 			name[i] = '?';
