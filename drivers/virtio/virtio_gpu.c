@@ -43,15 +43,18 @@
 
 #define RESOURCE 1		/* our one resource's id */
 #define QUEUE_WANT 16
-/* The command page: a setup command and its answer, then the draw
- * pair (transfer, flush), each with its answer. */
-#define SETUP_CMD 0
+/* The command page: up to SETUP_MAX setup commands and their answers
+ * (the display info's, 408 bytes, is alone), then the draw pair
+ * (transfer, flush), each with its answer. */
+#define SETUP_MAX 3
+#define SETUP_SLOT 128
 #define SETUP_RESP 512
 #define XFER_CMD 1024
 #define FLUSH_CMD 1536
 #define RESP_AT 256		/* a draw command's answer, past it */
 
-_Static_assert(SETUP_RESP + DISPLAY_INFO_LEN <= XFER_CMD, "page layout");
+_Static_assert(SETUP_RESP + DISPLAY_INFO_LEN <= XFER_CMD &&
+	       SETUP_SLOT * SETUP_MAX <= SETUP_RESP, "page layout");
 
 static struct vgpu {
 	struct virtio_dev *dev;
@@ -112,47 +115,73 @@ static int check(const uint8_t *cmd, const uint8_t *resp, uint32_t used,
 	return VIRTIO_ERR_DEVICE;
 }
 
-/* One setup command (len bytes at SETUP_CMD), its answer of up to
- * resp_len bytes at SETUP_RESP, waited for. */
-static int command(struct vgpu *g, uint32_t len, uint32_t resp_len,
-		   uint32_t want, const char **why)
+struct setup {
+	uint32_t len, resp_len, want;	/* command, answer, answer's type */
+};
+
+/* Setup commands 0 .. n-1 (command i at SETUP_SLOT * i, its answer at
+ * SETUP_RESP + SETUP_SLOT * i), posted together (the device takes them
+ * in order) and waited for together, at most VGPU_WAIT_US; each answer
+ * must have its type. The first that fails says why. */
+static int commands(struct vgpu *g, const struct setup *c, unsigned n,
+		    const char **why)
 {
-	uint8_t *cmd = g->page + SETUP_CMD;
-	struct virtq_buf b[2] = {
-		{ (uintptr_t)cmd, len, 0 },
-		{ (uintptr_t)(g->page + SETUP_RESP), resp_len, 1 },
-	};
-	memset(g->page + SETUP_RESP, 0, resp_len);
-	if (virtq_add(&g->q, b, 2, cmd))
-		return VIRTIO_ERR_QUEUE;
+	uint32_t used[SETUP_MAX] = { 0 };
+	int got[SETUP_MAX] = { 0 };
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *cmd = g->page + SETUP_SLOT * i;
+		uint8_t *resp = g->page + SETUP_RESP + SETUP_SLOT * i;
+		struct virtq_buf b[2] = { { (uintptr_t)cmd, c[i].len, 0 },
+					  { (uintptr_t)resp, c[i].resp_len, 1 } };
+		memset(resp, 0, c[i].resp_len);
+		if (virtq_add(&g->q, b, 2, cmd))
+			return VIRTIO_ERR_QUEUE;
+	}
 	virtq_kick(&g->q);
 	uint64_t end = time_us() + VGPU_WAIT_US;
-	void *tok;
-	uint32_t used = 0;
-	int r;
-	while (!(r = virtq_get(&g->q, &tok, &used)) && time_us() < end)
-		cpu_pause();
-	static char buf[64];
-	if (r == 0) {
-		fmt_snprintf(buf, sizeof(buf), "no answer to %s within 1 s",
-			     name(le32_get(cmd)));
-		*why = buf;
-		return VIRTIO_ERR_DEVICE;
+	for (unsigned seen = 0; seen < n && time_us() < end;) {
+		void *tok;
+		uint32_t len;
+		int r = virtq_get(&g->q, &tok, &len);
+		if (!r) {
+			cpu_pause();
+			continue;
+		}
+		uint64_t at = (uint64_t)((uint8_t *)tok - g->page);
+		if (r < 0 || at % SETUP_SLOT || at / SETUP_SLOT >= n ||
+		    got[at / SETUP_SLOT]) {
+			*why = "a used buffer that was not posted";
+			return VIRTIO_ERR_DEVICE;
+		}
+		got[at / SETUP_SLOT] = 1;
+		used[at / SETUP_SLOT] = len;
+		seen++;
 	}
-	if (r < 0 || tok != cmd) {
-		*why = "a used buffer that was not posted";
-		return VIRTIO_ERR_DEVICE;
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *cmd = g->page + SETUP_SLOT * i;
+		if (!got[i]) {
+			static char buf[64];
+			fmt_snprintf(buf, sizeof(buf), "no answer to %s within "
+				     "1 s", name(le32_get(cmd)));
+			*why = buf;
+			return VIRTIO_ERR_DEVICE;
+		}
+		int err = check(cmd, g->page + SETUP_RESP + SETUP_SLOT * i,
+				used[i], c[i].want, why);
+		if (err)
+			return err;
 	}
-	return check(cmd, g->page + SETUP_RESP, used, want, why);
+	return 0;
 }
 
 /* §5.7.6.7 GET_DISPLAY_INFO: the first enabled scanout's size, which
  * must be believable (at least one glyph, at most 8192 either way). */
 static int display_info(struct vgpu *g, const char **why)
 {
-	hdr(g->page + SETUP_CMD, CMD_GET_DISPLAY_INFO);
-	int err = command(g, HDR_LEN, DISPLAY_INFO_LEN, RESP_OK_DISPLAY_INFO,
-			  why);
+	static const struct setup info = { HDR_LEN, DISPLAY_INFO_LEN,
+					   RESP_OK_DISPLAY_INFO };
+	hdr(g->page, CMD_GET_DISPLAY_INFO);
+	int err = commands(g, &info, 1, why);
 	if (err)
 		return err;
 	const uint8_t *m = g->page + SETUP_RESP + HDR_LEN;
@@ -176,7 +205,7 @@ static int display_info(struct vgpu *g, const char **why)
 }
 
 /* §5.7.6.7 RESOURCE_CREATE_2D, RESOURCE_ATTACH_BACKING (one entry: the
- * pages are contiguous), SET_SCANOUT. */
+ * pages are contiguous), SET_SCANOUT: one round trip for the three. */
 static int resource(struct vgpu *g, const char **why)
 {
 	uint32_t w = g->disp_w < VGPU_MAX_WIDTH ? g->disp_w : VGPU_MAX_WIDTH;
@@ -190,30 +219,30 @@ static int resource(struct vgpu *g, const char **why)
 	g->px = (uint8_t *)(uintptr_t)px;
 	g->fb = (struct fb_desc){ px, bytes, w, h, w * 4, 0xff0000, 0xff00,
 				  0xff, 0 };
-	uint8_t *c = g->page + SETUP_CMD;
+	static const struct setup trio[3] = {
+		{ HDR_LEN + 16, HDR_LEN, RESP_OK_NODATA },
+		{ HDR_LEN + 24, HDR_LEN, RESP_OK_NODATA },
+		{ HDR_LEN + RECT_LEN + 8, HDR_LEN, RESP_OK_NODATA },
+	};
+	uint8_t *c = g->page;
 	hdr(c, CMD_RESOURCE_CREATE_2D);
 	le32_put(c + HDR_LEN, RESOURCE);
 	le32_put(c + HDR_LEN + 4, FORMAT_B8G8R8X8);
 	le32_put(c + HDR_LEN + 8, w);
 	le32_put(c + HDR_LEN + 12, h);
-	int err = command(g, HDR_LEN + 16, HDR_LEN, RESP_OK_NODATA, why);
-	if (err)
-		return err;
+	c += SETUP_SLOT;
 	hdr(c, CMD_RESOURCE_ATTACH_BACKING);
 	le32_put(c + HDR_LEN, RESOURCE);
 	le32_put(c + HDR_LEN + 4, 1);		/* nr_entries */
 	le64_put(c + HDR_LEN + 8, px);		/* virtio_gpu_mem_entry */
 	le32_put(c + HDR_LEN + 16, (uint32_t)bytes);
 	le32_put(c + HDR_LEN + 20, 0);
-	err = command(g, HDR_LEN + 24, HDR_LEN, RESP_OK_NODATA, why);
-	if (err)
-		return err;
+	c += SETUP_SLOT;
 	hdr(c, CMD_SET_SCANOUT);
 	rect(c + HDR_LEN, 0, 0, w, h);
 	le32_put(c + HDR_LEN + RECT_LEN, 0);		/* scanout_id */
 	le32_put(c + HDR_LEN + RECT_LEN + 4, RESOURCE);
-	return command(g, HDR_LEN + RECT_LEN + 8, HDR_LEN, RESP_OK_NODATA,
-		       why);
+	return commands(g, trio, 3, why);
 }
 
 /* The answers to the draw pair: each must be OK_NODATA. */
