@@ -17,6 +17,7 @@
 #define INTERVAL_MIN_US 8000	/* draws at most this often while busy */
 #define INTERVAL_FACTOR 4	/* ... or this many times their cost */
 #define MAX_DIM 8192		/* pixels either way */
+#define FLUSH_WAIT_US 100000	/* fbcon_flush waits this for the device */
 
 static struct {
 	struct fb_desc fb;
@@ -350,8 +351,13 @@ void fbcon_write(const char *s, size_t n)
 
 void fbcon_flush(void)
 {
-	if (con.pending || con.rx1)
+	uint64_t end = time_us() + FLUSH_WAIT_US;
+	while ((con.pending || con.rx1) && !con.stopped && con.driver &&
+	       !irq_in_handler() && time_us() < end) {
 		draw();
+		if (con.rx1)		/* the device is busy: ask again */
+			cpu_pause();
+	}
 }
 
 /* idle.h's flusher: due when there is something to draw or show and the
@@ -365,7 +371,8 @@ static int due(uint64_t *when)
 	uint64_t at = con.last_end_us + con.interval_us;
 	if (time_us() >= at)
 		return 1;
-	*when = at;
+	if (at < *when)
+		*when = at;
 	return 0;
 }
 

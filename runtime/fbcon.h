@@ -45,7 +45,8 @@ void fbcon_none(const char *why);
  * text, \n, \r, \b, \t; other control bytes are ignored. */
 void fbcon_write(const char *s, size_t n);
 
-/* Draws what is pending now, whatever the interval (power-off, panic). */
+/* Draws what is pending now, whatever the interval, and waits (at most
+ * 100 ms) until the device has taken it (power-off, panic). */
 void fbcon_flush(void);
 
 /* What drives the screen, for `screen`. */
