@@ -23,12 +23,17 @@ import sys
 
 RUNTIME = """acpi acpi_dev cmdline console cpu isr.S fmt fwcfg heap idle irq
 page paging panic pci pci_irq power random rtc smbios sort start string
-time timeline"""
+time timeline fbcon kbd"""
+
+# Made at build time (in $builddir/gen): the screen console's font, from
+# the PSF file configure found (Debian's console-setup-linux).
+GENERATED = "gen/font"
 
 DRIVERS = """blk blk_bytes net virtio/virtio virtio/virtio_pci
 virtio/virtio_mmio virtio/virtq virtio/virtio_blk virtio/virtio_scsi
 virtio/virtio_scsi_scan scsi/scsi virtio/virtio_net virtio/virtio_rng
-ata/ata ata/ide ata/ide_dma ata/ahci nvme/nvme"""
+virtio/virtio_gpu virtio/virtio_input ps2/i8042 ata/ata ata/ide ata/ide_dma
+ata/ahci nvme/nvme"""
 
 # EclipseFS: portable C, in the image, on the host and in the fuzz targets.
 EFS = """efs_alloc efs_build efs_cache efs_free efs_compact efs_fsck
@@ -36,8 +41,8 @@ efs_mount efs_names efs_node efs_table efs_util efs_write"""
 FS = EFS + " gpt"
 
 APP = """main shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
-storage sha256 cmd_bench cmd_compact http/http_parse http/http_fields
-http/http_chunked http/http_files http/http_list"""
+storage sha256 cmd_bench cmd_compact screen http/http_parse
+http/http_fields http/http_chunked http/http_files http/http_list"""
 
 # App files that use lwIP's headers.
 APP_LWIP = """cmd_net net/inet http/http_serve http/http_conn
@@ -95,6 +100,12 @@ HOST_TESTS = {
     "test_vnet": f"tests/host/test_vnet tests/host/fakevirtio "
                  f"tests/host/dmamem drivers/net drivers/virtio/virtio_net "
                  f"{VIRTIO} runtime/random {HOST_RUNTIME}",
+    # The screen: virtio-gpu and the screen console against a device
+    # played by the test, virtio-input keyboards, the keyboard layout.
+    "test_screen": f"tests/host/test_screen tests/host/fakevirtio "
+                   f"tests/host/dmamem drivers/virtio/virtio_gpu "
+                   f"drivers/virtio/virtio_input {VIRTIO} runtime/fbcon "
+                   f"runtime/kbd gen/font {HOST_RUNTIME}",
     # The HTTP request parser against hostile input.
     "test_http": "tests/host/test_http app/http/http_parse "
                  "app/http/http_fields app/http/http_chunked",
@@ -231,6 +242,11 @@ rule fuzz_link
   command = $cc -fsanitize=fuzzer,address,undefined $in -o $out
   description = FUZZ $out
 
+# The screen console's font, from the PSF file configure found.
+rule psf2c
+  command = $python runtime/psf2c $in $out
+  description = FONT $out
+
 rule mkimage
   command = $python deploy/mkimage --efi $builddir/umbra.efi $
     --fs deploy/rootfs -o $out
@@ -251,7 +267,10 @@ def words(s):
 
 
 def src(path):
-    """A source path without extension: .c unless it names its own."""
+    """A source path without extension: .c unless it names its own;
+    generated ones live in $builddir."""
+    if path.startswith("gen/"):
+        return f"$builddir/{path}.c"
     return path if "." in os.path.basename(path) else path + ".c"
 
 
@@ -286,6 +305,11 @@ def image(o):
     objs = []
     for f in ["boot/efi_main", "boot/pvh_entry.S", "boot/pvh"]:
         o.build(obj("efi", f), "efi_cc", [src(f)])
+    o.build("$builddir/gen/font.c", "psf2c", ["$font"],
+            implicit=["runtime/psf2c"])
+    for f in words(GENERATED):
+        o.build(obj("efi", f), "efi_cc", [src(f)])
+        objs.append(obj("efi", f))
     for room, names in (("runtime", RUNTIME), ("drivers", DRIVERS),
                         ("fs", FS), ("app", APP)):
         for n in words(names):

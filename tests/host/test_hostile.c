@@ -313,7 +313,8 @@ static void s_notify(struct virtio_dev *d, uint16_t q)
 }
 
 static const struct virtio_ops sticky_ops = { s_getf, s_setf, s_gets, s_sets,
-					      s_cfg, s_qmax, s_qen, s_notify, 0 };
+					      s_cfg, s_qmax, s_qen, s_notify, 0,
+					      0 };
 
 static void test_reset_never_completes(void)
 {

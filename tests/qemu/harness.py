@@ -125,14 +125,18 @@ class Live:
             self.con.send(k.encode())
             time.sleep(0.01)
 
-    def qmp(self, command):
-        """Runs one QMP command (after the capabilities handshake)."""
+    def qmp(self, command, arguments=None):
+        """Runs one QMP command (after the capabilities handshake), with
+        its arguments (a dict) when given."""
         s = self._connect(self.qmp_path)
-        s.settimeout(10)
+        s.settimeout(30)
         f = s.makefile("rw")
         f.readline()	# the greeting
-        for cmd in ("qmp_capabilities", command):
-            f.write(json.dumps({"execute": cmd}) + "\n")
+        for cmd, args in (("qmp_capabilities", None), (command, arguments)):
+            msg = {"execute": cmd}
+            if args is not None:
+                msg["arguments"] = args
+            f.write(json.dumps(msg) + "\n")
             f.flush()
             while True:
                 reply = json.loads(f.readline())
