@@ -95,6 +95,14 @@ def _fixed(rng):
         (_req(b"PUT /c HTTP/1.1", [b"Host: u", b"Authorization: Bearer tok",
                                    b"Transfer-Encoding: chunked"],
               b"fffffffffffffff\r\n"), {413}),
+        # RFC 9112 §7.1: a size followed by garbage, a trailer line that
+        # is no field line
+        (_req(b"PUT /c HTTP/1.1", [b"Host: u", b"Authorization: Bearer tok",
+                                   b"Transfer-Encoding: chunked"],
+              b"0x10\r\n0123456789abcdef\r\n0\r\n\r\n"), {400}),
+        (_req(b"PUT /c HTTP/1.1", [b"Host: u", b"Authorization: Bearer tok",
+                                   b"Transfer-Encoding: chunked"],
+              b"1\r\na\r\n0\r\nGET /x HTTP/1.1\r\n\r\n"), {400}),
         (_req(b"PUT /c HTTP/1.1", [b"Host: u", b"Authorization: Bearer tok",
                                    b"Content-Length: 99999999999"]), {413}),
     ]
