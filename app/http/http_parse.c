@@ -135,7 +135,7 @@ static int list_item(const char **s, const char **item, size_t *len)
 }
 
 struct fields {
-	int hosts, lengths, codings, close, keep_alive;
+	int hosts, lengths, codings, close, keep_alive, auths;
 };
 
 /* §6.3, RFC 9110 §8.6: 1*DIGIT; repeated only with the same value. */
@@ -253,6 +253,8 @@ static int field(char *line, struct http_req *r, struct fields *f)
 	} else if (http_word_is(line, nlen, "if-range")) {
 		r->if_range = v;
 	} else if (http_word_is(line, nlen, "authorization")) {
+		if (f->auths++)
+			return 400;	/* RFC 9110 §5.3: not a list */
 		r->authorization = v;
 	} else if (http_word_is(line, nlen, "content-range")) {
 		r->content_range = v;

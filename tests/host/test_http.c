@@ -147,6 +147,12 @@ static void test_bad(void)
 		  "Transfer-Encoding: chunked\r\n\r\n", 400 },
 		{ "PUT / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\nExpect: nothing\r\n\r\n", 417 },
+		/* RFC 9110 §5.3: one Authorization, or which one counts? */
+		{ "PUT /f HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer wrong"
+		  "\r\nAuthorization: Bearer t\r\nContent-Length: 0\r\n\r\n",
+		  400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nauthorization: Bearer t\r\n"
+		  "AUTHORIZATION: Bearer t\r\n\r\n", 400 },
 		{ "GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
 		{ "GET a/b HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
 	};
