@@ -45,10 +45,16 @@ struct http_resp {
 	uint64_t off, len;	/* ... [off, off + len), or mem[0..len) */
 	uint64_t file_size, file_mtime;	/* the file as it was: sending
 					 * stops if it changes */
+	char why[160];		/* a 5xx's cause, for the console */
 };
 
 /* A short text body for status (404 and the like). */
 void http_error(struct http_resp *o, int status);
+
+/* The same, with the cause of a server-side failure (the storage
+ * layer's sentence, "out of memory"): the console gets it, never the
+ * client. */
+void http_fail(struct http_resp *o, int status, const char *why);
 
 /* Answers a request that carries no body for umbra (GET, HEAD, DELETE,
  * MKCOL, and PUT's refusals come from http_put_begin). */

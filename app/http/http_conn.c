@@ -161,20 +161,21 @@ static err_t bad(struct http_conn *c, int status)
 }
 
 /* The body is complete (or broken: status): the upload ends, the answer
- * goes out. */
+ * goes out: the upload's own (its success, or the failure that broke
+ * the body, with its cause), or the body's fault. */
 static err_t body_done(struct http_conn *c, int status)
 {
 	if (c->put) {
-		struct http_resp keep = c->resp;
+		free(c->resp.mem);
 		http_put_end(c->put, !status, &c->resp);
 		c->put = 0;
-		free(keep.mem);
 	}
-	if (status) {
+	if (status && c->resp.status != status) {
 		free(c->resp.mem);
 		http_error(&c->resp, status);
-		c->resp.close = 1;
 	}
+	if (status)
+		c->resp.close = 1;
 	return http_respond(c);
 }
 

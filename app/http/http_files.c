@@ -11,9 +11,16 @@
 
 #include "../../runtime/fmt.h"
 #include "../../runtime/random.h"
+#include "../storage.h"
 
 #define PUT_BUF (256u << 10)	/* PUT bodies reach the volume in these */
 #define TEMP_PREFIX ".umbra-put-"
+
+void http_fail(struct http_resp *o, int status, const char *why)
+{
+	http_error(o, status);
+	fmt_snprintf(o->why, sizeof(o->why), "%s", why);
+}
 
 void http_error(struct http_resp *o, int status)
 {
@@ -45,14 +52,15 @@ static int full_path(const struct http_site *s, const char *path, char *out)
  * following no symlink: 0 with *ino and *st (the last component may be a
  * symlink: st says); 404 when only the last component is missing, 409
  * when its parent is missing or not a directory, 403 for a symlink on
- * the way, 500 for a volume error. */
+ * the way, 500 for a volume error (*err says which). */
 static int walk(const struct http_site *s, char *path, uint32_t *ino,
-		struct efs_stat *st)
+		struct efs_stat *st, int *err_out)
 {
 	size_t i = strlen(s->root);
 	int err = efs_lookup(s->fs, i ? s->root : "/", 1, ino);
 	if (!err)
 		err = efs_stat(s->fs, *ino, st);
+	*err_out = err;
 	if (err)
 		return 500;
 	while (path[i] == '/' && path[i + 1]) {
@@ -70,6 +78,7 @@ static int walk(const struct http_site *s, char *path, uint32_t *ino,
 		path[end] = saved;
 		if (err == EFS_ERR_NOT_FOUND)
 			return saved ? 409 : 404;
+		*err_out = err;
 		if (err)
 			return err == EFS_ERR_NAME ? 400 : 500;
 		i = end;
@@ -127,19 +136,43 @@ static void file(const struct http_req *r, const struct efs_stat *st,
 	}
 }
 
+/* The status for a volume error. */
+static int status_of(int err)
+{
+	switch (err) {
+	case EFS_ERR_NOT_FOUND: return 404;
+	case EFS_ERR_EXISTS: return 405;
+	case EFS_ERR_NOT_EMPTY: return 409;
+	case EFS_ERR_NOT_DIR: return 409;
+	case EFS_ERR_NAME: return 400;
+	case EFS_ERR_TOO_BIG: return 413;
+	case EFS_ERR_NO_SPACE:
+	case EFS_ERR_NO_INODES: return 507;
+	case EFS_ERR_READ_ONLY: return 403;
+	default: return 500;
+	}
+}
+
+/* A refusal of status; when it is a volume's failure (err), its cause
+ * goes with it, in the storage layer's words. */
+static void refuse(struct http_resp *o, int status, int err)
+{
+	http_fail(o, status, err ? storage_strerror(err) : "");
+}
+
 static void get(struct http_site *s, const struct http_req *r,
 		struct http_resp *o)
 {
 	char path[EFS_PATH_MAX + 1];
 	uint32_t ino;
 	struct efs_stat st;
-	int st_err = full_path(s, r->path, path);
-	if (!st_err)
-		st_err = walk(s, path, &ino, &st);
-	if (st_err == 409)
-		st_err = 404;
-	if (st_err || st.kind == EFS_SYMLINK) {
-		http_error(o, st_err ? st_err : 403);
+	int err = 0, code = full_path(s, r->path, path);
+	if (!code)
+		code = walk(s, path, &ino, &st, &err);
+	if (code == 409)
+		code = 404;
+	if (code || st.kind == EFS_SYMLINK) {
+		refuse(o, code ? code : 403, err);
 	} else if (st.kind == EFS_DIR) {
 		http_listing(s, r, ino, o);
 	} else if (r->trailing_slash) {
@@ -167,22 +200,6 @@ static int may_write(struct http_site *s, const struct http_req *r,
 	return 1;
 }
 
-static int status_of(int err)
-{
-	switch (err) {
-	case EFS_ERR_NOT_FOUND: return 404;
-	case EFS_ERR_EXISTS: return 405;
-	case EFS_ERR_NOT_EMPTY: return 409;
-	case EFS_ERR_NOT_DIR: return 409;
-	case EFS_ERR_NAME: return 400;
-	case EFS_ERR_TOO_BIG: return 413;
-	case EFS_ERR_NO_SPACE:
-	case EFS_ERR_NO_INODES: return 507;
-	case EFS_ERR_READ_ONLY: return 403;
-	default: return 500;
-	}
-}
-
 /* DELETE (RFC 9110 §9.3.5) and MKCOL (RFC 4918 §9.3): one change, then
  * a sync before the answer. */
 static void change(struct http_site *s, const struct http_req *r,
@@ -201,10 +218,9 @@ static void change(struct http_site *s, const struct http_req *r,
 		http_error(o, 415);	/* RFC 4918 §9.3.1 */
 		return;
 	}
-	int code = full_path(s, r->path, path);
+	int err = 0, code = full_path(s, r->path, path);
 	if (!code)
-		code = walk(s, path, &ino, &st);
-	int err = 0;
+		code = walk(s, path, &ino, &st, &err);
 	if (r->method == HTTP_MKCOL) {
 		if (!code)
 			code = 405;	/* it exists */
@@ -217,11 +233,11 @@ static void change(struct http_site *s, const struct http_req *r,
 					 : efs_unlink(s->fs, path);
 		code = 204;
 	}
+	if (!err && code < 300)
+		err = efs_sync(s->fs);
 	if (err)
 		code = status_of(err);
-	else if (code < 300 && (err = efs_sync(s->fs)))
-		code = status_of(err);
-	http_error(o, code);
+	refuse(o, code, err);
 }
 
 void http_answer(struct http_site *s, const struct http_req *r,
@@ -261,7 +277,7 @@ static int temp_name(struct http_put *p)
 
 /* RFC 9110 §9.3.4: create or replace; checks before any body is read. */
 static int put_check(struct http_site *s, const struct http_req *r,
-		     struct http_put *p)
+		     struct http_put *p, int *err)
 {
 	uint32_t ino;
 	struct efs_stat st;
@@ -275,7 +291,7 @@ static int put_check(struct http_site *s, const struct http_req *r,
 		return 405;
 	int code = full_path(s, r->path, p->path);
 	if (!code)
-		code = walk(s, p->path, &ino, &st);
+		code = walk(s, p->path, &ino, &st, err);
 	if (!code && st.kind != EFS_FILE)
 		return 409;	/* a directory, or a symlink (not followed) */
 	if (code && code != 404)
@@ -290,19 +306,17 @@ struct http_put *http_put_begin(struct http_site *s, const struct http_req *r,
 	if (!may_write(s, r, o))
 		return 0;
 	struct http_put *p = calloc(1, sizeof(*p));
-	int code = p ? 0 : 500;
-	if (!code)
-		code = put_check(s, r, p);
+	int err = 0, code = p ? put_check(s, r, p, &err) : 500;
 	if (!code && !(p->buf = malloc(PUT_BUF)))
 		code = 500;
-	int err = code ? 0 : efs_create(s->fs, p->tmp, 0644, &p->ino);
-	if (err)
+	if (!code && (err = efs_create(s->fs, p->tmp, 0644, &p->ino)))
 		code = status_of(err);
 	if (code) {
 		if (p)
 			free(p->buf);
 		free(p);
-		http_error(o, code);
+		http_fail(o, code, err ? storage_strerror(err) : code == 500
+			  ? "out of memory" : "");
 		return 0;
 	}
 	p->fs = s->fs;
@@ -347,7 +361,10 @@ void http_put_end(struct http_put *p, int complete, struct http_resp *o)
 	int serr = efs_sync(p->fs);	/* before the answer */
 	if (!err)
 		err = serr;
-	http_error(o, err ? status_of(err) : p->existed ? 204 : 201);
+	if (err)
+		refuse(o, status_of(err), err);
+	else
+		http_error(o, p->existed ? 204 : 201);
 	free(p->buf);
 	free(p);
 }

@@ -78,6 +78,14 @@ static const struct {
 	{ "DELETE", HTTP_DELETE }, { "MKCOL", HTTP_MKCOL },
 };
 
+const char *http_method_name(int method)
+{
+	for (unsigned i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (methods[i].method == method)
+			return methods[i].name;
+	return "-";
+}
+
 /* §3: method SP request-target SP HTTP-version. Sets r->method (-1 when
  * the method is a token umbra does not implement: 501 once the rest is
  * known to be well formed). */

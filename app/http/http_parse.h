@@ -85,6 +85,9 @@ int http_bearer_ok(const char *authorization, const char *want);
  * NUL. */
 void http_date(uint64_t t, char out[30]);
 
+/* The name of a method ("PUT"), "-" for none. */
+const char *http_method_name(int method);
+
 /* The reason phrase of a status ("Not Found"). */
 const char *http_reason(int status);
 

@@ -189,17 +189,31 @@ def dns(t):
 
 
 @case("net: virtio-net over virtio-mmio v2 on microvm (the PVH kernel): "
-      "DHCP, ping, serve")
+      "DHCP, ping, serve; on a disk that refuses writes, a 5xx names its "
+      "cause on the console")
 def microvm(t):
-    vm, port = serve_vm(t, "net up; ping 10.0.2.2 2; lsmmio; net; serve "
-                        "/etc", t.fresh_disk(), model="virtio-net-device",
+    disk = t.blkdebug(t.copy_disk(), "pwritev", "write", 5)
+    vm, port = serve_vm(t, f"net up; ping 10.0.2.2 2; lsmmio; net; serve "
+                        f"--token {TOKEN} /etc", disk,
+                        model="virtio-net-device",
                         vm_kw={"machine": "microvm", "mmio_version": 2})
     r, data = request(port, "GET", "/motd")
     expect(r, 200, "GET /motd on microvm")
     if not data.startswith(b"Welcome to umbra"):
         raise harness.Fail(f"GET /motd: {data[:40]!r}")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    r, _ = request(port, "PUT", "/new.txt", b"x" * 1000, auth)
+    expect(r, 500, "PUT to a disk that refuses writes")
+    r, _ = request(port, "MKCOL", "/dir", None, auth)
+    expect(r, 500, "MKCOL on a disk that refuses writes")
+    vm.until("serve: MKCOL /dir: 500 ", seconds=20)
+    vm.until("\n")
     text = vm.text()
-    for pattern in (r"^net0: 10\.0\.2\.15/24 gateway 10\.0\.2\.2 ",
+    for pattern in (r"^serve: PUT /new\.txt: 500 Internal Server Error: "
+                    r"write error on vda at LBA \d+ \(\+\d+\): I/O error",
+                    r"^serve: MKCOL /dir: 500 Internal Server Error: "
+                    r"write error on vda at LBA \d+",
+                    r"^net0: 10\.0\.2\.15/24 gateway 10\.0\.2\.2 ",
                     r"^ping: 10\.0\.2\.2: 2 sent, 2 received",
                     r"^0x[0-9a-f]+ size 0x200 irq \d+ \(ACPI\) type 1: "
                     r"net0$",
