@@ -147,6 +147,9 @@ void http_listing(struct http_site *s, const struct http_req *r,
 	struct efs_stat st;
 	int err = efs_opendir(s->fs, ino, &d), n = 0, more;
 	while (!err && (more = efs_readdir(d, &e)) != 0) {
+		if (more > 0 && !strncmp(e.name, HTTP_TEMP_PREFIX,
+					 sizeof(HTTP_TEMP_PREFIX) - 1))
+			continue;	/* an upload in progress */
 		if (more < 0 || (err = efs_stat(s->fs, e.ino, &st))) {
 			err = more < 0 ? more : err;
 			break;

@@ -475,3 +475,123 @@ def serve_hostile(t):
     status = vm.wait_exit(seconds=60)
     if "power: button pressed, syncing" not in vm.text() or status != 0:
         raise harness.Fail(f"button: status {status}, {vm.text()[-300:]!r}")
+
+
+def srv_disk(t, big=4 << 20):
+    """A raw copy of the image with /srv/big.bin (random bytes) and
+    /srv/small.txt; returns its path."""
+    img = t.copy_disk()
+    subprocess.run([EFS, "mkdir", img, "/srv"], check=True)
+    for name, data in (("big.bin", os.urandom(big)),
+                       ("small.txt", b"hello, world\n")):
+        host = t.path(name)
+        with open(host, "wb") as f:
+            f.write(data)
+        subprocess.run([EFS, "put", img, host, "/srv/" + name], check=True)
+    return img
+
+
+def read_answer(s):
+    """The status and body of one answer on socket s (Content-Length
+    framed)."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise harness.Fail(f"connection closed after {got!r}")
+        got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    m = re.search(rb"\r\nContent-Length: (\d+)", head)
+    while m and len(body) < int(m[1]):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(head[9:12]), body
+
+
+def put_start(port, path, body, sent):
+    """A PUT of body whose first `sent` bytes are sent now: the socket."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    s.sendall(f"PUT {path} HTTP/1.1\r\nHost: u\r\nAuthorization: Bearer "
+              f"{TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n".encode() +
+              body[:sent])
+    return s
+
+
+def put_finish(s, body, sent):
+    s.sendall(body[sent:])
+    st, _ = read_answer(s)
+    s.close()
+    return st
+
+
+def efs_names(img, path):
+    return subprocess.run([EFS, "ls", img, path], capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
+def upload_hidden(t, port, img):
+    """An upload in progress can be neither seen nor touched; a 201 means
+    exactly the bytes sent; a target changed under an upload fails it."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    body = os.urandom(300000)	# more than one 256 KiB write
+    a = put_start(port, "/up.bin", body, 270000)
+    time.sleep(1)
+    r, _ = request(port, "PUT", "/other.txt", b"synced\n", auth)
+    expect(r, 201, "a PUT beside an upload")	# synced A's temporary
+    temps = [n for n in efs_names(img, "/srv")
+             if n.startswith(".umbra-put-")]
+    if len(temps) != 1:
+        raise harness.Fail(f"the disk lists {temps} as uploads")
+    tmp = "/" + temps[0]
+    for method, path, data, status in (
+            ("GET", tmp, None, 404), ("HEAD", tmp, None, 404),
+            ("DELETE", tmp, None, 404), ("PUT", tmp, b"over", 403),
+            ("MKCOL", tmp, None, 403), ("GET", tmp + "/x", None, 404),
+            ("PUT", "/.umbra-put-0123456789abcdef", b"x", 403)):
+        r, got = request(port, method, path, data, auth)
+        expect(r, status, f"{method} of an upload in progress")
+    for accept in ("text/html", "application/json"):
+        r, listing = request(port, "GET", "/", headers={"Accept": accept})
+        if b".umbra-put-" in listing:
+            raise harness.Fail(f"the listing ({accept}) shows the upload")
+    st = put_finish(a, body, 270000)
+    if st != 201:
+        raise harness.Fail(f"the upload: status {st}, wanted 201")
+    r, got = request(port, "GET", "/up.bin")
+    if got != body:
+        raise harness.Fail(f"GET after the upload: {len(got)} bytes, not "
+                           "those sent")
+    # another PUT replaces the target while an upload to it goes on
+    c = put_start(port, "/race.bin", body, 100000)
+    time.sleep(1)
+    r, _ = request(port, "PUT", "/race.bin", b"the other\n", auth)
+    expect(r, 201, "a PUT over an upload's target")
+    st = put_finish(c, body, 100000)
+    if st != 409:
+        raise harness.Fail(f"an upload whose target changed: {st}")
+    r, got = request(port, "GET", "/race.bin")
+    if got != b"the other\n":
+        raise harness.Fail(f"the changed target holds {got[:20]!r}")
+    return {"/srv/up.bin": body, "/srv/race.bin": b"the other\n",
+            "/srv/other.txt": b"synced\n"}
+
+
+@case("net: serve on microvm under a hostile load: an upload in progress "
+      "is invisible and untouchable", timeout=240)
+def serve_siege(t):
+    img = srv_disk(t)
+    vm, port = serve_vm(t, f"net up; serve --token {TOKEN} /srv", img,
+                        model="virtio-net-device",
+                        vm_kw={"machine": "microvm", "mmio_version": 2})
+    written = upload_hidden(t, port, img)
+    vm.stop()		# killed: what the answers promised is on the disk
+    for path, data in written.items():
+        got = subprocess.run([EFS, "cat", img, path], capture_output=True)
+        if got.stdout != data:
+            raise harness.Fail(f"host reads {path}: {len(got.stdout)} "
+                               f"bytes, wanted {len(data)}")
+    if any(n.startswith(".umbra-put-") for n in efs_names(img, "/srv")):
+        raise harness.Fail("an upload's temporary file is left")
+    subprocess.run([EFS, "fsck", img], check=True, capture_output=True)
