@@ -12,8 +12,10 @@
 
 #include "../../runtime/time.h"
 
-#define MAX_CONNS 64		/* more are refused (reset) */
-#define HEAD_US 10000000ull	/* a request head must arrive in this */
+#define MAX_CONNS 64		/* a new one evicts the idlest, or is
+				 * refused (reset) */
+#define HEAD_US 10000000ull	/* a request head must arrive in this (from
+				 * accept, or from its first byte) */
 #define IDLE_US 60000000ull	/* a kept-alive connection may idle this */
 #define STALL_US 30000000ull	/* a body or a response may stall this */
 #define LINGER_US 2000000ull	/* after an answer that closes */
@@ -254,8 +256,10 @@ static err_t read_body(struct http_conn *c)
 static err_t read_head(struct http_conn *c)
 {
 	while (c->inq) {
-		if (!c->hlen)
-			c->since = time_us();	/* HEAD_US counts from here */
+		if (c->kept) {	/* HEAD_US counts from here */
+			c->kept = 0;
+			c->since = time_us();
+		}
 		size_t k = queued(c), room = HTTP_HEAD_MAX - c->hlen;
 		if (k > room)
 			k = room;
@@ -348,8 +352,10 @@ static void on_err(void *arg, err_t err)
 		release(c);
 }
 
-/* Slow clients: a head that takes too long (408), a body or a response
- * that stalls, an idle kept-alive connection. */
+/* Slow clients: a head that takes too long (408; for a new connection
+ * counted from accept, so that connections that send nothing cannot
+ * hold the slots), a body or a response that stalls, an idle kept-alive
+ * connection. */
 static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 {
 	struct http_conn *c = arg;
@@ -361,8 +367,7 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 	if (c->state == S_LINGER) {
 		if (idle > LINGER_US)
 			e = http_close(c, 0);
-	} else if (c->state == S_HEAD && (c->hlen || queued(c)) &&
-		   idle > HEAD_US) {
+	} else if (c->state == S_HEAD && !c->kept && idle > HEAD_US) {
 		http_srv.timeouts++;
 		e = bad(c, 408);
 	} else if ((c->state == S_HEAD && idle > IDLE_US) ||
@@ -375,11 +380,31 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 	return lwip_err(e);
 }
 
+/* Of the connections that hold no work (waiting for a request head,
+ * or lingering after an answer that closed), the one idle longest; NULL
+ * when every connection is at work. */
+static struct http_conn *idlest(void)
+{
+	struct http_conn *best = 0;
+	for (struct http_conn *c = http_srv.conns; c; c = c->next)
+		if ((c->state == S_HEAD || c->state == S_LINGER) &&
+		    (!best || c->since < best->since))
+			best = c;
+	return best;
+}
+
 err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	(void)arg;
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
+	/* All slots taken: the new client evicts the idlest connection
+	 * (reset), so that idle ones cannot lock clients out. */
+	struct http_conn *old = http_srv.nconns < MAX_CONNS ? 0 : idlest();
+	if (old) {
+		http_srv.evicted++;
+		http_close(old, 1);
+	}
 	struct http_conn *c = http_srv.nconns < MAX_CONNS
 			      ? calloc(1, sizeof(*c)) : 0;
 	if (!c) {

@@ -35,7 +35,10 @@ struct http_conn {
 	struct http_resp resp;
 	char out[HTTP_OUT_MAX];
 	size_t out_len, out_off;
-	uint64_t since;		/* start of the head, or last progress */
+	uint64_t since;		/* accept, start of the head, or last
+				 * progress */
+	int kept;		/* kept alive between requests, nothing of
+				 * the next one yet: IDLE_US, not HEAD_US */
 	uint64_t file_off, file_left;
 };
 
@@ -44,7 +47,8 @@ struct http_server {
 	struct tcp_pcb *listen;
 	struct http_conn *conns;
 	unsigned nconns;
-	uint64_t accepted, refused, requests, timeouts, bytes_in, bytes_out;
+	uint64_t accepted, refused, evicted, requests, timeouts, bytes_in,
+		 bytes_out;
 	uint64_t t0, halted0;
 };
 

@@ -113,6 +113,7 @@ void http_next(struct http_conn *c)
 	memset(&c->resp, 0, sizeof(c->resp));
 	c->state = S_HEAD;
 	c->hlen = 0;
+	c->kept = 1;
 	c->since = time_us();
 }
 

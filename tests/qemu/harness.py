@@ -294,9 +294,10 @@ class Test:
         self.logs.append((argv, log))
         return Result(rc, log, argv, time.monotonic() - t0)
 
-    def start(self, **kw):
-        """Boots without waiting: a Live VM (serial and QMP on sockets)."""
-        argv = self.argv(**kw)
+    def start(self, prefix=(), **kw):
+        """Boots without waiting: a Live VM (serial and QMP on sockets);
+        prefix goes before QEMU's command (`ip netns exec NAME`)."""
+        argv = list(prefix) + self.argv(**kw)
         live = Live(argv, self.dir)
         self.live.append(live)
         return live
