@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../runtime/time.h"
+#include "../net/inet.h"
 
 #define MAX_CONNS 64		/* a new one evicts the idlest, or is
 				 * refused (reset) */
@@ -412,6 +413,7 @@ err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
+	inet_tcp_accepted(pcb);	/* no longer a SYN's to evict */
 	c->pcb = pcb;
 	c->since = time_us();
 	c->next = http_srv.conns;

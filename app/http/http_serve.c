@@ -54,6 +54,7 @@ static const char *listen_on(uint16_t port)
 		tcp_close(pcb);
 		return "the port is in use";
 	}
+	inet_tcp_guard(pcb);	/* a SYN flood evicts its own */
 	http_srv.listen = tcp_listen(pcb);
 	if (!http_srv.listen) {
 		tcp_close(pcb);
