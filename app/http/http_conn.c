@@ -4,7 +4,8 @@
  * second: timeouts) and on_err (the connection is gone). One request at
  * a time per connection (RFC 9112 §9.3.2: pipelined requests wait,
  * unread, in the connection's queue, and the window closes behind
- * them). */
+ * them; what is left of a frame is copied out, and lwIP's buffer goes
+ * back to its pool: http_queue.c). */
 #include "http_conn.h"
 
 #include <stdlib.h>
@@ -28,7 +29,7 @@
 
 static size_t queued(const struct http_conn *c)
 {
-	return c->inq ? c->inq->tot_len : 0;
+	return http_queued(&c->in);
 }
 
 /* Opens the receive window by n bytes taken off the connection. */
@@ -45,9 +46,7 @@ static void taken(struct http_conn *c, size_t n)
 static void drop_input(struct http_conn *c)
 {
 	size_t n = queued(c);
-	if (c->inq)
-		pbuf_free(c->inq);
-	c->inq = 0;
+	http_dequeue(&c->in, n);
 	taken(c, n);
 }
 
@@ -73,8 +72,7 @@ static void release(struct http_conn *c)
 		}
 	http_srv.nconns--;
 	drop_work(c);
-	if (c->inq)
-		pbuf_free(c->inq);
+	http_queue_free(&c->in);
 	free(c);
 }
 
@@ -131,7 +129,7 @@ static err_t lwip_err(err_t e)
 static void consume(struct http_conn *c, size_t n)
 {
 	http_srv.bytes_in += n;
-	c->inq = pbuf_free_header(c->inq, (u16_t)n);
+	http_dequeue(&c->in, n);
 	taken(c, n);
 }
 
@@ -211,7 +209,7 @@ static err_t dispatch(struct http_conn *c)
 	return ERR_OK;
 }
 
-/* Body bytes of one queued pbuf: to the upload (or nowhere). */
+/* Queued body bytes: to the upload (or nowhere). */
 static int take(struct http_conn *c, char *data, size_t n, size_t *used,
 		int *done)
 {
@@ -241,10 +239,10 @@ static int take(struct http_conn *c, char *data, size_t n, size_t *used,
 static err_t read_body(struct http_conn *c)
 {
 	int done = !c->req.has_body;
-	while (!done && c->inq) {
-		struct pbuf *q = c->inq;
-		size_t used = 0;
-		int st = take(c, q->payload, q->len, &used, &done);
+	while (!done && queued(c)) {
+		size_t used = 0, n;
+		char *data = http_front(&c->in, &n);
+		int st = take(c, data, n, &used, &done);
 		if (st)
 			return body_done(c, st);
 		consume(c, used);
@@ -256,7 +254,7 @@ static err_t read_body(struct http_conn *c)
 /* Gathers the head; at its end, dispatches. */
 static err_t read_head(struct http_conn *c)
 {
-	while (c->inq) {
+	while (queued(c)) {
 		if (c->kept) {	/* HEAD_US counts from here */
 			c->kept = 0;
 			c->since = time_us();
@@ -264,7 +262,7 @@ static err_t read_head(struct http_conn *c)
 		size_t k = queued(c), room = HTTP_HEAD_MAX - c->hlen;
 		if (k > room)
 			k = room;
-		pbuf_copy_partial(c->inq, c->head + c->hlen, (u16_t)k, 0);
+		http_peek(&c->in, c->head + c->hlen, k);
 		size_t end = http_head_end(c->head, c->hlen + k);
 		if (end) {
 			consume(c, end - c->hlen);
@@ -291,7 +289,7 @@ static err_t process(struct http_conn *c)
 			: state == S_BODY ? read_body(c) : ERR_OK;
 		if (e != ERR_OK)
 			return e;
-		if (c->state == S_SEND || !c->inq ||
+		if (c->state == S_SEND || !queued(c) ||
 		    (c->state == state && queued(c) == before))
 			return ERR_OK;
 	}
@@ -303,7 +301,7 @@ static err_t process(struct http_conn *c)
 static err_t send_more(struct http_conn *c)
 {
 	err_t e = http_pump(c);
-	if (e == ERR_OK && c->state == S_HEAD && c->inq)
+	if (e == ERR_OK && c->state == S_HEAD && queued(c))
 		e = process(c);
 	return e;
 }
@@ -327,11 +325,14 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		}
 		return lwip_err(http_close(c, 0));
 	}
-	if (c->inq)
-		pbuf_cat(c->inq, p);
-	else
-		c->inq = p;
-	return lwip_err(process(c));
+	if (http_enqueue(&c->in, p))
+		return ERR_MEM;	/* lwIP keeps p and offers it again */
+	err_t e = process(c);
+	if (e != ERR_OK)
+		return lwip_err(e);	/* c is gone */
+	if (http_spill(&c->in))	/* the rest waits: lwIP's buffer back */
+		return lwip_err(http_close(c, 1));
+	return ERR_OK;
 }
 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
