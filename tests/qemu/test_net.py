@@ -584,6 +584,22 @@ def get(s, path):
     return read_answer(s)
 
 
+def real_client(ns, within, what):
+    """A GET on a new connection must be answered 200 within `within`
+    seconds: how long it took."""
+    t0 = time.monotonic()
+    try:
+        c = ns.connect(80, timeout=40)
+        st, _ = get(c, "/small.txt")
+        c.close()
+    except OSError as e:
+        st = f"{e}"
+    took = time.monotonic() - t0
+    if st != 200 or took > within:
+        raise harness.Fail(f"a client {what}: {st} in {took:.1f} s")
+    return took
+
+
 def silent_clients(vm, ns):
     """64 connections that send nothing: a real client is served at once
     (it evicts the one idle longest), and every silent one is answered
@@ -592,17 +608,7 @@ def silent_clients(vm, ns):
     for _ in range(64):
         socks.append((ns.connect(80), time.monotonic()))
     time.sleep(1)	# all of them accepted by umbra
-    t0 = time.monotonic()
-    try:
-        c = ns.connect(80)
-        st, _ = get(c, "/small.txt")
-        c.close()
-    except OSError as e:
-        st = f"{e}"
-    took = time.monotonic() - t0
-    if st != 200 or took > 8:
-        raise harness.Fail(f"a client after 64 silent connections: {st} "
-                           f"in {took:.1f} s")
+    took = real_client(ns, 8, "after 64 silent connections")
     evicted, other = 0, []
     for s, at in socks:
         how = ended(s, at + 16)	# 10 s, the 1 s poll, and slack
@@ -695,17 +701,7 @@ def syn_burst(ns):
         raise harness.Fail(f"before the burst: {st}")
     netns.syn_burst(ns, 100, 80)
     time.sleep(1)	# umbra takes them in
-    t0 = time.monotonic()
-    try:
-        c = ns.connect(80, timeout=40)
-        st, _ = get(c, "/small.txt")
-        c.close()
-    except OSError as e:
-        st = f"{e}"
-    took = time.monotonic() - t0
-    if st != 200 or took > 5:
-        raise harness.Fail(f"a client after 100 spoofed SYNs: {st} in "
-                           f"{took:.1f} s")
+    took = real_client(ns, 5, "after 100 spoofed SYNs")
     st, _ = get(keep, "/small.txt")
     keep.close()
     if st != 200:
