@@ -42,11 +42,12 @@ FS = EFS + " gpt"
 
 APP = """main shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
 storage sha256 cmd_bench cmd_compact screen http/http_parse
-http/http_fields http/http_chunked http/http_files http/http_list"""
+http/http_fields http/http_chunked http/http_files http/http_list
+http/http_put"""
 
 # App files that use lwIP's headers.
 APP_LWIP = """cmd_net net/inet http/http_serve http/http_conn
-http/http_send"""
+http/http_send http/http_queue"""
 
 # lwIP's core (src/ of Debian's source package lwip): IPv4, ARP, ICMP,
 # UDP, TCP, DHCP, DNS (raw API, NO_SYS).
@@ -109,6 +110,12 @@ HOST_TESTS = {
     # The HTTP request parser against hostile input.
     "test_http": "tests/host/test_http app/http/http_parse "
                  "app/http/http_fields app/http/http_chunked",
+    # Uploads and the answers around them on a volume in RAM.
+    "test_http_put": "tests/host/test_http_put app/http/http_put "
+                     "app/http/http_files app/http/http_list "
+                     "app/http/http_parse app/http/http_fields "
+                     "app/http/http_chunked tests/host/memdev runtime/fmt "
+                     "runtime/random @fs",
 }
 # Tests whose programs run threads.
 THREADED = {"test_hostile"}
