@@ -2,11 +2,11 @@
 #ifndef UMBRA_APP_H
 #define UMBRA_APP_H
 
-/* Brings everything to rest before power-off or reboot (later: sync and
- * unmount the volume). */
-void app_shutdown(void);
-
 #include <stdint.h>
+
+/* Brings everything to rest before power-off or reboot: syncs the root
+ * volume, printing why when it cannot. */
+void app_shutdown(void);
 
 struct efs;
 struct efs_stat;

@@ -142,6 +142,15 @@ static int file_rand(const struct opts *o, int write, uint8_t *buf)
 
 /* --- devices ------------------------------------------------------------ */
 
+/* A failed device run: the block layer's sentence when the device said
+ * something, else the code's words after the device's name. */
+static int dev_err(struct blk_dev *d, int err)
+{
+	if (blk_last_error(d)[0])
+		return shell_err("bench", 1, "%s", blk_last_error(d));
+	return shell_err("bench", 1, "%s: %s", d->name, blk_strerror(err));
+}
+
 static int dev_seq(const struct opts *o, struct blk_dev *d, int write,
 		   uint8_t *buf)
 {
@@ -154,11 +163,11 @@ static int dev_seq(const struct opts *o, struct blk_dev *d, int write,
 		uint64_t n = total - lba < per ? total - lba : per;
 		int err = blk_io(d, write ? BLK_WRITE : BLK_READ, lba, n, buf);
 		if (err)
-			return shell_err("bench", 1, "%s: %s", d->name,
-					 blk_strerror(err));
+			return dev_err(d, err);
 	}
-	if (write)
-		blk_flush(d);
+	int err = write ? blk_flush(d) : 0;	/* durable, as a file's sync */
+	if (err)
+		return dev_err(d, err);
 	report_rate(o, total * d->sector_size, time_us() - t0);
 	return 0;
 }
@@ -225,8 +234,7 @@ static int dev_rand(const struct opts *o, struct blk_dev *d, int write,
 	free(r);
 	free(lat);
 	free(start);
-	return err ? shell_err("bench", 1, "%s: %s", d->name, blk_strerror(err))
-		   : 0;
+	return err ? dev_err(d, err) : 0;
 }
 
 static int parse(int argc, char **argv, struct opts *o)

@@ -43,9 +43,9 @@ static void print_addr(struct net_dev *d)
 		con_printf("%s: no address (net up)\n", d->name);
 		return;
 	}
-	inet_ntoa(st.addr, a);
-	inet_ntoa(st.gateway, g);
-	inet_ntoa(st.dns[0], n1);
+	inet_ip4_format(st.addr, a);
+	inet_ip4_format(st.gateway, g);
+	inet_ip4_format(st.dns[0], n1);
 	con_printf("%s: %s/%u gateway %s dns %s (%s)\n", d->name, a,
 		   prefix_of(st.mask), g, st.dns[0] ? n1 : "none",
 		   st.dhcp ? "DHCP" : "static");
@@ -89,9 +89,9 @@ static int up_static(int argc, char **argv)
 		return shell_err(argv[0], SHELL_USAGE, "%s: want ADDR/PREFIX",
 				 argv[2]);
 	*slash = 0;
-	if (inet_aton(argv[2], &addr) || shell_parse_u64(slash + 1, &prefix) ||
-	    prefix > 32 || inet_aton(argv[3], &gw) ||
-	    (argc == 5 && inet_aton(argv[4], &dns)))
+	if (inet_ip4_parse(argv[2], &addr) || shell_parse_u64(slash + 1, &prefix) ||
+	    prefix > 32 || inet_ip4_parse(argv[3], &gw) ||
+	    (argc == 5 && inet_ip4_parse(argv[4], &dns)))
 		return shell_err(argv[0], SHELL_USAGE, "usage: net up "
 				 "ADDR/PREFIX GATEWAY [DNS] (dotted quads)");
 	int err = inet_up_static(addr, (unsigned)prefix, gw, dns);
@@ -217,7 +217,7 @@ static int cmd_ping(int argc, char **argv)
 	struct ping pg = { (uint16_t)random_u64(), 0, 0, 0, 0 };
 	raw_recv(pcb, ping_recv, &pg);
 	char a[16];
-	inet_ntoa(to, a);
+	inet_ip4_format(to, a);
 	unsigned long long got = 0;
 	for (unsigned long long i = 0; i < count; i++) {
 		pg.seq = (uint16_t)(i + 1);

@@ -28,6 +28,7 @@
 #include "app.h"
 #include "line.h"
 #include "net/inet.h"
+#include "screen.h"
 #include "shell.h"
 #include "storage.h"
 
@@ -41,7 +42,7 @@ void app_shutdown(void)
 {
 	int err = storage_sync();
 	if (err)
-		con_printf("sync: %s\n", efs_strerror(err));
+		con_printf("sync: %s\n", storage_strerror(err));
 }
 
 static void banner(void)
@@ -92,7 +93,11 @@ static void probe_rng(void)
 
 /* The script sources, in precedence order (app/README.md). Each copies
  * at most size-1 bytes of its script into buf, NUL-terminated, and
- * returns the script's full length, or -1 when it has none. */
+ * returns the script's full length, SCRIPT_NONE when it has none, or
+ * SCRIPT_BROKEN when it has one that cannot be read (it said why). */
+#define SCRIPT_NONE (-1)
+#define SCRIPT_BROKEN (-2)
+
 static long from_fwcfg(char *buf, size_t size)
 {
 	return fwcfg_read_file(CMDLINE_FILE, buf, size);
@@ -110,23 +115,37 @@ static long from_smbios(char *buf, size_t size)
 	return smbios_oem_value(SCRIPT_KEY, buf, size);
 }
 
+/* /etc/rc: absent is no script; one that exists but cannot be read (a
+ * device error, a corrupt record, not a file) is a broken one: the
+ * appliance must not fall back to an interactive shell nobody watches. */
 static long from_rc(char *buf, size_t size)
 {
 	struct efs *fs = storage_root();
 	uint32_t ino;
 	struct efs_stat st;
-	if (!fs || efs_lookup(fs, "/etc/rc", 1, &ino) || efs_stat(fs, ino, &st) ||
-	    st.kind != EFS_FILE)
-		return -1;
+	if (!fs)
+		return SCRIPT_NONE;
+	int err = efs_lookup(fs, "/etc/rc", 1, &ino);
+	if (err == EFS_ERR_NOT_FOUND)
+		return SCRIPT_NONE;
+	if (!err)
+		err = efs_stat(fs, ino, &st);
+	if (!err && st.kind != EFS_FILE)
+		err = st.kind == EFS_DIR ? EFS_ERR_IS_DIR : EFS_ERR_INVALID;
+	if (err) {
+		con_printf("script: /etc/rc cannot be read: %s\n",
+			   storage_strerror(err));
+		return SCRIPT_BROKEN;
+	}
 	uint64_t want = st.size < size - 1 ? st.size : size - 1;
 	size_t got = 0;
 	while (got < want) {	/* efs_read may return less than asked */
 		int64_t r = efs_read(fs, ino, got, buf + got, want - got);
 		if (r <= 0) {
-			con_printf("script: /etc/rc: %s\n",
+			con_printf("script: /etc/rc cannot be read: %s\n",
 				   r ? storage_strerror((int)r) : "shorter "
 				   "than its size");
-			return -1;
+			return SCRIPT_BROKEN;
 		}
 		got += (size_t)r;
 	}
@@ -145,26 +164,34 @@ static const struct {
 };
 
 /* The first source that has a script: 0 and the script (malloc'd) in
- * *out; 1 when none has one; a shell status when the script is refused
- * (too long, or holding a NUL byte: it would end the script silently). */
+ * *out; NO_SCRIPT when none has one; a shell status when the script is
+ * refused (too long, or holding a NUL byte: it would end the script
+ * silently) or cannot be read. */
+#define NO_SCRIPT (-1)
 static int load_script(char **out, const char **from)
 {
 	char probe[1];
 	for (unsigned i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
 		long n = sources[i].read(probe, 1);
 		*from = sources[i].name;
-		if (n < 0)
+		if (n == SCRIPT_NONE)
 			continue;
+		if (n < 0)	/* SCRIPT_BROKEN: the source said why */
+			return SHELL_FAIL;
 		if (n > SCRIPT_MAX) {
-			con_printf("script: %s is %ld bytes, more than %ld\n",
-				   *from, n, SCRIPT_MAX);
+			con_printf("script: %s is %ld bytes, more than %ld: "
+				   "refused\n", *from, n, SCRIPT_MAX);
 			return SHELL_USAGE;
 		}
 		char *s = malloc((size_t)n + 1);
-		if (!s || sources[i].read(s, (size_t)n + 1) != n) {
-			con_printf("script: %s: cannot be read\n", *from);
+		long again = s ? sources[i].read(s, (size_t)n + 1) : 0;
+		if (again != n) {
+			if (again != SCRIPT_BROKEN)	/* else it said why */
+				con_printf("script: %s cannot be read: %s\n",
+					   *from, s ? "it changed while read"
+					   : "out of memory");
 			free(s);
-			return 1;
+			return SHELL_FAIL;
 		}
 		const char *nul = memchr(s, 0, (size_t)n);
 		if (nul) {
@@ -176,7 +203,7 @@ static int load_script(char **out, const char **from)
 		*out = s;
 		return 0;
 	}
-	return 1;
+	return NO_SCRIPT;
 }
 
 int app_main(void)
@@ -187,6 +214,8 @@ int app_main(void)
 	timeline_mark(TIMELINE_BLK);
 	int mounted = !storage_mount_root();
 	timeline_mark(TIMELINE_MOUNT);
+	screen_probe();
+	timeline_mark(TIMELINE_SCREEN);
 	probe_rng();
 	inet_probe();	/* virtio-net on PCI (storage_probe took MMIO's) */
 	line_background(inet_pending, inet_poll);
@@ -205,7 +234,7 @@ int app_main(void)
 	const char *from;
 	char *script = 0;
 	int st = load_script(&script, &from);
-	if (st == 1) {
+	if (st == NO_SCRIPT) {
 		st = shell_interactive();	/* returns at the button */
 	} else if (!st) {
 		con_printf("script: from %s\n", from);

@@ -8,7 +8,9 @@
 #define SHELL_MAX_ARGS 32
 #define SHELL_LINE_MAX 1024
 
-/* Status of a command that was used wrongly, or that does not exist. */
+/* Status of a command that failed, that was used wrongly, or that does
+ * not exist. */
+#define SHELL_FAIL 1
 #define SHELL_USAGE 2
 #define SHELL_NOT_FOUND 127
 
@@ -27,6 +29,7 @@ extern const struct shell_cmd shell_volume_cmds[];
 extern const struct shell_cmd shell_bench_cmds[];
 extern const struct shell_cmd shell_net_cmds[];
 extern const struct shell_cmd shell_compact_cmds[];
+extern const struct shell_cmd shell_screen_cmds[];
 
 /* Prints "cmd: message" and returns status (for `return shell_err(...)`). */
 int shell_err(const char *cmd, int status, const char *fmt, ...)

@@ -24,13 +24,17 @@ static struct efs *root;
 static struct blk_dev *root_dev;
 static struct storage_mmio mmio[VIRTIO_MMIO_MAX];
 static unsigned nmmio;
-static struct blk_dev *err_dev;	/* where the last fs I/O failed */
+/* The last device error fs/ was given, with its sentence, taken at the
+ * moment it happened: fs/ hands only the code up, and by the time the
+ * shell prints it the device may have run other requests (or another
+ * disk may have failed). */
+static struct {
+	int code;		/* the EFS_ERR_* it became */
+	char why[192];
+} last_err;
 
-/* A block-layer error in fs/'s terms (the efs_io contract). */
-static int efs_code(struct blk_dev *d, int err)
+static int efs_code_of(int err)
 {
-	if (err)
-		err_dev = d;
 	switch (err) {
 	case BLK_OK: return 0;
 	case BLK_ERR_TIMEOUT: return EFS_ERR_TIMEOUT;
@@ -39,6 +43,27 @@ static int efs_code(struct blk_dev *d, int err)
 	case BLK_ERR_NOMEM: return EFS_ERR_NO_MEMORY;
 	default: return EFS_ERR_IO;
 	}
+}
+
+/* A block-layer error in fs/'s terms (the efs_io contract); a failure
+ * keeps its sentence: the engine's, or one made here when the request
+ * never reached the device. */
+static int efs_code(struct blk_dev *d, int err)
+{
+	int code = efs_code_of(err);
+	if (!code)
+		return 0;
+	last_err.code = code;
+	if (err == BLK_ERR_RO)
+		fmt_snprintf(last_err.why, sizeof(last_err.why),
+			     "%s is read-only", d->name);
+	else if (blk_last_error(d)[0])
+		fmt_snprintf(last_err.why, sizeof(last_err.why), "%s",
+			     blk_last_error(d));
+	else
+		fmt_snprintf(last_err.why, sizeof(last_err.why), "%s: %s",
+			     d->name, blk_strerror(err));
+	return code;
 }
 
 static int io_read(void *ctx, uint64_t off, void *buf, size_t len)
@@ -58,18 +83,11 @@ static int io_sync(void *ctx)
 
 const char *storage_strerror(int err)
 {
-	static char why[160];
 	int from_device = err == EFS_ERR_IO || err == EFS_ERR_TIMEOUT ||
 			  err == EFS_ERR_DEVICE || err == EFS_ERR_READ_ONLY;
-	if (!from_device || !err_dev)
-		return efs_strerror(err);
-	if (err == EFS_ERR_READ_ONLY)
-		fmt_snprintf(why, sizeof(why), "%s is read-only", err_dev->name);
-	else if (blk_last_error(err_dev)[0])
-		fmt_snprintf(why, sizeof(why), "%s", blk_last_error(err_dev));
-	else
-		return efs_strerror(err);
-	return why;
+	if (from_device && err == last_err.code && last_err.why[0])
+		return last_err.why;
+	return efs_strerror(err);
 }
 
 static uint64_t io_now(void *ctx)
@@ -135,6 +153,10 @@ static void probe_mmio(void)
 			err = vnet_attach(v, &m->state);
 			if (!err)
 				m->state = net_get(net_count() - 1)->name;
+		} else if (!err && (v->type == VIRTIO_TYPE_GPU ||
+				    v->type == VIRTIO_TYPE_INPUT)) {
+			err = VIRTIO_ERR_NODEV;	/* screen.c drives them */
+			m->state = "left for the screen";
 		} else if (!err) {
 			err = VIRTIO_ERR_NODEV;
 		}
@@ -159,6 +181,12 @@ static void probe_mmio(void)
 const struct storage_mmio *storage_mmio_get(unsigned i)
 {
 	return i < nmmio ? &mmio[i] : 0;
+}
+
+void storage_mmio_set_state(unsigned i, const char *state)
+{
+	if (i < nmmio)
+		mmio[i].state = state;
 }
 
 /* virtio first (virtio-blk, then virtio-scsi on PCI; then both over
@@ -238,7 +266,7 @@ static int try_mount(struct blk_dev *d)
 	err = efs_mount(&io, &root);
 	if (err) {
 		con_printf("root: %s: EclipseFS header, but cannot mount: %s\n",
-			   d->name, efs_strerror(err));
+			   d->name, storage_strerror(err));
 		return -1;
 	}
 	root_dev = d;

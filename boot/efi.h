@@ -1,5 +1,6 @@
-/* The UEFI types and protocols umbra uses (UEFI 2.10 spec chapter numbers
- * cited per table). Only the members we call are typed; the rest are
+/* The UEFI types and protocols the UEFI entry uses (UEFI 2.10 spec
+ * chapter numbers cited per table), beside those runtime/ calls too
+ * (runtime/uefi.h). Only the members we call are typed; the rest are
  * placeholders that keep the table layouts right. */
 #ifndef UMBRA_EFI_H
 #define UMBRA_EFI_H
@@ -7,34 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef uint64_t efi_status;
-typedef void *efi_handle;
-typedef uint16_t efi_char16;
-
-#define EFI_SUCCESS            0
-#define EFI_ERROR_BIT          (1ull << 63)
-#define EFI_INVALID_PARAMETER  (EFI_ERROR_BIT | 2)
-#define EFI_UNSUPPORTED        (EFI_ERROR_BIT | 3)
-#define EFI_BUFFER_TOO_SMALL   (EFI_ERROR_BIT | 5)
-
-typedef struct {
-	uint32_t d1;
-	uint16_t d2, d3;
-	uint8_t d4[8];
-} efi_guid;
-
-/* UEFI §4.2 */
-typedef struct {
-	uint64_t signature;
-	uint32_t revision, header_size, crc32, reserved;
-} efi_table_header;
-
-/* UEFI §12.4 Simple Text Output Protocol (only OutputString used). */
-typedef struct efi_text_out efi_text_out;
-struct efi_text_out {
-	efi_status (*reset)(efi_text_out *, uint8_t);
-	efi_status (*output_string)(efi_text_out *, const efi_char16 *);
-};
+#include "../runtime/uefi.h"
 
 /* UEFI §7.2 memory types and descriptor. */
 enum efi_memory_type {
@@ -83,20 +57,12 @@ typedef struct {
 	void *get_next_monotonic_count, *stall;
 	efi_status (*set_watchdog_timer)(uint64_t timeout, uint64_t code,
 					 uint64_t data_size, efi_char16 *data);
+	void *connect_controller, *disconnect_controller;
+	void *open_protocol, *close_protocol, *open_protocol_information;
+	void *protocols_per_handle, *locate_handle_buffer;
+	efi_status (*locate_protocol)(const efi_guid *, void *registration,
+				      void **interface);
 } efi_boot_services;
-
-enum efi_reset_type { EFI_RESET_COLD, EFI_RESET_WARM, EFI_RESET_SHUTDOWN };
-
-/* UEFI §8 Runtime Services table. */
-typedef struct {
-	efi_table_header hdr;
-	void *get_time, *set_time, *get_wakeup_time, *set_wakeup_time;
-	void *set_virtual_address_map, *convert_pointer;
-	void *get_variable, *get_next_variable_name, *set_variable;
-	void *get_next_high_monotonic_count;
-	void (*reset_system)(int type, efi_status status, uint64_t size,
-			     void *data);
-} efi_runtime_services;
 
 typedef struct {
 	efi_guid guid;
@@ -136,6 +102,34 @@ typedef struct {
 	void *unload;
 } efi_loaded_image;
 
+/* UEFI §12.9 Graphics Output Protocol: only the current mode is read. */
+enum efi_gop_pixel_format {
+	EFI_GOP_RGBX8, EFI_GOP_BGRX8, EFI_GOP_BITMASK, EFI_GOP_BLT_ONLY,
+};
+
+typedef struct {
+	uint32_t version;
+	uint32_t horizontal_resolution, vertical_resolution;
+	uint32_t pixel_format;			/* enum efi_gop_pixel_format */
+	uint32_t red_mask, green_mask, blue_mask, reserved_mask;
+	uint32_t pixels_per_scan_line;
+} efi_gop_mode_info;
+
+typedef struct {
+	uint32_t max_mode, mode;
+	efi_gop_mode_info *info;
+	uint64_t size_of_info;
+	uint64_t frame_buffer_base, frame_buffer_size;
+} efi_gop_mode;
+
+typedef struct {
+	void *query_mode, *set_mode, *blt;
+	efi_gop_mode *mode;
+} efi_gop;
+
+#define EFI_GOP_GUID \
+	{ 0x9042a9de, 0x23dc, 0x4a38, \
+	  { 0x96, 0xfb, 0x7a, 0xde, 0xd0, 0x80, 0x51, 0x6a } }
 #define EFI_LOADED_IMAGE_GUID \
 	{ 0x5b1b31a1, 0x9562, 0x11d2, \
 	  { 0x8e, 0x3f, 0x00, 0xa0, 0xc9, 0x69, 0x72, 0x3b } }
@@ -157,7 +151,10 @@ _Static_assert(offsetof(efi_system_table, configuration_table) == 112,
 	       "UEFI §4.3");
 _Static_assert(offsetof(efi_boot_services, exit_boot_services) == 232,
 	       "UEFI §4.4");
-_Static_assert(offsetof(efi_runtime_services, reset_system) == 104,
-	       "UEFI §4.5");
+_Static_assert(offsetof(efi_boot_services, locate_protocol) == 320,
+	       "UEFI §4.4");
+_Static_assert(sizeof(efi_gop_mode_info) == 36, "UEFI §12.9");
+_Static_assert(offsetof(efi_gop_mode, frame_buffer_base) == 24,
+	       "UEFI §12.9");
 
 #endif

@@ -261,7 +261,8 @@ static int check(struct blk_dev *d, int op, uint64_t lba, uint64_t count)
 	uint64_t first;
 	struct blk_dev *disk = blk_disk(d, &first);
 	if (disk->failed)
-		return BLK_ERR_DEVICE;
+		return BLK_ERR_DEVICE;	/* disk->error says why */
+	disk->error[0] = 0;	/* a new request: no sentence of an old one */
 	if (op < BLK_READ || op > BLK_WRITE_ZEROES)
 		return BLK_ERR_INVALID;
 	if (op != BLK_READ && disk->read_only)

@@ -25,15 +25,15 @@
 
 enum blk_err {
 	BLK_OK = 0,
-	BLK_ERR_IO = -1,	/* the device reported an error */
-	BLK_ERR_TIMEOUT = -2,	/* no answer before the deadline */
-	BLK_ERR_RANGE = -3,	/* past the end of the device */
-	BLK_ERR_RO = -4,	/* the device is read-only */
-	BLK_ERR_UNSUPP = -5,	/* the device cannot do this */
-	BLK_ERR_NOMEM = -6,
-	BLK_ERR_BUSY = -7,	/* queue full (submit only) */
-	BLK_ERR_DEVICE = -8,	/* the device broke the protocol; failed */
-	BLK_ERR_INVALID = -9,
+	BLK_ERR_IO = -201,	/* the device reported an error */
+	BLK_ERR_TIMEOUT = -202,	/* no answer before the deadline */
+	BLK_ERR_RANGE = -203,	/* past the end of the device */
+	BLK_ERR_RO = -204,	/* the device is read-only */
+	BLK_ERR_UNSUPP = -205,	/* the device cannot do this */
+	BLK_ERR_NOMEM = -206,
+	BLK_ERR_BUSY = -207,	/* queue full (submit only) */
+	BLK_ERR_DEVICE = -208,	/* the device broke the protocol; failed */
+	BLK_ERR_INVALID = -209,
 };
 
 const char *blk_strerror(int err);
@@ -98,7 +98,10 @@ struct blk_dev {
 	uint64_t halts;		/* waits that halted for the interrupt */
 	uint64_t wait_avg_us;	/* recent waits in reap, averaged */
 	char detail[96];	/* the driver's words for the last failure */
-	char error[192];	/* the last failure as a sentence */
+	char error[192];	/* the failure of the request that ran last,
+				 * as a sentence ("" when it did not fail
+				 * or failed before reaching the device);
+				 * on a failed disk, why it was stopped */
 };
 
 /* Adds d to the registry (the driver keeps ownership). Checks what the
@@ -147,8 +150,10 @@ void blk_note(struct blk_dev *d, const char *fmt, ...)
  * NULs dropped, anything unprintable shown as '?'. */
 void blk_ident_string(char *out, const uint8_t *in, unsigned n, int swapped);
 
-/* The last failure on d's disk as a sentence ("timeout on vda after
- * 15 s"), or "" when there was none. */
+/* The failure of the last request on d's disk as a sentence ("timeout
+ * on vda after 15 s"), or "" when it did not fail at the device: each
+ * request clears it as it starts, so a sentence never outlives the
+ * request it tells of. On a stopped disk: why it was stopped. */
 const char *blk_last_error(struct blk_dev *d);
 
 /* Does op on [lba, lba + count) and waits: validated (range, read-only,

@@ -22,10 +22,10 @@
 
 enum net_err {
 	NET_OK = 0,
-	NET_ERR_BUSY = -1,	/* no room to send now */
-	NET_ERR_SIZE = -2,	/* a frame shorter or longer than Ethernet's */
-	NET_ERR_DEVICE = -3,	/* the device broke the protocol; stopped */
-	NET_ERR_DOWN = -4,	/* the device was stopped earlier */
+	NET_ERR_BUSY = -401,	/* no room to send now */
+	NET_ERR_SIZE = -402,	/* a frame shorter or longer than Ethernet's */
+	NET_ERR_DEVICE = -403,	/* the device broke the protocol; stopped */
+	NET_ERR_DOWN = -404,	/* the device was stopped earlier */
 };
 
 const char *net_strerror(int err);

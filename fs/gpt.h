@@ -11,13 +11,13 @@
 
 enum gpt_err {
 	GPT_OK = 0,
-	GPT_ERR_IO = -1,
-	GPT_ERR_NO_GPT = -2,	/* no valid header, primary or backup */
-	GPT_ERR_MBR = -3,	/* no protective MBR */
-	GPT_ERR_CORRUPT = -4,	/* header good, entries not */
-	GPT_ERR_INVALID = -5,
-	GPT_ERR_NO_MEMORY = -6,
-	GPT_ERR_HEADER = -7,	/* a header, but its fields are refused */
+	GPT_ERR_IO = -101,
+	GPT_ERR_NO_GPT = -102,	/* no valid header, primary or backup */
+	GPT_ERR_MBR = -103,	/* no protective MBR */
+	GPT_ERR_CORRUPT = -104,	/* header good, entries not */
+	GPT_ERR_INVALID = -105,
+	GPT_ERR_NO_MEMORY = -106,
+	GPT_ERR_HEADER = -107,	/* a header, but its fields are refused */
 };
 
 struct gpt_io {

@@ -2,7 +2,7 @@
 #ifndef UMBRA_POWER_H
 #define UMBRA_POWER_H
 
-#include "../boot/efi.h"
+#include "uefi.h"
 
 #define POWER_EXIT_PANIC 100	/* panic or failed ASSERT */
 #define POWER_EXIT_FAULT 101	/* CPU exception */

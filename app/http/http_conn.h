@@ -13,7 +13,8 @@
 #include "lwip/tcp.h"
 
 #define HTTP_OUT_MAX 768	/* a response head */
-#define HTTP_CONNS_MAX 64	/* more are refused (reset) */
+#define HTTP_CONNS_MAX 64	/* a new one evicts the idlest, or is
+				 * refused (reset) */
 
 enum { S_HEAD, S_BODY, S_SEND, S_LINGER };
 
@@ -22,12 +23,20 @@ enum { S_HEAD, S_BODY, S_SEND, S_LINGER };
  * ERR_ABRT, the pcb is gone too. Only lwIP's callbacks translate. */
 #define HTTP_GONE ERR_CLSD
 
+/* A connection's input, received and not yet consumed (http_queue.c):
+ * the pbufs of what just arrived, or bytes copied out of them. */
+struct http_queue {
+	struct pbuf *frame;
+	char *buf;
+	size_t off, len, cap;
+};
+
 struct http_conn {
 	struct altcp_pcb *pcb;	/* plain TCP or TLS: the same calls */
 	int tls;		/* accepted on the TLS listener */
 	struct http_conn *next;
 	int state;
-	struct pbuf *inq;	/* received, not yet consumed */
+	struct http_queue in;	/* received, not yet consumed */
 	char head[HTTP_HEAD_MAX];
 	size_t hlen;
 	struct http_req req;
@@ -38,7 +47,10 @@ struct http_conn {
 	struct http_resp resp;
 	char out[HTTP_OUT_MAX];
 	size_t out_len, out_off;
-	uint64_t since;		/* start of the head, or last progress */
+	uint64_t since;		/* accept, start of the head, or last
+				 * progress */
+	int kept;		/* kept alive between requests, nothing of
+				 * the next one yet: IDLE_US, not HEAD_US */
 	uint64_t file_off, file_left;
 };
 
@@ -47,11 +59,31 @@ struct http_server {
 	struct altcp_pcb *listen, *listen_tls;
 	struct http_conn *conns;
 	unsigned nconns;
-	uint64_t accepted, refused, requests, timeouts, bytes_in, bytes_out;
+	uint64_t accepted, refused, evicted, requests, timeouts, bytes_in,
+		 bytes_out;
 	uint64_t t0, halted0;
 };
 
 extern struct http_server http_srv;
+
+/* http_queue.c. The bytes queued. */
+size_t http_queued(const struct http_queue *q);
+/* The first *n of them, in one piece (writable: the chunked decoder
+ * works in place). */
+char *http_front(struct http_queue *q, size_t *n);
+/* Copies the first n (<= http_queued) to out. */
+void http_peek(const struct http_queue *q, void *out, size_t n);
+/* Forgets the first n. */
+void http_dequeue(struct http_queue *q, size_t n);
+/* Takes p (what lwIP just handed over): in place when nothing waits,
+ * else copied behind it (p freed). 0, or -1 out of memory (p not
+ * taken). */
+int http_enqueue(struct http_queue *q, struct pbuf *p);
+/* What is left of p: copied out, p back to lwIP's pool. 0, or -1 out
+ * of memory (nothing changed). */
+int http_spill(struct http_queue *q);
+/* Frees all of it. */
+void http_queue_free(struct http_queue *q);
 
 /* http_conn.c: the listeners' accept callback (altcp); arg is NULL for
  * plain HTTP's, non-NULL for the TLS listener's. */

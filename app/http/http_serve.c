@@ -25,11 +25,12 @@ static void stats(void)
 	uint64_t halted = time_tsc_to_us(idle_halted_tsc() - http_srv.halted0);
 	uint64_t busy = up ? (up - (halted < up ? halted : up)) * 1000 / up : 0;
 	con_printf("serve: %llu requests, %llu connections (%u open, %llu "
-		   "refused), %llu timeouts; %llu bytes in, %llu out; up %llu "
-		   "ms, halted %llu ms, busy %llu.%llu%%\n",
+		   "refused, %llu evicted), %llu timeouts; %llu bytes in, %llu "
+		   "out; up %llu ms, halted %llu ms, busy %llu.%llu%%\n",
 		   (unsigned long long)http_srv.requests,
 		   (unsigned long long)http_srv.accepted, http_srv.nconns,
 		   (unsigned long long)http_srv.refused,
+		   (unsigned long long)http_srv.evicted,
 		   (unsigned long long)http_srv.timeouts,
 		   (unsigned long long)http_srv.bytes_in,
 		   (unsigned long long)http_srv.bytes_out,
@@ -112,7 +113,7 @@ static const char *start(const struct http_opts *o, uint32_t addr)
 {
 	char a[16], how[256];
 	const char *why = 0, *keys = "; Enter: statistics, Ctrl-C: stop";
-	inet_ntoa(addr, a);
+	inet_ip4_format(addr, a);
 	if (o->tls_cert) {
 		why = http_tls_start(o, &http_srv.site);
 		if (!why)

@@ -112,8 +112,10 @@ const char *http_tls_start(const struct http_opts *o,
 		free(key);
 	}
 	free(cert);
+	/* a slot for each connection, and one for the newcomer that
+	 * evicts the idlest of them (http_accept) */
 	if (!err && !(config = altcp_tls_server_config(&creds,
-							HTTP_CONNS_MAX)))
+							HTTP_CONNS_MAX + 1)))
 		err = "out of memory for the TLS connections";
 	if (!err)
 		return 0;

@@ -71,6 +71,41 @@ u32_t inet_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 	return (u32_t)(time_us() / 4) + random_keyed(in);
 }
 
+/* lwIP's tcp_alloc, out of pcbs, aborts the oldest connection of a
+ * lower priority than the new one's (tcp.c: tcp_kill_prio), and a
+ * connection made by a SYN is allocated at its listener's priority.
+ * Half-open connections drop to the lowest right after (the
+ * passive_open callback of an extension slot, lwIP's hook for a new
+ * pcb), accepted ones rise back: a SYN evicts the oldest half-open
+ * connection, and nothing established. */
+#define PRIO_HALF_OPEN TCP_PRIO_MIN
+#define PRIO_OPEN TCP_PRIO_NORMAL	/* the listener's, and accepted */
+
+static err_t half_open(u8_t id, struct tcp_pcb_listen *lpcb,
+		       struct tcp_pcb *pcb)
+{
+	(void)id;
+	(void)lpcb;
+	tcp_setprio(pcb, PRIO_HALF_OPEN);
+	return ERR_OK;
+}
+
+static const struct tcp_ext_arg_callbacks guard = { 0, half_open };
+
+static void listen_guard(struct tcp_pcb *pcb)
+{
+	static u8_t id = LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID;
+	if (id == LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID)
+		id = tcp_ext_arg_alloc_id();	/* once: ids are never freed */
+	tcp_setprio(pcb, PRIO_OPEN);
+	tcp_ext_arg_set_callbacks(pcb, id, &guard);
+}
+
+static void listen_kept(struct tcp_pcb *pcb)
+{
+	tcp_setprio(pcb, PRIO_OPEN);
+}
+
 /* For a device that completes checksums: a TCP segment in IPv4 gets the
  * sum of its pseudo-header (RFC 9293 §3.1) where the checksum goes, and
  * the device is told where to start (virtio 1.2 §5.1.6.2). 0 when p is
@@ -370,7 +405,7 @@ static int looked_up(void *ctx)
 
 int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
 {
-	if (!inet_aton(host, addr))
+	if (!inet_ip4_parse(host, addr))
 		return 0;
 	if (!dev)
 		return INET_ERR_NODEV;
@@ -404,7 +439,10 @@ static err_t accept_tcp(void *arg, struct tcp_pcb *tp, err_t err)
 	struct altcp_pcb *conn = altcp_tcp_wrap(tp);
 	if (!conn)
 		return ERR_MEM;		/* lwIP resets tp */
-	return l->accept(l->arg, conn, err);
+	err_t e = l->accept(l->arg, conn, err);
+	if (e == ERR_OK)
+		listen_kept(tp);	/* no longer a SYN's to evict */
+	return e;
 }
 
 struct altcp_pcb *inet_listen(uint16_t port, const char **why)
@@ -418,6 +456,7 @@ struct altcp_pcb *inet_listen(uint16_t port, const char **why)
 		return 0;
 	}
 	ip_set_option(tp, SOF_REUSEADDR);	/* again on a port in TIME_WAIT */
+	listen_guard(tp);	/* a SYN flood evicts its own */
 	if (altcp_bind(l, IP_ADDR_ANY, port) != ERR_OK) {
 		altcp_close(l);
 		*why = "the port is in use";
@@ -435,13 +474,13 @@ struct altcp_pcb *inet_listen(uint16_t port, const char **why)
 	return listening;
 }
 
-void inet_ntoa(uint32_t addr, char out[16])
+void inet_ip4_format(uint32_t addr, char out[16])
 {
 	const uint8_t *b = (const uint8_t *)&addr;	/* network order */
 	fmt_snprintf(out, 16, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
 }
 
-int inet_aton(const char *s, uint32_t *addr)
+int inet_ip4_parse(const char *s, uint32_t *addr)
 {
 	uint8_t b[4];
 	for (int i = 0; i < 4; i++) {

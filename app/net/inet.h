@@ -17,12 +17,12 @@ struct altcp_pcb;
 
 enum inet_err {
 	INET_OK = 0,
-	INET_ERR_NODEV = -1,	/* no network device */
-	INET_ERR_TIMEOUT = -2,
-	INET_ERR_NOT_FOUND = -3,	/* a name DNS does not know */
-	INET_ERR_DOWN = -4,	/* no address yet: `net up` first */
-	INET_ERR_LINK = -5,	/* the link is down */
-	INET_ERR_NOMEM = -6,
+	INET_ERR_NODEV = -501,	/* no network device */
+	INET_ERR_TIMEOUT = -502,
+	INET_ERR_NOT_FOUND = -503,	/* a name DNS does not know */
+	INET_ERR_DOWN = -504,	/* no address yet: `net up` first */
+	INET_ERR_LINK = -505,	/* the link is down */
+	INET_ERR_NOMEM = -506,
 };
 
 const char *inet_strerror(int err);
@@ -65,19 +65,26 @@ int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us);
 
 /* A TCP listener on port (any address, SO_REUSEADDR), as an altcp pcb
  * for altcp_accept and altcp_close; NULL with *why when the port is in
- * use or memory is short. Its accept callback is umbra's, not lwIP
- * 2.1.3's altcp_tcp one, which takes the no-pcb call lwIP makes when it
- * runs out of TCP pcbs for a pcb (fixed in lwIP 2.2): a SYN flood would
- * stop the appliance. */
+ * use or memory is short. Half-open connections on it: when lwIP runs
+ * out of TCP slots, a new SYN evicts the oldest half-open (SYN_RCVD)
+ * connection, never an established one, so that a flood of SYNs from
+ * spoofed addresses keeps no real client out (lwIP's tcp_alloc evicts
+ * by priority: the half-open ones get the lowest, those the listener's
+ * accept callback keeps the listener's). Its accept callback is
+ * umbra's, not lwIP 2.1.3's altcp_tcp one, which takes the no-pcb call
+ * lwIP makes when it runs out of TCP pcbs for a pcb (fixed in lwIP 2.2)
+ * and would stop the appliance. */
 struct altcp_pcb *inet_listen(uint16_t port, const char **why);
 
 /* A dotted quad, or a name through DNS. */
 int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us);
 
-/* "10.0.2.15" into out (16 bytes). */
-void inet_ntoa(uint32_t addr, char out[16]);
+/* "10.0.2.15" into out (16 bytes). (Not POSIX's inet_ntoa, whose name
+ * lwIP's headers take as a macro.) */
+void inet_ip4_format(uint32_t addr, char out[16]);
 
-/* Parses a dotted quad; 0, or -1 when s is not one. */
-int inet_aton(const char *s, uint32_t *addr);
+/* Parses a dotted quad; 0, or -1 when s is not one (the reverse of
+ * POSIX inet_aton's convention, hence another name). */
+int inet_ip4_parse(const char *s, uint32_t *addr);
 
 #endif

@@ -71,6 +71,8 @@ struct ctrl {
 	struct pci_msix msix;
 	int vec;			/* the I/O queue's interrupt; 0: none */
 	char name[12];
+	char admin_why[64];	/* why the last admin command failed */
+	char why[128];		/* why the controller is not used */
 };
 
 struct ns {
@@ -167,7 +169,10 @@ static void cmd_put64(uint8_t c[64], int dw, uint64_t v)
 	le64_put(c + 4 * dw, v);
 }
 
-/* An admin command, waited for; data (one page) at prp1. */
+/* An admin command, waited for; data (one page) at prp1. 0, or
+ * BLK_ERR_TIMEOUT (no completion within CAP.TO), BLK_ERR_DEVICE (fatal
+ * status, or a completion for another command) or BLK_ERR_IO (an error
+ * status), with the words in c->admin_why. */
 static int admin(struct ctrl *c, uint8_t op, uint32_t nsid, uint64_t prp1,
 		 uint32_t cdw10, uint32_t cdw11)
 {
@@ -181,12 +186,29 @@ static int admin(struct ctrl *c, uint8_t op, uint32_t nsid, uint64_t prp1,
 	uint16_t cid, sf;
 	uint32_t dw0;
 	while (!cq_pop(&c->admin, &cid, &sf, &dw0)) {
-		if ((mmio_read32(c->regs, R_CSTS) & CSTS_CFS) || time_us() > end)
-			return -1;
+		if (mmio_read32(c->regs, R_CSTS) & CSTS_CFS) {
+			fmt_snprintf(c->admin_why, sizeof(c->admin_why),
+				     "controller fatal status");
+			return BLK_ERR_DEVICE;
+		}
+		if (time_us() > end) {
+			fmt_snprintf(c->admin_why, sizeof(c->admin_why),
+				     "no completion within %llu ms",
+				     (unsigned long long)c->timeout_us / 1000);
+			return BLK_ERR_TIMEOUT;
+		}
 		cpu_pause();
 	}
-	if (cid != 0x7fff || (sf & 0x7ff))
-		return -1;
+	if (cid != 0x7fff) {
+		fmt_snprintf(c->admin_why, sizeof(c->admin_why),
+			     "a completion for command %u, not %u", cid, 0x7fff);
+		return BLK_ERR_DEVICE;
+	}
+	if (sf & 0x7ff) {
+		fmt_snprintf(c->admin_why, sizeof(c->admin_why),
+			     "%s (status 0x%x)", status_string(sf), sf & 0x7ff);
+		return BLK_ERR_IO;
+	}
 	return 0;
 }
 
@@ -293,8 +315,11 @@ static const char *enable(struct ctrl *c)
 	if (admin(c, A_CREATE_CQ, 0, (uintptr_t)c->io.cq, 1 | (n - 1u) << 16,
 		  1 | cq_irq(c)) ||
 	    admin(c, A_CREATE_SQ, 0, (uintptr_t)c->io.sq, 1 | (n - 1u) << 16,
-		  1 | 1u << 16))
-		return "creating the I/O queue pair failed";
+		  1 | 1u << 16)) {
+		fmt_snprintf(c->why, sizeof(c->why), "creating the I/O queue "
+			     "pair failed: %s", c->admin_why);
+		return c->why;
+	}
 	c->prp = page_alloc_zero(n);
 	return c->prp ? 0 : "out of memory";
 }
@@ -426,16 +451,19 @@ static const struct blk_ops nvme_ops = { submit, kick, poll, fail };
 /* §5.15.2.1 Identify Namespace: size, and the LBA format in use. */
 static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page)
 {
-	if (admin(c, A_IDENTIFY, nsid, (uintptr_t)page, CNS_NAMESPACE, 0))
+	char name[16];
+	fmt_snprintf(name, sizeof(name), "nvme%dn%u", c->index, nsid);
+	if (admin(c, A_IDENTIFY, nsid, (uintptr_t)page, CNS_NAMESPACE, 0)) {
+		blk_broken(name, "nvme", "IDENTIFY namespace failed: %s",
+			   c->admin_why);
 		return;
+	}
 	uint64_t nsze = le64_get(page);
 	uint8_t flbas = page[26] & 0xf, nlbaf = page[25];
 	if (!nsze || flbas > nlbaf)
 		return;		/* inactive, or nonsense */
 	uint32_t lbaf = le32_get(page + 128 + 4 * flbas);
 	uint32_t ms = lbaf & 0xffff, lbads = (lbaf >> 16) & 0xff;
-	char name[16];
-	fmt_snprintf(name, sizeof(name), "nvme%dn%u", c->index, nsid);
 	if (ms || (lbads != 9 && lbads != 12)) {
 		blk_broken(name, "nvme", "LBA format of %llu bytes with %u "
 			   "metadata bytes", lbads < 64 ? 1ull << lbads : 0,
@@ -486,8 +514,11 @@ int nvme_probe(struct pci_dev *p)
 		c->index = nctrl;
 	}
 	if (!why && !(why = enable(c)) &&
-	    admin(c, A_IDENTIFY, 0, (uintptr_t)page, CNS_CONTROLLER, 0))
-		why = "IDENTIFY controller failed";
+	    admin(c, A_IDENTIFY, 0, (uintptr_t)page, CNS_CONTROLLER, 0)) {
+		fmt_snprintf(c->why, sizeof(c->why), "IDENTIFY controller "
+			     "failed: %s", c->admin_why);
+		why = c->why;
+	}
 	if (why) {
 		if (c && c->regs)
 			mmio_write32(c->regs, R_CC, 0);	/* no more DMA */

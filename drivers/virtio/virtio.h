@@ -30,15 +30,17 @@
 #define VIRTIO_TYPE_BLOCK 2
 #define VIRTIO_TYPE_RNG 4
 #define VIRTIO_TYPE_SCSI 8
+#define VIRTIO_TYPE_GPU 16
+#define VIRTIO_TYPE_INPUT 18
 
 enum virtio_err {
 	VIRTIO_OK = 0,
-	VIRTIO_ERR_FEATURES = -1,	/* FEATURES_OK did not stick */
-	VIRTIO_ERR_QUEUE = -2,		/* queue missing or unusable */
-	VIRTIO_ERR_NOMEM = -3,
-	VIRTIO_ERR_DEVICE = -4,		/* the device misbehaved */
-	VIRTIO_ERR_RESET = -5,		/* a reset did not complete */
-	VIRTIO_ERR_NODEV = -6,		/* a transport with no device behind */
+	VIRTIO_ERR_FEATURES = -301,	/* FEATURES_OK did not stick */
+	VIRTIO_ERR_QUEUE = -302,		/* queue missing or unusable */
+	VIRTIO_ERR_NOMEM = -303,
+	VIRTIO_ERR_DEVICE = -304,		/* the device misbehaved */
+	VIRTIO_ERR_RESET = -305,		/* a reset did not complete */
+	VIRTIO_ERR_NODEV = -306,		/* a transport with no device behind */
 };
 
 #define VIRTIO_RESET_US 1000000ull	/* a reset takes at most this */
@@ -78,6 +80,10 @@ struct virtio_ops {
 	 * or 0: then the queue is polled. NULL: the transport cannot. */
 	int (*irq)(struct virtio_dev *d, uint16_t q, const char *name,
 		   irq_fn *fn, void *ctx);
+	/* Writes device-specific config (virtio-input's select and
+	 * subsel), byte by byte. */
+	void (*write_config)(struct virtio_dev *d, uint32_t off,
+			     const void *buf, uint32_t len);
 };
 
 struct virtio_dev {

@@ -152,6 +152,8 @@ static uint16_t create(struct emu_nvme *e, int sq, uint32_t cdw10,
 static uint16_t admin(struct emu_nvme *e, const uint8_t *c)
 {
 	e->admin_cmds++;
+	if (e->refuse_sf && c[0] == e->refuse_op)
+		return e->refuse_sf;
 	uint64_t prp1 = le64_get(c + 24);
 	uint32_t nsid = le32_get(c + 4), cdw10 = le32_get(c + 40),
 		 cdw11 = le32_get(c + 44);

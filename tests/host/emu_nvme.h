@@ -37,6 +37,8 @@ struct emu_nvme {
 	struct emu_nvme_ns ns[EMU_NVME_MAX_NS];
 	uint8_t mdts, vwc, dsm;
 	volatile int fatal;	/* set by the test: CSTS.CFS, dead */
+	uint8_t refuse_op;	/* set by the test: this admin opcode ... */
+	uint16_t refuse_sf;	/* ... completes with this status (not 0) */
 	/* seen by the controller, for the test */
 	volatile unsigned admin_cmds, io_cmds;
 	volatile unsigned bad;	/* things the driver did against the spec */

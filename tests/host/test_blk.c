@@ -275,8 +275,16 @@ static void test_io_error(void)
 	CHECK_STR(blk_last_error(d), "read error on fh at LBA 40 (+2): I/O "
 		  "error reported by the device: medium error, sense 03/11/00");
 	CHECK(!d->failed);
+	/* A later request that fails before the device (past the end) has
+	 * no sentence: the old one is not its cause. */
+	f->mode = MODE_OK;
+	CHECK_INT(blk_io(d, BLK_READ, d->sectors, 1, buf), BLK_ERR_RANGE);
+	CHECK_STR(blk_last_error(d), "");
+	f->mode = MODE_IOERR;
+	CHECK_INT(blk_io(d, BLK_READ, 40, 2, buf), BLK_ERR_IO);
 	f->mode = MODE_OK;
 	CHECK_INT(blk_io(d, BLK_READ, 40, 2, buf), 0);
+	CHECK_STR(blk_last_error(d), "");	/* cleared by the success */
 	/* A protocol error fails the device, with the driver's words. */
 	f->mode = MODE_LIE;
 	CHECK_INT(blk_io(d, BLK_READ, 0, 1, buf), BLK_ERR_DEVICE);
@@ -327,16 +335,17 @@ static void test_register_checks(void)
 		  BLK_ERR_RANGE);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	arena();
-	test_validation();
-	test_partition();
-	test_bytes();
-	test_timeout();
-	test_stuck_queue();
-	test_io_error();
-	test_dma_limit();
-	test_register_checks();
+	RUN(test_validation);
+	RUN(test_partition);
+	RUN(test_bytes);
+	RUN(test_timeout);
+	RUN(test_stuck_queue);
+	RUN(test_io_error);
+	RUN(test_dma_limit);
+	RUN(test_register_checks);
 	return check_done();
 }

@@ -313,7 +313,8 @@ static void s_notify(struct virtio_dev *d, uint16_t q)
 }
 
 static const struct virtio_ops sticky_ops = { s_getf, s_setf, s_gets, s_sets,
-					      s_cfg, s_qmax, s_qen, s_notify, 0 };
+					      s_cfg, s_qmax, s_qen, s_notify, 0,
+					      0 };
 
 static void test_reset_never_completes(void)
 {
@@ -459,6 +460,34 @@ static void test_nvme_cap(void)
 	 * 16 KiB BAR */
 	nvme_refused(8, emu_nvme_cap(63, 15, 20),
 		     "the doorbells (CAP.DSTRD) lie beyond BAR0");
+}
+
+/* A controller that answers an admin command with an error status: the
+ * reason names the command and the status, not a bare "failed". */
+static void nvme_admin_refused(uint8_t slot, uint8_t op, uint16_t sf,
+			       const char *why)
+{
+	static struct emu_nvme e;
+	char where[8];
+	emu_nvme_init(&e, slot, emu_nvme_cap(31, 2, 20));
+	emu_nvme_ns(&e, 1, 64, 9, 1);
+	e.refuse_op = op;
+	e.refuse_sf = sf;
+	CHECK_INT(emu_nvme_start(&e), 0);
+	unsigned nb = blk_broken_count();
+	hostcon_clear();
+	CHECK_INT(nvme_probe(&e.pci.pci), BLK_ERR_DEVICE);
+	pci_where(&e.pci.pci, where);
+	check_broken(nb, where, "nvme", why);
+	emu_nvme_free(&e);
+}
+
+static void test_nvme_admin(void)
+{
+	nvme_admin_refused(10, 0x06, 0x001, "IDENTIFY controller failed: "
+			   "invalid opcode (status 0x1)");
+	nvme_admin_refused(11, 0x05, 0x102, "creating the I/O queue pair "
+			   "failed: command specific error (status 0x102)");
 }
 
 /* Waits, bounded, until CSTS reads `want`. */
@@ -636,23 +665,25 @@ static void test_ide_prd(void)
 	CHECK_INT(prd_check(0x1000, 0), -1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	/* whole lines out even when a sanitizer ends the run */
 	setvbuf(stdout, 0, _IOLBF, 0);
 	signal(SIGALRM, watchdog);
 	alarm(WATCHDOG_S);
 	dmamem_init(ARENA_BYTES);
-	test_notify_transport();
-	test_notify_attach();
-	test_reset_never_completes();
-	test_virtio_capacity();
-	test_ata_capacity();
-	test_nvme_cap();
-	test_nvme();
-	test_ahci(0);
-	test_ahci(1);
-	test_ahci_capacity();
-	test_ide_prd();
+	RUN(test_notify_transport);
+	RUN(test_notify_attach);
+	RUN(test_reset_never_completes);
+	RUN(test_virtio_capacity);
+	RUN(test_ata_capacity);
+	RUN(test_nvme_cap);
+	RUN(test_nvme_admin);
+	RUN(test_nvme);
+	RUN(test_ahci, 0);
+	RUN(test_ahci, 1);
+	RUN(test_ahci_capacity);
+	RUN(test_ide_prd);
 	return check_done();
 }

@@ -135,3 +135,64 @@ def read_only_paths(t):
     r.expect(r"^bench: vdb: the device is read-only$")
     r.expect(r"^done$")
     r.expect_status(1)
+
+
+@case("errors: a script over 1 MiB is refused, an unreadable /etc/rc "
+      "powers off with a failure")
+def refused_scripts(t):
+    big = t.path("big")
+    with open(big, "w") as f:	# one byte over the limit
+        f.write("#" * (1 << 20) + "\n")
+    r = t.boot(machine="microvm",
+               extra=["-fw_cfg", f"name=opt/umbra/cmdline,file={big}"])
+    r.expect(r"^script: fw_cfg opt/umbra/cmdline is 1048577 bytes, more "
+             r"than 1048576: refused$")
+    r.expect_status(2)
+
+    # /etc/rc whose record cannot be read: no interactive shell.
+    img = t.copy_disk()
+    rc = t.path("rc")
+    with open(rc, "w") as f:
+        f.write("echo from rc\n")
+    subprocess.run([EFS, "put", img, rc, "/etc/rc"], check=True)
+    base = efs_part_offset(img)
+    at = record_offset(img, base, "/etc/rc")
+    with open(img, "r+b") as f:	# the record's inode field lies
+        f.seek(at)
+        f.write(struct.pack("<I", 0x7777))
+    r = t.boot(machine="microvm", disks=[img], timeout=60)
+    r.expect(r"^script: /etc/rc cannot be read: corrupt filesystem$")
+    r.expect_not(r"umbra> ")
+    r.expect_status(1)
+
+
+@case("errors: the final sync and a failed mount give the device's "
+      "sentence")
+def device_sentences(t):
+    # Every write fails: the sync at power-off names the device and LBA.
+    img = t.blkdebug(t.copy_disk(), "pwritev", "write", 5)
+    r = t.boot(machine="microvm", cmd="write /x hi; poweroff 3",
+               disks=[img], timeout=60)
+    r.expect(r"^sync: write error on vda at LBA \d+ \(\+\d+\): I/O error "
+             r"reported by the device")
+    # Reads of the volume fail after its header: the mount says where.
+    img = t.copy_disk(name="mnt.img")
+    base = efs_part_offset(img)
+    img = t.blkdebug(img, "read_aio", "read", 5, base // 512 + 1)
+    r = t.boot(machine="microvm", cmd="echo up", disks=[img], timeout=60)
+    r.expect(r"^root: vda2: EclipseFS header, but cannot mount: read "
+             r"error on vda\d? at LBA \d+ \(\+\d+\)")
+
+
+@case("errors: bench fails when the device's flush fails")
+def bench_flush(t):
+    data = t.path("data.img")
+    with open(data, "wb") as f:
+        f.truncate(8 << 20)
+    img = t.blkdebug(data, "flush_to_disk", "flush", 5)
+    r = t.boot(machine="microvm", cmd="bench -s 1 seqwrite vdb",
+               disks=[t.fresh_disk(), (img, "raw")], timeout=60)
+    r.expect(r"^bench: flush error on vdb: I/O error reported by the "
+             r"device")
+    r.expect_not(r"MB/s")
+    r.expect_status(1)

@@ -369,7 +369,7 @@ def tls_hostile(t):
     vm.send("\r")
     out = vm.until("serve: tls:", seconds=60) + vm.until("\n")
     m = re.search(r"^serve: \d+ requests, \d+ connections \((\d+) open, "
-                  r"(\d+) refused\)", out, re.M)
+                  r"(\d+) refused, (\d+) evicted\)", out, re.M)
     tls = re.search(r"^serve: tls: (\d+) handshakes \(\d+ resumed\), (\d+) "
                     r"failed, (\d+) timed out, (\d+) refused", out, re.M)
     if not m or not tls or int(m[1]) > 64 or int(tls[3]) < 1 or \

@@ -1,13 +1,15 @@
 /* What boot/ hands to runtime/: everything umbra learned from the firmware
  * or the loader, in one structure that says nothing about which entry ran
- * (UEFI efi_main or the PVH entry). The memory map is umbra's own, not
+ * (UEFI efi_main or the PVH entry). runtime/ defines it and boot/ fills it:
+ * boot includes runtime, never the reverse. The memory map is umbra's own, not
  * UEFI's or E820's: each entry converts its source. */
-#ifndef UMBRA_BOOT_H
-#define UMBRA_BOOT_H
+#ifndef UMBRA_BOOT_INFO_H
+#define UMBRA_BOOT_INFO_H
 
 #include <stdint.h>
 
-#include "efi.h"
+#include "fb.h"
+#include "uefi.h"
 
 /* What a memory range is, as far as runtime/ cares. */
 enum boot_mem_type {
@@ -44,6 +46,8 @@ struct boot_info {
 	efi_runtime_services *rt;	 /* UEFI only; identity-mapped */
 	uint64_t tsc_entry;		 /* TSC at the entry's first instruction */
 	uint64_t tsc_exit_bs;		 /* TSC after ExitBootServices (UEFI) */
+	struct fb_desc fb;		 /* the GOP's framebuffer (base 0: none) */
+	const char *fb_why;		 /* why there is none, when there is not */
 };
 
 /* Entered on umbra's own stack, firmware gone, interrupts off; never
