@@ -25,6 +25,10 @@ static struct blk_dev *root_dev;
 static struct storage_mmio mmio[VIRTIO_MMIO_MAX];
 static unsigned nmmio;
 static struct blk_dev *err_dev;	/* where the last fs I/O failed */
+static struct {
+	struct blk_dev *dev;
+	uint8_t *sector;
+} heads[BLK_MAX_DEVS];
 
 /* A block-layer error in fs/'s terms (the efs_io contract). */
 static int efs_code(struct blk_dev *d, int err)
@@ -223,17 +227,32 @@ void storage_probe(void)
 		partitions(blk_get(i));
 }
 
+const uint8_t *storage_head(struct blk_dev *d)
+{
+	unsigned i = 0;
+	while (i < BLK_MAX_DEVS && heads[i].dev && heads[i].dev != d)
+		i++;
+	if (i == BLK_MAX_DEVS)
+		return 0;
+	if (heads[i].dev)
+		return heads[i].sector;
+	uint8_t *s = malloc(d->sector_size);
+	if (!s || blk_io(d, BLK_READ, 0, 1, s)) {
+		free(s);
+		return 0;	/* asked again next time */
+	}
+	heads[i].dev = d;
+	heads[i].sector = s;
+	return s;
+}
+
 static int try_mount(struct blk_dev *d)
 {
-	uint8_t *hdr = malloc(d->sector_size);
-	if (!hdr)
-		return -1;
-	int err = blk_io(d, BLK_READ, 0, 1, hdr);
-	int is_efs = !err && efs_probe(hdr, d->sector_size);
-	free(hdr);
-	if (!is_efs)
+	const uint8_t *hdr = storage_head(d);
+	if (!hdr || !efs_probe(hdr, d->sector_size))
 		return -1;
 	struct efs_io io;
+	int err;
 	storage_efs_io(d, &io);
 	err = efs_mount(&io, &root);
 	if (err) {
