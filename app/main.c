@@ -40,6 +40,13 @@
 
 #define SCRIPT_MAX USERDATA_MAX	/* a script longer than this is refused */
 
+static const char *script_from;
+
+const char *app_script_from(void)
+{
+	return script_from;
+}
+
 void app_shutdown(void)
 {
 	int err = storage_sync();
@@ -242,6 +249,7 @@ int app_main(void)
 	if (st == 1) {
 		st = shell_interactive();	/* returns at the button */
 	} else if (!st) {
+		script_from = from;
 		con_printf("script: from %s\n", from);
 		st = shell_run_script(script);
 		con_printf("script: exit status %d\n", st);

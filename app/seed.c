@@ -28,13 +28,13 @@ static const struct {
 
 static struct seed_info info;
 
-/* Why a seedfs call failed, in words: the reader's reason for a corrupt
- * or unsupported volume, the device's for an I/O error. */
-static const char *why(struct blk_dev *d, const struct seedfs *fs, int err)
+/* Why a seedfs call failed, in words: with the reader's reason for a
+ * corrupt or unsupported volume (an I/O error's, the block layer has
+ * printed already). */
+static const char *why(const struct seedfs *fs, int err)
 {
-	static char buf[200];
-	const char *detail = err == SEEDFS_ERR_IO ? blk_last_error(d)
-			   : err == SEEDFS_ERR_CORRUPT ||
+	static char buf[160];
+	const char *detail = err == SEEDFS_ERR_CORRUPT ||
 			     err == SEEDFS_ERR_UNSUPPORTED ? fs->why : "";
 	fmt_snprintf(buf, sizeof(buf), "%s%s%s", seedfs_strerror(err),
 		     detail[0] ? ": " : "", detail);
@@ -68,10 +68,8 @@ static int user_data(struct seedfs *fs, unsigned k)
 {
 	uint64_t size;
 	char *buf = malloc(USERDATA_MAX + 1);
-	if (!buf) {
-		fs->why = "out of memory";
-		return SEEDFS_ERR_UNSUPPORTED;
-	}
+	if (!buf)
+		return SEEDFS_ERR_NO_MEMORY;
 	int64_t n = seedfs_read(fs, kinds[k].user, buf, USERDATA_MAX, &size);
 	if (n < 0) {
 		free(buf);
@@ -119,9 +117,11 @@ static int try_dev(struct blk_dev *d)
 	storage_efs_io(d, &io);
 	int err = seedfs_open(&io, fs);
 	unsigned k = sizeof(kinds) / sizeof(kinds[0]);
-	if (err && err != SEEDFS_ERR_NOT_FS)
+	if (err == SEEDFS_ERR_IO)
+		con_printf("seed: %s: not read: I/O error\n", d->name);
+	else if (err && err != SEEDFS_ERR_NOT_FS)
 		con_printf("seed: %s: %s volume refused: %s\n", d->name,
-			   seedfs_type_name(fs), why(d, fs, err));
+			   seedfs_type_name(fs), why(fs, err));
 	if (!err)
 		k = kind_of(fs->label);
 	if (!err && k < sizeof(kinds) / sizeof(kinds[0])) {
@@ -130,7 +130,7 @@ static int try_dev(struct blk_dev *d)
 		if (err) {
 			con_printf("seed: %s: %s (%s) refused: %s: %s\n",
 				   d->name, kinds[k].kind, seedfs_type_name(fs),
-				   kinds[k].user, why(d, fs, err));
+				   kinds[k].user, why(fs, err));
 		} else {
 			instance_id(fs, k);
 			info.kind = kinds[k].kind;

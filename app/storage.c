@@ -193,6 +193,10 @@ static int gpt_read_cb(void *ctx, uint64_t lba, uint32_t n, void *buf)
 
 static void partitions(struct blk_dev *d)
 {
+	/* GPT has 512- and 4096-byte sectors; optical media (2048) carry
+	 * their own filesystem, not a partition table */
+	if (d->sector_size != 512 && d->sector_size != 4096)
+		return;
 	struct gpt *g = malloc(sizeof(*g));
 	if (!g)
 		return;

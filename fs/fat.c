@@ -316,7 +316,7 @@ int64_t fat_read(struct seedfs *fs, const char *path, void *buf, size_t max,
 	struct fat_dir *d = malloc(sizeof(*d));
 	int n, err = 0;
 	if (!d)
-		return seedfs_bad(fs, SEEDFS_ERR_UNSUPPORTED, "out of memory");
+		return SEEDFS_ERR_NO_MEMORY;
 	int root = 1;
 	while (!err && (n = seedfs_next(&path, comp)) > 0) {
 		if (!(cur.attr & ATTR_DIRECTORY))
@@ -445,7 +445,7 @@ static int label(struct seedfs *fs, const uint8_t *bs)
 	boot_label(bs, fs->label);
 	struct fat_dir *d = malloc(sizeof(*d));
 	if (!d)
-		return seedfs_bad(fs, SEEDFS_ERR_UNSUPPORTED, "out of memory");
+		return SEEDFS_ERR_NO_MEMORY;
 	int err = find(fs, d, fs->u.fat.root_cluster, 0, 0);
 	if (!err && d->name[0])
 		memcpy(fs->label, d->name, 12);

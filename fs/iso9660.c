@@ -120,7 +120,7 @@ static int find_sp(struct seedfs *fs, const struct iso_rec *root)
 {
 	uint8_t *b = malloc(fs->u.iso.block);
 	if (!b)
-		return seedfs_bad(fs, SEEDFS_ERR_UNSUPPORTED, "out of memory");
+		return SEEDFS_ERR_NO_MEMORY;
 	int err = seedfs_get(fs, (uint64_t)root->lba * fs->u.iso.block, b,
 			     fs->u.iso.block, "the root directory");
 	unsigned n = 0;
@@ -197,7 +197,7 @@ int iso_open(const struct efs_io *io, struct seedfs *fs)
 	struct iso_rec prim = { 0 }, jol = { 0 };
 	uint8_t *vd = malloc(ISO_VD_SECTOR);
 	if (!vd)
-		return seedfs_bad(fs, SEEDFS_ERR_UNSUPPORTED, "out of memory");
+		return SEEDFS_ERR_NO_MEMORY;
 	int err = descriptors(fs, vd, &prim, &jol);
 	free(vd);
 	if (err)
@@ -288,8 +288,7 @@ static int rock_name(struct seedfs *fs, const uint8_t *r, unsigned len,
 			goto out;
 		}
 		if (!ce && !(ce = malloc(fs->u.iso.block))) {
-			err = seedfs_bad(fs, SEEDFS_ERR_UNSUPPORTED,
-					 "out of memory");
+			err = SEEDFS_ERR_NO_MEMORY;
 			goto out;
 		}
 		err = seedfs_get(fs, ce_at, ce, ce_len,
@@ -388,7 +387,7 @@ static int find(struct seedfs *fs, const struct iso_rec *dir,
 				  "than 4 MiB");
 	uint8_t *b = malloc(bs);
 	if (!b)
-		return seedfs_bad(fs, SEEDFS_ERR_UNSUPPORTED, "out of memory");
+		return SEEDFS_ERR_NO_MEMORY;
 	int hit = 0;
 	for (uint32_t done = 0; done < dir->size && !hit; done += bs) {
 		uint32_t end = dir->size - done < bs ? dir->size - done : bs;

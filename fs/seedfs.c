@@ -18,6 +18,7 @@ const char *seedfs_strerror(int err)
 	case SEEDFS_ERR_IS_DIR: return "is a directory";
 	case SEEDFS_ERR_UNSUPPORTED: return "not supported";
 	case SEEDFS_ERR_INVALID: return "invalid path";
+	case SEEDFS_ERR_NO_MEMORY: return "out of memory";
 	default: return "unknown error";
 	}
 }

@@ -25,6 +25,7 @@ enum seedfs_err {
 	SEEDFS_ERR_IS_DIR = -6,		/* the path names a directory */
 	SEEDFS_ERR_UNSUPPORTED = -7,	/* valid, but not read here: fs->why */
 	SEEDFS_ERR_INVALID = -8,	/* a bad path */
+	SEEDFS_ERR_NO_MEMORY = -9,
 };
 
 /* SEEDFS_FAT: a FAT volume refused before its width was known. */
@@ -91,7 +92,8 @@ int fat_boot_label(const uint8_t *first, char label[SEEDFS_LABEL_MAX + 1]);
 /* Reads the file at path ("openstack/latest/user_data"; '/'-separated,
  * leading and repeated '/' ignored) into buf: min(its size, max) bytes.
  * Returns that count and the file's whole size in *size, or an error
- * (NOT_FOUND, NOT_DIR, IS_DIR, INVALID, IO, CORRUPT, UNSUPPORTED). Names
+ * (NOT_FOUND, NOT_DIR, IS_DIR, INVALID, IO, CORRUPT, UNSUPPORTED,
+ * NO_MEMORY). Names
  * are matched as the volume gives them: Rock Ridge and Joliet names
  * exactly, FAT's long and short names and ISO 9660's primary names
  * without regard to ASCII case. */

@@ -5,7 +5,9 @@
  * drive both have it, so the drive holds them all at once; READ/WRITE DMA
  * EXT otherwise (the HBA runs those one after another). FLUSH CACHE EXT
  * is not queued and never mixed with queued commands. A failed command
- * stops the port, clears its errors and starts it again. */
+ * stops the port, clears its errors and starts it again. A port whose
+ * device is ATAPI (a CD/DVD drive) carries SCSI commands (drivers/scsi/)
+ * in PACKET commands, one at a time, its data by DMA. */
 #include "ahci.h"
 
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "../../runtime/page.h"
 #include "../../runtime/time.h"
 #include "ata.h"
+#include "atapi.h"
 
 /* §3.1 generic host control */
 #define CAP 0x00	/* NP 4:0, NCS 12:8, S64A 31 */
@@ -55,7 +58,11 @@
 #define IS_TFES (1u << 30)	/* task file error */
 #define IS_ERRORS 0x7d800010u	/* every error bit of PxIS (§3.3.5) */
 #define SIG_ATA 0x00000101
+#define SIG_ATAPI 0xeb140101	/* §3.3.9: LBA high, mid, count, LBA low */
+#define CMD_ATAPI (1u << 24)	/* §3.3.7 PxCMD.ATAPI (the activity LED) */
 #define DET_PRESENT 3
+#define HDR_ATAPI (1u << 5)	/* §4.2.2 command header DW0 A */
+#define TBL_ACMD 0x40		/* §4.2.3 the ATAPI command, 12/16 bytes */
 
 #define FIS_H2D 0x27
 #define PRD_MAX (4u << 20)	/* DBC is 22 bits: 4 MiB per PRD */
@@ -78,6 +85,9 @@ struct port {
 	uint32_t busy;		/* slots we issued */
 	uint8_t ncq;		/* reads and writes go FPDMA QUEUED */
 	uint8_t busy_queued;	/* what is in flight is queued */
+	uint8_t atapi;		/* PACKET commands (a CD/DVD drive) */
+	uint8_t *page;		/* ATAPI: the probe's buffer, then sense */
+	const char *why;	/* ATAPI: why a command did not complete */
 	struct blk_req *req[32];
 	struct ata_identity id;
 	struct blk_dev blk;
@@ -221,6 +231,21 @@ static void queue_fis(struct port *p, uint32_t s, uint32_t count)
 	t[13] = 0;
 }
 
+/* §4.2.2, §4.2.3, ATA8-ACS §7.18: slot s as a PACKET command carrying
+ * cdb, the data (bytes into addr) by DMA. */
+static void build_packet(struct port *p, uint32_t s, const uint8_t *cdb,
+			 unsigned clen, uint64_t addr, uint32_t bytes)
+{
+	uint8_t *t = p->tables + 256 * s;
+	build(p, s, ATA_PACKET, 0, 0, addr, bytes, 0);
+	t[3] = bytes ? 1 : 0;	/* features: DMA */
+	t[5] = (uint8_t)ATAPI_BYTE_LIMIT;	/* byte count limit (PIO) */
+	t[6] = (uint8_t)(ATAPI_BYTE_LIMIT >> 8);
+	t[7] = 0;
+	atapi_packet(t + TBL_ACMD, cdb, clen);
+	p->cl[32 * s] |= HDR_ATAPI;
+}
+
 static int free_slot(struct port *p)
 {
 	for (uint32_t s = 0; s < p->slots; s++)
@@ -238,7 +263,15 @@ static int submit(struct blk_dev *b, struct blk_req *r)
 	if (s < 0 || (p->busy && queued != p->busy_queued))
 		return BLK_ERR_BUSY;
 	uint32_t bytes = r->count * b->sector_size;
-	switch (r->op) {
+	uint8_t cdb[SCSI_CDB_MAX];
+	if (p->atapi && r->op != BLK_READ)
+		return BLK_ERR_UNSUPP;
+	switch (p->atapi ? -1 : r->op) {
+	case -1:	/* READ(10) in a PACKET (queue depth 1: slot 0) */
+		build_packet(p, (uint32_t)s, cdb, scsi_cdb_rw(cdb, 0, r->lba,
+							      r->count),
+			     r->addr, bytes);
+		break;
 	case BLK_READ:
 		build(p, (uint32_t)s, queued ? ATA_READ_FPDMA_QUEUED
 				      : ATA_READ_DMA_EXT, r->lba, r->count,
@@ -292,6 +325,8 @@ static int hba_irq(void *ctx)
 	return is != 0;
 }
 
+static void atapi_detail(struct port *p, uint8_t error);
+
 static int poll(struct blk_dev *b)
 {
 	struct port *p = b->priv;
@@ -306,6 +341,8 @@ static int poll(struct blk_dev *b)
 			   (tfd >> 8) & 0xff, is);
 		int n = __builtin_popcount(p->busy);
 		port_recover(p);
+		if (p->atapi && (is & IS_TFES))	/* the sense data says why */
+			atapi_detail(p, (uint8_t)(tfd >> 8));
 		return n;
 	}
 	/* a queued command is done when its tag leaves PxSACT (the Set
@@ -335,21 +372,101 @@ static int fail(struct blk_dev *b)
 
 static const struct blk_ops ahci_ops = { submit, kick, poll, fail };
 
-/* Runs one command to completion (IDENTIFY at setup). */
-static int run_one(struct port *p, uint8_t cmd, void *buf, uint32_t bytes)
+/* Runs the command built in slot 0 to its end, spinning (setup, and an
+ * ATAPI error's REQUEST SENSE, with nothing else in flight): 0, 1 when
+ * the device ended it with an error (*tfd: PxTFD then), or -1 on the
+ * deadline. The port is restarted after either. */
+static int run_slot0(struct port *p, uint32_t *tfd)
 {
-	build(p, 0, cmd, 0, 0, (uintptr_t)buf, bytes, 0);
 	mmio_write32(p->r, P_CI, 1);
 	uint64_t end = time_us() + WAIT_US;
-	while (mmio_read32(p->r, P_CI) & 1) {
-		if ((mmio_read32(p->r, P_IS) & IS_TFES) || time_us() > end) {
-			port_stop(p);
-			port_start(p);
-			return -1;
+	int st = 0;
+	for (;;) {
+		if ((mmio_read32(p->r, P_IS) | p->is_seen) & IS_TFES) {
+			*tfd = mmio_read32(p->r, P_TFD);
+			st = 1;
+			break;
+		}
+		if (!(mmio_read32(p->r, P_CI) & 1))
+			return 0;
+		if (time_us() > end) {
+			st = -1;
+			break;
 		}
 		cpu_pause();
 	}
-	return mmio_read32(p->r, P_IS) & IS_TFES ? -1 : 0;
+	int on = irq_save();
+	port_stop(p);
+	port_start(p);
+	p->is_seen = 0;
+	irq_restore(on);
+	return st;
+}
+
+/* Runs one command to completion (IDENTIFY at setup). */
+static int run_one(struct port *p, uint8_t cmd, void *buf, uint32_t bytes)
+{
+	uint32_t tfd;
+	build(p, 0, cmd, 0, 0, (uintptr_t)buf, bytes, 0);
+	return run_slot0(p, &tfd) ? -1 : 0;
+}
+
+/* §4.2.2 PRDBC of slot 0: the bytes the device moved (it writes the
+ * command list: read it as such). */
+static uint32_t prdbc(const struct port *p)
+{
+	return *(volatile const uint32_t *)(const void *)(p->cl + 4);
+}
+
+/* After a PACKET command ended with ERR (error: its error register):
+ * REQUEST SENSE for the reason (ATA8-ACS §7.18.6), into r. */
+static void atapi_sense(struct port *p, uint8_t error, struct scsi_result *r)
+{
+	uint8_t cdb[SCSI_CDB_MAX], *sense = p->page + PAGE_SIZE;
+	uint32_t tfd = 0;
+	memset(sense, 0, ATAPI_SENSE_LEN);
+	build_packet(p, 0, cdb, scsi_cdb_request_sense(cdb, ATAPI_SENSE_LEN),
+		     (uintptr_t)sense, ATAPI_SENSE_LEN);
+	uint32_t got = run_slot0(p, &tfd) ? 0 : prdbc(p);
+	atapi_check_condition(r, error, sense,
+			      got < ATAPI_SENSE_LEN ? got : ATAPI_SENSE_LEN);
+}
+
+/* scsi_exec's run for an ATAPI port: one PACKET command in slot 0, its
+ * data (at most a page) into buf. */
+static int atapi_run(void *ctx, const uint8_t *cdb, unsigned clen, void *buf,
+		     uint32_t len, int write, struct scsi_result *r)
+{
+	struct port *p = ctx;
+	uint32_t tfd = 0;
+	memset(r, 0, sizeof(*r));
+	if (write || len > PAGE_SIZE) {
+		p->why = "a transfer the probe never asks for";
+		return BLK_ERR_INVALID;
+	}
+	build_packet(p, 0, cdb, clen, (uintptr_t)buf, len);
+	int st = run_slot0(p, &tfd);
+	uint32_t moved = prdbc(p);
+	r->resid = moved <= len ? len - moved : 0;
+	if (st < 0) {
+		p->why = "no answer to a PACKET command within 5 s";
+		return BLK_ERR_TIMEOUT;
+	}
+	if (st > 0)
+		atapi_sense(p, (uint8_t)(tfd >> 8), r);
+	return 0;
+}
+
+/* A failed read's words, from the sense data, for the engine's report
+ * (the port has been recovered: nothing is in flight). */
+static void atapi_detail(struct port *p, uint8_t error)
+{
+	struct scsi_result r;
+	char words[96];
+	memset(&r, 0, sizeof(r));
+	atapi_sense(p, error, &r);
+	scsi_result_error(&r, words, sizeof(words));
+	blk_detail(&p->blk, "%s", words);
 }
 
 static const char *port_setup(struct port *p, uint32_t slots)
@@ -389,48 +506,102 @@ static const char *port_disk(struct port *p, uint32_t slots)
 	return why;
 }
 
-static void add_port(struct pci_dev *pd, struct hba *h, uint32_t i,
-		     uint32_t cap)
+/* An ATAPI port: set up, the unit brought up by drivers/scsi/ through
+ * PACKET commands. 0 (p->blk filled); 1 for a drive without a disc or
+ * not a CD/DVD or disk unit (quietly left alone); -1 and *why. */
+static int port_atapi(struct port *p, uint32_t slots, const char **why)
 {
-	volatile uint8_t *r = h->abar + 0x100 + 0x80 * i;
-	if ((mmio_read32(r, P_SSTS) & 0xf) != DET_PRESENT ||
-	    mmio_read32(r, P_SIG) != SIG_ATA)
-		return;		/* no link, or not a disk (ATAPI, PM) */
-	uint32_t slots = ((cap >> 8) & 0x1f) + 1;
-	struct port *p = calloc(1, sizeof(*p));
-	const char *why = p ? (p->r = r, port_disk(p, slots)) : "out of memory";
-	if (why) {
-		char where[16];
-		pci_where(pd, where);
-		fmt_snprintf(where + 7, sizeof(where) - 7, "/p%u", i);
-		blk_broken(where, "ahci", "%s", why);
-		free(p);
-		return;
+	struct scsi_disk d;
+	/* two pages: the probe's buffer, then the sense data's */
+	p->page = (uint8_t *)(uintptr_t)page_alloc_below(2, LOW4G);
+	*why = !p->page ? "out of memory" : port_setup(p, slots);
+	if (*why)
+		return -1;
+	mmio_write32(p->r, P_CMD, mmio_read32(p->r, P_CMD) | CMD_ATAPI);
+	struct scsi_exec x = { atapi_run, p, p->page, 0 };
+	int err = scsi_disk_probe(&x, &d);
+	if (err > 0)
+		return 1;
+	if (err) {
+		fmt_snprintf(p->blk.detail, sizeof(p->blk.detail), "%s", d.why);
+		*why = p->blk.detail;
+		return -1;
 	}
-	p->index = i;
+	char where[32];
+	fmt_snprintf(where, sizeof(where), "AHCI port %u, ATAPI", p->index);
+	atapi_blk(&p->blk, &d, where);
+	p->blk.max_sectors = PRD_MAX / d.block_size;
+	p->blk.queue_depth = 1;
+	return 0;
+}
+
+/* A disk's block device: NCQ when the HBA (CAP.SNCQ) and the drive
+ * (IDENTIFY word 76) both have it, as deep as the smaller of slots and
+ * the drive. */
+static void disk_blk(struct port *p, uint32_t cap, uint32_t slots)
+{
 	struct blk_dev *b = &p->blk;
-	fmt_snprintf(b->name, sizeof(b->name), "sd%c", 'a' + ndisks++);
-	/* NCQ when the HBA (CAP.SNCQ) and the drive (IDENTIFY word 76)
-	 * both have it: as deep as the smaller of slots and the drive */
 	uint32_t depth = slots;
 	p->ncq = AHCI_NCQ && (cap & CAP_SNCQ) && p->id.ncq_depth;
 	if (p->ncq && p->id.ncq_depth < depth)
 		depth = p->id.ncq_depth;
 	fmt_snprintf(b->model, sizeof(b->model), "%s (AHCI port %u, %s)",
-		     p->id.model, i, p->ncq ? "NCQ" : "DMA");
+		     p->id.model, p->index, p->ncq ? "NCQ" : "DMA");
 	memcpy(b->serial, p->id.serial, sizeof(b->serial) - 1);
-	b->transport = "ahci";
 	b->sectors = p->id.sectors;
 	b->sector_size = p->id.sector_size;
 	b->max_sectors = PRD_MAX / p->id.sector_size;
 	if (b->max_sectors > 65536)
 		b->max_sectors = 65536;	/* the EXT count field */
 	b->queue_depth = depth;
+	b->can_flush = 1;
+	b->cache = p->id.write_cache ? "write-back" : "write-through";
+}
+
+static unsigned natapi;
+
+static void add_port(struct pci_dev *pd, struct hba *h, uint32_t i,
+		     uint32_t cap)
+{
+	volatile uint8_t *r = h->abar + 0x100 + 0x80 * i;
+	uint32_t sig = mmio_read32(r, P_SIG);
+	if ((mmio_read32(r, P_SSTS) & 0xf) != DET_PRESENT ||
+	    (sig != SIG_ATA && sig != SIG_ATAPI))
+		return;		/* no link, or a port multiplier */
+	uint32_t slots = ((cap >> 8) & 0x1f) + 1;
+	struct port *p = calloc(1, sizeof(*p));
+	const char *why = "out of memory";
+	int st = -1;
+	if (p) {
+		p->r = r;
+		p->index = i;
+		p->atapi = sig == SIG_ATAPI;
+		why = 0;
+		st = p->atapi ? port_atapi(p, slots, &why)
+			      : (why = port_disk(p, slots)) ? -1 : 0;
+	}
+	if (st) {
+		char where[16];
+		pci_where(pd, where);
+		fmt_snprintf(where + 7, sizeof(where) - 7, "/p%u", i);
+		if (st < 0)
+			blk_broken(where, "ahci", "%s", why);
+		if (p && p->page && !port_stop(p))	/* no more DMA */
+			page_free((uintptr_t)p->page, 2);
+		free(p);
+		return;
+	}
+	struct blk_dev *b = &p->blk;
+	if (p->atapi)
+		fmt_snprintf(b->name, sizeof(b->name), "sr%u", natapi++);
+	else
+		fmt_snprintf(b->name, sizeof(b->name), "sd%c", 'a' + ndisks++);
+	if (!p->atapi)
+		disk_blk(p, cap, slots);
+	b->transport = "ahci";
 	b->dma_align = 2;	/* PRD DBA bit 0 is reserved */
 	/* §3.1.1 CAP.S64A clear: the HBA cannot reach above 4 GiB */
 	b->dma_limit = cap & CAP_S64A ? 0 : LOW4G;
-	b->can_flush = 1;
-	b->cache = p->id.write_cache ? "write-back" : "write-through";
 	b->ops = &ahci_ops;
 	b->priv = p;
 	if (blk_register(b))
