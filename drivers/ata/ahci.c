@@ -19,8 +19,7 @@
 #include "../../runtime/le.h"
 #include "../../runtime/page.h"
 #include "../../runtime/time.h"
-#include "ata.h"
-#include "atapi.h"
+#include "ahci_int.h"
 
 /* §3.1 generic host control */
 #define CAP 0x00	/* NP 4:0, NCS 12:8, S64A 31 */
@@ -34,67 +33,6 @@
 #define IE_DONE 0x0000000fu	/* PxIE: D2H, PIO setup, DMA setup, SDB FIS */
 #define CAP_S64A (1u << 31)
 #define CAP_SNCQ (1u << 30)
-#define LOW4G (1ull << 32)
-/* §3.3 port registers, at 0x100 + 0x80 * port */
-#define P_CLB 0x00
-#define P_CLBU 0x04
-#define P_FB 0x08
-#define P_FBU 0x0c
-#define P_IS 0x10
-#define P_IE 0x14
-#define P_CMD 0x18	/* ST 0, SUD 1, POD 2, CLO 3, FRE 4, FR 14, CR 15 */
-#define P_TFD 0x20	/* status 7:0, error 15:8 */
-#define P_SIG 0x24
-#define P_SSTS 0x28	/* DET 3:0 */
-#define P_SCTL 0x2c	/* DET 3:0: 1 = COMRESET */
-#define P_SERR 0x30
-#define P_SACT 0x34	/* NCQ tags outstanding (§3.3.13) */
-#define P_CI 0x38
-#define CMD_ST 0x0001
-#define CMD_CLO 0x0008
-#define CMD_FRE 0x0010
-#define CMD_FR 0x4000
-#define CMD_CR 0x8000
-#define IS_TFES (1u << 30)	/* task file error */
-#define IS_ERRORS 0x7d800010u	/* every error bit of PxIS (§3.3.5) */
-#define SIG_ATA 0x00000101
-#define SIG_ATAPI 0xeb140101	/* §3.3.9: LBA high, mid, count, LBA low */
-#define CMD_ATAPI (1u << 24)	/* §3.3.7 PxCMD.ATAPI (the activity LED) */
-#define DET_PRESENT 3
-#define HDR_ATAPI (1u << 5)	/* §4.2.2 command header DW0 A */
-#define TBL_ACMD 0x40		/* §4.2.3 the ATAPI command, 12/16 bytes */
-
-#define FIS_H2D 0x27
-#define PRD_MAX (4u << 20)	/* DBC is 22 bits: 4 MiB per PRD */
-#define WAIT_US 5000000ull
-/* -DAHCI_NCQ=0 builds the driver without queued commands, to compare:
- * under QEMU 7.2 TCG, 4 KiB random reads at depth 32 went from 19800 and
- * 29500 IOPS (p99 100 ms and 36 ms) to 43300 and 60400 (p99 0.9 ms and
- * 4.6 ms) with NCQ, alternating boots. */
-#ifndef AHCI_NCQ
-#define AHCI_NCQ 1
-#endif
-#define HANDOFF_US 2000000ull
-
-struct port {
-	volatile uint8_t *r;	/* this port's registers */
-	uint8_t *cl;		/* command list: 32 headers of 32 bytes */
-	uint8_t *fis;		/* received-FIS area */
-	uint8_t *tables;	/* command tables, 256 bytes each */
-	uint32_t slots;
-	uint32_t busy;		/* slots we issued */
-	uint8_t ncq;		/* reads and writes go FPDMA QUEUED */
-	uint8_t busy_queued;	/* what is in flight is queued */
-	uint8_t atapi;		/* PACKET commands (a CD/DVD drive) */
-	uint8_t *page;		/* ATAPI: the probe's buffer, then sense */
-	const char *why;	/* ATAPI: why a command did not complete */
-	struct blk_req *req[32];
-	struct ata_identity id;
-	struct blk_dev blk;
-	uint32_t index;
-	volatile uint32_t is_seen;	/* PxIS bits the handler cleared */
-};
-
 /* One HBA: its registers, its ports, its interrupt. */
 struct hba {
 	volatile uint8_t *abar;
@@ -183,9 +121,9 @@ static void port_recover(struct port *p)
 	p->busy_queued = 0;
 }
 
-/* Fills slot s with a command: H2D register FIS and one PRD. */
-static void build(struct port *p, uint32_t s, uint8_t cmd, uint64_t lba,
-		  uint32_t count, uint64_t addr, uint32_t bytes, int write)
+/* See ahci_int.h. */
+void ahci_build(struct port *p, uint32_t s, uint8_t cmd, uint64_t lba,
+		uint32_t count, uint64_t addr, uint32_t bytes, int write)
 {
 	uint8_t *h = p->cl + 32 * s, *t = p->tables + 256 * s;
 	memset(t, 0, 0x90);
@@ -231,21 +169,6 @@ static void queue_fis(struct port *p, uint32_t s, uint32_t count)
 	t[13] = 0;
 }
 
-/* §4.2.2, §4.2.3, ATA8-ACS §7.18: slot s as a PACKET command carrying
- * cdb, the data (bytes into addr) by DMA. */
-static void build_packet(struct port *p, uint32_t s, const uint8_t *cdb,
-			 unsigned clen, uint64_t addr, uint32_t bytes)
-{
-	uint8_t *t = p->tables + 256 * s;
-	build(p, s, ATA_PACKET, 0, 0, addr, bytes, 0);
-	t[3] = bytes ? 1 : 0;	/* features: DMA */
-	t[5] = (uint8_t)ATAPI_BYTE_LIMIT;	/* byte count limit (PIO) */
-	t[6] = (uint8_t)(ATAPI_BYTE_LIMIT >> 8);
-	t[7] = 0;
-	atapi_packet(t + TBL_ACMD, cdb, clen);
-	p->cl[32 * s] |= HDR_ATAPI;
-}
-
 static int free_slot(struct port *p)
 {
 	for (uint32_t s = 0; s < p->slots; s++)
@@ -263,27 +186,24 @@ static int submit(struct blk_dev *b, struct blk_req *r)
 	if (s < 0 || (p->busy && queued != p->busy_queued))
 		return BLK_ERR_BUSY;
 	uint32_t bytes = r->count * b->sector_size;
-	uint8_t cdb[SCSI_CDB_MAX];
 	if (p->atapi && r->op != BLK_READ)
 		return BLK_ERR_UNSUPP;
 	switch (p->atapi ? -1 : r->op) {
-	case -1:	/* READ(10) in a PACKET (queue depth 1: slot 0) */
-		build_packet(p, (uint32_t)s, cdb, scsi_cdb_rw(cdb, 0, r->lba,
-							      r->count),
-			     r->addr, bytes);
+	case -1:	/* READ(10) in a PACKET */
+		ahci_atapi_read(p, (uint32_t)s, r->lba, r->count, r->addr);
 		break;
 	case BLK_READ:
-		build(p, (uint32_t)s, queued ? ATA_READ_FPDMA_QUEUED
+		ahci_build(p, (uint32_t)s, queued ? ATA_READ_FPDMA_QUEUED
 				      : ATA_READ_DMA_EXT, r->lba, r->count,
 		      r->addr, bytes, 0);
 		break;
 	case BLK_WRITE:
-		build(p, (uint32_t)s, queued ? ATA_WRITE_FPDMA_QUEUED
+		ahci_build(p, (uint32_t)s, queued ? ATA_WRITE_FPDMA_QUEUED
 				      : ATA_WRITE_DMA_EXT, r->lba, r->count,
 		      r->addr, bytes, 1);
 		break;
 	case BLK_FLUSH:
-		build(p, (uint32_t)s, ATA_FLUSH_CACHE_EXT, 0, 0, 0, 0, 0);
+		ahci_build(p, (uint32_t)s, ATA_FLUSH_CACHE_EXT, 0, 0, 0, 0, 0);
 		break;
 	default:
 		return BLK_ERR_UNSUPP;
@@ -325,8 +245,6 @@ static int hba_irq(void *ctx)
 	return is != 0;
 }
 
-static void atapi_detail(struct port *p, uint8_t error);
-
 static int poll(struct blk_dev *b)
 {
 	struct port *p = b->priv;
@@ -342,7 +260,7 @@ static int poll(struct blk_dev *b)
 		int n = __builtin_popcount(p->busy);
 		port_recover(p);
 		if (p->atapi && (is & IS_TFES))	/* the sense data says why */
-			atapi_detail(p, (uint8_t)(tfd >> 8));
+			ahci_atapi_detail(p, (uint8_t)(tfd >> 8));
 		return n;
 	}
 	/* a queued command is done when its tag leaves PxSACT (the Set
@@ -372,11 +290,8 @@ static int fail(struct blk_dev *b)
 
 static const struct blk_ops ahci_ops = { submit, kick, poll, fail };
 
-/* Runs the command built in slot 0 to its end, spinning (setup, and an
- * ATAPI error's REQUEST SENSE, with nothing else in flight): 0, 1 when
- * the device ended it with an error (*tfd: PxTFD then), or -1 on the
- * deadline. The port is restarted after either. */
-static int run_slot0(struct port *p, uint32_t *tfd)
+/* See ahci_int.h. */
+int ahci_run_slot0(struct port *p, uint32_t *tfd)
 {
 	mmio_write32(p->r, P_CI, 1);
 	uint64_t end = time_us() + WAIT_US;
@@ -407,69 +322,11 @@ static int run_slot0(struct port *p, uint32_t *tfd)
 static int run_one(struct port *p, uint8_t cmd, void *buf, uint32_t bytes)
 {
 	uint32_t tfd;
-	build(p, 0, cmd, 0, 0, (uintptr_t)buf, bytes, 0);
-	return run_slot0(p, &tfd) ? -1 : 0;
+	ahci_build(p, 0, cmd, 0, 0, (uintptr_t)buf, bytes, 0);
+	return ahci_run_slot0(p, &tfd) ? -1 : 0;
 }
 
-/* §4.2.2 PRDBC of slot 0: the bytes the device moved (it writes the
- * command list: read it as such). */
-static uint32_t prdbc(const struct port *p)
-{
-	return *(volatile const uint32_t *)(const void *)(p->cl + 4);
-}
-
-/* After a PACKET command ended with ERR (error: its error register):
- * REQUEST SENSE for the reason (ATA8-ACS §7.18.6), into r. */
-static void atapi_sense(struct port *p, uint8_t error, struct scsi_result *r)
-{
-	uint8_t cdb[SCSI_CDB_MAX], *sense = p->page + PAGE_SIZE;
-	uint32_t tfd = 0;
-	memset(sense, 0, ATAPI_SENSE_LEN);
-	build_packet(p, 0, cdb, scsi_cdb_request_sense(cdb, ATAPI_SENSE_LEN),
-		     (uintptr_t)sense, ATAPI_SENSE_LEN);
-	uint32_t got = run_slot0(p, &tfd) ? 0 : prdbc(p);
-	atapi_check_condition(r, error, sense,
-			      got < ATAPI_SENSE_LEN ? got : ATAPI_SENSE_LEN);
-}
-
-/* scsi_exec's run for an ATAPI port: one PACKET command in slot 0, its
- * data (at most a page) into buf. */
-static int atapi_run(void *ctx, const uint8_t *cdb, unsigned clen, void *buf,
-		     uint32_t len, int write, struct scsi_result *r)
-{
-	struct port *p = ctx;
-	uint32_t tfd = 0;
-	memset(r, 0, sizeof(*r));
-	if (write || len > PAGE_SIZE) {
-		p->why = "a transfer the probe never asks for";
-		return BLK_ERR_INVALID;
-	}
-	build_packet(p, 0, cdb, clen, (uintptr_t)buf, len);
-	int st = run_slot0(p, &tfd);
-	uint32_t moved = prdbc(p);
-	r->resid = moved <= len ? len - moved : 0;
-	if (st < 0) {
-		p->why = "no answer to a PACKET command within 5 s";
-		return BLK_ERR_TIMEOUT;
-	}
-	if (st > 0)
-		atapi_sense(p, (uint8_t)(tfd >> 8), r);
-	return 0;
-}
-
-/* A failed read's words, from the sense data, for the engine's report
- * (the port has been recovered: nothing is in flight). */
-static void atapi_detail(struct port *p, uint8_t error)
-{
-	struct scsi_result r;
-	char words[96];
-	memset(&r, 0, sizeof(r));
-	atapi_sense(p, error, &r);
-	scsi_result_error(&r, words, sizeof(words));
-	blk_detail(&p->blk, "%s", words);
-}
-
-static const char *port_setup(struct port *p, uint32_t slots)
+const char *ahci_port_setup(struct port *p, uint32_t slots)
 {
 	p->slots = slots;
 	/* One page: command list (1 KiB, 1 KiB aligned) and received FIS
@@ -496,7 +353,7 @@ static const char *port_setup(struct port *p, uint32_t slots)
 static const char *port_disk(struct port *p, uint32_t slots)
 {
 	uint16_t *w = (uint16_t *)(uintptr_t)page_alloc_below(1, LOW4G);
-	const char *why = !w ? "out of memory" : port_setup(p, slots);
+	const char *why = !w ? "out of memory" : ahci_port_setup(p, slots);
 	if (!why && run_one(p, ATA_IDENTIFY, w, 512))
 		why = "IDENTIFY DEVICE failed";
 	if (!why && ata_parse_identity(w, &p->id))
@@ -504,35 +361,6 @@ static const char *port_disk(struct port *p, uint32_t slots)
 	if (w)
 		page_free((uintptr_t)w, 1);
 	return why;
-}
-
-/* An ATAPI port: set up, the unit brought up by drivers/scsi/ through
- * PACKET commands. 0 (p->blk filled); 1 for a drive without a disc or
- * not a CD/DVD or disk unit (quietly left alone); -1 and *why. */
-static int port_atapi(struct port *p, uint32_t slots, const char **why)
-{
-	struct scsi_disk d;
-	/* two pages: the probe's buffer, then the sense data's */
-	p->page = (uint8_t *)(uintptr_t)page_alloc_below(2, LOW4G);
-	*why = !p->page ? "out of memory" : port_setup(p, slots);
-	if (*why)
-		return -1;
-	mmio_write32(p->r, P_CMD, mmio_read32(p->r, P_CMD) | CMD_ATAPI);
-	struct scsi_exec x = { atapi_run, p, p->page, 0 };
-	int err = scsi_disk_probe(&x, &d);
-	if (err > 0)
-		return 1;
-	if (err) {
-		fmt_snprintf(p->blk.detail, sizeof(p->blk.detail), "%s", d.why);
-		*why = p->blk.detail;
-		return -1;
-	}
-	char where[32];
-	fmt_snprintf(where, sizeof(where), "AHCI port %u, ATAPI", p->index);
-	atapi_blk(&p->blk, &d, where);
-	p->blk.max_sectors = PRD_MAX / d.block_size;
-	p->blk.queue_depth = 1;
-	return 0;
 }
 
 /* A disk's block device: NCQ when the HBA (CAP.SNCQ) and the drive
@@ -577,7 +405,7 @@ static void add_port(struct pci_dev *pd, struct hba *h, uint32_t i,
 		p->index = i;
 		p->atapi = sig == SIG_ATAPI;
 		why = 0;
-		st = p->atapi ? port_atapi(p, slots, &why)
+		st = p->atapi ? ahci_atapi_port(p, slots, &why)
 			      : (why = port_disk(p, slots)) ? -1 : 0;
 	}
 	if (st) {

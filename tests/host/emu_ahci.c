@@ -284,7 +284,7 @@ static void cmd_bits(struct emu_ahci *e, uint32_t set, uint32_t clear)
  * clear) or fail (TFES; CI stays until the port stops). */
 static int issue(struct emu_ahci *e, volatile uint8_t *p)
 {
-	if (!e->running || !e->fis_on || e->stuck ||
+	if (!e->running || !e->fis_on || e->stuck || (e->atapi && e->silent) ||
 	    !(mmio_read32(p, P_CI) & 1))
 		return 0;
 	int refuse = 0;

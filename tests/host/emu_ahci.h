@@ -39,6 +39,7 @@ struct emu_ahci {
 	int no_medium;		/* TEST UNIT READY: not ready, 3A/00 */
 	uint32_t block_size;	/* what READ CAPACITY says (2048) */
 	volatile int sense_fails;	/* REQUEST SENSE itself fails */
+	int silent;		/* PACKET commands are taken, never ended */
 	uint8_t sense[18];	/* kept for REQUEST SENSE */
 	/* what the driver gave the HBA, for the test */
 	volatile uint64_t dma_end;	/* highest end of any DMA address */
