@@ -32,16 +32,18 @@ GENERATED = "gen/font"
 DRIVERS = """blk blk_bytes net virtio/virtio virtio/virtio_pci
 virtio/virtio_mmio virtio/virtq virtio/virtio_blk virtio/virtio_scsi
 virtio/virtio_scsi_scan scsi/scsi virtio/virtio_net virtio/virtio_rng
-virtio/virtio_gpu virtio/virtio_input ps2/i8042 ata/ata ata/ide ata/ide_dma
-ata/ahci nvme/nvme"""
+virtio/virtio_gpu virtio/virtio_input ps2/i8042 ata/ata ata/atapi ata/ide
+ata/ide_dma ata/ide_atapi ata/ahci ata/ahci_atapi nvme/nvme"""
 
 # EclipseFS: portable C, in the image, on the host and in the fuzz targets.
 EFS = """efs_alloc efs_build efs_cache efs_free efs_compact efs_fsck
 efs_mount efs_names efs_node efs_table efs_util efs_write"""
-FS = EFS + " gpt"
+# Read-only ISO 9660 and FAT for seed drives (NoCloud, config-2).
+SEEDFS = "seedfs iso9660 fat"
+FS = EFS + " gpt " + SEEDFS
 
 APP = """main shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
-storage cmd_bench cmd_compact screen http/http_parse
+storage seed userdata cmd_bench cmd_compact screen http/http_parse
 http/http_fields http/http_chunked http/http_files http/http_list
 http/http_put"""
 
@@ -139,6 +141,13 @@ HOST_TESTS = {
     "test_efs_churn": "tests/host/test_efs_churn tests/host/churn "
                       "tests/host/memdev @fs",
     "test_gpt": "tests/host/test_gpt @fs",
+    # The seed drives' readers on images made by the real tools and by
+    # hand; user data: what is refused, and metadata values.
+    "test_seedfs_iso": "tests/host/test_seedfs_iso tests/host/seedimg "
+                       "tests/host/memdev @fs",
+    "test_seedfs_fat": "tests/host/test_seedfs_fat tests/host/seedimg "
+                       "tests/host/memdev @fs",
+    "test_userdata": "tests/host/test_userdata app/userdata",
     "test_virtq": f"tests/host/test_virtq tests/host/fakevirtio {BLK} "
                   f"{VIRTIO} drivers/virtio/virtio_blk {HOST_RUNTIME}",
     "test_blk": f"tests/host/test_blk {BLK} {HOST_RUNTIME}",
@@ -149,8 +158,11 @@ HOST_TESTS = {
                     f"tests/host/emu_vblk tests/host/emu_ring "
                     f"tests/host/dmamem {BLK} {VIRTIO} "
                     f"drivers/virtio/virtio_pci drivers/virtio/virtio_blk "
-                    f"drivers/nvme/nvme drivers/ata/ata drivers/ata/ahci "
-                    f"drivers/ata/ide drivers/ata/ide_dma {HOST_RUNTIME}",
+                    f"drivers/nvme/nvme drivers/ata/ata drivers/ata/atapi "
+                    f"drivers/scsi/scsi drivers/ata/ahci "
+                    f"drivers/ata/ahci_atapi drivers/ata/ide "
+                    f"drivers/ata/ide_dma drivers/ata/ide_atapi "
+                    f"{HOST_RUNTIME}",
     "test_virtio_mmio": f"tests/host/test_virtio_mmio "
                         f"drivers/virtio/virtio_mmio drivers/virtio/virtio "
                         f"runtime/acpi_dev runtime/cmdline drivers/blk "
@@ -207,6 +219,8 @@ FUZZ = {
     # host tests have them.
     "fuzz_tls": "tests/fuzz/fuzz_tls tests/host/tls_fake app/net/altcp_tls "
                 "runtime/random @lwip @bearssl",
+    "fuzz_seedfs": "tests/fuzz/fuzz_seedfs fs/seedfs fs/iso9660 fs/fat "
+                   "fs/efs_util",
 }
 
 # --- the rules -------------------------------------------------------------

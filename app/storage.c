@@ -32,6 +32,10 @@ static struct {
 	int code;		/* the EFS_ERR_* it became */
 	char why[192];
 } last_err;
+static struct {
+	struct blk_dev *dev;
+	uint8_t *sector;
+} heads[BLK_MAX_DEVS];
 
 static int efs_code_of(int err)
 {
@@ -217,6 +221,10 @@ static int gpt_read_cb(void *ctx, uint64_t lba, uint32_t n, void *buf)
 
 static void partitions(struct blk_dev *d)
 {
+	/* GPT has 512- and 4096-byte sectors; optical media (2048) carry
+	 * their own filesystem, not a partition table */
+	if (d->sector_size != 512 && d->sector_size != 4096)
+		return;
 	struct gpt *g = malloc(sizeof(*g));
 	if (!g)
 		return;
@@ -251,17 +259,32 @@ void storage_probe(void)
 		partitions(blk_get(i));
 }
 
+const uint8_t *storage_head(struct blk_dev *d)
+{
+	unsigned i = 0;
+	while (i < BLK_MAX_DEVS && heads[i].dev && heads[i].dev != d)
+		i++;
+	if (i == BLK_MAX_DEVS)
+		return 0;
+	if (heads[i].dev)
+		return heads[i].sector;
+	uint8_t *s = malloc(d->sector_size);
+	if (!s || blk_io(d, BLK_READ, 0, 1, s)) {
+		free(s);
+		return 0;	/* asked again next time */
+	}
+	heads[i].dev = d;
+	heads[i].sector = s;
+	return s;
+}
+
 static int try_mount(struct blk_dev *d)
 {
-	uint8_t *hdr = malloc(d->sector_size);
-	if (!hdr)
-		return -1;
-	int err = blk_io(d, BLK_READ, 0, 1, hdr);
-	int is_efs = !err && efs_probe(hdr, d->sector_size);
-	free(hdr);
-	if (!is_efs)
+	const uint8_t *hdr = storage_head(d);
+	if (!hdr || !efs_probe(hdr, d->sector_size))
 		return -1;
 	struct efs_io io;
+	int err;
 	storage_efs_io(d, &io);
 	err = efs_mount(&io, &root);
 	if (err) {

@@ -48,6 +48,11 @@ int storage_fsck(int repair, efs_report_fn *report,
  * layer's sentence ("timeout on vda after 15 s"). */
 const char *storage_strerror(int err);
 
+/* d's first sector (d->sector_size bytes), read once and kept, so the
+ * probes that look at it (EclipseFS, seed drives) share one read; NULL
+ * when it cannot be read. */
+const uint8_t *storage_head(struct blk_dev *d);
+
 /* An efs_io on a block device (for other volumes and tests). */
 void storage_efs_io(struct blk_dev *d, struct efs_io *io);
 
