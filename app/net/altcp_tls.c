@@ -4,8 +4,9 @@
  * is an upper altcp pcb (what the server holds) over an inner one
  * (lwIP's altcp_tcp):
  *
- *   inner recv: ciphertext -> rxq -> BearSSL's record buffer -> the
- *               plaintext, one record at a time, to the upper's recv
+ *   inner recv: ciphertext -> rx (copied out of lwIP's receive pool at
+ *               once) -> BearSSL's record buffer -> the plaintext, one
+ *               record at a time, to the upper's recv
  *   upper write: plaintext -> BearSSL's record buffer -> records ->
  *               altcp_write on the inner pcb
  *
@@ -34,6 +35,7 @@
 #define POLL_TICKS 2		/* the inner poll until the upper sets one */
 #define RECORD_PLAIN 16384	/* plaintext of a full record */
 #define RECORD_OVERHEAD 64	/* what a record adds: header, nonce, tag */
+#define PUSH_MIN (4 * TCP_MSS)	/* a record in pieces of at least this */
 #define SESSIONS 16384		/* bytes of session cache: ~160 sessions */
 
 /* A connection's state: the engine, its buffers (one record each way),
@@ -43,7 +45,13 @@ struct tls_conn {
 	unsigned char io[BR_SSL_BUFSIZE_BIDI];
 	struct altcp_tls_config *conf;
 	struct tls_conn *next_free;
-	struct pbuf *rxq;	/* ciphertext not yet taken by BearSSL */
+	/* Ciphertext not yet taken by BearSSL: at most what TCP let in,
+	 * the window (it opens as BearSSL takes it), in the slot's own
+	 * memory, so that a peer whose records wait (behind plaintext the
+	 * server holds) keeps none of lwIP's receive buffers, which every
+	 * connection needs. */
+	unsigned char rx[TCP_WND];
+	size_t rx_off, rx_len;
 	struct pbuf *up;	/* plaintext the upper has not taken yet */
 	uint32_t held;		/* plaintext the upper holds, not recved */
 	uint32_t unacked;	/* plaintext written, not yet acknowledged */
@@ -272,7 +280,8 @@ static struct tls_conn *slot_take(struct altcp_tls_config *conf)
 		return 0;
 	conf->free = t->next_free;
 	t->next_free = 0;
-	t->rxq = t->up = 0;
+	t->up = 0;
+	t->rx_off = t->rx_len = 0;
 	t->held = t->unacked = 0;
 	t->hs_done = t->peer_fin = t->eof_sent = t->closing = 0;
 	t->aborted = 0;
@@ -283,11 +292,9 @@ static struct tls_conn *slot_take(struct altcp_tls_config *conf)
 
 static void slot_put(struct tls_conn *t)
 {
-	if (t->rxq)
-		pbuf_free(t->rxq);
 	if (t->up)
 		pbuf_free(t->up);
-	t->rxq = t->up = 0;
+	t->up = 0;
 	t->next_free = t->conf->free;
 	t->conf->free = t;
 }
@@ -385,7 +392,11 @@ static err_t fail(struct altcp_pcb *conn, struct tls_conn *t)
 
 /* --- moving bytes ------------------------------------------------------------ */
 
-/* Records from BearSSL to the inner pcb, as far as it takes them. */
+/* Records from BearSSL to the inner pcb, as far as it takes them: the
+ * rest of a record, or whole segments of it, PUSH_MIN at least. (Pieces
+ * of what each acknowledgement frees would each end in a part-filled
+ * TCP segment, and lwIP's segments are shared by every connection: a
+ * dozen slow readers would take them all.) */
 static int push(struct altcp_pcb *conn, struct tls_conn *t)
 {
 	int moved = 0;
@@ -394,12 +405,16 @@ static int push(struct altcp_pcb *conn, struct tls_conn *t)
 	while (conn->inner_conn &&
 	       (rec = br_ssl_engine_sendrec_buf(&t->sc.eng, &n))) {
 		size_t room = altcp_sndbuf(conn->inner_conn);
-		if (n > room)
+		if (n > room) {
+			room -= room % TCP_MSS;
+			if (room < PUSH_MIN)
+				break;	/* the next acknowledgement: lower_sent */
 			n = room;
+		}
 		if (n > 0xffff)
 			n = 0xffff;
-		if (!n || altcp_write(conn->inner_conn, rec, (u16_t)n,
-				      TCP_WRITE_FLAG_COPY) != ERR_OK)
+		if (altcp_write(conn->inner_conn, rec, (u16_t)n,
+				TCP_WRITE_FLAG_COPY) != ERR_OK)
 			break;
 		br_ssl_engine_sendrec_ack(&t->sc.eng, n);
 		moved = 1;
@@ -407,21 +422,40 @@ static int push(struct altcp_pcb *conn, struct tls_conn *t)
 	return moved;
 }
 
-/* Ciphertext from the queue into BearSSL. */
+/* Ciphertext from rx into BearSSL. */
 static int feed(struct altcp_pcb *conn, struct tls_conn *t)
 {
 	size_t n;
 	unsigned char *buf = br_ssl_engine_recvrec_buf(&t->sc.eng, &n);
-	if (!buf || !t->rxq)
+	if (!buf || !t->rx_len)
 		return 0;
-	if (n > t->rxq->tot_len)
-		n = t->rxq->tot_len;
-	n = pbuf_copy_partial(t->rxq, buf, (u16_t)n, 0);
+	if (n > t->rx_len)
+		n = t->rx_len;
+	memcpy(buf, t->rx + t->rx_off, n);
 	br_ssl_engine_recvrec_ack(&t->sc.eng, n);
-	t->rxq = pbuf_free_header(t->rxq, (u16_t)n);
+	t->rx_off += n;
+	t->rx_len -= n;
+	if (!t->rx_len)
+		t->rx_off = 0;
 	if (conn->inner_conn)
 		recved(conn->inner_conn, n);
-	return n > 0;
+	return 1;
+}
+
+/* p into rx (and back to lwIP): 0, or -1 when it does not fit, which
+ * TCP's window keeps from happening. */
+static int take_in(struct tls_conn *t, struct pbuf *p)
+{
+	if (p->tot_len > sizeof(t->rx) - t->rx_len)
+		return -1;
+	if (p->tot_len > sizeof(t->rx) - t->rx_off - t->rx_len) {
+		memmove(t->rx, t->rx + t->rx_off, t->rx_len);
+		t->rx_off = 0;
+	}
+	pbuf_copy_partial(p, t->rx + t->rx_off + t->rx_len, p->tot_len, 0);
+	t->rx_len += p->tot_len;
+	pbuf_free(p);
+	return 0;
 }
 
 /* A record's plaintext to the upper (kept for later when it does not
@@ -502,7 +536,7 @@ static err_t run(struct altcp_pcb *conn, struct tls_conn *t)
 		} else {	/* close_notify both ways */
 			end_of_data(conn, t);
 		}
-	} else if (!t->gone && t->peer_fin && !t->rxq) {
+	} else if (!t->gone && t->peer_fin && !t->rx_len) {
 		if (t->hs_done) {
 			end_of_data(conn, t);
 		} else {	/* a hello cut short, or none */
@@ -536,10 +570,9 @@ static err_t lower_recv(void *arg, struct altcp_pcb *inner, struct pbuf *p,
 		altcp_recved(inner, p->tot_len);
 		pbuf_free(p);
 		return ERR_OK;
-	} else if (t->rxq)
-		pbuf_cat(t->rxq, p);
-	else
-		t->rxq = p;
+	} else if (take_in(t, p)) {
+		return ERR_MEM;	/* lwIP keeps p and offers it again */
+	}
 	return run(conn, t);
 }
 

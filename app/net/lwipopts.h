@@ -55,7 +55,11 @@ extern unsigned char *inet_ram_heap;
 #define MEMP_NUM_UDP_PCB 4
 #define MEMP_NUM_TCP_PCB 80	/* app/http: at most 64 connections */
 #define MEMP_NUM_TCP_PCB_LISTEN 4
-#define MEMP_NUM_TCP_SEG 512
+/* Segments queued to send, for every connection: a full send buffer
+ * (TCP_SND_BUF) takes 45 to 50; with 512, a dozen clients that read
+ * nothing left none for a new connection's SYN-ACK, which then waited
+ * for them to time out (40 bytes each). */
+#define MEMP_NUM_TCP_SEG 1024
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
 
 #define TCP_MSS 1460

@@ -6,7 +6,7 @@
  * the client sends as plaintext and what the server above the layer
  * does with it (takes it or holds it, answers, closes, aborts), with raw
  * bytes mixed in. Nothing may crash, leak or touch freed memory, and
- * every slot comes back. */
+ * every slot and every receive buffer comes back. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "../../app/net/tls.h"
 #include "../host/tls_fake.h"
 #include "lwip/altcp.h"
+#include "lwip/opt.h"
 #include "lwip/tcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -222,5 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (f.pcb)
 		fake_rst(&f);
 	fake_tcp_free(&f);
+	if (fake_pool_free() != PBUF_POOL_SIZE)
+		abort();	/* a receive buffer kept */
 	return 0;
 }

@@ -198,15 +198,34 @@ err_t fake_recv(struct fake_tcp *f, const void *data, size_t n)
 {
 	if (!f->pcb)
 		return ERR_CLSD;
-	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
+	/* from lwIP's receive pool, as received frames are */
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_POOL);
 	if (!p)
 		return ERR_MEM;
-	memcpy(p->payload, data, n);
+	pbuf_take(p, data, (u16_t)n);
 	if (!f->pcb->recv) {
 		pbuf_free(p);
 		return ERR_OK;
 	}
 	return f->pcb->recv(f->pcb->arg, f->pcb, p, ERR_OK);
+}
+
+size_t fake_pool_free(void)
+{
+	struct pbuf *all = 0, *p;
+	size_t n = 0;
+	while ((p = pbuf_alloc(PBUF_RAW, 1, PBUF_POOL))) {
+		p->next = all;	/* a chain only this function walks */
+		all = p;
+		n++;
+	}
+	while (all) {
+		p = all->next;
+		all->next = 0;
+		pbuf_free(all);
+		all = p;
+	}
+	return n;
 }
 
 err_t fake_fin(struct fake_tcp *f)

@@ -44,6 +44,9 @@ err_t fake_sent(struct fake_tcp *f, size_t n);
 err_t fake_poll(struct fake_tcp *f);
 void fake_rst(struct fake_tcp *f);
 
+/* How many of lwIP's receive buffers (its pbuf pool) are free. */
+size_t fake_pool_free(void);
+
 /* A BearSSL client that trusts one CA (X.509 validated, the name
  * umbra.test), or, with ca NULL, the server key's type only. */
 struct fake_client {
