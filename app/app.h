@@ -26,6 +26,10 @@ int app_fs_err(const char *cmd, const char *path, int err);
 int app_open_file(const char *cmd, const char *arg, uint32_t *ino,
 		  struct efs_stat *st);
 
+/* The name of the source the boot's script came from, or NULL (the
+ * interactive shell). */
+const char *app_script_source(void);
+
 /* "1.5M"-style sizes. */
 void app_size(uint64_t bytes, char *out, unsigned n);
 

@@ -1,6 +1,6 @@
 /* The application: bring up the devices, say what the machine has, then
  * run commands from a script (fw_cfg, the kernel command line, SMBIOS,
- * /etc/rc) or the serial console. */
+ * a cloud's metadata service, /etc/rc) or the serial console. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +26,12 @@
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
 #include "app.h"
+#include "cloud/cloud.h"
 #include "line.h"
 #include "net/inet.h"
 #include "shell.h"
 #include "storage.h"
+#include "userdata.h"
 
 #define UMBRA_VERSION "0.1"
 #define CMDLINE_FILE "opt/umbra/cmdline"
@@ -114,6 +116,13 @@ static long from_smbios(char *buf, size_t size)
 	return smbios_oem_value(SCRIPT_KEY, buf, size);
 }
 
+/* The user data of the cloud SMBIOS names (app/cloud/): nothing is
+ * asked of the network when it names none. */
+static long from_cloud(char *buf, size_t size)
+{
+	return cloud_user_data(buf, size);
+}
+
 /* /etc/rc: absent is no script; one that exists but cannot be read (a
  * device error, a corrupt record, not a file) is a broken one: the
  * appliance must not fall back to an interactive shell nobody watches. */
@@ -155,12 +164,21 @@ static long from_rc(char *buf, size_t size)
 static const struct {
 	const char *name;
 	long (*read)(char *buf, size_t size);
+	int userdata;		/* may be in one of cloud-init's formats */
 } sources[] = {
-	{ "fw_cfg " CMDLINE_FILE, from_fwcfg },
-	{ "command line " SCRIPT_KEY, from_cmdline },
-	{ "SMBIOS OEM string " SCRIPT_KEY, from_smbios },
-	{ "/etc/rc", from_rc },
+	{ "fw_cfg " CMDLINE_FILE, from_fwcfg, 0 },
+	{ "command line " SCRIPT_KEY, from_cmdline, 0 },
+	{ "SMBIOS OEM string " SCRIPT_KEY, from_smbios, 0 },
+	{ "cloud metadata user data", from_cloud, 1 },
+	{ "/etc/rc", from_rc, 0 },
 };
+
+static const char *script_source;	/* for `cloud` */
+
+const char *app_script_source(void)
+{
+	return script_source;
+}
 
 /* The first source that has a script: 0 and the script (malloc'd) in
  * *out; NO_SCRIPT when none has one; a shell status when the script is
@@ -191,6 +209,14 @@ static int load_script(char **out, const char **from)
 					   : "out of memory");
 			free(s);
 			return SHELL_FAIL;
+		}
+		const char *kind = sources[i].userdata ?
+				   userdata_kind(s, (size_t)n) : 0;
+		if (kind) {
+			con_printf("script: %s is %s, not an umbra script: "
+				   "refused\n", *from, kind);
+			free(s);
+			return SHELL_USAGE;
 		}
 		const char *nul = memchr(s, 0, (size_t)n);
 		if (nul) {
@@ -234,6 +260,7 @@ int app_main(void)
 	if (st == NO_SCRIPT) {
 		st = shell_interactive();	/* returns at the button */
 	} else if (!st) {
+		script_source = from;
 		con_printf("script: from %s\n", from);
 		st = shell_run_script(script);
 		con_printf("script: exit status %d\n", st);

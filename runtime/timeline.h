@@ -16,6 +16,9 @@ enum timeline_stage {
 	TIMELINE_BLK,		/* block devices probed */
 	TIMELINE_MOUNT,		/* root volume mounted (or found absent) */
 	TIMELINE_APP_READY,	/* the app is about to take commands */
+	TIMELINE_NET,		/* on a cloud: the network up for its
+				 * metadata (absent everywhere else) */
+	TIMELINE_METADATA,	/* ... and its user data asked for */
 	TIMELINE_STAGES
 };
 

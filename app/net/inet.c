@@ -15,8 +15,10 @@
 #include "../../runtime/random.h"
 #include "../../runtime/time.h"
 #include "lwip/dhcp.h"
+#include "lwip/dhcp6.h"
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
+#include "lwip/ethip6.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -37,6 +39,7 @@ static int started;		/* lwIP runs (from the first net up on) */
 static int inside;		/* in lwIP now: inet_poll must not enter */
 static int dhcp_on;
 static uint64_t rx_nomem;
+static ip_addr_t dns4[DNS_MAX_SERVERS];	/* DHCP's or static: first */
 static uint8_t flat[NET_FRAME_MAX];	/* a frame of many pieces */
 
 const char *inet_strerror(int err)
@@ -58,13 +61,23 @@ u32_t sys_now(void)
 	return (u32_t)(time_us() / 1000);
 }
 
+/* An address folded to 32 bits (for the keyed hash below). */
+static uint32_t fold(const ip_addr_t *a)
+{
+	if (IP_IS_V4(a))
+		return ip4_addr_get_u32(ip_2_ip4(a));
+	const u32_t *w = ip_2_ip6(a)->addr;
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
 /* RFC 6528 §3: M + F(4-tuple, secret), M a 4-microsecond clock. */
 u32_t inet_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 		   const ip_addr_t *remote_ip, u16_t remote_port)
 {
-	uint32_t in[4] = { ip4_addr_get_u32(local_ip),
-			   ip4_addr_get_u32(remote_ip),
-			   (uint32_t)local_port << 16 | remote_port, 0 };
+	uint32_t in[4] = { fold(local_ip), fold(remote_ip),
+			   (uint32_t)local_port << 16 | remote_port,
+			   IP_IS_V6(remote_ip) ? ip_2_ip6(remote_ip)->addr[3]
+					       : 0 };
 	return (u32_t)(time_us() / 4) + random_keyed(in);
 }
 
@@ -132,8 +145,9 @@ static err_t if_init(struct netif *n)
 	memcpy(n->hwaddr, dev->mac, ETH_HWADDR_LEN);
 	n->mtu = dev->mtu;
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
-		   NETIF_FLAG_ETHERNET;
-	n->output = etharp_output;
+		   NETIF_FLAG_ETHERNET | NETIF_FLAG_MLD6;
+	n->output = inet_route_output;	/* routes, then etharp_output */
+	n->output_ip6 = ethip6_output;
 	n->linkoutput = if_output;
 	if (dev->tx_csum)	/* the device completes TCP's (offload) */
 		NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL &
@@ -171,6 +185,19 @@ static void rearm(void)
 			       timer_fn, 0);
 }
 
+/* Stateless DHCPv6 puts its server into DNS's first slot, over the one
+ * DHCP or `net up` gave: the IPv4 servers go back in front, the IPv6
+ * one after them when there is room. */
+static void dns_order(void)
+{
+	const ip_addr_t *first = dns_getserver(0);
+	if (ip_addr_isany(&dns4[0]) || !IP_IS_V6(first))
+		return;
+	ip_addr_t v6 = *first;
+	dns_setserver(0, &dns4[0]);
+	dns_setserver(1, ip_addr_isany(&dns4[1]) ? &v6 : &dns4[1]);
+}
+
 void inet_poll(void)
 {
 	if (!started || inside)
@@ -181,6 +208,7 @@ void inet_poll(void)
 		con_printf("%s: %s\n", dev->name, net_strerror(n));
 	timers_due = 0;
 	sys_check_timeouts();
+	dns_order();
 	rearm();
 	inside = 0;
 }
@@ -258,6 +286,11 @@ static int start(void)
 		  if_init, ethernet_input);
 	netif_set_default(&nif);
 	netif_set_up(&nif);
+	/* IPv6 (RFC 4862): a link-local address now, global ones from
+	 * router advertisements, DNS by stateless DHCPv6 when they say so */
+	netif_create_ip6_linklocal_address(&nif, 1);
+	netif_set_ip6_autoconfig_enabled(&nif, 1);
+	dhcp6_enable_stateless(&nif);
 	rearm();
 	return 0;
 }
@@ -281,6 +314,8 @@ static void reset_addr(void)
 		dhcp_on = 0;
 	}
 	netif_set_addr(&nif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4);
+	inet_route_reset(&nif, dev->mtu);
+	memset(dns4, 0, sizeof(dns4));
 }
 
 static int check_link(void)
@@ -302,6 +337,8 @@ int inet_up_dhcp(uint64_t deadline_us)
 	int err = check_link();
 	if (err)
 		return err;
+	if (dhcp_on && dhcp_supplied_address(&nif))
+		return 0;	/* a lease is bound (the cloud's): kept */
 	inside = 1;
 	reset_addr();
 	err = dhcp_start(&nif) == ERR_OK ? 0 : INET_ERR_NOMEM;
@@ -309,7 +346,15 @@ int inet_up_dhcp(uint64_t deadline_us)
 	inside = 0;
 	if (err)
 		return err;
-	return inet_wait(bound, 0, deadline_us) ? 0 : INET_ERR_TIMEOUT;
+	if (!inet_wait(bound, 0, deadline_us))
+		return INET_ERR_TIMEOUT;
+	inside = 1;
+	inet_route_apply(&nif, dev);	/* options 26 and 121 */
+	for (int i = 0; i < DNS_MAX_SERVERS; i++)
+		if (IP_IS_V4(dns_getserver((u8_t)i)))
+			dns4[i] = *dns_getserver((u8_t)i);
+	inside = 0;
+	return 0;
 }
 
 int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
@@ -326,10 +371,37 @@ int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
 	inside = 1;
 	reset_addr();
 	netif_set_addr(&nif, &a, &m, &g);
-	dns_setserver(0, dns ? &d : 0);
+	ip_addr_set_ip4_u32_val(dns4[0], ip4_addr_get_u32(&d));
+	dns_setserver(0, dns ? &dns4[0] : 0);
 	inside = 0;
 	return 0;
 }
+
+static void to_inet(const ip_addr_t *a, struct inet_ip *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (IP_IS_V6(a)) {
+		out->v6 = 1;
+		memcpy(out->b, ip_2_ip6(a)->addr, 16);
+	} else {
+		memcpy(out->b, &ip_2_ip4(a)->addr, 4);
+	}
+}
+
+static void from_inet(const struct inet_ip *in, ip_addr_t *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (in->v6) {
+		IP_SET_TYPE(a, IPADDR_TYPE_V6);
+		memcpy(ip_2_ip6(a)->addr, in->b, 16);
+	} else {
+		IP_SET_TYPE(a, IPADDR_TYPE_V4);
+		memcpy(&ip_2_ip4(a)->addr, in->b, 4);
+	}
+}
+
+_Static_assert(INET_ADDR6_MAX == LWIP_IPV6_NUM_ADDRESSES, "inet.h");
+_Static_assert(INET_DNS_MAX == DNS_MAX_SERVERS, "inet.h");
 
 void inet_status(struct inet_status *st)
 {
@@ -342,13 +414,21 @@ void inet_status(struct inet_status *st)
 	st->gateway = ip4_addr_get_u32(netif_ip4_gw(&nif));
 	st->up = st->addr != 0;
 	st->dhcp = dhcp_on && dhcp_supplied_address(&nif);
-	for (int i = 0; i < 2; i++)
-		st->dns[i] = ip4_addr_get_u32(dns_getserver((u8_t)i));
+	st->mtu = nif.mtu;
+	for (int i = 0; i < INET_DNS_MAX; i++)
+		to_inet(dns_getserver((u8_t)i), &st->dns[i]);
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+		u8_t state = netif_ip6_addr_state(&nif, i);
+		if (!ip6_addr_isvalid(state) && !ip6_addr_istentative(state))
+			continue;
+		to_inet(&nif.ip6_addr[i], &st->addr6[st->n6]);
+		st->tentative6[st->n6++] = ip6_addr_istentative(state) != 0;
+	}
 }
 
 struct lookup {
 	int done;
-	uint32_t addr;
+	ip_addr_t addr;
 };
 
 static void found(const char *name, const ip_addr_t *a, void *arg)
@@ -357,7 +437,7 @@ static void found(const char *name, const ip_addr_t *a, void *arg)
 	struct lookup *l = arg;
 	l->done = a ? 1 : -1;
 	if (a)
-		l->addr = ip4_addr_get_u32(a);
+		l->addr = *a;
 }
 
 static int looked_up(void *ctx)
@@ -365,29 +445,109 @@ static int looked_up(void *ctx)
 	return ((struct lookup *)ctx)->done != 0;
 }
 
-int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
+static int have_address(void)
 {
-	if (!inet_ip4_parse(host, addr))
+	if (ip4_addr_get_u32(netif_ip4_addr(&nif)))
+		return 1;
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+		if (ip6_addr_isvalid(netif_ip6_addr_state(&nif, i)) &&
+		    !ip6_addr_islinklocal(netif_ip6_addr(&nif, i)))
+			return 1;
+	return 0;
+}
+
+int inet_resolve(const char *host, struct inet_ip *addr,
+		 uint64_t deadline_us)
+{
+	if (!inet_ip_parse(host, addr))
 		return 0;
 	if (!dev)
 		return INET_ERR_NODEV;
-	if (!started || !ip4_addr_get_u32(netif_ip4_addr(&nif)))
+	if (!started || !have_address())
 		return INET_ERR_DOWN;
-	struct lookup l = { 0, 0 };
+	struct lookup l;
+	memset(&l, 0, sizeof(l));
 	ip_addr_t a;
 	inside = 1;
-	err_t e = dns_gethostbyname(host, &a, found, &l);
+	err_t e = dns_gethostbyname_addrtype(host, &a, found, &l,
+					     LWIP_DNS_ADDRTYPE_IPV4_IPV6);
 	inside = 0;
 	if (e == ERR_OK) {
-		*addr = ip4_addr_get_u32(&a);
+		to_inet(&a, addr);
 		return 0;
 	}
 	if (e != ERR_INPROGRESS)
 		return INET_ERR_NOT_FOUND;
 	if (!inet_wait(looked_up, &l, deadline_us))
 		return INET_ERR_TIMEOUT;
-	*addr = l.addr;
-	return l.done > 0 ? 0 : INET_ERR_NOT_FOUND;
+	if (l.done < 0)
+		return INET_ERR_NOT_FOUND;
+	to_inet(&l.addr, addr);
+	return 0;
+}
+
+struct arp_wait {
+	ip4_addr_t addr;
+};
+
+static int arp_known(void *ctx)
+{
+	struct eth_addr *mac;
+	const ip4_addr_t *ip;
+	return etharp_find_addr(&nif, &((struct arp_wait *)ctx)->addr, &mac,
+				&ip) >= 0;
+}
+
+int inet_arp(uint32_t addr, uint64_t deadline_us)
+{
+	if (!started || !ip4_addr_get_u32(netif_ip4_addr(&nif)))
+		return INET_ERR_DOWN;
+	struct arp_wait w;
+	ip4_addr_set_u32(&w.addr, addr);
+	/* two requests, the second halfway, in case one is lost */
+	uint64_t now = time_us(), half = now + (deadline_us - now) / 2;
+	for (int i = 0; i < 2; i++) {
+		inside = 1;
+		etharp_request(&nif, &w.addr);
+		inside = 0;
+		if (inet_wait(arp_known, &w, i ? deadline_us : half))
+			return 0;
+	}
+	return INET_ERR_TIMEOUT;
+}
+
+void inet_ip_format(const struct inet_ip *ip, char out[INET_IP_STR])
+{
+	ip_addr_t a;
+	from_inet(ip, &a);
+	if (!ipaddr_ntoa_r(&a, out, INET_IP_STR))
+		out[0] = 0;
+	for (char *c = out; *c; c++)	/* RFC 5952 §4.3: lowercase */
+		if (*c >= 'A' && *c <= 'F')
+			*c = (char)(*c - 'A' + 'a');
+}
+
+int inet_ip_parse(const char *s, struct inet_ip *ip)
+{
+	ip_addr_t a;
+	if (strchr(s, ':')) {
+		if (!ip6addr_aton(s, ip_2_ip6(&a)))
+			return -1;
+		IP_SET_TYPE(&a, IPADDR_TYPE_V6);
+	} else {
+		uint32_t v4;
+		if (inet_ip4_parse(s, &v4))
+			return -1;
+		ip_addr_set_ip4_u32_val(a, v4);
+	}
+	to_inet(&a, ip);
+	return 0;
+}
+
+int inet_ip_linklocal(const struct inet_ip *ip)
+{
+	return ip->v6 ? ip->b[0] == 0xfe && (ip->b[1] & 0xc0) == 0x80
+		      : ip->b[0] == 169 && ip->b[1] == 254;
 }
 
 void inet_ip4_format(uint32_t addr, char out[16])
