@@ -216,9 +216,12 @@ static long failed(const char *method, const char *path, int err,
 {
 	if (err == HRESP_ERR_TOO_BIG)
 		return none("%s %s: the answer is over 1 MiB", method, path);
-	if (err == HCLIENT_ERR_NO_ANSWER || err == HCLIENT_ERR_TIMEOUT)
-		return none("%s %s: %s within %llu s", method, path,
-			    hclient_strerror(err), REQ_US / 1000000);
+	if (err == HCLIENT_ERR_NO_ANSWER)
+		return none("%s %s: no answer within %llu s", method, path,
+			    REQ_US / 1000000);
+	if (err == HCLIENT_ERR_TIMEOUT)
+		return none("%s %s: the answer was not complete within %llu s",
+			    method, path, REQ_US / 1000000);
 	if (err)
 		return none("%s %s: %s", method, path, hclient_strerror(err));
 	if (r->status >= 300 && r->status < 400)
@@ -370,9 +373,9 @@ static long fetch(void)
 {
 	con_printf("cloud: %s (%s): asking its metadata service\n",
 		   cloud_name(cl.kind), cl.why);
-	if (network_up() || reach())
+	if (network_up())
 		return -1;
-	long n = user_data();
+	long n = reach() ? -1 : user_data();
 	timeline_mark(TIMELINE_METADATA);
 	if (n >= 0)
 		con_printf("cloud: %s: %s\n", cloud_name(cl.kind), cl.outcome);

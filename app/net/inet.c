@@ -81,13 +81,45 @@ u32_t inet_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 	return (u32_t)(time_us() / 4) + random_keyed(in);
 }
 
-/* For a device that completes checksums: a TCP segment in IPv4 gets the
- * sum of its pseudo-header (RFC 9293 §3.1) where the checksum goes, and
- * the device is told where to start (virtio 1.2 §5.1.6.2). 0 when p is
- * something else. */
+/* The pseudo-header's sum (RFC 9293 §3.1; RFC 8200 §8.1) where TCP's
+ * checksum goes, at start + 16 (the device adds the rest). */
+static void put_sum(struct pbuf *p, uint32_t sum, struct net_csum *c,
+		    unsigned start)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	c->start = (uint16_t)start;
+	c->offset = 16;		/* RFC 9293 §3.1: the checksum field */
+	pbuf_put_at(p, (u16_t)(c->start + c->offset), (u8_t)(sum >> 8));
+	pbuf_put_at(p, (u16_t)(c->start + c->offset + 1), (u8_t)sum);
+}
+
+/* A TCP segment in IPv6 (lwIP puts no extension header before it). */
+static int offload6(struct pbuf *p, struct net_csum *c)
+{
+	uint8_t ip[40];
+	if (p->tot_len < SIZEOF_ETH_HDR + 60 ||
+	    pbuf_copy_partial(p, ip, 40, SIZEOF_ETH_HDR) != 40)
+		return 0;
+	unsigned len = (unsigned)ip[4] << 8 | ip[5];
+	if ((ip[0] >> 4) != 6 || ip[6] != IP_PROTO_TCP || len < 20 ||
+	    SIZEOF_ETH_HDR + 40u + len > p->tot_len)
+		return 0;
+	uint32_t sum = IP_PROTO_TCP + len;
+	for (int i = 8; i < 40; i += 2)	/* source, destination */
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	put_sum(p, sum, c, SIZEOF_ETH_HDR + 40);
+	return 1;
+}
+
+/* For a device that completes checksums: a TCP segment gets the sum of
+ * its pseudo-header where the checksum goes, and the device is told
+ * where to start (virtio 1.2 §5.1.6.2). 0 when p is something else. */
 static int offload(struct pbuf *p, struct net_csum *c)
 {
 	uint8_t ip[20];
+	if (pbuf_get_at(p, 12) == 0x86 && pbuf_get_at(p, 13) == 0xdd)
+		return offload6(p, c);
 	if (p->tot_len < SIZEOF_ETH_HDR + 40 ||
 	    pbuf_get_at(p, 12) != 0x08 || pbuf_get_at(p, 13) != 0x00 ||
 	    pbuf_copy_partial(p, ip, 20, SIZEOF_ETH_HDR) != 20)
@@ -100,12 +132,7 @@ static int offload(struct pbuf *p, struct net_csum *c)
 	uint32_t sum = IP_PROTO_TCP + total - ihl;
 	for (int i = 12; i < 20; i += 2)	/* source, destination */
 		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	c->start = (uint16_t)(SIZEOF_ETH_HDR + ihl);
-	c->offset = 16;		/* RFC 9293 §3.1: the checksum field */
-	pbuf_put_at(p, (u16_t)(c->start + c->offset), (u8_t)(sum >> 8));
-	pbuf_put_at(p, (u16_t)(c->start + c->offset + 1), (u8_t)sum);
+	put_sum(p, sum, c, SIZEOF_ETH_HDR + ihl);
 	return 1;
 }
 

@@ -4,6 +4,8 @@ network for each connection the guest makes to it
 (`guestfwd=tcp:169.254.169.254:80-cmd:python3 mdserver.py CONFIG`):
 stdin and stdout are the connection. It reads one request, logs it (a
 JSON line in the config's "log"), answers as the config says, and exits.
+With `--listen ADDR:PORT CONFIG` it serves the same answers on a socket
+instead (a thread per connection), for a guest on a tap device.
 
 CONFIG (JSON):
   "log": file the requests are appended to
@@ -111,10 +113,7 @@ def misbehave(out, how, ans):
         out.flush()
 
 
-def main():
-    with open(sys.argv[1]) as f:
-        cfg = json.load(f)
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
+def handle(cfg, inp, out):
     method, path, fields = read_request(inp)
     with open(cfg["log"], "a") as f:
         f.write(json.dumps({"method": method, "path": path,
@@ -140,6 +139,29 @@ def main():
              ans.get("body", "").encode())
     except (BrokenPipeError, ConnectionResetError):
         pass
+
+
+def listen(where, cfg):
+    import socketserver
+    host, port = where.rsplit(":", 1)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            handle(cfg, self.rfile, self.wfile)
+
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    with socketserver.ThreadingTCPServer((host, int(port)), Handler) as s:
+        s.serve_forever()
+
+
+def main():
+    if sys.argv[1] == "--listen":
+        with open(sys.argv[3]) as f:
+            listen(sys.argv[2], json.load(f))
+        return
+    with open(sys.argv[1]) as f:
+        cfg = json.load(f)
+    handle(cfg, sys.stdin.buffer, sys.stdout.buffer)
 
 
 if __name__ == "__main__":
