@@ -37,7 +37,7 @@
 #define CMDLINE_FILE "opt/umbra/cmdline"
 #define SCRIPT_KEY "umbra.cmdline"
 
-#define SCRIPT_MAX (1L << 20)	/* a script longer than this is refused */
+#define SCRIPT_MAX USERDATA_MAX	/* a script longer than this is refused */
 
 void app_shutdown(void)
 {

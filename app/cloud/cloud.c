@@ -26,7 +26,7 @@
 #define PHASE_US 4000000ull	/* every request together */
 #define ID_US 1000000ull	/* the instance id, after the user data */
 /* base64 of a full script, and JSON around it */
-#define B64_BODY_MAX (CLOUD_USERDATA_MAX / 3 * 4 + 4 + 65536)
+#define B64_BODY_MAX (USERDATA_MAX / 3 * 4 + 4 + 65536)
 #define TOKEN_MAX 256
 
 enum decode { RAW, BASE64, ORACLE_JSON };
@@ -305,7 +305,7 @@ static long decode(struct hresp *r, const char *path)
 			return none("GET %s: the user data is not base64", path);
 		s[n] = 0;
 	}
-	if (n > CLOUD_USERDATA_MAX)
+	if (n > USERDATA_MAX)
 		return none("GET %s: user data over 1 MiB", path);
 	if (!n)
 		return none("GET %s: empty user data", path);
@@ -334,7 +334,7 @@ static void instance_id(void)
 static long user_data(void)
 {
 	struct hresp r;
-	size_t max = cl.sp->decode == RAW ? CLOUD_USERDATA_MAX : B64_BODY_MAX;
+	size_t max = cl.sp->decode == RAW ? USERDATA_MAX : B64_BODY_MAX;
 	cl.phase_end = time_us() + PHASE_US;
 	if (cl.sp->imdsv2 && aws_token() < 0)
 		return -1;

@@ -8,9 +8,8 @@
 
 #include <stddef.h>
 
+#include "../userdata.h"
 #include "cloud_id.h"
-
-#define CLOUD_USERDATA_MAX (1L << 20)	/* the script limit (main.c) */
 
 /* Which cloud SMBIOS names (read once; CLOUD_NONE when none). */
 enum cloud_kind cloud_detect(void);

@@ -1,8 +1,7 @@
 /* Cloud instance configuration on the host, under ASan and UBSan: SMBIOS
  * tables (runtime/smbios.c) built here, well-formed and hostile; which
  * cloud each set of values names (app/cloud/cloud_id.c, ds-identify's
- * rules) and which it must not; cloud-init's user-data formats told from
- * scripts (app/userdata.c); base64 (b64.c), one string out of JSON
+ * rules) and which it must not; base64 (b64.c), one string out of JSON
  * (jstr.c) and HTTP responses fed in every split (hresp.c), each against
  * hostile input. */
 #include <stdint.h>
@@ -14,7 +13,6 @@
 #include "../../app/cloud/cloud_id.h"
 #include "../../app/cloud/hresp.h"
 #include "../../app/cloud/jstr.h"
-#include "../../app/userdata.h"
 #include "../../runtime/smbios.h"
 #include "check.h"
 
@@ -234,37 +232,6 @@ static void test_identify(void)
 	CHECK_INT(id("", "", "", "", "", 0, 0), CLOUD_NONE);
 	CHECK_STR(cloud_name(CLOUD_HETZNER), "Hetzner");
 	CHECK_STR(cloud_name((enum cloud_kind)99), "?");
-}
-
-/* --- user data ---------------------------------------------------------- */
-
-static const char *kind(const char *s)
-{
-	return userdata_kind(s, strlen(s));
-}
-
-static void test_userdata(void)
-{
-	CHECK(!kind("echo hi; poweroff"));
-	CHECK(!kind("# a comment\necho hi\n"));
-	CHECK(!kind(""));
-	CHECK(!kind("#"));
-	CHECK_STR(kind("#cloud-config\npackages: [x]\n"), "cloud-config");
-	CHECK_STR(kind("#cloud-config-archive\n- x"),
-		  "a cloud-config archive");
-	CHECK_STR(kind("#!/bin/sh\necho\n"), "a #! script");
-	CHECK_STR(kind("#include\nhttp://x/y\n"), "a cloud-init include list");
-	CHECK_STR(kind("#cloud-boothook\n"), "a cloud-init boothook");
-	CHECK_STR(kind("## template: jinja\n"), "a cloud-init Jinja template");
-	CHECK_STR(kind("Content-Type: multipart/mixed; boundary=\"x\"\n"),
-		  "MIME multipart");
-	CHECK_STR(kind("content-type: MULTIPART/mixed"), "MIME multipart");
-	CHECK_STR(kind("MIME-Version: 1.0\nContent-Type: multipart/mixed\n"),
-		  "MIME multipart");
-	CHECK_STR(userdata_kind("\x1f\x8b\x08\0", 4), "gzip-compressed data");
-	CHECK(!userdata_kind("#cloud-config", 12));	/* cut short */
-	CHECK(!kind(" #cloud-config"));
-	CHECK(!kind("Content-Type: text/plain"));
 }
 
 /* --- base64 ------------------------------------------------------------- */
@@ -541,7 +508,6 @@ int main(void)
 {
 	test_smbios();
 	test_identify();
-	test_userdata();
 	test_b64();
 	test_jstr();
 	test_hresp();

@@ -220,8 +220,8 @@ def clouds_encoded(t):
         "GET /latest/user-data": {"body": "#cloud-config\nruncmd: [x]\n"}},
         aws={"token": 200}, name="cc")
     r = boot(t, "AWS Nitro", cc, disk)
-    r.expect(r"^script: cloud metadata user data is cloud-config, not an "
-             r"umbra script: refused$")
+    r.expect(r"^script: cloud metadata user data is cloud-init's "
+             r"#cloud-config, not an umbra script: refused$")
     r.expect_not(r"^rc ran$")
     r.expect_status(2)
 
