@@ -272,15 +272,7 @@ static int cmd_ping(int argc, char **argv)
 	if (!pcb)
 		return shell_err(argv[0], 1, "out of memory");
 	ip_addr_t dest;
-	if (to.v6) {
-		IP_SET_TYPE_VAL(dest, IPADDR_TYPE_V6);
-		memcpy(ip_2_ip6(&dest)->addr, to.b, 16);
-		ip6_addr_clear_zone(ip_2_ip6(&dest));
-	} else {
-		uint32_t v4;
-		memcpy(&v4, to.b, 4);
-		ip_addr_set_ip4_u32_val(dest, v4);
-	}
+	inet_to_lwip(&to, &dest);
 	char a[INET_IP_STR];
 	inet_ip_format(&to, a);
 	unsigned long long got = 0;

@@ -98,18 +98,6 @@ static void drop(struct conn *c)
 	c->pcb = 0;
 }
 
-static void to_lwip(const struct inet_ip *in, ip_addr_t *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (in->v6) {
-		IP_SET_TYPE(a, IPADDR_TYPE_V6);
-		memcpy(ip_2_ip6(a)->addr, in->b, 16);
-	} else {
-		IP_SET_TYPE(a, IPADDR_TYPE_V4);
-		memcpy(&ip_2_ip4(a)->addr, in->b, 4);
-	}
-}
-
 int hclient_do(const struct hreq *q, struct hresp *r)
 {
 	char req[1024], addr[INET_IP_STR], host[INET_IP_STR + 2];
@@ -126,7 +114,7 @@ int hclient_do(const struct hreq *q, struct hresp *r)
 	hresp_init(r, q->body_max, !strcmp(q->method, "HEAD"));
 	struct conn c = { 0, r, 0, 0, 0, req, (size_t)n };
 	ip_addr_t a;
-	to_lwip(&q->addr, &a);
+	inet_to_lwip(&q->addr, &a);
 	c.pcb = tcp_new_ip_type(q->addr.v6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
 	if (!c.pcb)
 		return HCLIENT_ERR_NOMEM;

@@ -404,29 +404,6 @@ int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
 	return 0;
 }
 
-static void to_inet(const ip_addr_t *a, struct inet_ip *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (IP_IS_V6(a)) {
-		out->v6 = 1;
-		memcpy(out->b, ip_2_ip6(a)->addr, 16);
-	} else {
-		memcpy(out->b, &ip_2_ip4(a)->addr, 4);
-	}
-}
-
-static void from_inet(const struct inet_ip *in, ip_addr_t *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (in->v6) {
-		IP_SET_TYPE(a, IPADDR_TYPE_V6);
-		memcpy(ip_2_ip6(a)->addr, in->b, 16);
-	} else {
-		IP_SET_TYPE(a, IPADDR_TYPE_V4);
-		memcpy(&ip_2_ip4(a)->addr, in->b, 4);
-	}
-}
-
 _Static_assert(INET_ADDR6_MAX == LWIP_IPV6_NUM_ADDRESSES, "inet.h");
 _Static_assert(INET_DNS_MAX == DNS_MAX_SERVERS, "inet.h");
 
@@ -443,12 +420,12 @@ void inet_status(struct inet_status *st)
 	st->dhcp = dhcp_on && dhcp_supplied_address(&nif);
 	st->mtu = nif.mtu;
 	for (int i = 0; i < INET_DNS_MAX; i++)
-		to_inet(dns_getserver((u8_t)i), &st->dns[i]);
+		inet_from_lwip(dns_getserver((u8_t)i), &st->dns[i]);
 	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
 		u8_t state = netif_ip6_addr_state(&nif, i);
 		if (!ip6_addr_isvalid(state) && !ip6_addr_istentative(state))
 			continue;
-		to_inet(&nif.ip6_addr[i], &st->addr6[st->n6]);
+		inet_from_lwip(&nif.ip6_addr[i], &st->addr6[st->n6]);
 		st->tentative6[st->n6++] = ip6_addr_istentative(state) != 0;
 	}
 }
@@ -500,7 +477,7 @@ int inet_resolve(const char *host, struct inet_ip *addr,
 					     LWIP_DNS_ADDRTYPE_IPV4_IPV6);
 	inside = 0;
 	if (e == ERR_OK) {
-		to_inet(&a, addr);
+		inet_from_lwip(&a, addr);
 		return 0;
 	}
 	if (e != ERR_INPROGRESS)
@@ -509,7 +486,7 @@ int inet_resolve(const char *host, struct inet_ip *addr,
 		return INET_ERR_TIMEOUT;
 	if (l.done < 0)
 		return INET_ERR_NOT_FOUND;
-	to_inet(&l.addr, addr);
+	inet_from_lwip(&l.addr, addr);
 	return 0;
 }
 
@@ -541,40 +518,6 @@ int inet_arp(uint32_t addr, uint64_t deadline_us)
 			return 0;
 	}
 	return INET_ERR_TIMEOUT;
-}
-
-void inet_ip_format(const struct inet_ip *ip, char out[INET_IP_STR])
-{
-	ip_addr_t a;
-	from_inet(ip, &a);
-	if (!ipaddr_ntoa_r(&a, out, INET_IP_STR))
-		out[0] = 0;
-	for (char *c = out; *c; c++)	/* RFC 5952 §4.3: lowercase */
-		if (*c >= 'A' && *c <= 'F')
-			*c = (char)(*c - 'A' + 'a');
-}
-
-int inet_ip_parse(const char *s, struct inet_ip *ip)
-{
-	ip_addr_t a;
-	if (strchr(s, ':')) {
-		if (!ip6addr_aton(s, ip_2_ip6(&a)))
-			return -1;
-		IP_SET_TYPE(&a, IPADDR_TYPE_V6);
-	} else {
-		uint32_t v4;
-		if (inet_ip4_parse(s, &v4))
-			return -1;
-		ip_addr_set_ip4_u32_val(a, v4);
-	}
-	to_inet(&a, ip);
-	return 0;
-}
-
-int inet_ip_linklocal(const struct inet_ip *ip)
-{
-	return ip->v6 ? ip->b[0] == 0xfe && (ip->b[1] & 0xc0) == 0x80
-		      : ip->b[0] == 169 && ip->b[1] == 254;
 }
 
 void inet_ip4_format(uint32_t addr, char out[16])

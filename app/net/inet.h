@@ -47,7 +47,10 @@ void inet_probe(void);
 /* The device lwIP runs on, or NULL. */
 struct net_dev *inet_dev(void);
 
-/* DHCP until a lease is bound, or INET_ERR_TIMEOUT at deadline_us. */
+/* DHCP until a lease is bound (one bound already is kept), or
+ * INET_ERR_TIMEOUT at deadline_us; then the lease's options 26 and 121
+ * applied. IPv6 configures itself beside it (SLAAC, stateless DHCPv6)
+ * from lwIP's start on. */
 int inet_up_dhcp(uint64_t deadline_us);
 
 /* A static address: addr/prefix, gateway, DNS server (0: none). */
@@ -98,6 +101,12 @@ int inet_ip_parse(const char *s, struct inet_ip *ip);
 
 /* Whether ip is link-local (169.254/16, fe80::/10). */
 int inet_ip_linklocal(const struct inet_ip *ip);
+
+/* Between struct inet_ip and lwIP's ip_addr_t (struct ip_addr), for the
+ * files that call lwIP themselves (a zone-less IPv6 address). */
+struct ip_addr;
+void inet_to_lwip(const struct inet_ip *in, struct ip_addr *a);
+void inet_from_lwip(const struct ip_addr *a, struct inet_ip *out);
 
 /* Routes (inet_route.c): those of DHCP option 121 and those added here,
  * tried before the gateway, longest prefix first; the lease's interface
