@@ -29,6 +29,7 @@
 #include "cloud/cloud.h"
 #include "line.h"
 #include "net/inet.h"
+#include "screen.h"
 #include "shell.h"
 #include "storage.h"
 #include "userdata.h"
@@ -239,6 +240,8 @@ int app_main(void)
 	timeline_mark(TIMELINE_BLK);
 	int mounted = !storage_mount_root();
 	timeline_mark(TIMELINE_MOUNT);
+	screen_probe();
+	timeline_mark(TIMELINE_SCREEN);
 	probe_rng();
 	inet_probe();	/* virtio-net on PCI (storage_probe took MMIO's) */
 	line_background(inet_pending, inet_poll);

@@ -153,6 +153,10 @@ static void probe_mmio(void)
 			err = vnet_attach(v, &m->state);
 			if (!err)
 				m->state = net_get(net_count() - 1)->name;
+		} else if (!err && (v->type == VIRTIO_TYPE_GPU ||
+				    v->type == VIRTIO_TYPE_INPUT)) {
+			err = VIRTIO_ERR_NODEV;	/* screen.c drives them */
+			m->state = "left for the screen";
 		} else if (!err) {
 			err = VIRTIO_ERR_NODEV;
 		}
@@ -177,6 +181,12 @@ static void probe_mmio(void)
 const struct storage_mmio *storage_mmio_get(unsigned i)
 {
 	return i < nmmio ? &mmio[i] : 0;
+}
+
+void storage_mmio_set_state(unsigned i, const char *state)
+{
+	if (i < nmmio)
+		mmio[i].state = state;
 }
 
 /* virtio first (virtio-blk, then virtio-scsi on PCI; then both over

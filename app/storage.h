@@ -24,6 +24,10 @@ struct storage_mmio {
 /* The i-th one, or NULL past the last. */
 const struct storage_mmio *storage_mmio_get(unsigned i);
 
+/* What became of the i-th one when another part of the app drove it
+ * (screen.c: the screen and keyboards); state must stay valid. */
+void storage_mmio_set_state(unsigned i, const char *state);
+
 /* Mounts the first GPT partition (any disk, in order) or whole disk that
  * starts with an EclipseFS header. Returns 0 when a volume is mounted. */
 int storage_mount_root(void);

@@ -57,6 +57,11 @@ typedef struct {
 	void *get_next_monotonic_count, *stall;
 	efi_status (*set_watchdog_timer)(uint64_t timeout, uint64_t code,
 					 uint64_t data_size, efi_char16 *data);
+	void *connect_controller, *disconnect_controller;
+	void *open_protocol, *close_protocol, *open_protocol_information;
+	void *protocols_per_handle, *locate_handle_buffer;
+	efi_status (*locate_protocol)(const efi_guid *, void *registration,
+				      void **interface);
 } efi_boot_services;
 
 typedef struct {
@@ -97,6 +102,34 @@ typedef struct {
 	void *unload;
 } efi_loaded_image;
 
+/* UEFI §12.9 Graphics Output Protocol: only the current mode is read. */
+enum efi_gop_pixel_format {
+	EFI_GOP_RGBX8, EFI_GOP_BGRX8, EFI_GOP_BITMASK, EFI_GOP_BLT_ONLY,
+};
+
+typedef struct {
+	uint32_t version;
+	uint32_t horizontal_resolution, vertical_resolution;
+	uint32_t pixel_format;			/* enum efi_gop_pixel_format */
+	uint32_t red_mask, green_mask, blue_mask, reserved_mask;
+	uint32_t pixels_per_scan_line;
+} efi_gop_mode_info;
+
+typedef struct {
+	uint32_t max_mode, mode;
+	efi_gop_mode_info *info;
+	uint64_t size_of_info;
+	uint64_t frame_buffer_base, frame_buffer_size;
+} efi_gop_mode;
+
+typedef struct {
+	void *query_mode, *set_mode, *blt;
+	efi_gop_mode *mode;
+} efi_gop;
+
+#define EFI_GOP_GUID \
+	{ 0x9042a9de, 0x23dc, 0x4a38, \
+	  { 0x96, 0xfb, 0x7a, 0xde, 0xd0, 0x80, 0x51, 0x6a } }
 #define EFI_LOADED_IMAGE_GUID \
 	{ 0x5b1b31a1, 0x9562, 0x11d2, \
 	  { 0x8e, 0x3f, 0x00, 0xa0, 0xc9, 0x69, 0x72, 0x3b } }
@@ -118,5 +151,10 @@ _Static_assert(offsetof(efi_system_table, configuration_table) == 112,
 	       "UEFI §4.3");
 _Static_assert(offsetof(efi_boot_services, exit_boot_services) == 232,
 	       "UEFI §4.4");
+_Static_assert(offsetof(efi_boot_services, locate_protocol) == 320,
+	       "UEFI §4.4");
+_Static_assert(sizeof(efi_gop_mode_info) == 36, "UEFI §12.9");
+_Static_assert(offsetof(efi_gop_mode, frame_buffer_base) == 24,
+	       "UEFI §12.9");
 
 #endif

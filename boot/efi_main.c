@@ -96,6 +96,48 @@ static void find_config_tables(efi_system_table *st)
 		boot_info.rsdp = acpi1;
 }
 
+/* UEFI §12.9: the GOP's current mode, kept for the screen console (the
+ * protocol is gone after ExitBootServices, the framebuffer is not). A
+ * Blt-only GOP (OVMF's virtio-gpu driver) has no framebuffer. */
+static void find_gop(efi_boot_services *bs)
+{
+	static const efi_guid gop_guid = EFI_GOP_GUID;
+	efi_gop *gop = 0;
+	boot_info.fb_why = "no GOP";
+	if (bs->locate_protocol(&gop_guid, 0, (void **)&gop) != EFI_SUCCESS ||
+	    !gop || !gop->mode || !gop->mode->info)
+		return;
+	const efi_gop_mode_info *i = gop->mode->info;
+	struct fb_desc *fb = &boot_info.fb;
+	switch (i->pixel_format) {
+	case EFI_GOP_RGBX8:
+		fb->red = 0xff, fb->green = 0xff00, fb->blue = 0xff0000;
+		break;
+	case EFI_GOP_BGRX8:
+		fb->red = 0xff0000, fb->green = 0xff00, fb->blue = 0xff;
+		break;
+	case EFI_GOP_BITMASK:
+		fb->red = i->red_mask, fb->green = i->green_mask;
+		fb->blue = i->blue_mask;
+		if ((fb->red | fb->green | fb->blue | i->reserved_mask) >>
+		    16 == 0) {
+			boot_info.fb_why = "the GOP's pixels are 16-bit";
+			return;
+		}
+		break;
+	default:
+		boot_info.fb_why = "the GOP has no framebuffer (Blt only)";
+		return;
+	}
+	fb->width = i->horizontal_resolution;
+	fb->height = i->vertical_resolution;
+	fb->stride = i->pixels_per_scan_line * 4;
+	fb->size = gop->mode->frame_buffer_size;
+	fb->mode = gop->mode->mode;
+	fb->base = gop->mode->frame_buffer_base;
+	boot_info.fb_why = 0;
+}
+
 /* Pages below 4 GiB, so that every device (legacy virtio, ATA DMA) can
  * reach them; returns the base or 0. */
 static uint64_t alloc_pages(efi_boot_services *bs, uint64_t pages)
@@ -156,6 +198,7 @@ efi_main(efi_handle image, efi_system_table *st)
 
 	bs->set_watchdog_timer(0, 0, 0, 0);
 	find_config_tables(st);
+	find_gop(bs);
 	boot_info.rt = st->runtime_services;
 	if (bs->handle_protocol(image, &loaded_image_guid, (void **)&li) ==
 	    EFI_SUCCESS && li) {

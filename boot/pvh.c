@@ -235,6 +235,7 @@ __attribute__((no_stack_protector)) struct boot_info *pvh_main(uint32_t si)
 	memset(&boot_info, 0, sizeof(boot_info));
 	boot_info.tsc_entry = pvh_tsc;
 	boot_info.entry_name = "pvh_entry";
+	boot_info.fb_why = "no GOP";	/* no firmware: virtio-gpu may do */
 	if (!reachable(si, SI_V0_SIZE))
 		fail("no hvm_start_info", si);
 	if (ld32(si + SI_MAGIC) != START_MAGIC)

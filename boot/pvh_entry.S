@@ -59,10 +59,12 @@ pvh_start:
 	mov %edx, pvh_tsc + 4
 	mov %ebp, pvh_start_info
 
-	/* Zero what each section holds beyond its file contents (.bss),
-	 * four bytes a step (each step of a rep-string instruction costs an
-	 * emulator a dispatch), then the odd bytes. Loaders zero it too, but
-	 * the ABI does not promise it. */
+	/* Zero what each section holds beyond its file contents (.bss):
+	 * 64 bytes a loop step, then the rest with rep-string instructions.
+	 * Not rep stos for the bulk: under an emulator (QEMU's TCG) every
+	 * step of a rep-string instruction ends a translated block, and
+	 * .bss is over half a MiB; a plain loop runs inside one block.
+	 * Loaders zero it too, but the ABI does not promise it. */
 	mov $__ImageBase, %esi
 	mov PE_LFANEW(%esi), %eax
 	add %esi, %eax
@@ -79,13 +81,16 @@ pvh_start:
 	add %esi, %edi
 	add %edx, %edi
 	sub %edx, %ecx
-	mov %ecx, %edx
-	shr $2, %ecx
 	xor %eax, %eax
-	rep stosl
-	mov %edx, %ecx
-	and $3, %ecx
-	rep stosb
+6:	cmp $64, %ecx
+	jb 7f
+	.irp off, 0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60
+	mov %eax, \off(%edi)
+	.endr
+	add $64, %edi
+	sub $64, %ecx
+	jmp 6b
+7:	rep stosb
 2:	add $40, %ebx
 	dec %ebp
 	jmp 1b

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "fb.h"
 #include "uefi.h"
 
 /* What a memory range is, as far as runtime/ cares. */
@@ -45,6 +46,8 @@ struct boot_info {
 	efi_runtime_services *rt;	 /* UEFI only; identity-mapped */
 	uint64_t tsc_entry;		 /* TSC at the entry's first instruction */
 	uint64_t tsc_exit_bs;		 /* TSC after ExitBootServices (UEFI) */
+	struct fb_desc fb;		 /* the GOP's framebuffer (base 0: none) */
+	const char *fb_why;		 /* why there is none, when there is not */
 };
 
 /* Entered on umbra's own stack, firmware gone, interrupts off; never

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "cpu.h"
+#include "fbcon.h"
 #include "irq.h"
 #include "fmt.h"
 
@@ -78,6 +79,12 @@ void con_write(const char *s, size_t n)
 			uart_putc('\r');
 		uart_putc(s[i]);
 	}
+	fbcon_write(s, n);
+}
+
+void con_flush(void)
+{
+	fbcon_flush();
 }
 
 void con_puts(const char *s)
@@ -103,7 +110,8 @@ int con_printf(const char *fmt, ...)
 	return n;
 }
 
-/* Bytes the receive interrupt took from the UART, for con_getc. */
+/* Bytes the receive interrupt took from the UART and the keyboards'
+ * bytes, for con_getc. */
 static uint8_t ring[RING];
 static volatile unsigned ring_head, ring_tail;
 
@@ -128,6 +136,40 @@ static int uart_irq(void *ctx)
 	return got;
 }
 
+/* Interrupts off (a handler or con_getc). A full queue drops the rest. */
+void con_input(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && ring_head - ring_tail < RING; i++)
+		ring[ring_head++ % RING] = (uint8_t)s[i];
+}
+
+static struct con_source *sources;
+
+void con_add_source(struct con_source *src)
+{
+	struct con_source **p = &sources;
+	while (*p)
+		p = &(*p)->next;
+	src->next = 0;
+	*p = src;
+}
+
+const struct con_source *con_source_get(unsigned i)
+{
+	const struct con_source *s = sources;
+	while (s && i--)
+		s = s->next;
+	return s;
+}
+
+/* Interrupts off: the keyboards' events into the queue. */
+static void drain_sources(void)
+{
+	for (struct con_source *s = sources; s; s = s->next)
+		if (s->pending(s->ctx))
+			s->drain(s->ctx);
+}
+
 void con_irq_init(void)
 {
 	int vec = irq_alloc("com1", uart_irq, 0);
@@ -142,6 +184,9 @@ int con_has_input(void)
 {
 	if (ring_head != ring_tail)
 		return 1;
+	for (struct con_source *s = sources; s; s = s->next)
+		if (s->pending(s->ctx))
+			return 1;
 	uint8_t lsr = inb(COM1 + UART_LSR);
 	return lsr != 0xff && (lsr & LSR_DR);
 }
@@ -149,6 +194,8 @@ int con_has_input(void)
 int con_getc(void)
 {
 	int on = irq_save();
+	if (ring_head == ring_tail)
+		drain_sources();
 	int c = ring_head != ring_tail ? ring[ring_tail++ % RING]
 				       : uart_byte();
 	irq_restore(on);

@@ -1,5 +1,7 @@
 /* The console: UEFI ConOut until ExitBootServices, then the 16550 UART on
- * COM1 (115200 8N1). Output only goes one place at a time. */
+ * COM1 (115200 8N1) and, when there is a screen, the screen console
+ * (fbcon.h). Input: the UART and the keyboards (con_source), into one
+ * queue that the line editor reads with con_getc. */
 #ifndef UMBRA_CONSOLE_H
 #define UMBRA_CONSOLE_H
 
@@ -17,8 +19,31 @@ void con_write(const char *s, size_t n);
 void con_puts(const char *s);
 int con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Returns the next byte received on the UART, or -1 when none is waiting. */
+/* Draws what the screen console holds back (before power-off). */
+void con_flush(void);
+
+/* Returns the next byte received (UART or a keyboard), or -1 when none is
+ * waiting. */
 int con_getc(void);
+
+/* A keyboard, as the console sees it: pending (interrupts off, only
+ * looks) says its device has events; drain (interrupts off) turns them
+ * into bytes with con_input. Registered once, never removed; the driver
+ * owns the struct. */
+struct con_source {
+	const char *name;	/* "PS/2 keyboard", "virtio-keyboard" */
+	int (*pending)(void *ctx);
+	void (*drain)(void *ctx);
+	void *ctx;
+	struct con_source *next;
+};
+void con_add_source(struct con_source *src);
+
+/* The i-th registered source, or NULL. */
+const struct con_source *con_source_get(unsigned i);
+
+/* Bytes typed, queued for con_getc (interrupts off; from a drain). */
+void con_input(const char *s, size_t n);
 
 /* Turns on the UART's receive interrupt (ISA IRQ 4): bytes are kept
  * until con_getc and wake the idle loop. After irq_init. */

@@ -7,6 +7,14 @@
 
 static struct idle_timer *timers;	/* sorted by when_us */
 static uint64_t halted;
+static int (*flush_due)(uint64_t *when_us);
+static void (*flush_run)(void);
+
+void idle_set_flusher(int (*due)(uint64_t *when_us), void (*run)(void))
+{
+	flush_due = due;
+	flush_run = run;
+}
 
 void idle_timer_add(struct idle_timer *t, uint64_t when_us,
 		    void (*fn)(void *ctx), void *ctx)
@@ -79,6 +87,12 @@ int idle_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us)
 		uint64_t until = deadline_us;
 		if (timers && timers->when_us < until)
 			until = timers->when_us;
+		if (flush_due && flush_due(&until)) {
+			irq_restore(on);	/* drawing runs like the app */
+			flush_run();
+			on = irq_save();
+			continue;
+		}
 		if (irq_ready() && on) {
 			halt(until);
 		} else {	/* no interrupts to wake us: poll */

@@ -34,6 +34,12 @@ void idle_timer_add(struct idle_timer *t, uint64_t when_us,
 		    void (*fn)(void *ctx), void *ctx);
 void idle_timer_cancel(struct idle_timer *t);
 
+/* Work the wait does before it halts (the screen console's drawing):
+ * due(&when) runs with interrupts off and only looks; it returns nonzero
+ * when run() should be called now, else may lower *when (time_us) to
+ * when it will be due, which then wakes the wait. One flusher. */
+void idle_set_flusher(int (*due)(uint64_t *when_us), void (*run)(void));
+
 /* TSC ticks spent halted since boot (the busy share is the rest). */
 uint64_t idle_halted_tsc(void);
 

@@ -69,6 +69,7 @@ static volatile uint8_t *lapic;
 static int x2apic, tsc_deadline, ready;
 static uint32_t apic_id;
 static uint64_t spurious, unexpected;
+static int in_handler;
 static uint64_t apic_per_tsc_q32;	/* APIC timer ticks per TSC tick, 32.32 */
 static volatile uint8_t *ioapic_base[ACPI_MAX_IOAPICS];
 static uint32_t ioapic_pins[ACPI_MAX_IOAPICS];
@@ -242,6 +243,11 @@ void irq_enable(void)
 		__asm__ volatile("sti" ::: "memory");
 }
 
+int irq_in_handler(void)
+{
+	return in_handler;
+}
+
 int irq_ready(void)
 {
 	return ready;
@@ -379,6 +385,7 @@ void irq_dispatch(uint64_t vector)
 	}
 	/* Only a level-triggered line can fire for ever without its
 	 * device having anything (an edge or a message is one event). */
+	in_handler++;
 	if (e->fn(e->ctx) || !e->level)
 		e->unclaimed = 0;
 	else if (++e->unclaimed == IRQ_STORM) {
@@ -387,6 +394,7 @@ void irq_dispatch(uint64_t vector)
 			   "do: masked; its device is polled\n",
 			   (unsigned)vector, e->name);
 	}
+	in_handler--;
 	eoi();
 }
 

@@ -78,6 +78,10 @@ void irq_timer_at(uint64_t tsc);
 const char *irq_timer_mode(void);
 const char *irq_apic_mode(void);
 
+/* Nonzero while an interrupt handler runs (work that must wait for the
+ * app's side, such as drawing the screen, checks it). */
+int irq_in_handler(void);
+
 /* Disables interrupts and says whether they were on; restores that. */
 int irq_save(void);
 void irq_restore(int on);

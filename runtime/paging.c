@@ -190,6 +190,29 @@ int paging_map_mmio(uint64_t phys, uint64_t len)
 	return err;
 }
 
+/* SDM vol. 3 §11.12: PAT entry 1 (selected by PWT alone, PCD and PAT
+ * clear) is write-through at reset and used by nothing else here; it
+ * becomes write-combining, for framebuffers. */
+#define MSR_PAT 0x277
+#define PAT_WC 0x01ull
+#define CPUID1_PAT (1u << 16)	/* EDX */
+
+int paging_map_wc(uint64_t phys, uint64_t len)
+{
+	uint32_t r[4];
+	cpu_cpuid(1, 0, r);
+	if (!(r[3] & CPUID1_PAT))
+		return paging_map_mmio(phys, len);
+	uint64_t pat = cpu_rdmsr(MSR_PAT);
+	if (((pat >> 8) & 0xff) != PAT_WC)
+		cpu_wrmsr(MSR_PAT, (pat & ~0xff00ull) | PAT_WC << 8);
+	uint64_t end = (phys + len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	int err = map(phys, end, PTE_P | PTE_RW | PTE_NX | PTE_PWT);
+	__asm__ volatile("wbinvd; mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax",
+			 "memory");
+	return err;
+}
+
 uint64_t paging_mapped_top(void)
 {
 	return mapped_top;

@@ -17,6 +17,10 @@ void paging_init(const struct boot_info *bi);
  * 0, or -1 when out of memory for tables. */
 int paging_map_mmio(uint64_t phys, uint64_t len);
 
+/* The same for a framebuffer: write-combining (PAT) where the CPU has
+ * it, else uncached. */
+int paging_map_wc(uint64_t phys, uint64_t len);
+
 /* Bytes identity-mapped at boot (the RAM window, from 0). */
 uint64_t paging_mapped_top(void);
 

@@ -132,6 +132,7 @@ static void __attribute__((noreturn)) halt_forever(void)
 void power_exit(int status)
 {
 	con_printf("power: off, status %d\n", status);
+	con_flush();
 	if (debug_exit)
 		outl(POWER_DEBUG_EXIT_PORT, (uint32_t)status);
 	if (acpi.has_s5 && acpi.pm1a_cnt) {

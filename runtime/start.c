@@ -5,6 +5,7 @@
 #include "cmdline.h"
 #include "console.h"
 #include "cpu.h"
+#include "fbcon.h"
 #include "irq.h"
 #include "page.h"
 #include "paging.h"
@@ -56,6 +57,19 @@ static void add_memory(const struct boot_info *bi, int later)
 	}
 }
 
+/* The firmware's framebuffer (UEFI GOP), when it left one. */
+static void screen_init(const struct boot_info *bi)
+{
+	if (!bi->fb.base) {
+		fbcon_none(bi->fb_why);
+		return;
+	}
+	if (paging_map_wc(bi->fb.base, bi->fb.size))
+		fbcon_none("out of memory for the framebuffer's page tables");
+	else
+		fbcon_attach(&bi->fb, "GOP", 0, 0);
+}
+
 int runtime_is_ram(uint64_t base, uint64_t len)
 {
 	for (uint64_t i = 0; boot && i < boot->mem_count; i++) {
@@ -89,6 +103,7 @@ void runtime_start(struct boot_info *bi)
 	irq_init();
 	power_button_init();
 	con_irq_init();
+	screen_init(bi);
 	irq_enable();
 	smbios_init(bi->smbios3, bi->smbios);
 	timeline_mark(TIMELINE_RUNTIME);

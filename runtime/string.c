@@ -1,17 +1,74 @@
-/* mem and str functions for the image (the host build uses libc). The copy
- * and fill loops are written with rep-string instructions so that the
- * compiler cannot turn them back into calls to themselves. */
+/* mem and str functions for the image (the host build uses libc).
+ *
+ * Copies are loops of 16-byte SSE moves, 64 bytes a step, not rep movs:
+ * under QEMU's TCG every step of a rep-string instruction ends a
+ * translated block, and `rep movsq` moves about 90 MB/s there against
+ * about 400 MB/s for the loop (a guest `memtest`, 1.5 KiB to 384 KiB
+ * copies); on hardware the loop is close to rep movs. The loops are
+ * written in assembly so that the compiler cannot turn them back into
+ * calls to memcpy itself. The xmm registers they use are caller-saved
+ * (MS x64 ABI) and saved by the interrupt dispatcher. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* 64-byte blocks forward: n is a multiple of 64. */
+static void copy64_fwd(uint8_t *d, const uint8_t *s, size_t n)
+{
+	__asm__ volatile(
+		"1:\n\t"
+		"movdqu (%1), %%xmm0\n\t"
+		"movdqu 16(%1), %%xmm1\n\t"
+		"movdqu 32(%1), %%xmm2\n\t"
+		"movdqu 48(%1), %%xmm3\n\t"
+		"movdqu %%xmm0, (%0)\n\t"
+		"movdqu %%xmm1, 16(%0)\n\t"
+		"movdqu %%xmm2, 32(%0)\n\t"
+		"movdqu %%xmm3, 48(%0)\n\t"
+		"add $64, %1\n\t"
+		"add $64, %0\n\t"
+		"sub $64, %2\n\t"
+		"jnz 1b"
+		: "+r"(d), "+r"(s), "+r"(n)
+		: : "xmm0", "xmm1", "xmm2", "xmm3", "memory");
+}
+
+/* The same backwards, from the ends d + n and s + n down. */
+static void copy64_back(uint8_t *d, const uint8_t *s, size_t n)
+{
+	__asm__ volatile(
+		"1:\n\t"
+		"sub $64, %1\n\t"
+		"sub $64, %0\n\t"
+		"movdqu (%1), %%xmm0\n\t"
+		"movdqu 16(%1), %%xmm1\n\t"
+		"movdqu 32(%1), %%xmm2\n\t"
+		"movdqu 48(%1), %%xmm3\n\t"
+		"movdqu %%xmm0, (%0)\n\t"
+		"movdqu %%xmm1, 16(%0)\n\t"
+		"movdqu %%xmm2, 32(%0)\n\t"
+		"movdqu %%xmm3, 48(%0)\n\t"
+		"sub $64, %2\n\t"
+		"jnz 1b"
+		: "+r"(d), "+r"(s), "+r"(n)
+		: : "xmm0", "xmm1", "xmm2", "xmm3", "memory");
+}
+
+/* Fewer than 64 bytes, one at a time (the loop stays one block). */
+static void copy_small(uint8_t *d, const uint8_t *s, size_t n)
+{
+	while (n--)
+		*(volatile uint8_t *)d++ = *s++;
+}
+
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
-	void *d = dst;
-	size_t q = n >> 3;
-	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
-	q = n & 7;
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	size_t bulk = n & ~(size_t)63;
+	if (bulk)
+		copy64_fwd(d, s, bulk);
+	copy_small(d + bulk, s + bulk, n - bulk);
 	return dst;
 }
 
@@ -19,11 +76,15 @@ void *memmove(void *dst, const void *src, size_t n)
 {
 	if ((uintptr_t)dst - (uintptr_t)src >= n)
 		return memcpy(dst, src, n);
-	/* Overlapping with dst above src: copy backwards. */
-	void *d = (uint8_t *)dst + n - 1;
-	const void *s = (const uint8_t *)src + n - 1;
-	__asm__ volatile("std\n\trep movsb\n\tcld"
-			 : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+	/* Overlapping with dst above src: copy backwards, the odd bytes at
+	 * the end first, then the blocks. */
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	size_t bulk = n & ~(size_t)63;
+	for (size_t i = n; i > bulk; i--)
+		*(volatile uint8_t *)(d + i - 1) = s[i - 1];
+	if (bulk)
+		copy64_back(d + bulk, s + bulk, bulk);
 	return dst;
 }
 

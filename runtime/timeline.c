@@ -9,8 +9,8 @@
 #define POST_BASE 0xa0		/* umbra's codes: 0xa0 + stage */
 
 static const char *names[TIMELINE_STAGES] = {
-	"efi_main", "exit_bs", "runtime", "pci", "blk", "mount", "app_ready",
-	"net", "metadata",
+	"efi_main", "exit_bs", "runtime", "pci", "blk", "mount", "screen",
+	"app_ready", "net", "metadata",
 };
 static uint64_t stamps[TIMELINE_STAGES];
 

@@ -15,6 +15,7 @@ enum timeline_stage {
 	TIMELINE_PCI,		/* PCI enumerated */
 	TIMELINE_BLK,		/* block devices probed */
 	TIMELINE_MOUNT,		/* root volume mounted (or found absent) */
+	TIMELINE_SCREEN,	/* screen and keyboards found */
 	TIMELINE_APP_READY,	/* the app is about to take commands */
 	TIMELINE_NET,		/* on a cloud: the network up for its
 				 * metadata (absent everywhere else) */

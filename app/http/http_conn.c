@@ -4,16 +4,20 @@
  * second: timeouts) and on_err (the connection is gone). One request at
  * a time per connection (RFC 9112 §9.3.2: pipelined requests wait,
  * unread, in the connection's queue, and the window closes behind
- * them). */
+ * them; what is left of a frame is copied out, and lwIP's buffer goes
+ * back to its pool: http_queue.c). */
 #include "http_conn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../runtime/time.h"
+#include "../net/inet.h"
 
-#define MAX_CONNS 64		/* more are refused (reset) */
-#define HEAD_US 10000000ull	/* a request head must arrive in this */
+#define MAX_CONNS 64		/* a new one evicts the idlest, or is
+				 * refused (reset) */
+#define HEAD_US 10000000ull	/* a request head must arrive in this (from
+				 * accept, or from its first byte) */
 #define IDLE_US 60000000ull	/* a kept-alive connection may idle this */
 #define STALL_US 30000000ull	/* a body or a response may stall this */
 #define LINGER_US 2000000ull	/* after an answer that closes */
@@ -25,7 +29,7 @@
 
 static size_t queued(const struct http_conn *c)
 {
-	return c->inq ? c->inq->tot_len : 0;
+	return http_queued(&c->in);
 }
 
 /* Opens the receive window by n bytes taken off the connection. */
@@ -42,9 +46,7 @@ static void taken(struct http_conn *c, size_t n)
 static void drop_input(struct http_conn *c)
 {
 	size_t n = queued(c);
-	if (c->inq)
-		pbuf_free(c->inq);
-	c->inq = 0;
+	http_dequeue(&c->in, n);
 	taken(c, n);
 }
 
@@ -70,8 +72,7 @@ static void release(struct http_conn *c)
 		}
 	http_srv.nconns--;
 	drop_work(c);
-	if (c->inq)
-		pbuf_free(c->inq);
+	http_queue_free(&c->in);
 	free(c);
 }
 
@@ -128,7 +129,7 @@ static err_t lwip_err(err_t e)
 static void consume(struct http_conn *c, size_t n)
 {
 	http_srv.bytes_in += n;
-	c->inq = pbuf_free_header(c->inq, (u16_t)n);
+	http_dequeue(&c->in, n);
 	taken(c, n);
 }
 
@@ -161,20 +162,21 @@ static err_t bad(struct http_conn *c, int status)
 }
 
 /* The body is complete (or broken: status): the upload ends, the answer
- * goes out. */
+ * goes out: the upload's own (its success, or the failure that broke
+ * the body, with its cause), or the body's fault. */
 static err_t body_done(struct http_conn *c, int status)
 {
 	if (c->put) {
-		struct http_resp keep = c->resp;
+		free(c->resp.mem);
 		http_put_end(c->put, !status, &c->resp);
 		c->put = 0;
-		free(keep.mem);
 	}
-	if (status) {
+	if (status && c->resp.status != status) {
 		free(c->resp.mem);
 		http_error(&c->resp, status);
-		c->resp.close = 1;
 	}
+	if (status)
+		c->resp.close = 1;
 	return http_respond(c);
 }
 
@@ -207,7 +209,7 @@ static err_t dispatch(struct http_conn *c)
 	return ERR_OK;
 }
 
-/* Body bytes of one queued pbuf: to the upload (or nowhere). */
+/* Queued body bytes: to the upload (or nowhere). */
 static int take(struct http_conn *c, char *data, size_t n, size_t *used,
 		int *done)
 {
@@ -237,10 +239,10 @@ static int take(struct http_conn *c, char *data, size_t n, size_t *used,
 static err_t read_body(struct http_conn *c)
 {
 	int done = !c->req.has_body;
-	while (!done && c->inq) {
-		struct pbuf *q = c->inq;
-		size_t used = 0;
-		int st = take(c, q->payload, q->len, &used, &done);
+	while (!done && queued(c)) {
+		size_t used = 0, n;
+		char *data = http_front(&c->in, &n);
+		int st = take(c, data, n, &used, &done);
 		if (st)
 			return body_done(c, st);
 		consume(c, used);
@@ -252,13 +254,15 @@ static err_t read_body(struct http_conn *c)
 /* Gathers the head; at its end, dispatches. */
 static err_t read_head(struct http_conn *c)
 {
-	while (c->inq) {
-		if (!c->hlen)
-			c->since = time_us();	/* HEAD_US counts from here */
+	while (queued(c)) {
+		if (c->kept) {	/* HEAD_US counts from here */
+			c->kept = 0;
+			c->since = time_us();
+		}
 		size_t k = queued(c), room = HTTP_HEAD_MAX - c->hlen;
 		if (k > room)
 			k = room;
-		pbuf_copy_partial(c->inq, c->head + c->hlen, (u16_t)k, 0);
+		http_peek(&c->in, c->head + c->hlen, k);
 		size_t end = http_head_end(c->head, c->hlen + k);
 		if (end) {
 			consume(c, end - c->hlen);
@@ -285,7 +289,7 @@ static err_t process(struct http_conn *c)
 			: state == S_BODY ? read_body(c) : ERR_OK;
 		if (e != ERR_OK)
 			return e;
-		if (c->state == S_SEND || !c->inq ||
+		if (c->state == S_SEND || !queued(c) ||
 		    (c->state == state && queued(c) == before))
 			return ERR_OK;
 	}
@@ -297,7 +301,7 @@ static err_t process(struct http_conn *c)
 static err_t send_more(struct http_conn *c)
 {
 	err_t e = http_pump(c);
-	if (e == ERR_OK && c->state == S_HEAD && c->inq)
+	if (e == ERR_OK && c->state == S_HEAD && queued(c))
 		e = process(c);
 	return e;
 }
@@ -321,11 +325,14 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		}
 		return lwip_err(http_close(c, 0));
 	}
-	if (c->inq)
-		pbuf_cat(c->inq, p);
-	else
-		c->inq = p;
-	return lwip_err(process(c));
+	if (http_enqueue(&c->in, p))
+		return ERR_MEM;	/* lwIP keeps p and offers it again */
+	err_t e = process(c);
+	if (e != ERR_OK)
+		return lwip_err(e);	/* c is gone */
+	if (http_spill(&c->in))	/* the rest waits: lwIP's buffer back */
+		return lwip_err(http_close(c, 1));
+	return ERR_OK;
 }
 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
@@ -347,8 +354,10 @@ static void on_err(void *arg, err_t err)
 		release(c);
 }
 
-/* Slow clients: a head that takes too long (408), a body or a response
- * that stalls, an idle kept-alive connection. */
+/* Slow clients: a head that takes too long (408; for a new connection
+ * counted from accept, so that connections that send nothing cannot
+ * hold the slots), a body or a response that stalls, an idle kept-alive
+ * connection. */
 static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 {
 	struct http_conn *c = arg;
@@ -360,8 +369,7 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 	if (c->state == S_LINGER) {
 		if (idle > LINGER_US)
 			e = http_close(c, 0);
-	} else if (c->state == S_HEAD && (c->hlen || queued(c)) &&
-		   idle > HEAD_US) {
+	} else if (c->state == S_HEAD && !c->kept && idle > HEAD_US) {
 		http_srv.timeouts++;
 		e = bad(c, 408);
 	} else if ((c->state == S_HEAD && idle > IDLE_US) ||
@@ -374,11 +382,31 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 	return lwip_err(e);
 }
 
+/* Of the connections that hold no work (waiting for a request head,
+ * or lingering after an answer that closed), the one idle longest; NULL
+ * when every connection is at work. */
+static struct http_conn *idlest(void)
+{
+	struct http_conn *best = 0;
+	for (struct http_conn *c = http_srv.conns; c; c = c->next)
+		if ((c->state == S_HEAD || c->state == S_LINGER) &&
+		    (!best || c->since < best->since))
+			best = c;
+	return best;
+}
+
 err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	(void)arg;
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
+	/* All slots taken: the new client evicts the idlest connection
+	 * (reset), so that idle ones cannot lock clients out. */
+	struct http_conn *old = http_srv.nconns < MAX_CONNS ? 0 : idlest();
+	if (old) {
+		http_srv.evicted++;
+		http_close(old, 1);
+	}
 	struct http_conn *c = http_srv.nconns < MAX_CONNS
 			      ? calloc(1, sizeof(*c)) : 0;
 	if (!c) {
@@ -386,6 +414,7 @@ err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
+	inet_tcp_accepted(pcb);	/* no longer a SYN's to evict */
 	c->pcb = pcb;
 	c->since = time_us();
 	c->next = http_srv.conns;

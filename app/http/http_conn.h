@@ -20,11 +20,19 @@ enum { S_HEAD, S_BODY, S_SEND, S_LINGER };
  * ERR_ABRT, the pcb is gone too. Only lwIP's callbacks translate. */
 #define HTTP_GONE ERR_CLSD
 
+/* A connection's input, received and not yet consumed (http_queue.c):
+ * the pbufs of what just arrived, or bytes copied out of them. */
+struct http_queue {
+	struct pbuf *frame;
+	char *buf;
+	size_t off, len, cap;
+};
+
 struct http_conn {
 	struct tcp_pcb *pcb;
 	struct http_conn *next;
 	int state;
-	struct pbuf *inq;	/* received, not yet consumed */
+	struct http_queue in;	/* received, not yet consumed */
 	char head[HTTP_HEAD_MAX];
 	size_t hlen;
 	struct http_req req;
@@ -35,7 +43,10 @@ struct http_conn {
 	struct http_resp resp;
 	char out[HTTP_OUT_MAX];
 	size_t out_len, out_off;
-	uint64_t since;		/* start of the head, or last progress */
+	uint64_t since;		/* accept, start of the head, or last
+				 * progress */
+	int kept;		/* kept alive between requests, nothing of
+				 * the next one yet: IDLE_US, not HEAD_US */
 	uint64_t file_off, file_left;
 };
 
@@ -44,11 +55,31 @@ struct http_server {
 	struct tcp_pcb *listen;
 	struct http_conn *conns;
 	unsigned nconns;
-	uint64_t accepted, refused, requests, timeouts, bytes_in, bytes_out;
+	uint64_t accepted, refused, evicted, requests, timeouts, bytes_in,
+		 bytes_out;
 	uint64_t t0, halted0;
 };
 
 extern struct http_server http_srv;
+
+/* http_queue.c. The bytes queued. */
+size_t http_queued(const struct http_queue *q);
+/* The first *n of them, in one piece (writable: the chunked decoder
+ * works in place). */
+char *http_front(struct http_queue *q, size_t *n);
+/* Copies the first n (<= http_queued) to out. */
+void http_peek(const struct http_queue *q, void *out, size_t n);
+/* Forgets the first n. */
+void http_dequeue(struct http_queue *q, size_t n);
+/* Takes p (what lwIP just handed over): in place when nothing waits,
+ * else copied behind it (p freed). 0, or -1 out of memory (p not
+ * taken). */
+int http_enqueue(struct http_queue *q, struct pbuf *p);
+/* What is left of p: copied out, p back to lwIP's pool. 0, or -1 out
+ * of memory (nothing changed). */
+int http_spill(struct http_queue *q);
+/* Frees all of it. */
+void http_queue_free(struct http_queue *q);
 
 /* http_conn.c: lwIP's accept callback for the listener. */
 err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../runtime/fmt.h"
+#include "../storage.h"
 
 #define LISTING_MAX (4u << 20)	/* a listing longer than this is 500 */
 
@@ -146,8 +147,11 @@ void http_listing(struct http_site *s, const struct http_req *r,
 	struct efs_stat st;
 	int err = efs_opendir(s->fs, ino, &d), n = 0, more;
 	while (!err && (more = efs_readdir(d, &e)) != 0) {
-		if (more < 0 || efs_stat(s->fs, e.ino, &st)) {
-			err = 1;
+		if (more > 0 && !strncmp(e.name, HTTP_TEMP_PREFIX,
+					 sizeof(HTTP_TEMP_PREFIX) - 1))
+			continue;	/* an upload in progress */
+		if (more < 0 || (err = efs_stat(s->fs, e.ino, &st))) {
+			err = more < 0 ? more : err;
 			break;
 		}
 		entry(&t, r->wants_json, dir, &e, &st, !n++);
@@ -157,7 +161,8 @@ void http_listing(struct http_site *s, const struct http_req *r,
 	adds(&t, r->wants_json ? "\n]}\n" : "</ul></body></html>\n");
 	if (err || t.full) {
 		free(t.s);
-		http_error(o, 500);
+		http_fail(o, 500, err ? storage_strerror(err) : "the listing "
+			  "is over 4 MiB, or out of memory");
 		return;
 	}
 	memset(o, 0, sizeof(*o));

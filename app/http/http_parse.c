@@ -78,6 +78,14 @@ static const struct {
 	{ "DELETE", HTTP_DELETE }, { "MKCOL", HTTP_MKCOL },
 };
 
+const char *http_method_name(int method)
+{
+	for (unsigned i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (methods[i].method == method)
+			return methods[i].name;
+	return "-";
+}
+
 /* §3: method SP request-target SP HTTP-version. Sets r->method (-1 when
  * the method is a token umbra does not implement: 501 once the rest is
  * known to be well formed). */
@@ -135,7 +143,7 @@ static int list_item(const char **s, const char **item, size_t *len)
 }
 
 struct fields {
-	int hosts, lengths, codings, close, keep_alive;
+	int hosts, lengths, codings, close, keep_alive, auths;
 };
 
 /* §6.3, RFC 9110 §8.6: 1*DIGIT; repeated only with the same value. */
@@ -253,6 +261,8 @@ static int field(char *line, struct http_req *r, struct fields *f)
 	} else if (http_word_is(line, nlen, "if-range")) {
 		r->if_range = v;
 	} else if (http_word_is(line, nlen, "authorization")) {
+		if (f->auths++)
+			return 400;	/* RFC 9110 §5.3: not a list */
 		r->authorization = v;
 	} else if (http_word_is(line, nlen, "content-range")) {
 		r->content_range = v;

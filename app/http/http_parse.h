@@ -85,6 +85,9 @@ int http_bearer_ok(const char *authorization, const char *want);
  * NUL. */
 void http_date(uint64_t t, char out[30]);
 
+/* The name of a method ("PUT"), "-" for none. */
+const char *http_method_name(int method);
+
 /* The reason phrase of a status ("Not Found"). */
 const char *http_reason(int status);
 
@@ -96,13 +99,16 @@ struct http_chunked {
 	int state;
 	uint64_t left;		/* of the current chunk */
 	unsigned digits, line;	/* size digits; bytes of the current line */
+	unsigned fields;	/* trailer lines */
 };
 void http_chunked_init(struct http_chunked *c);
 /* Consumes in[0..*n) up to the end of the body; the data bytes are
  * gathered to the front of `in` (decoding in place): returns their
  * count. *n becomes the bytes consumed. *done is set at the end of the
- * body. -1 (400) for a malformed coding; a chunk size over max is 413:
- * -2. */
+ * body. -1 (400) for a malformed coding: anything but hex digits in the
+ * size, extensions that break §7.1.1's grammar, a trailer line that is
+ * not a field line, more than HTTP_FIELDS_MAX of them, a line longer
+ * than HTTP_LINE_MAX; a chunk size over max is 413: -2. */
 long http_chunked_feed(struct http_chunked *c, char *in, size_t *n,
 		       int *done, uint64_t max);
 

@@ -5,13 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../runtime/console.h"
 #include "../../runtime/fmt.h"
 #include "../../runtime/rtc.h"
 #include "../../runtime/time.h"
+#include "../storage.h"
 
 #define CHUNK 32768		/* file bytes per tcp_write (u16 length) */
 
 static char chunk[CHUNK];	/* file bytes on their way to lwIP */
+
+/* One line on the console for a failure the client cannot see the
+ * cause of: "serve: PUT /a.txt: 500 Internal Server Error: write error
+ * on vda at LBA 133190 (+1): ...". */
+static void say(struct http_conn *c, const char *what, const char *why)
+{
+	con_printf("serve: %s %s: %s: %s\n", http_method_name(c->req.method),
+		   c->req.path[0] ? c->req.path : "-", what,
+		   why[0] ? why : "no cause recorded");
+}
+
+/* A 5xx that says the server failed (not 501 or 505, which answer what
+ * the client asked for) is said on the console with its cause. */
+static void say_failure(struct http_conn *c)
+{
+	const struct http_resp *r = &c->resp;
+	char what[48];
+	if (r->status < 500 || r->status == 501 || r->status == 505)
+		return;
+	fmt_snprintf(what, sizeof(what), "%d %s", r->status,
+		     http_reason(r->status));
+	say(c, what, r->why);
+}
 
 static void format_head(struct http_conn *c)
 {
@@ -88,6 +113,7 @@ void http_next(struct http_conn *c)
 	memset(&c->resp, 0, sizeof(c->resp));
 	c->state = S_HEAD;
 	c->hlen = 0;
+	c->kept = 1;
 	c->since = time_us();
 }
 
@@ -123,8 +149,12 @@ err_t http_pump(struct http_conn *c)
 				break;
 			int64_t got = efs_read(http_srv.site.fs, r->ino,
 					       c->file_off, chunk, want);
-			if (got <= 0)
+			if (got <= 0) {
+				say(c, "the answer was cut short", got < 0
+				    ? storage_strerror((int)got)
+				    : "the file ended early");
 				return http_close(c, 1);
+			}
 			long k = put_bytes(c, chunk, (size_t)got,
 					   c->file_left > (uint64_t)got);
 			if (k > 0) {
@@ -149,6 +179,7 @@ err_t http_respond(struct http_conn *c)
 	struct http_resp *r = &c->resp;
 	if (!c->req.keep_alive)
 		r->close = 1;
+	say_failure(c);
 	format_head(c);
 	c->state = S_SEND;
 	c->since = time_us();

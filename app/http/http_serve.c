@@ -22,11 +22,12 @@ static void stats(void)
 	uint64_t halted = time_tsc_to_us(idle_halted_tsc() - http_srv.halted0);
 	uint64_t busy = up ? (up - (halted < up ? halted : up)) * 1000 / up : 0;
 	con_printf("serve: %llu requests, %llu connections (%u open, %llu "
-		   "refused), %llu timeouts; %llu bytes in, %llu out; up %llu "
-		   "ms, halted %llu ms, busy %llu.%llu%%\n",
+		   "refused, %llu evicted), %llu timeouts; %llu bytes in, %llu "
+		   "out; up %llu ms, halted %llu ms, busy %llu.%llu%%\n",
 		   (unsigned long long)http_srv.requests,
 		   (unsigned long long)http_srv.accepted, http_srv.nconns,
 		   (unsigned long long)http_srv.refused,
+		   (unsigned long long)http_srv.evicted,
 		   (unsigned long long)http_srv.timeouts,
 		   (unsigned long long)http_srv.bytes_in,
 		   (unsigned long long)http_srv.bytes_out,
@@ -54,6 +55,7 @@ static const char *listen_on(uint16_t port)
 		tcp_close(pcb);
 		return "the port is in use";
 	}
+	inet_tcp_guard(pcb);	/* a SYN flood evicts its own */
 	http_srv.listen = tcp_listen(pcb);
 	if (!http_srv.listen) {
 		tcp_close(pcb);

@@ -23,6 +23,7 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/sys.h"
+#include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "lwip_hooks.h"
 #include "netif/ethernet.h"
@@ -79,6 +80,41 @@ u32_t inet_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 			   IP_IS_V6(remote_ip) ? ip_2_ip6(remote_ip)->addr[3]
 					       : 0 };
 	return (u32_t)(time_us() / 4) + random_keyed(in);
+}
+
+/* lwIP's tcp_alloc, out of pcbs, aborts the oldest connection of a
+ * lower priority than the new one's (tcp.c: tcp_kill_prio), and a
+ * connection made by a SYN is allocated at its listener's priority.
+ * Half-open connections drop to the lowest right after (the
+ * passive_open callback of an extension slot, lwIP's hook for a new
+ * pcb), accepted ones rise back: a SYN evicts the oldest half-open
+ * connection, and nothing established. */
+#define PRIO_HALF_OPEN TCP_PRIO_MIN
+#define PRIO_OPEN TCP_PRIO_NORMAL	/* the listener's, and accepted */
+
+static err_t half_open(u8_t id, struct tcp_pcb_listen *lpcb,
+		       struct tcp_pcb *pcb)
+{
+	(void)id;
+	(void)lpcb;
+	tcp_setprio(pcb, PRIO_HALF_OPEN);
+	return ERR_OK;
+}
+
+static const struct tcp_ext_arg_callbacks guard = { 0, half_open };
+
+void inet_tcp_guard(struct tcp_pcb *pcb)
+{
+	static u8_t id = LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID;
+	if (id == LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID)
+		id = tcp_ext_arg_alloc_id();	/* once: ids are never freed */
+	tcp_setprio(pcb, PRIO_OPEN);
+	tcp_ext_arg_set_callbacks(pcb, id, &guard);
+}
+
+void inet_tcp_accepted(struct tcp_pcb *pcb)
+{
+	tcp_setprio(pcb, PRIO_OPEN);
 }
 
 /* The pseudo-header's sum (RFC 9293 §3.1; RFC 8200 §8.1) where TCP's

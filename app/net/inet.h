@@ -84,6 +84,17 @@ int inet_pending(void);
  * the power button was pressed (every network wait ends there). */
 int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us);
 
+/* Half-open connections on a listener: when lwIP runs out of TCP
+ * slots, a new SYN evicts the oldest half-open (SYN_RCVD) connection,
+ * never an established one, so that a flood of SYNs from spoofed
+ * addresses keeps no real client out. inet_tcp_guard takes the pcb
+ * before tcp_listen; inet_tcp_accepted each connection the listener's
+ * accept callback keeps. (lwIP's tcp_alloc evicts by priority: the
+ * half-open ones get the lowest.) */
+struct tcp_pcb;
+void inet_tcp_guard(struct tcp_pcb *pcb);
+void inet_tcp_accepted(struct tcp_pcb *pcb);
+
 /* An address (either family), or a name through DNS: its A record, or
  * its AAAA record when it has none. */
 int inet_resolve(const char *host, struct inet_ip *addr,

@@ -74,9 +74,14 @@ extern unsigned char *inet_ram_heap;
 #define TCP_QUEUE_OOSEQ 1
 #define TCP_OOSEQ_MAX_PBUFS 16	/* per connection */
 #define TCP_OOSEQ_MAX_BYTES (16 * TCP_MSS)
+/* One extension slot per pcb: inet_tcp_guard marks half-open
+ * connections expendable through its passive-open callback. */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS 1
 #define LWIP_TCP_KEEPALIVE 0
 #define LWIP_TCP_TIMESTAMPS 0
-#define TCP_LISTEN_BACKLOG 0
+#define TCP_LISTEN_BACKLOG 0	/* a backlog would drop new SYNs when
+				 * full; inet_tcp_guard evicts the oldest
+				 * half-open one instead */
 #define SO_REUSE 1		/* serve again on a port in TIME_WAIT */
 #define LWIP_CHECKSUM_ON_COPY 1
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1	/* TCP's to a device that can */

@@ -30,6 +30,8 @@
 #define VIRTIO_TYPE_BLOCK 2
 #define VIRTIO_TYPE_RNG 4
 #define VIRTIO_TYPE_SCSI 8
+#define VIRTIO_TYPE_GPU 16
+#define VIRTIO_TYPE_INPUT 18
 
 enum virtio_err {
 	VIRTIO_OK = 0,
@@ -78,6 +80,10 @@ struct virtio_ops {
 	 * or 0: then the queue is polled. NULL: the transport cannot. */
 	int (*irq)(struct virtio_dev *d, uint16_t q, const char *name,
 		   irq_fn *fn, void *ctx);
+	/* Writes device-specific config (virtio-input's select and
+	 * subsel), byte by byte. */
+	void (*write_config)(struct virtio_dev *d, uint32_t off,
+			     const void *buf, uint32_t len);
 };
 
 struct virtio_dev {

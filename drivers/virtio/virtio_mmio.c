@@ -142,6 +142,18 @@ static void read_config(struct virtio_dev *d, uint32_t off, void *buf,
 	}
 }
 
+/* §4.2.2.2: byte fields by byte writes. */
+static void write_config(struct virtio_dev *d, uint32_t off, const void *buf,
+			 uint32_t len)
+{
+	struct vmmio *v = vm(d);
+	const uint8_t *p = buf;
+	if (off > v->cfg_len || len > v->cfg_len - off)
+		return;
+	for (uint32_t i = 0; i < len; i++)
+		mmio_write8(v->regs, R_CONFIG + off + i, p[i]);
+}
+
 /* §4.2.3.2 steps 1-3 (§4.2.4 for legacy): a queue already in use, or one
  * the device does not have, is 0. */
 static uint16_t queue_max(struct virtio_dev *d, uint16_t q, int *fixed)
@@ -232,12 +244,12 @@ static int irq(struct virtio_dev *d, uint16_t q, const char *name,
 
 static const struct virtio_ops v2_ops = {
 	get_features, set_features, get_status, set_status,
-	read_config, queue_max, queue_enable_v2, notify, irq,
+	read_config, queue_max, queue_enable_v2, notify, irq, write_config,
 };
 
 static const struct virtio_ops v1_ops = {
 	get_features, set_features, get_status, set_status,
-	read_config, queue_max, queue_enable_v1, notify, irq,
+	read_config, queue_max, queue_enable_v1, notify, irq, write_config,
 };
 
 int virtio_mmio_attach(const struct virtio_mmio_loc *loc,

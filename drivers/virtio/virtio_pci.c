@@ -133,6 +133,17 @@ static void m_read_config(struct virtio_dev *d, uint32_t off, void *buf,
 	}
 }
 
+static void m_write_config(struct virtio_dev *d, uint32_t off,
+			   const void *buf, uint32_t len)
+{
+	struct vpci *v = vp(d);
+	const uint8_t *p = buf;
+	if (off > v->device_len || len > v->device_len - off)
+		return;
+	for (uint32_t i = 0; i < len; i++)
+		v->device[off + i] = p[i];
+}
+
 static uint16_t m_queue_max(struct virtio_dev *d, uint16_t q, int *fixed)
 {
 	volatile uint8_t *c = vp(d)->common;
@@ -260,6 +271,7 @@ static int l_irq(struct virtio_dev *d, uint16_t q, const char *name,
 static const struct virtio_ops modern_ops = {
 	m_get_features, m_set_features, m_get_status, m_set_status,
 	m_read_config, m_queue_max, m_queue_enable, m_notify, m_irq,
+	m_write_config,
 };
 
 /* Maps the structure a capability describes, if its BAR is memory. */
@@ -335,6 +347,14 @@ static void l_read_config(struct virtio_dev *d, uint32_t off, void *buf,
 		p[i] = inb((uint16_t)(vp(d)->io + L_CONFIG + off + i));
 }
 
+static void l_write_config(struct virtio_dev *d, uint32_t off,
+			   const void *buf, uint32_t len)
+{
+	const uint8_t *p = buf;
+	for (uint32_t i = 0; i < len; i++)
+		outb((uint16_t)(vp(d)->io + L_CONFIG + off + i), p[i]);
+}
+
 static uint16_t l_queue_max(struct virtio_dev *d, uint16_t q, int *fixed)
 {
 	*fixed = 1;
@@ -361,6 +381,7 @@ static void l_notify(struct virtio_dev *d, uint16_t q)
 static const struct virtio_ops legacy_ops = {
 	l_get_features, l_set_features, l_get_status, l_set_status,
 	l_read_config, l_queue_max, l_queue_enable, l_notify, l_irq,
+	l_write_config,
 };
 
 /* The legacy config moves by 4 bytes while MSI-X is on; keep it off. */

@@ -377,7 +377,8 @@ static void t_notify(struct virtio_dev *d, uint16_t q)
 }
 
 static const struct virtio_ops emu_ops = { t_getf, t_setf, t_gets, t_sets,
-					   t_cfg, t_qmax, t_qen, t_notify, 0 };
+					   t_cfg, t_qmax, t_qen, t_notify, 0,
+					   0 };
 
 void emu_vscsi_init(struct emu_vscsi *e, uint32_t targets, uint8_t luns,
 		    uint32_t block_size)

@@ -48,8 +48,22 @@ static void f_notify(struct virtio_dev *d, uint16_t q)
 		F(d)->on_notify(F(d), q);
 }
 
+/* Into the config bytes; then the test's device may answer (virtio-input
+ * fills its window from select and subsel). */
+static void f_wcfg(struct virtio_dev *d, uint32_t off, const void *buf,
+		   uint32_t len)
+{
+	if (off < sizeof(F(d)->config))
+		memcpy(F(d)->config + off, buf,
+		       len < sizeof(F(d)->config) - off
+		       ? len : sizeof(F(d)->config) - off);
+	if (F(d)->on_config)
+		F(d)->on_config(F(d));
+}
+
 static const struct virtio_ops fake_ops = { f_getf, f_setf, f_gets, f_sets,
-					    f_cfg, f_qmax, f_qen, f_notify, 0 };
+					    f_cfg, f_qmax, f_qen, f_notify, 0,
+					    f_wcfg };
 
 void fakevirtio_init(struct fakevirtio *f, uint64_t features, int legacy)
 {

@@ -16,7 +16,7 @@ struct fakevirtio {
 	struct virtio_dev dev;	/* first: what the driver is given */
 	uint64_t features;	/* offered */
 	uint8_t status;
-	uint8_t config[64];
+	uint8_t config[160];
 	uint16_t qmax[FAKEVIRTIO_QUEUES];	/* 0: no such queue */
 	uint16_t size[FAKEVIRTIO_QUEUES];	/* as enabled */
 	uint64_t desc[FAKEVIRTIO_QUEUES], driver[FAKEVIRTIO_QUEUES];
@@ -24,6 +24,8 @@ struct fakevirtio {
 	int notified[FAKEVIRTIO_QUEUES];
 	/* The test's device, told of a notification (may be NULL). */
 	void (*on_notify)(struct fakevirtio *f, uint16_t q);
+	/* ... and of a config write (may be NULL). */
+	void (*on_config)(struct fakevirtio *f);
 };
 
 /* Offers features; queue 0 of 16 entries and no other; legacy: sizes are

@@ -78,3 +78,14 @@ int irq_route_isa(int vec, unsigned irq)
 	(void)irq;
 	return -1;
 }
+
+int irq_in_handler(void)
+{
+	return 0;
+}
+
+void idle_set_flusher(int (*due)(uint64_t *when_us), void (*run)(void))
+{
+	(void)due;
+	(void)run;
+}

@@ -335,16 +335,17 @@ static void test_register_checks(void)
 		  BLK_ERR_RANGE);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	arena();
-	test_validation();
-	test_partition();
-	test_bytes();
-	test_timeout();
-	test_stuck_queue();
-	test_io_error();
-	test_dma_limit();
-	test_register_checks();
+	RUN(test_validation);
+	RUN(test_partition);
+	RUN(test_bytes);
+	RUN(test_timeout);
+	RUN(test_stuck_queue);
+	RUN(test_io_error);
+	RUN(test_dma_limit);
+	RUN(test_register_checks);
 	return check_done();
 }

@@ -504,12 +504,13 @@ static void test_hresp(void)
 	free(endless);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_smbios();
-	test_identify();
-	test_b64();
-	test_jstr();
-	test_hresp();
+	check_args(argc, argv);
+	RUN(test_smbios);
+	RUN(test_identify);
+	RUN(test_b64);
+	RUN(test_jstr);
+	RUN(test_hresp);
 	return check_done();
 }

@@ -196,12 +196,13 @@ static void test_request(void)
 	free(big);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_rfc3442();
-	test_gce();
-	test_hostile_routes();
-	test_mtu();
-	test_request();
+	check_args(argc, argv);
+	RUN(test_rfc3442);
+	RUN(test_gce);
+	RUN(test_hostile_routes);
+	RUN(test_mtu);
+	RUN(test_request);
 	return check_done();
 }

@@ -949,26 +949,27 @@ static void test_device_errors(void)
 	CHECK_STR(efs_strerror(EFS_ERR_DEVICE), "the device failed");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_examples();
-	test_wide_table();
-	test_upgrade();
-	test_table_growth();
-	test_changes();
-	test_names();
-	test_big();
-	test_append_cost();
-	test_no_space();
-	test_full_volume();
-	test_limits();
-	test_random();
-	test_read_errors();
-	test_device_errors();
-	test_stat_text();
-	test_small_read();
-	test_long_names();
-	test_dir_appends();
-	test_huge_dir();
+	check_args(argc, argv);
+	RUN(test_examples);
+	RUN(test_wide_table);
+	RUN(test_upgrade);
+	RUN(test_table_growth);
+	RUN(test_changes);
+	RUN(test_names);
+	RUN(test_big);
+	RUN(test_append_cost);
+	RUN(test_no_space);
+	RUN(test_full_volume);
+	RUN(test_limits);
+	RUN(test_random);
+	RUN(test_read_errors);
+	RUN(test_device_errors);
+	RUN(test_stat_text);
+	RUN(test_small_read);
+	RUN(test_long_names);
+	RUN(test_dir_appends);
+	RUN(test_huge_dir);
 	return check_done();
 }

@@ -509,17 +509,18 @@ static void test_short_device(const struct memdev *base)
 	memdev_free(&m);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	struct memdev base;
 	make_base(&base);
 	CHECK_INT(exercise(&base), 0);
-	test_truncated(&base);
-	test_bit_flips(&base);
-	test_damage(&base);
-	test_repair(&base);
-	test_notices(&base);
-	test_short_device(&base);
+	RUN(test_truncated, &base);
+	RUN(test_bit_flips, &base);
+	RUN(test_damage, &base);
+	RUN(test_repair, &base);
+	RUN(test_notices, &base);
+	RUN(test_short_device, &base);
 	memdev_free(&base);
 	return check_done();
 }

@@ -302,14 +302,15 @@ static void test_crc(void)
 	CHECK_INT(bad, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_crc();
-	test_good(512);
-	test_good(4096);
-	test_backup();
-	test_bad();
-	test_refused();
-	test_flips();
+	check_args(argc, argv);
+	RUN(test_crc);
+	RUN(test_good, 512);
+	RUN(test_good, 4096);
+	RUN(test_backup);
+	RUN(test_bad);
+	RUN(test_refused);
+	RUN(test_flips);
 	return check_done();
 }

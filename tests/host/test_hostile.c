@@ -313,7 +313,8 @@ static void s_notify(struct virtio_dev *d, uint16_t q)
 }
 
 static const struct virtio_ops sticky_ops = { s_getf, s_setf, s_gets, s_sets,
-					      s_cfg, s_qmax, s_qen, s_notify, 0 };
+					      s_cfg, s_qmax, s_qen, s_notify, 0,
+					      0 };
 
 static void test_reset_never_completes(void)
 {
@@ -664,24 +665,25 @@ static void test_ide_prd(void)
 	CHECK_INT(prd_check(0x1000, 0), -1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	/* whole lines out even when a sanitizer ends the run */
 	setvbuf(stdout, 0, _IOLBF, 0);
 	signal(SIGALRM, watchdog);
 	alarm(WATCHDOG_S);
 	dmamem_init(ARENA_BYTES);
-	test_notify_transport();
-	test_notify_attach();
-	test_reset_never_completes();
-	test_virtio_capacity();
-	test_ata_capacity();
-	test_nvme_cap();
-	test_nvme_admin();
-	test_nvme();
-	test_ahci(0);
-	test_ahci(1);
-	test_ahci_capacity();
-	test_ide_prd();
+	RUN(test_notify_transport);
+	RUN(test_notify_attach);
+	RUN(test_reset_never_completes);
+	RUN(test_virtio_capacity);
+	RUN(test_ata_capacity);
+	RUN(test_nvme_cap);
+	RUN(test_nvme_admin);
+	RUN(test_nvme);
+	RUN(test_ahci, 0);
+	RUN(test_ahci, 1);
+	RUN(test_ahci_capacity);
+	RUN(test_ide_prd);
 	return check_done();
 }

@@ -263,8 +263,9 @@ static void test_hostile(void)
 	refused(at(SI), "no RAM below 4 GiB for the stacks");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	low = mmap(0, 1 << 20, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	if (low == MAP_FAILED)
@@ -273,8 +274,8 @@ int main(void)
 	__ImageBase[0x3c] = 0x80;
 	uint32_t size = 0x7a000;
 	memcpy(__ImageBase + 0x80 + 24 + 56, &size, 4);
-	test_good();
-	test_long_cmdline();
-	test_hostile();
+	RUN(test_good);
+	RUN(test_long_cmdline);
+	RUN(test_hostile);
 	return check_done();
 }

@@ -387,19 +387,20 @@ static void test_acpi_dev(void)
 	CHECK_INT(bad, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	/* A register file at a 4 KiB-aligned address above 1 MiB. */
 	regs = mmap(0, 4096, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (regs == MAP_FAILED)
 		abort();
-	test_refusals();
-	test_modern();
-	test_legacy();
-	test_parse();
-	test_cmdline();
-	test_find();
-	test_acpi_dev();
+	RUN(test_refusals);
+	RUN(test_modern);
+	RUN(test_legacy);
+	RUN(test_parse);
+	RUN(test_cmdline);
+	RUN(test_find);
+	RUN(test_acpi_dev);
 	return check_done();
 }

@@ -313,13 +313,14 @@ static void test_ring(int packed, int indirect)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	arena();
-	test_ring(0, 0);
-	test_ring(0, 1);
-	test_ring(1, 0);
-	test_ring(1, 1);
-	test_vblk();
+	RUN(test_ring, 0, 0);
+	RUN(test_ring, 0, 1);
+	RUN(test_ring, 1, 0);
+	RUN(test_ring, 1, 1);
+	RUN(test_vblk);
 	return check_done();
 }

@@ -339,13 +339,14 @@ static void test_link_and_refusals(void)
 	CHECK(!take(&f, 1, &c));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	dmamem_init(32 << 20);
-	test_modern();
-	test_drops();
-	test_hostile();
-	test_legacy();
-	test_link_and_refusals();
+	RUN(test_modern);
+	RUN(test_drops);
+	RUN(test_hostile);
+	RUN(test_legacy);
+	RUN(test_link_and_refusals);
 	return check_done();
 }

@@ -405,19 +405,20 @@ static void test_decoder(void)
 	CHECK(cdb[0] == 0x8a && cdb[11] == 1 && cdb[12] == 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	check_args(argc, argv);
 	setvbuf(stdout, 0, _IOLBF, 0);
 	signal(SIGALRM, watchdog);
 	alarm(WATCHDOG_S);
 	dmamem_init(ARENA_BYTES);
-	test_decoder();
-	test_good();
-	test_sense();
-	test_lies();
-	test_bringup();
-	test_fallbacks();
-	test_events();
-	test_silent();
+	RUN(test_decoder);
+	RUN(test_good);
+	RUN(test_sense);
+	RUN(test_lies);
+	RUN(test_bringup);
+	RUN(test_fallbacks);
+	RUN(test_events);
+	RUN(test_silent);
 	return check_done();
 }

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -72,7 +73,11 @@ class Result:
 class Live:
     """A VM left running: its serial console on a socket (until, send),
     QMP on another (qmp), QEMU's own CPU time (cpu_seconds), and its end
-    (wait_exit). Made by Test.start; killed at cleanup if still up."""
+    (wait_exit). Made by Test.start; killed at cleanup if still up.
+
+    A thread reads the console all the time: QEMU writes it a byte per
+    write, and a few hundred bytes left unread fill the socket, after
+    which the guest's UART gives up waiting and drops characters."""
 
     def __init__(self, argv, directory):
         self.con_path = os.path.join(directory, "serial.sock")
@@ -86,8 +91,29 @@ class Live:
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.con = self._connect(self.con_path)
-        self.log = b""
-        self.seen = b""
+        self.log = b""		# read by until, not yet returned
+        self.seen = b""		# everything read
+        self.closed = False
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                chunk = self.con.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                chunk = b""
+            with self.cond:
+                if not chunk:
+                    self.closed = True
+                    self.cond.notify_all()
+                    return
+                self.log += chunk
+                self.seen += chunk
+                self.cond.notify_all()
 
     @staticmethod
     def _connect(path):
@@ -105,19 +131,15 @@ class Live:
         """Reads the console until pattern (a string); returns what came
         up to its end (CR LF as LF)."""
         end = time.time() + seconds
-        while pattern.encode() not in self.log:
-            if time.time() > end:
-                raise Fail(f"no {pattern!r} on the console")
-            try:
-                chunk = self.con.recv(4096)
-            except socket.timeout:
-                continue
-            if not chunk:
-                raise Fail(f"console closed before {pattern!r}")
-            self.log += chunk
-            self.seen += chunk
-        i = self.log.index(pattern.encode()) + len(pattern)
-        out, self.log = self.log[:i], self.log[i:]
+        with self.cond:
+            while pattern.encode() not in self.log:
+                if self.closed:
+                    raise Fail(f"console closed before {pattern!r}")
+                if time.time() > end:
+                    raise Fail(f"no {pattern!r} on the console")
+                self.cond.wait(0.5)
+            i = self.log.index(pattern.encode()) + len(pattern)
+            out, self.log = self.log[:i], self.log[i:]
         return out.decode("utf-8", "replace").replace("\r\n", "\n")
 
     def send(self, keys):
@@ -125,14 +147,18 @@ class Live:
             self.con.send(k.encode())
             time.sleep(0.01)
 
-    def qmp(self, command):
-        """Runs one QMP command (after the capabilities handshake)."""
+    def qmp(self, command, arguments=None):
+        """Runs one QMP command (after the capabilities handshake), with
+        its arguments (a dict) when given."""
         s = self._connect(self.qmp_path)
-        s.settimeout(10)
+        s.settimeout(30)
         f = s.makefile("rw")
         f.readline()	# the greeting
-        for cmd in ("qmp_capabilities", command):
-            f.write(json.dumps({"execute": cmd}) + "\n")
+        for cmd, args in (("qmp_capabilities", None), (command, arguments)):
+            msg = {"execute": cmd}
+            if args is not None:
+                msg["arguments"] = args
+            f.write(json.dumps(msg) + "\n")
             f.flush()
             while True:
                 reply = json.loads(f.readline())
@@ -155,23 +181,19 @@ class Live:
             rc = self.proc.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             raise Fail(f"QEMU still running after {seconds} s")
-        try:
-            while True:
-                chunk = self.con.recv(4096)
-                if not chunk:
-                    break
-                self.seen += chunk
-        except OSError:
-            pass
+        self.reader.join(10)	# the console's rest
         return ud.decode_status(rc)
 
     def text(self):
-        return self.seen.decode("utf-8", "replace").replace("\r\n", "\n")
+        with self.cond:
+            seen = self.seen
+        return seen.decode("utf-8", "replace").replace("\r\n", "\n")
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self.reader.join(10)
         self.con.close()
 
 
@@ -276,9 +298,10 @@ class Test:
         self.logs.append((argv, log))
         return Result(rc, log, argv, time.monotonic() - t0)
 
-    def start(self, **kw):
-        """Boots without waiting: a Live VM (serial and QMP on sockets)."""
-        argv = self.argv(**kw)
+    def start(self, prefix=(), **kw):
+        """Boots without waiting: a Live VM (serial and QMP on sockets);
+        prefix goes before QEMU's command (`ip netns exec NAME`)."""
+        argv = list(prefix) + self.argv(**kw)
         live = Live(argv, self.dir)
         self.live.append(live)
         return live

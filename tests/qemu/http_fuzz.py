@@ -20,6 +20,12 @@ def _req(line, fields=(b"Host: umbra",), body=b""):
         b"\r\n" + body
 
 
+def _chunked(body):
+    """A PUT with the token (serve --token tok) and a chunked body."""
+    return _req(b"PUT /c HTTP/1.1", [b"Host: u", b"Authorization: Bearer tok",
+                                     b"Transfer-Encoding: chunked"], body)
+
+
 def _fixed(rng):
     """(request bytes, allowed statuses) of one certain fault."""
     long_path = b"/" + b"a" * rng.randint(4100, 6000)
@@ -66,6 +72,9 @@ def _fixed(rng):
          {501}),
         (_req(b"PUT /x HTTP/1.0", [b"Transfer-Encoding: chunked"]), {400}),
         (_req(b"GET / HTTP/1.1", [b"Host: u", b"Expect: 200-ok"]), {417}),
+        (_req(b"PUT /x HTTP/1.1", [b"Host: u", b"Authorization: Bearer no",
+                                   b"Authorization: Bearer tok",
+                                   b"Content-Length: 1"], b"x"), {400}),
         (_req(b"GET " + long_path + b" HTTP/1.1"), {414}),
         (b"GET " + long_path, {414}),
         (_req(b"GET / HTTP/1.1", many), {431}),
@@ -86,15 +95,13 @@ def _fixed(rng):
         (b"\r\n" * 6 + GOOD, {400}),
         (bytes(rng.randrange(256) for _ in range(rng.randint(1, 300))) +
          b"\r\n\r\n", {400, 414, 501, 505}),
-        (_req(b"PUT /c HTTP/1.1", [b"Host: u", b"Authorization: Bearer tok",
-                                   b"Transfer-Encoding: chunked"],
-              b"zz\r\nhello\r\n0\r\n\r\n"), {400}),
-        (_req(b"PUT /c HTTP/1.1", [b"Host: u", b"Authorization: Bearer tok",
-                                   b"Transfer-Encoding: chunked"],
-              b"5\r\nhelloXX0\r\n\r\n"), {400}),
-        (_req(b"PUT /c HTTP/1.1", [b"Host: u", b"Authorization: Bearer tok",
-                                   b"Transfer-Encoding: chunked"],
-              b"fffffffffffffff\r\n"), {413}),
+        (_chunked(b"zz\r\nhello\r\n0\r\n\r\n"), {400}),
+        (_chunked(b"5\r\nhelloXX0\r\n\r\n"), {400}),
+        (_chunked(b"fffffffffffffff\r\n"), {413}),
+        # RFC 9112 §7.1: a size followed by garbage, a trailer line that
+        # is no field line
+        (_chunked(b"0x10\r\n0123456789abcdef\r\n0\r\n\r\n"), {400}),
+        (_chunked(b"1\r\na\r\n0\r\nGET /x HTTP/1.1\r\n\r\n"), {400}),
         (_req(b"PUT /c HTTP/1.1", [b"Host: u", b"Authorization: Bearer tok",
                                    b"Content-Length: 99999999999"]), {413}),
     ]

@@ -1,0 +1,487 @@
+#!/usr/bin/env python3
+"""Writes build.ninja, umbra's build, from one list of sources per room.
+
+./configure runs it (after writing config.ninja, which build.ninja
+includes); build.ninja runs it again when this file changes. Each source
+is named once here: the image's objects, the host objects the tests and
+the eclipsefs tool link, and the fuzz targets' objects are derived from
+these lists.
+
+  ninja            build/umbra.efi and build/umbra.elf (the same objects,
+                   for PVH loaders), the host tool and the tests
+  ninja run        boot the appliance under QEMU on the default image
+  ninja test       every test suite; ends with "N passed, N failed"
+  ninja bench      boot, disk and network figures (never part of tests)
+  ninja fuzz       run the fuzz targets for longer
+  ninja image      build/umbra.img, the default disk image
+"""
+
+import os
+import sys
+
+# --- the sources ---------------------------------------------------------
+
+RUNTIME = """acpi acpi_dev cmdline console cpu isr.S fmt fwcfg heap idle irq
+page paging panic pci pci_irq power random rtc smbios sort start string
+time timeline fbcon kbd"""
+
+# Made at build time (in $builddir/gen): the screen console's font, from
+# the PSF file configure found (Debian's console-setup-linux).
+GENERATED = "gen/font"
+
+DRIVERS = """blk blk_bytes net virtio/virtio virtio/virtio_pci
+virtio/virtio_mmio virtio/virtq virtio/virtio_blk virtio/virtio_scsi
+virtio/virtio_scsi_scan scsi/scsi virtio/virtio_net virtio/virtio_rng
+virtio/virtio_gpu virtio/virtio_input ps2/i8042 ata/ata ata/ide ata/ide_dma
+ata/ahci nvme/nvme"""
+
+# EclipseFS: portable C, in the image, on the host and in the fuzz targets.
+EFS = """efs_alloc efs_build efs_cache efs_free efs_compact efs_fsck
+efs_mount efs_names efs_node efs_table efs_util efs_write"""
+FS = EFS + " gpt"
+
+APP = """main shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
+storage sha256 cmd_bench cmd_compact screen http/http_parse
+http/http_fields http/http_chunked http/http_files http/http_list
+http/http_put userdata net/dhcpopt cloud/cloud cloud/cloud_id cloud/hresp
+cloud/b64 cloud/jstr"""
+
+# App files that use lwIP's headers.
+APP_LWIP = """cmd_net net/inet net/inet_route net/inet_addr http/http_serve
+http/http_conn http/http_send http/http_queue cloud/hclient"""
+
+# lwIP's core (src/ of Debian's source package lwip): IPv4, ARP, ICMP,
+# UDP, TCP, DHCP, DNS (raw API, NO_SYS); IPv6 with SLAAC, ICMPv6, ND,
+# MLD and stateless DHCPv6.
+LWIP = """core/def core/dns core/inet_chksum core/init core/ip core/mem
+core/memp core/netif core/pbuf core/raw core/tcp core/tcp_in core/tcp_out
+core/timeouts core/udp core/ipv4/dhcp core/ipv4/etharp core/ipv4/icmp
+core/ipv4/ip4 core/ipv4/ip4_addr netif/ethernet core/ipv6/dhcp6
+core/ipv6/ethip6 core/ipv6/icmp6 core/ipv6/inet6 core/ipv6/ip6
+core/ipv6/ip6_addr core/ipv6/mld6 core/ipv6/nd6"""
+
+# Host objects shared by several tests.
+HOST_RUNTIME = "runtime/page runtime/fmt runtime/time runtime/acpi " \
+    "tests/host/hostcon tests/host/hostirq"
+BLK = "drivers/blk drivers/blk_bytes"
+VIRTIO = "drivers/virtio/virtio drivers/virtio/virtq"
+
+# Host test programs: their own sources, "@fs" for the fs library.
+HOST_TESTS = {
+    "test_fmt": "tests/host/test_fmt runtime/fmt",
+    "test_page": "tests/host/test_page runtime/page",
+    "test_string": "tests/host/test_string",
+    "test_efs": "tests/host/test_efs tests/host/memdev tests/host/efs_util @fs",
+    "test_efs_crash": "tests/host/test_efs_crash tests/host/memdev "
+                      "tests/host/efs_util tests/host/churn @fs",
+    "test_efs_corrupt": "tests/host/test_efs_corrupt tests/host/memdev "
+                        "tests/host/efs_util @fs",
+    "test_efs_churn": "tests/host/test_efs_churn tests/host/churn "
+                      "tests/host/memdev @fs",
+    "test_gpt": "tests/host/test_gpt @fs",
+    "test_virtq": f"tests/host/test_virtq tests/host/fakevirtio {BLK} "
+                  f"{VIRTIO} drivers/virtio/virtio_blk {HOST_RUNTIME}",
+    "test_blk": f"tests/host/test_blk {BLK} {HOST_RUNTIME}",
+    # The drivers against hostile device models on fake PCI functions;
+    # the models run on threads.
+    "test_hostile": f"tests/host/test_hostile tests/host/fakepci "
+                    f"tests/host/emu_nvme tests/host/emu_ahci "
+                    f"tests/host/emu_vblk tests/host/emu_ring "
+                    f"tests/host/dmamem {BLK} {VIRTIO} "
+                    f"drivers/virtio/virtio_pci drivers/virtio/virtio_blk "
+                    f"drivers/nvme/nvme drivers/ata/ata drivers/ata/ahci "
+                    f"drivers/ata/ide drivers/ata/ide_dma {HOST_RUNTIME}",
+    "test_virtio_mmio": f"tests/host/test_virtio_mmio "
+                        f"drivers/virtio/virtio_mmio drivers/virtio/virtio "
+                        f"runtime/acpi_dev runtime/cmdline drivers/blk "
+                        f"{HOST_RUNTIME}",
+    "test_pvh": "tests/host/test_pvh boot/pvh",
+    # virtio-scsi against an HBA model on a transport of its own.
+    "test_vscsi": f"tests/host/test_vscsi tests/host/emu_vscsi "
+                  f"tests/host/emu_ring tests/host/dmamem drivers/scsi/scsi "
+                  f"drivers/virtio/virtio_scsi drivers/virtio/virtio_scsi_scan "
+                  f"{VIRTIO} {BLK} {HOST_RUNTIME}",
+    # virtio-net against a device played by the test.
+    "test_vnet": f"tests/host/test_vnet tests/host/fakevirtio "
+                 f"tests/host/dmamem drivers/net drivers/virtio/virtio_net "
+                 f"{VIRTIO} runtime/random {HOST_RUNTIME}",
+    # The screen: virtio-gpu and the screen console against a device
+    # played by the test, virtio-input keyboards, the keyboard layout.
+    "test_screen": f"tests/host/test_screen tests/host/fakevirtio "
+                   f"tests/host/dmamem drivers/virtio/virtio_gpu "
+                   f"drivers/virtio/virtio_input {VIRTIO} runtime/fbcon "
+                   f"runtime/kbd gen/font {HOST_RUNTIME}",
+    # The HTTP request parser against hostile input.
+    "test_http": "tests/host/test_http app/http/http_parse "
+                 "app/http/http_fields app/http/http_chunked",
+    # Uploads and the answers around them on a volume in RAM.
+    "test_http_put": "tests/host/test_http_put app/http/http_put "
+                     "app/http/http_files app/http/http_list "
+                     "app/http/http_parse app/http/http_fields "
+                     "app/http/http_chunked tests/host/memdev runtime/fmt "
+                     "runtime/random @fs",
+    # Cloud configuration: SMBIOS tables, which cloud, HTTP responses,
+    # base64, JSON; user-data formats; DHCP options 26 and 121.
+    "test_cloud": "tests/host/test_cloud runtime/smbios app/cloud/cloud_id "
+                  "app/cloud/b64 app/cloud/jstr app/cloud/hresp "
+                  "app/http/http_chunked runtime/fmt",
+    "test_userdata": "tests/host/test_userdata app/userdata",
+    "test_dhcpopt": "tests/host/test_dhcpopt app/net/dhcpopt",
+}
+# Tests whose programs run threads.
+THREADED = {"test_hostile"}
+
+# Host tools: the eclipsefs tool, and efs-rules (the original readers'
+# rules, for the QEMU tests).
+HOST_TOOLS = {
+    "eclipsefs": "fs/cli/eclipsefs fs/cli/hostio fs/cli/fromdir @fs",
+    "efs-rules": "tests/host/rules tests/host/efs_util tests/host/memdev @fs",
+}
+
+# libFuzzer targets: their sources, compiled with the fuzzer's flags.
+FUZZ = {
+    "fuzz_efs": "tests/fuzz/fuzz_efs tests/host/memdev tests/host/efs_util "
+                + " ".join("fs/" + f for f in EFS.split()),
+    "fuzz_gpt": "tests/fuzz/fuzz_gpt fs/gpt fs/efs_util",
+    "fuzz_http": "tests/fuzz/fuzz_http app/http/http_parse "
+                 "app/http/http_fields app/http/http_chunked",
+    "fuzz_cloud": "tests/fuzz/fuzz_cloud app/cloud/hresp app/cloud/jstr "
+                  "app/cloud/b64 app/net/dhcpopt app/http/http_chunked",
+}
+
+# --- the rules -------------------------------------------------------------
+
+HEAD = r"""# Written by build.py (./configure runs it); edits are lost: change
+# build.py. Targets: ninja (images, tool, tests), run, test, bench, fuzz,
+# image.
+ninja_required_version = 1.10
+include config.ninja
+
+builddir = build
+
+# The image: PE32+ for UEFI, MS x64 ABI, linked straight to PE by lld-link.
+# Compiled for size: the images have a 512 KiB budget (tests/image), and
+# what is hot in a transfer is the copying, which memcpy does with rep
+# movs whatever the optimisation level.
+efi_cflags = -target x86_64-unknown-windows -std=c11 -Os -ffreestanding $
+  -fno-builtin -nostdlibinc -isystem runtime/libc -fshort-wchar $
+  -mno-red-zone -mno-stack-arg-probe -fno-omit-frame-pointer $
+  -fstack-protector-strong -fno-delete-null-pointer-checks $
+  -ffunction-sections -fdata-sections $
+  -Wall -Wextra -Werror -Wmissing-prototypes -Wno-unused-command-line-argument
+efi_ldflags = /subsystem:efi_application /entry:efi_main /nodefaultlib $
+  /opt:ref /guard:no /wholearchive
+# The same objects for PVH loaders: linked at 1 MiB with no relocations,
+# entered at pvh_start in 32-bit mode, wrapped as ELF64 by boot/pe2elf.
+pvh_ldflags = /subsystem:efi_application /entry:pvh_start /nodefaultlib $
+  /opt:ref /guard:no /wholearchive /base:0x100000 /fixed
+
+# lwIP (its source fetched by ./configure --deps, never committed) and the
+# app files that use it: umbra's port files (app/net/lwipopts.h,
+# app/net/arch/cc.h) first on the include path. lwIP is third-party code:
+# warnings are not errors there.
+lwip_inc = -Iapp/net -I$lwip/src/include
+lwip_cflags = -target x86_64-unknown-windows -std=c11 -Os -ffreestanding $
+  -fno-builtin -nostdlibinc -isystem runtime/libc -mno-red-zone $
+  -mno-stack-arg-probe -fno-omit-frame-pointer -fstack-protector-strong $
+  -fno-delete-null-pointer-checks -ffunction-sections -fdata-sections $
+  -Wno-unused-command-line-argument $
+  $lwip_inc
+
+# Host code (fs/, tests, the eclipsefs tool): sanitizers on.
+host_cflags = -std=c11 -g -O1 -D_DEFAULT_SOURCE -fno-omit-frame-pointer $
+  -fsanitize=address,undefined -fno-sanitize-recover=all $
+  -Wall -Wextra -Werror -Wmissing-prototypes
+host_ldflags = -fsanitize=address,undefined
+
+# The fuzz targets: the same sources under libFuzzer.
+fuzz_cflags = -std=c11 -g -O1 -D_DEFAULT_SOURCE $
+  -fsanitize=fuzzer,address,undefined
+
+rule configure
+  command = ./configure
+  generator = 1
+  description = configure
+
+rule buildgen
+  command = $python build.py
+  generator = 1
+  description = build.py
+
+rule efi_cc
+  command = $cc $efi_cflags -MMD -MF $out.d -c $in -o $out
+  depfile = $out.d
+  deps = gcc
+  description = CC(efi) $in
+
+rule lwip_cc
+  command = $cc $lwip_cflags -MMD -MF $out.d -c $in -o $out
+  depfile = $out.d
+  deps = gcc
+  description = CC(lwIP) $in
+
+rule efi_link
+  command = $lld_link $efi_ldflags /out:$out $in && $
+    echo "$out: $$(wc -c < $out) bytes"
+  description = LINK $out
+
+# Every object but the entries, as one archive that both images take whole
+# (/wholearchive keeps the object order, so umbra.efi's layout is that of
+# a plain list of objects).
+rule efi_lib
+  command = $lld_link /lib /out:$out $in
+  description = LIB $out
+
+rule pvh_link
+  command = $lld_link $pvh_ldflags /out:$out.pe $in && $
+    $python boot/pe2elf $out.pe $out && echo "$out: $$(wc -c < $out) bytes"
+  description = LINK(pvh) $out
+
+rule host_cc
+  command = $cc $host_cflags -MMD -MF $out.d -c $in -o $out
+  depfile = $out.d
+  deps = gcc
+  description = CC(host) $in
+
+rule host_link
+  command = $cc $host_ldflags $in -o $out
+  description = LINK(host) $out
+
+# The library as one relocatable object, to link into the tool and tests.
+rule host_merge
+  command = $cc -r -nostdlib $in -o $out
+  description = MERGE $out
+
+rule fuzz_cc
+  command = $cc $fuzz_cflags -MMD -MF $out.d -c $in -o $out
+  depfile = $out.d
+  deps = gcc
+  description = CC(fuzz) $in
+
+rule fuzz_link
+  command = $cc -fsanitize=fuzzer,address,undefined $in -o $out
+  description = FUZZ $out
+
+# The screen console's font, from the PSF file configure found.
+rule psf2c
+  command = $python runtime/psf2c $in $out
+  description = FONT $out
+
+rule mkimage
+  command = $python deploy/mkimage --efi $builddir/umbra.efi $
+    --fs deploy/rootfs -o $out
+  description = IMAGE $out
+
+rule console
+  command = $command
+  description = $description
+  pool = console
+
+build build.ninja: buildgen | build.py config.ninja
+build config.ninja: configure | configure
+"""
+
+
+def words(s):
+    return s.split()
+
+
+def src(path):
+    """A source path without extension: .c unless it names its own;
+    generated ones live in $builddir."""
+    if path.startswith("gen/"):
+        return f"$builddir/{path}.c"
+    return path if "." in os.path.basename(path) else path + ".c"
+
+
+def obj(flavour, path):
+    base = path.rsplit(".", 1)[0] if "." in os.path.basename(path) else path
+    return f"$builddir/{flavour}/{base}.o"
+
+
+class Out:
+    def __init__(self):
+        self.lines = [HEAD]
+
+    def __call__(self, line=""):
+        self.lines.append(line)
+
+    def build(self, outs, rule, ins, implicit=(), variables=()):
+        line = f"build {outs}: {rule}"
+        items = list(ins) + (["|"] + list(implicit) if implicit else [])
+        for item in items:
+            if len(line) + len(item) + 1 > 76:
+                self(line + " $")
+                line = "  " + item
+            else:
+                line += " " + item
+        self(line)
+        for k, v in variables:
+            self(f"  {k} = {v}")
+
+
+def image(o):
+    o("# --- the image -------------------------------------------------------")
+    objs = []
+    for f in ["boot/efi_main", "boot/pvh_entry.S", "boot/pvh"]:
+        o.build(obj("efi", f), "efi_cc", [src(f)])
+    o.build("$builddir/gen/font.c", "psf2c", ["$font"],
+            implicit=["runtime/psf2c"])
+    for f in words(GENERATED):
+        o.build(obj("efi", f), "efi_cc", [src(f)])
+        objs.append(obj("efi", f))
+    for room, names in (("runtime", RUNTIME), ("drivers", DRIVERS),
+                        ("fs", FS), ("app", APP)):
+        for n in words(names):
+            p = f"{room}/{n}"
+            o.build(obj("efi", p), "efi_cc", [src(p)])
+            objs.append(obj("efi", p))
+    for n in words(APP_LWIP):
+        p = f"app/{n}"
+        o.build(obj("efi", p), "efi_cc", [src(p)],
+                variables=[("efi_cflags", "$efi_cflags $lwip_inc")])
+        objs.append(obj("efi", p))
+    for n in words(LWIP):
+        out = f"$builddir/efi/lwip/{n}.o"
+        o.build(out, "lwip_cc", [f"$lwip/src/{n}.c"])
+        objs.append(out)
+    o()
+    o.build("$builddir/efi/umbra.lib", "efi_lib", objs)
+    o.build("$builddir/umbra.efi", "efi_link",
+            [obj("efi", "boot/efi_main"), "$builddir/efi/umbra.lib"])
+    o.build("$builddir/umbra.elf | $builddir/umbra.elf.pe", "pvh_link",
+            [obj("efi", "boot/pvh_entry"), obj("efi", "boot/pvh"),
+             "$builddir/efi/umbra.lib"], implicit=["boot/pe2elf"])
+    o()
+
+
+def host_objects(programs):
+    """Every source the programs name (but the fs library), once each."""
+    seen = []
+    for parts in programs.values():
+        for p in words(parts):
+            if p != "@fs" and p not in seen:
+                seen.append(p)
+    return seen
+
+
+def link_inputs(parts):
+    return [obj("host", p) if p != "@fs" else "$builddir/host/fs.o"
+            for p in words(parts)]
+
+
+def host(o):
+    o("# --- host: the fs library, the tools, the tests -----------------------")
+    programs = dict(HOST_TOOLS)
+    programs.update(HOST_TESTS)
+    fs = ["fs/" + n for n in words(FS)]
+    done = set()
+    for p in fs + host_objects(programs):
+        if p not in done:
+            o.build(obj("host", p), "host_cc", [src(p)])
+            done.add(p)
+    o.build("$builddir/host/fs.o", "host_merge", [obj("host", p) for p in fs])
+    o()
+    for name, parts in HOST_TOOLS.items():
+        o.build(f"$builddir/{name}", "host_link", link_inputs(parts))
+    for name, parts in HOST_TESTS.items():
+        var = [("host_ldflags", "-fsanitize=address,undefined -pthread")] \
+            if name in THREADED else []
+        o.build(f"$builddir/tests/{name}", "host_link", link_inputs(parts),
+                variables=var)
+    o()
+    o.build("host_tests", "phony", [f"$builddir/tests/{n}" for n in
+                                    HOST_TESTS] + ["$builddir/efs-rules"])
+    o()
+
+
+def fuzz(o):
+    o("# --- fuzz targets (libFuzzer; configure's fuzz = yes) ------------------")
+    targets = []
+    for p in host_objects(FUZZ):
+        o.build(obj("fuzz", p), "fuzz_cc", [src(p)])
+    for name, parts in FUZZ.items():
+        o.build(f"$builddir/fuzz/{name}", "fuzz_link",
+                [obj("fuzz", p) for p in words(parts)])
+        targets.append(f"$builddir/fuzz/{name}")
+    o.build("fuzz_targets", "phony", targets)
+    o.build("fuzz", "console", ["fuzz_targets", "$builddir/eclipsefs",
+                                "tests/fuzz/suite"],
+            variables=[("command", "FUZZ_SECONDS=600 $python "
+                        "tests/fuzz/suite"), ("description", "FUZZ")])
+    o()
+
+
+def tail(o, with_fuzz):
+    o("# --- images, run, test, bench ---------------------------------------")
+    o.build("$builddir/umbra.img", "mkimage", ["$builddir/umbra.efi"],
+            implicit=["deploy/mkimage", "deploy/umbra_deploy.py",
+                      "$builddir/eclipsefs", "deploy/rootfs/etc/motd",
+                      "deploy/rootfs/README.txt",
+                      "deploy/rootfs/www/index.html"])
+    o.build("image", "phony", ["$builddir/umbra.img"])
+    o.build("run", "console", ["$builddir/umbra.img", "deploy/run"],
+            variables=[("command", "$python deploy/run $builddir/umbra.img"),
+                       ("description", "RUN")])
+    o.build("$builddir/efi/tests/bench/floor.o", "efi_cc",
+            ["tests/bench/floor.c"])
+    o.build("$builddir/floor.efi", "efi_link",
+            ["$builddir/efi/tests/bench/floor.o"])
+    o.build("$builddir/efi/tests/bench/floor_pvh.o", "efi_cc",
+            ["tests/bench/floor_pvh.S"])
+    o.build("$builddir/floor.elf | $builddir/floor.elf.pe", "pvh_link",
+            ["$builddir/efi/tests/bench/floor_pvh.o"],
+            implicit=["boot/pe2elf"])
+    bench_in = ["$builddir/umbra.efi", "$builddir/umbra.elf",
+                "$builddir/eclipsefs", "$builddir/floor.efi",
+                "$builddir/floor.elf", "tests/bench/run"]
+    o.build("bench", "console", bench_in,
+            variables=[("command", "$python tests/bench/run"),
+                       ("description", "BENCH")])
+    o.build("bench-quick", "console", bench_in,
+            variables=[("command", "$python tests/bench/run --quick"),
+                       ("description", "BENCH (quick)")])
+    test_in = ["$builddir/umbra.efi", "$builddir/umbra.elf",
+               "$builddir/umbra.img", "host_tests", "$builddir/eclipsefs",
+               "$builddir/floor.efi", "$builddir/floor.elf", "tests/run-all"]
+    if with_fuzz:
+        test_in.append("fuzz_targets")
+    o.build("test", "console", test_in,
+            variables=[("command", "$python tests/run-all"),
+                       ("description", "TEST")])
+    o()
+    o("default $builddir/umbra.efi $builddir/umbra.elf $builddir/eclipsefs "
+      "host_tests")
+
+
+def config_value(key):
+    try:
+        with open("config.ninja") as f:
+            for line in f:
+                k, _, v = line.partition("=")
+                if k.strip() == key:
+                    return v.strip()
+    except OSError:
+        pass
+    return ""
+
+
+def main():
+    os.chdir(os.path.dirname(os.path.abspath(__file__)))
+    with_fuzz = config_value("fuzz") == "yes"
+    o = Out()
+    image(o)
+    host(o)
+    if with_fuzz:
+        fuzz(o)
+    tail(o, with_fuzz)
+    text = "\n".join(o.lines) + "\n"
+    tmp = "build.ninja.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, "build.ninja")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
