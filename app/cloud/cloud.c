@@ -279,6 +279,20 @@ static int get(const char *path, size_t max, uint64_t us, struct hresp *r)
 	return err;
 }
 
+/* An instance id worth printing: printable ASCII that fits, else
+ * none. */
+static void keep_id(const char *v, size_t n)
+{
+	cl.id[0] = 0;
+	if (!v || !n || n >= sizeof(cl.id))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] <= 0x20 || v[i] >= 0x7f)
+			return;
+	memcpy(cl.id, v, n);
+	cl.id[n] = 0;
+}
+
 /* The body of the user data as a script, decoded. */
 static long decode(struct hresp *r, const char *path)
 {
@@ -288,9 +302,11 @@ static long decode(struct hresp *r, const char *path)
 		char *v = malloc(r->body_len + 1);
 		long k = v ? jstr_get(s, r->body_len, "metadata.user_data", v,
 				      r->body_len + 1) : JSTR_ERR_TOO_LONG;
-		if (k >= 0 && cl.sp->id_key)
-			jstr_get(s, r->body_len, cl.sp->id_key, cl.id,
-				 sizeof(cl.id));
+		char id[sizeof(cl.id)];
+		long idn = k >= 0 && cl.sp->id_key ? jstr_get(s, r->body_len,
+					cl.sp->id_key, id, sizeof(id)) : -1;
+		if (idn > 0)
+			keep_id(id, (size_t)idn);
 		free(s);
 		r->body = s = v;
 		if (k == JSTR_ERR_NOT_FOUND)
@@ -320,13 +336,14 @@ static void instance_id(void)
 	if (!p || cl.id[0])
 		return;
 	cl.phase_end = time_us() + ID_US;
-	if (!get(p, 65536, ID_US, &r) && r.status == 200 && r.body) {
+	if (!ask("GET", p, 0, 65536, ID_US, &r) && r.status == 200 &&
+	    r.body) {
+		char id[sizeof(cl.id)];
+		long n = (long)r.body_len;
 		if (cl.sp->id_key)
-			jstr_get(r.body, r.body_len, cl.sp->id_key, cl.id,
-				 sizeof(cl.id));
-		else if (r.body_len < sizeof(cl.id) &&
-			 !memchr(r.body, '\n', r.body_len))
-			memcpy(cl.id, r.body, r.body_len + 1);
+			n = jstr_get(r.body, r.body_len, cl.sp->id_key, id,
+				     sizeof(id));
+		keep_id(cl.sp->id_key ? id : r.body, n > 0 ? (size_t)n : 0);
 	}
 	hresp_free(&r);
 }

@@ -101,6 +101,7 @@ static void drop(struct conn *c)
 int hclient_do(const struct hreq *q, struct hresp *r)
 {
 	char req[1024], addr[INET_IP_STR], host[INET_IP_STR + 2];
+	hresp_init(r, q->body_max, !strcmp(q->method, "HEAD"));
 	inet_ip_format(&q->addr, addr);
 	fmt_snprintf(host, sizeof(host), q->addr.v6 ? "[%s]" : "%s", addr);
 	int n = fmt_snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s\r\n"
@@ -111,7 +112,6 @@ int hclient_do(const struct hreq *q, struct hresp *r)
 			     q->fields ? q->fields : "");
 	if (n < 0 || (size_t)n >= sizeof(req))
 		return HCLIENT_ERR_REQUEST;
-	hresp_init(r, q->body_max, !strcmp(q->method, "HEAD"));
 	struct conn c = { 0, r, 0, 0, 0, req, (size_t)n };
 	ip_addr_t a;
 	inet_to_lwip(&q->addr, &a);
@@ -121,8 +121,10 @@ int hclient_do(const struct hreq *q, struct hresp *r)
 	tcp_arg(c.pcb, &c);
 	tcp_recv(c.pcb, on_recv);
 	tcp_err(c.pcb, on_err);
-	if (tcp_connect(c.pcb, &a, q->port, on_connected) != ERR_OK)
-		finish(&c, HCLIENT_ERR_NOMEM);
+	err_t e = tcp_connect(c.pcb, &a, q->port, on_connected);
+	if (e != ERR_OK)	/* ERR_RTE: no route (no address) */
+		finish(&c, e == ERR_MEM ? HCLIENT_ERR_NOMEM
+					: HCLIENT_ERR_NO_ANSWER);
 	if (!c.done)
 		inet_wait(finished, &c, q->deadline_us);
 	if (!c.done)

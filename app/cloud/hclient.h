@@ -30,9 +30,9 @@ struct hreq {
 	uint64_t deadline_us;	/* the whole exchange */
 };
 
-/* Sends q and reads the answer into r (hresp_init'd here; the caller
- * hresp_frees it): 0 with r->status and the body, or a negative
- * HCLIENT_ERR_* or HRESP_ERR_*. */
+/* Sends q and reads the answer into r (hresp_init'd here first; the
+ * caller hresp_frees it, whatever the result): 0 with r->status and the
+ * body, or a negative HCLIENT_ERR_* or HRESP_ERR_*. */
 int hclient_do(const struct hreq *q, struct hresp *r);
 
 /* Words for an error (either kind). */
