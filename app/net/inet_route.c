@@ -120,10 +120,12 @@ static void apply_routes(struct netif *n, struct net_dev *d)
 	ip4_addr_set_zero(&gw);
 	nroutes = 0;
 	for (int i = 0; i < k; i++) {
-		if (!r[i].prefix)
+		if (!r[i].prefix) {
 			ip4_addr_set_u32(&gw, r[i].gw);
-		else
-			added[nroutes] = 0, routes[nroutes++] = r[i];
+			continue;
+		}
+		added[nroutes] = 0;
+		routes[nroutes++] = r[i];
 	}
 	netif_set_gw(n, &gw);
 }
