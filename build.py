@@ -45,18 +45,22 @@ FS = EFS + " gpt " + SEEDFS
 APP = """main shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
 storage seed userdata sha256 cmd_bench cmd_compact screen http/http_parse
 http/http_fields http/http_chunked http/http_files http/http_list
-http/http_put"""
+http/http_put net/dhcpopt cloud/cloud cloud/cloud_id cloud/hresp
+cloud/b64 cloud/jstr"""
 
 # App files that use lwIP's headers.
-APP_LWIP = """cmd_net net/inet http/http_serve http/http_conn
-http/http_send http/http_queue"""
+APP_LWIP = """cmd_net net/inet net/inet_route net/inet_addr http/http_serve
+http/http_conn http/http_send http/http_queue cloud/hclient"""
 
 # lwIP's core (src/ of Debian's source package lwip): IPv4, ARP, ICMP,
-# UDP, TCP, DHCP, DNS (raw API, NO_SYS).
+# UDP, TCP, DHCP, DNS (raw API, NO_SYS); IPv6 with SLAAC, ICMPv6, ND,
+# MLD and stateless DHCPv6.
 LWIP = """core/def core/dns core/inet_chksum core/init core/ip core/mem
 core/memp core/netif core/pbuf core/raw core/tcp core/tcp_in core/tcp_out
 core/timeouts core/udp core/ipv4/dhcp core/ipv4/etharp core/ipv4/icmp
-core/ipv4/ip4 core/ipv4/ip4_addr netif/ethernet"""
+core/ipv4/ip4 core/ipv4/ip4_addr netif/ethernet core/ipv6/dhcp6
+core/ipv6/ethip6 core/ipv6/icmp6 core/ipv6/inet6 core/ipv6/ip6
+core/ipv6/ip6_addr core/ipv6/mld6 core/ipv6/nd6"""
 
 # Host objects shared by several tests.
 HOST_RUNTIME = "runtime/page runtime/fmt runtime/time runtime/acpi " \
@@ -128,6 +132,12 @@ HOST_TESTS = {
                      "app/http/http_parse app/http/http_fields "
                      "app/http/http_chunked tests/host/memdev runtime/fmt "
                      "runtime/random @fs",
+    # Cloud configuration: SMBIOS tables, which cloud, HTTP responses,
+    # base64, JSON; user-data formats; DHCP options 26 and 121.
+    "test_cloud": "tests/host/test_cloud runtime/smbios app/cloud/cloud_id "
+                  "app/cloud/b64 app/cloud/jstr app/cloud/hresp "
+                  "app/http/http_chunked runtime/fmt",
+    "test_dhcpopt": "tests/host/test_dhcpopt app/net/dhcpopt",
 }
 # Tests whose programs run threads.
 THREADED = {"test_hostile"}
@@ -148,6 +158,8 @@ FUZZ = {
                  "app/http/http_fields app/http/http_chunked",
     "fuzz_seedfs": "tests/fuzz/fuzz_seedfs fs/seedfs fs/iso9660 fs/fat "
                    "fs/efs_util",
+    "fuzz_cloud": "tests/fuzz/fuzz_cloud app/cloud/hresp app/cloud/jstr "
+                  "app/cloud/b64 app/net/dhcpopt app/http/http_chunked",
 }
 
 # --- the rules -------------------------------------------------------------

@@ -1,6 +1,7 @@
 /* The application: bring up the devices, say what the machine has, then
  * run commands from a script (fw_cfg, the kernel command line, SMBIOS,
- * a seed drive, /etc/rc) or the serial console. */
+ * a seed drive, a cloud's metadata service, /etc/rc) or the serial
+ * console. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
 #include "app.h"
+#include "cloud/cloud.h"
 #include "line.h"
 #include "net/inet.h"
 #include "screen.h"
@@ -125,6 +127,13 @@ static long from_smbios(char *buf, size_t size)
 	return smbios_oem_value(SCRIPT_KEY, buf, size);
 }
 
+/* The user data of the cloud SMBIOS names (app/cloud/): nothing is
+ * asked of the network when it names none. */
+static long from_cloud(char *buf, size_t size)
+{
+	return cloud_user_data(buf, size);
+}
+
 /* /etc/rc: absent is no script; one that exists but cannot be read (a
  * device error, a corrupt record, not a file) is a broken one: the
  * appliance must not fall back to an interactive shell nobody watches. */
@@ -186,12 +195,13 @@ static long from_seed(char *buf, size_t size)
 static const struct {
 	const char *name;
 	long (*read)(char *buf, size_t size);
-	int userdata;
+	int userdata;		/* may be in one of cloud-init's formats */
 } sources[] = {
 	{ "fw_cfg " CMDLINE_FILE, from_fwcfg, 0 },
 	{ "command line " SCRIPT_KEY, from_cmdline, 0 },
 	{ "SMBIOS OEM string " SCRIPT_KEY, from_smbios, 0 },
 	{ seed_name, from_seed, 1 },
+	{ "cloud metadata user data", from_cloud, 1 },
 	{ "/etc/rc", from_rc, 0 },
 };
 

@@ -15,8 +15,10 @@
 #include "../../runtime/random.h"
 #include "../../runtime/time.h"
 #include "lwip/dhcp.h"
+#include "lwip/dhcp6.h"
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
+#include "lwip/ethip6.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -38,6 +40,7 @@ static int started;		/* lwIP runs (from the first net up on) */
 static int inside;		/* in lwIP now: inet_poll must not enter */
 static int dhcp_on;
 static uint64_t rx_nomem;
+static ip_addr_t dns4[DNS_MAX_SERVERS];	/* DHCP's or static: first */
 static uint8_t flat[NET_FRAME_MAX];	/* a frame of many pieces */
 
 const char *inet_strerror(int err)
@@ -59,13 +62,23 @@ u32_t sys_now(void)
 	return (u32_t)(time_us() / 1000);
 }
 
+/* An address folded to 32 bits (for the keyed hash below). */
+static uint32_t fold(const ip_addr_t *a)
+{
+	if (IP_IS_V4(a))
+		return ip4_addr_get_u32(ip_2_ip4(a));
+	const u32_t *w = ip_2_ip6(a)->addr;
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
 /* RFC 6528 §3: M + F(4-tuple, secret), M a 4-microsecond clock. */
 u32_t inet_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 		   const ip_addr_t *remote_ip, u16_t remote_port)
 {
-	uint32_t in[4] = { ip4_addr_get_u32(local_ip),
-			   ip4_addr_get_u32(remote_ip),
-			   (uint32_t)local_port << 16 | remote_port, 0 };
+	uint32_t in[4] = { fold(local_ip), fold(remote_ip),
+			   (uint32_t)local_port << 16 | remote_port,
+			   IP_IS_V6(remote_ip) ? ip_2_ip6(remote_ip)->addr[3]
+					       : 0 };
 	return (u32_t)(time_us() / 4) + random_keyed(in);
 }
 
@@ -104,13 +117,45 @@ void inet_tcp_accepted(struct tcp_pcb *pcb)
 	tcp_setprio(pcb, PRIO_OPEN);
 }
 
-/* For a device that completes checksums: a TCP segment in IPv4 gets the
- * sum of its pseudo-header (RFC 9293 §3.1) where the checksum goes, and
- * the device is told where to start (virtio 1.2 §5.1.6.2). 0 when p is
- * something else. */
+/* The pseudo-header's sum (RFC 9293 §3.1; RFC 8200 §8.1) where TCP's
+ * checksum goes, at start + 16 (the device adds the rest). */
+static void put_sum(struct pbuf *p, uint32_t sum, struct net_csum *c,
+		    unsigned start)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	c->start = (uint16_t)start;
+	c->offset = 16;		/* RFC 9293 §3.1: the checksum field */
+	pbuf_put_at(p, (u16_t)(c->start + c->offset), (u8_t)(sum >> 8));
+	pbuf_put_at(p, (u16_t)(c->start + c->offset + 1), (u8_t)sum);
+}
+
+/* A TCP segment in IPv6 (lwIP puts no extension header before it). */
+static int offload6(struct pbuf *p, struct net_csum *c)
+{
+	uint8_t ip[40];
+	if (p->tot_len < SIZEOF_ETH_HDR + 60 ||
+	    pbuf_copy_partial(p, ip, 40, SIZEOF_ETH_HDR) != 40)
+		return 0;
+	unsigned len = (unsigned)ip[4] << 8 | ip[5];
+	if ((ip[0] >> 4) != 6 || ip[6] != IP_PROTO_TCP || len < 20 ||
+	    SIZEOF_ETH_HDR + 40u + len > p->tot_len)
+		return 0;
+	uint32_t sum = IP_PROTO_TCP + len;
+	for (int i = 8; i < 40; i += 2)	/* source, destination */
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	put_sum(p, sum, c, SIZEOF_ETH_HDR + 40);
+	return 1;
+}
+
+/* For a device that completes checksums: a TCP segment gets the sum of
+ * its pseudo-header where the checksum goes, and the device is told
+ * where to start (virtio 1.2 §5.1.6.2). 0 when p is something else. */
 static int offload(struct pbuf *p, struct net_csum *c)
 {
 	uint8_t ip[20];
+	if (pbuf_get_at(p, 12) == 0x86 && pbuf_get_at(p, 13) == 0xdd)
+		return offload6(p, c);
 	if (p->tot_len < SIZEOF_ETH_HDR + 40 ||
 	    pbuf_get_at(p, 12) != 0x08 || pbuf_get_at(p, 13) != 0x00 ||
 	    pbuf_copy_partial(p, ip, 20, SIZEOF_ETH_HDR) != 20)
@@ -123,12 +168,7 @@ static int offload(struct pbuf *p, struct net_csum *c)
 	uint32_t sum = IP_PROTO_TCP + total - ihl;
 	for (int i = 12; i < 20; i += 2)	/* source, destination */
 		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	c->start = (uint16_t)(SIZEOF_ETH_HDR + ihl);
-	c->offset = 16;		/* RFC 9293 §3.1: the checksum field */
-	pbuf_put_at(p, (u16_t)(c->start + c->offset), (u8_t)(sum >> 8));
-	pbuf_put_at(p, (u16_t)(c->start + c->offset + 1), (u8_t)sum);
+	put_sum(p, sum, c, SIZEOF_ETH_HDR + ihl);
 	return 1;
 }
 
@@ -168,8 +208,9 @@ static err_t if_init(struct netif *n)
 	memcpy(n->hwaddr, dev->mac, ETH_HWADDR_LEN);
 	n->mtu = dev->mtu;
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
-		   NETIF_FLAG_ETHERNET;
-	n->output = etharp_output;
+		   NETIF_FLAG_ETHERNET | NETIF_FLAG_MLD6;
+	n->output = inet_route_output;	/* routes, then etharp_output */
+	n->output_ip6 = ethip6_output;
 	n->linkoutput = if_output;
 	if (dev->tx_csum)	/* the device completes TCP's (offload) */
 		NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL &
@@ -207,6 +248,19 @@ static void rearm(void)
 			       timer_fn, 0);
 }
 
+/* Stateless DHCPv6 puts its server into DNS's first slot, over the one
+ * DHCP or `net up` gave: the IPv4 servers go back in front, the IPv6
+ * one after them when there is room. */
+static void dns_order(void)
+{
+	const ip_addr_t *first = dns_getserver(0);
+	if (ip_addr_isany(&dns4[0]) || !IP_IS_V6(first))
+		return;
+	ip_addr_t v6 = *first;
+	dns_setserver(0, &dns4[0]);
+	dns_setserver(1, ip_addr_isany(&dns4[1]) ? &v6 : &dns4[1]);
+}
+
 void inet_poll(void)
 {
 	if (!started || inside)
@@ -217,6 +271,7 @@ void inet_poll(void)
 		con_printf("%s: %s\n", dev->name, net_strerror(n));
 	timers_due = 0;
 	sys_check_timeouts();
+	dns_order();
 	rearm();
 	inside = 0;
 }
@@ -294,6 +349,11 @@ static int start(void)
 		  if_init, ethernet_input);
 	netif_set_default(&nif);
 	netif_set_up(&nif);
+	/* IPv6 (RFC 4862): a link-local address now, global ones from
+	 * router advertisements, DNS by stateless DHCPv6 when they say so */
+	netif_create_ip6_linklocal_address(&nif, 1);
+	netif_set_ip6_autoconfig_enabled(&nif, 1);
+	dhcp6_enable_stateless(&nif);
 	rearm();
 	return 0;
 }
@@ -317,6 +377,8 @@ static void reset_addr(void)
 		dhcp_on = 0;
 	}
 	netif_set_addr(&nif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4);
+	inet_route_reset(&nif, dev->mtu);
+	memset(dns4, 0, sizeof(dns4));
 }
 
 static int check_link(void)
@@ -338,6 +400,8 @@ int inet_up_dhcp(uint64_t deadline_us)
 	int err = check_link();
 	if (err)
 		return err;
+	if (dhcp_on && dhcp_supplied_address(&nif))
+		return 0;	/* a lease is bound (the cloud's): kept */
 	inside = 1;
 	reset_addr();
 	err = dhcp_start(&nif) == ERR_OK ? 0 : INET_ERR_NOMEM;
@@ -345,7 +409,15 @@ int inet_up_dhcp(uint64_t deadline_us)
 	inside = 0;
 	if (err)
 		return err;
-	return inet_wait(bound, 0, deadline_us) ? 0 : INET_ERR_TIMEOUT;
+	if (!inet_wait(bound, 0, deadline_us))
+		return INET_ERR_TIMEOUT;
+	inside = 1;
+	inet_route_apply(&nif, dev);	/* options 26 and 121 */
+	for (int i = 0; i < DNS_MAX_SERVERS; i++)
+		if (IP_IS_V4(dns_getserver((u8_t)i)))
+			dns4[i] = *dns_getserver((u8_t)i);
+	inside = 0;
+	return 0;
 }
 
 int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
@@ -362,10 +434,14 @@ int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
 	inside = 1;
 	reset_addr();
 	netif_set_addr(&nif, &a, &m, &g);
-	dns_setserver(0, dns ? &d : 0);
+	ip_addr_set_ip4_u32_val(dns4[0], ip4_addr_get_u32(&d));
+	dns_setserver(0, dns ? &dns4[0] : 0);
 	inside = 0;
 	return 0;
 }
+
+_Static_assert(INET_ADDR6_MAX == LWIP_IPV6_NUM_ADDRESSES, "inet.h");
+_Static_assert(INET_DNS_MAX == DNS_MAX_SERVERS, "inet.h");
 
 void inet_status(struct inet_status *st)
 {
@@ -378,13 +454,21 @@ void inet_status(struct inet_status *st)
 	st->gateway = ip4_addr_get_u32(netif_ip4_gw(&nif));
 	st->up = st->addr != 0;
 	st->dhcp = dhcp_on && dhcp_supplied_address(&nif);
-	for (int i = 0; i < 2; i++)
-		st->dns[i] = ip4_addr_get_u32(dns_getserver((u8_t)i));
+	st->mtu = nif.mtu;
+	for (int i = 0; i < INET_DNS_MAX; i++)
+		inet_from_lwip(dns_getserver((u8_t)i), &st->dns[i]);
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+		u8_t state = netif_ip6_addr_state(&nif, i);
+		if (!ip6_addr_isvalid(state) && !ip6_addr_istentative(state))
+			continue;
+		inet_from_lwip(&nif.ip6_addr[i], &st->addr6[st->n6]);
+		st->tentative6[st->n6++] = ip6_addr_istentative(state) != 0;
+	}
 }
 
 struct lookup {
 	int done;
-	uint32_t addr;
+	ip_addr_t addr;
 };
 
 static void found(const char *name, const ip_addr_t *a, void *arg)
@@ -393,7 +477,7 @@ static void found(const char *name, const ip_addr_t *a, void *arg)
 	struct lookup *l = arg;
 	l->done = a ? 1 : -1;
 	if (a)
-		l->addr = ip4_addr_get_u32(a);
+		l->addr = *a;
 }
 
 static int looked_up(void *ctx)
@@ -401,29 +485,75 @@ static int looked_up(void *ctx)
 	return ((struct lookup *)ctx)->done != 0;
 }
 
-int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
+static int have_address(void)
 {
-	if (!inet_ip4_parse(host, addr))
+	if (ip4_addr_get_u32(netif_ip4_addr(&nif)))
+		return 1;
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+		if (ip6_addr_isvalid(netif_ip6_addr_state(&nif, i)) &&
+		    !ip6_addr_islinklocal(netif_ip6_addr(&nif, i)))
+			return 1;
+	return 0;
+}
+
+int inet_resolve(const char *host, struct inet_ip *addr,
+		 uint64_t deadline_us)
+{
+	if (!inet_ip_parse(host, addr))
 		return 0;
 	if (!dev)
 		return INET_ERR_NODEV;
-	if (!started || !ip4_addr_get_u32(netif_ip4_addr(&nif)))
+	if (!started || !have_address())
 		return INET_ERR_DOWN;
-	struct lookup l = { 0, 0 };
+	struct lookup l;
+	memset(&l, 0, sizeof(l));
 	ip_addr_t a;
 	inside = 1;
-	err_t e = dns_gethostbyname(host, &a, found, &l);
+	err_t e = dns_gethostbyname_addrtype(host, &a, found, &l,
+					     LWIP_DNS_ADDRTYPE_IPV4_IPV6);
 	inside = 0;
 	if (e == ERR_OK) {
-		*addr = ip4_addr_get_u32(&a);
+		inet_from_lwip(&a, addr);
 		return 0;
 	}
 	if (e != ERR_INPROGRESS)
 		return INET_ERR_NOT_FOUND;
 	if (!inet_wait(looked_up, &l, deadline_us))
 		return INET_ERR_TIMEOUT;
-	*addr = l.addr;
-	return l.done > 0 ? 0 : INET_ERR_NOT_FOUND;
+	if (l.done < 0)
+		return INET_ERR_NOT_FOUND;
+	inet_from_lwip(&l.addr, addr);
+	return 0;
+}
+
+struct arp_wait {
+	ip4_addr_t addr;
+};
+
+static int arp_known(void *ctx)
+{
+	struct eth_addr *mac;
+	const ip4_addr_t *ip;
+	return etharp_find_addr(&nif, &((struct arp_wait *)ctx)->addr, &mac,
+				&ip) >= 0;
+}
+
+int inet_arp(uint32_t addr, uint64_t deadline_us)
+{
+	if (!started || !ip4_addr_get_u32(netif_ip4_addr(&nif)))
+		return INET_ERR_DOWN;
+	struct arp_wait w;
+	ip4_addr_set_u32(&w.addr, addr);
+	/* two requests, the second halfway, in case one is lost */
+	uint64_t now = time_us(), half = now + (deadline_us - now) / 2;
+	for (int i = 0; i < 2; i++) {
+		inside = 1;
+		etharp_request(&nif, &w.addr);
+		inside = 0;
+		if (inet_wait(arp_known, &w, i ? deadline_us : half))
+			return 0;
+	}
+	return INET_ERR_TIMEOUT;
 }
 
 void inet_ip4_format(uint32_t addr, char out[16])
