@@ -110,9 +110,10 @@ static void values(void)
 	CHECK_STR(v, "a");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	kinds();
-	values();
+	check_args(argc, argv);
+	RUN(kinds);
+	RUN(values);
 	return check_done();
 }
