@@ -18,6 +18,7 @@
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
 #include "app.h"
+#include "loop.h"
 #include "shell.h"
 #include "storage.h"
 
@@ -105,20 +106,15 @@ static int cmd_echo(int argc, char **argv)
 	return 0;
 }
 
-static int button(void *ctx)
-{
-	(void)ctx;
-	return power_button_pressed();
-}
-
 static int cmd_sleep(int argc, char **argv)
 {
 	unsigned long long ms;
 	if (argc != 2 || shell_parse_u64(argv[1], &ms) || ms > 3600000)
 		return shell_err(argv[0], SHELL_USAGE, "usage: sleep MS "
 			"(0 to 3600000)");
-	/* halts; the power button ends it early (the script then stops) */
-	idle_wait(button, 0, time_us() + ms * 1000);
+	/* halts, the loop's sources running (the network, the guest
+	 * agent); the power button ends it early (the script then stops) */
+	loop_wait(0, 0, time_us() + ms * 1000);
 	return 0;
 }
 

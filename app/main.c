@@ -189,7 +189,6 @@ int app_main(void)
 	timeline_mark(TIMELINE_MOUNT);
 	probe_rng();
 	inet_probe();	/* virtio-net on PCI (storage_probe took MMIO's) */
-	line_background(inet_pending, inet_poll);
 	rtc_init();
 	timeline_mark(TIMELINE_APP_READY);
 	banner();

@@ -9,6 +9,7 @@
 #include "../../runtime/idle.h"
 #include "../../runtime/power.h"
 #include "../../runtime/time.h"
+#include "../loop.h"
 #include "../net/inet.h"
 #include "../storage.h"
 
@@ -115,7 +116,7 @@ int http_serve(const struct http_opts *o)
 	http_srv.halted0 = idle_halted_tsc();
 	int stopped = 0;
 	while (!stopped && !power_button_pressed()) {
-		inet_wait(wake, 0, IDLE_NEVER);
+		loop_wait(wake, 0, IDLE_NEVER);
 		int ch;
 		while ((ch = con_getc()) >= 0) {
 			if (ch == KEY_CTRL_C)

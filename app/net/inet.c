@@ -11,9 +11,9 @@
 #include "../../runtime/idle.h"
 #include "../../runtime/page.h"
 #include "../../runtime/pci.h"
-#include "../../runtime/power.h"
 #include "../../runtime/random.h"
 #include "../../runtime/time.h"
+#include "../loop.h"
 #include "lwip/dhcp.h"
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
@@ -34,7 +34,7 @@ static struct netif nif;
 static struct idle_timer timer;
 static volatile int timers_due;
 static int started;		/* lwIP runs (from the first net up on) */
-static int inside;		/* in lwIP now: inet_poll must not enter */
+static int inside;		/* in lwIP now: poll must not enter */
 static int dhcp_on;
 static uint64_t rx_nomem;
 static uint8_t flat[NET_FRAME_MAX];	/* a frame of many pieces */
@@ -158,7 +158,7 @@ static void rx_frame(void *ctx, const void *frame, size_t len)
 static void timer_fn(void *ctx)
 {
 	(void)ctx;
-	timers_due = 1;		/* inet_poll runs them, outside any wait */
+	timers_due = 1;		/* poll runs them, outside any wait */
 }
 
 static void rearm(void)
@@ -171,8 +171,11 @@ static void rearm(void)
 			       timer_fn, 0);
 }
 
-void inet_poll(void)
+/* Runs what is due: received frames into lwIP, then lwIP's timers. Not
+ * from inside lwIP (a callback that reached a wait). */
+static void poll(void *ctx)
 {
+	(void)ctx;
 	if (!started || inside)
 		return;
 	inside = 1;
@@ -185,39 +188,29 @@ void inet_poll(void)
 	inside = 0;
 }
 
-int inet_pending(void)
+/* Interrupts off: only looks. */
+static int pending(void *ctx)
 {
+	(void)ctx;
 	return started && !inside && (timers_due || (!dev->failed &&
 				      dev->ops->pending(dev, 0)));
 }
 
-struct wait_ctx {
-	int (*ready)(void *ctx);
-	void *ctx;
-};
-
-static int wake(void *ctx)
+static uint64_t watch(void *ctx, uint64_t *irqs)
 {
-	struct wait_ctx *w = ctx;
-	return timers_due || power_button_pressed() ||
-	       (w->ready && w->ready(w->ctx));
+	(void)ctx;
+	return net_watch(dev, 0, irqs);
 }
 
-int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us)
+static void woke(void *ctx, int irq_came)
 {
-	struct wait_ctx w = { ready, ctx };
-	for (;;) {
-		inet_poll();
-		if (ready && ready(ctx))
-			return 1;
-		if (power_button_pressed() || time_us() >= deadline_us)
-			return 0;	/* the button ends every wait */
-		if (!started)
-			idle_wait(wake, &w, deadline_us);
-		else
-			net_wait(dev, 0, wake, &w, deadline_us);
-	}
+	(void)ctx;
+	net_woke(dev, irq_came);
 }
+
+/* The network as a source of the app's loop, from the first net up. */
+static struct loop_source source = { "network", pending, poll, watch, woke,
+				     0, 0, 0, 0 };
 
 static void probe_one(struct pci_dev *p)
 {
@@ -259,6 +252,7 @@ static int start(void)
 	netif_set_default(&nif);
 	netif_set_up(&nif);
 	rearm();
+	loop_add(&source);
 	return 0;
 }
 
@@ -309,7 +303,7 @@ int inet_up_dhcp(uint64_t deadline_us)
 	inside = 0;
 	if (err)
 		return err;
-	return inet_wait(bound, 0, deadline_us) ? 0 : INET_ERR_TIMEOUT;
+	return loop_wait(bound, 0, deadline_us) ? 0 : INET_ERR_TIMEOUT;
 }
 
 int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
@@ -384,7 +378,7 @@ int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
 	}
 	if (e != ERR_INPROGRESS)
 		return INET_ERR_NOT_FOUND;
-	if (!inet_wait(looked_up, &l, deadline_us))
+	if (!loop_wait(looked_up, &l, deadline_us))
 		return INET_ERR_TIMEOUT;
 	*addr = l.addr;
 	return l.done > 0 ? 0 : INET_ERR_NOT_FOUND;

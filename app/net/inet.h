@@ -3,10 +3,11 @@
  * the other. Addresses are IPv4 in network byte order (lwIP's
  * ip4_addr_t.addr), so that callers need no lwIP header.
  *
- * lwIP is not reentrant: it runs only from inet_poll, which the waiting
- * loops call (inet_wait, the prompt's background hook), and from the
- * callbacks that inet_poll makes. An idle timer wakes the loop when one
- * of lwIP's timers is due; it never calls into lwIP itself. */
+ * lwIP is not reentrant: it runs only as a source of the app's loop
+ * (app/loop.h: received frames in, then its timers; from the first net
+ * up), and from the callbacks it makes there. An idle timer wakes the
+ * loop when one of lwIP's timers is due; it never calls into lwIP
+ * itself. Waiting for the network is loop_wait. */
 #ifndef UMBRA_INET_H
 #define UMBRA_INET_H
 
@@ -48,19 +49,6 @@ struct inet_status {
 	uint64_t rx_nomem;	/* frames dropped for want of a buffer */
 };
 void inet_status(struct inet_status *st);
-
-/* Runs what is due: received frames into lwIP, then lwIP's timers.
- * Returns at once when called from inside lwIP. */
-void inet_poll(void);
-
-/* Nonzero when inet_poll has something to do (interrupts off: only
- * looks). */
-int inet_pending(void);
-
-/* Runs the network until ready(ctx) (called with interrupts off, after
- * each round; it must not wait) says so: 1, or 0 at deadline_us or when
- * the power button was pressed (every network wait ends there). */
-int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us);
 
 /* A dotted quad, or a name through DNS. */
 int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us);
