@@ -28,6 +28,7 @@
 /* virtio 1.2 §5 device ids */
 #define VIRTIO_TYPE_NET 1
 #define VIRTIO_TYPE_BLOCK 2
+#define VIRTIO_TYPE_CONSOLE 3
 #define VIRTIO_TYPE_RNG 4
 #define VIRTIO_TYPE_SCSI 8
 

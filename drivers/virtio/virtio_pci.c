@@ -47,7 +47,7 @@
 #define L_ISR 0x13		/* u8 r */
 #define L_CONFIG 0x14		/* device config, MSI-X disabled */
 
-#define MAX_QUEUES 8
+#define MAX_QUEUES 20	/* virtio-console: control and 8 ports */
 #define NO_VECTOR 0xffff	/* §4.1.5.1.2 */
 #define ISR_QUEUE 1		/* §4.1.4.5 ISR status bits */
 #define ISR_CONFIG 2
