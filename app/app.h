@@ -2,6 +2,8 @@
 #ifndef UMBRA_APP_H
 #define UMBRA_APP_H
 
+#define UMBRA_VERSION "0.1"
+
 /* Brings everything to rest before power-off or reboot (later: sync and
  * unmount the volume). */
 void app_shutdown(void);

@@ -31,7 +31,6 @@
 #include "shell.h"
 #include "storage.h"
 
-#define UMBRA_VERSION "0.1"
 #define CMDLINE_FILE "opt/umbra/cmdline"
 #define SCRIPT_KEY "umbra.cmdline"
 
@@ -212,10 +211,24 @@ int app_main(void)
 		con_printf("script: exit status %d\n", st);
 		free(script);
 	}
-	if (power_button_pressed()) {
+	enum power_req req = power_requested();
+	static const char *const asked[] = {
+		[POWER_REQ_OFF] = "power off", [POWER_REQ_REBOOT] = "reboot",
+		[POWER_REQ_HALT] = "halt",
+	};
+	if (req == POWER_REQ_BUTTON)
 		con_puts("power: button pressed, syncing\n");
+	else if (req)
+		con_printf("power: the guest agent asked to %s, syncing\n",
+			   asked[req]);
+	if (req)
 		st = 0;
-	}
 	app_shutdown();
+	if (req == POWER_REQ_REBOOT)
+		power_reboot();
+	if (req == POWER_REQ_HALT) {
+		con_puts("power: halted\n");
+		power_halt();
+	}
 	return st;
 }
