@@ -14,6 +14,7 @@
 #include "../runtime/panic.h"
 #include "../runtime/pci.h"
 #include "../runtime/power.h"
+#include "../runtime/rtc.h"
 #include "../runtime/runtime.h"
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
@@ -21,6 +22,23 @@
 #include "loop.h"
 #include "shell.h"
 #include "storage.h"
+
+/* The clock (UTC): what file times and the guest agent's guest-get-time
+ * use. */
+static int cmd_date(int argc, char **argv)
+{
+	char iso[24];
+	if (argc != 1)
+		return shell_err(argv[0], SHELL_USAGE, "usage: date");
+	uint64_t us = rtc_now_us();
+	if (!us)
+		return shell_err(argv[0], 1, "the machine's clock is not set");
+	rtc_iso(us / 1000000, iso);
+	con_printf("date: %s (%llu.%06llu)\n", iso,
+		   (unsigned long long)(us / 1000000),
+		   (unsigned long long)(us % 1000000));
+	return 0;
+}
 
 static int cmd_timeline(int argc, char **argv)
 {
@@ -273,6 +291,7 @@ static int cmd_irq(int argc, char **argv)
 }
 
 const struct shell_cmd shell_sys_cmds[] = {
+	{ "date", "", "the clock (UTC, and Unix seconds)", cmd_date },
 	{ "timeline", "", "boot stages in microseconds since the entry",
 	  cmd_timeline },
 	{ "mem", "", "memory: firmware map, pages, heap", cmd_mem },

@@ -25,6 +25,7 @@
 #include "../runtime/runtime.h"
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
+#include "agent/agent.h"
 #include "app.h"
 #include "line.h"
 #include "net/inet.h"
@@ -188,6 +189,7 @@ int app_main(void)
 	timeline_mark(TIMELINE_MOUNT);
 	probe_rng();
 	inet_probe();	/* virtio-net on PCI (storage_probe took MMIO's) */
+	agent_probe();	/* virtio-serial on PCI (and MMIO's, taken there) */
 	rtc_init();
 	timeline_mark(TIMELINE_APP_READY);
 	banner();

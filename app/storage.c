@@ -10,6 +10,7 @@
 #include "../drivers/blk.h"
 #include "../drivers/nvme/nvme.h"
 #include "../drivers/virtio/virtio_blk.h"
+#include "../drivers/virtio/virtio_console.h"
 #include "../drivers/virtio/virtio_mmio.h"
 #include "../drivers/virtio/virtio_net.h"
 #include "../drivers/virtio/virtio_pci.h"
@@ -221,6 +222,10 @@ static void probe_mmio(void)
 			err = vnet_attach(v, &m->state);
 			if (!err)
 				m->state = net_get(net_count() - 1)->name;
+		} else if (!err && v->type == VIRTIO_TYPE_CONSOLE) {
+			err = vcon_attach(v, &m->state);	/* the agent's */
+			if (!err)
+				m->state = vcon_get(vcon_count() - 1)->name;
 		} else if (!err) {
 			err = VIRTIO_ERR_NODEV;
 		}

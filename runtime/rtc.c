@@ -2,6 +2,7 @@
 #include "rtc.h"
 
 #include "cpu.h"
+#include "fmt.h"
 #include "time.h"
 
 #define CMOS_ADDR 0x70
@@ -132,4 +133,13 @@ void rtc_set_us(uint64_t unix_us)
 	put(R_CENTURY, y / 100, bin);
 	outb(CMOS_ADDR, R_B);
 	outb(CMOS_DATA, b);
+}
+
+void rtc_iso(uint64_t unix_s, char out[24])
+{
+	unsigned y, m, d;
+	civil_from_days((int64_t)(unix_s / 86400), &y, &m, &d);
+	fmt_snprintf(out, 24, "%04u-%02u-%02uT%02u:%02u:%02uZ", y, m, d,
+		     (unsigned)(unix_s / 3600 % 24), (unsigned)(unix_s / 60 % 60),
+		     (unsigned)(unix_s % 60));
 }

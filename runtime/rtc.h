@@ -19,4 +19,7 @@ uint64_t rtc_now_us(void);
  * the next boot reads it too. rtc_init reads the CMOS clock again. */
 void rtc_set_us(uint64_t unix_us);
 
+/* "YYYY-MM-DDTHH:MM:SSZ" (ISO 8601, UTC) of Unix seconds into out. */
+void rtc_iso(uint64_t unix_s, char out[24]);
+
 #endif

@@ -27,6 +27,8 @@ struct qga_args {
 /* The request being checked and answered (qga_next is not reentered). */
 static jsmntok_t *toks;
 
+static void reparse(struct qga *q);
+
 int qga_init(struct qga *q, const struct qga_cmd *cmds, unsigned ncmds,
 	     int (*frozen)(void *ctx), void *ctx)
 {
@@ -35,7 +37,7 @@ int qga_init(struct qga *q, const struct qga_cmd *cmds, unsigned ncmds,
 	q->ncmds = ncmds;
 	q->frozen = frozen;
 	q->ctx = ctx;
-	q->parse_super = -1;
+	reparse(q);
 	q->tokens = malloc(QGA_TOKENS * sizeof(jsmntok_t));
 	return q->tokens ? 0 : -1;
 }
@@ -49,8 +51,11 @@ void qga_free(struct qga *q)
 /* The text moved or went: jsmn starts again from its beginning. */
 static void reparse(struct qga *q)
 {
-	q->parse_pos = q->parse_next = 0;
-	q->parse_super = -1;
+	jsmn_parser p;
+	jsmn_init(&p);
+	q->parse_pos = p.pos;
+	q->parse_next = p.toknext;
+	q->parse_super = p.toksuper;
 }
 
 /* Takes n bytes off the front of the input. */
@@ -227,7 +232,8 @@ static int container(const char *js, int i, int ntok)
  * nesting within QGA_DEPTH, containers well formed. NULL, or why not. */
 static const char *check(const char *js, int ntok)
 {
-	int depth[QGA_TOKENS], integer;
+	static int depth[QGA_TOKENS];
+	int integer;
 	for (int i = 0; i < ntok; i++) {
 		const jsmntok_t *t = &toks[i];
 		const char *s = js + t->start;

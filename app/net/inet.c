@@ -138,7 +138,7 @@ static err_t if_init(struct netif *n)
 	if (dev->tx_csum)	/* the device completes TCP's (offload) */
 		NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL &
 				       ~NETIF_CHECKSUM_GEN_TCP);
-	netif_set_hostname(n, "umbra");
+	netif_set_hostname(n, INET_HOSTNAME);
 	return ERR_OK;
 }
 

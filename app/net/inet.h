@@ -15,6 +15,8 @@
 
 struct net_dev;
 
+#define INET_HOSTNAME "umbra"	/* what DHCP and the guest agent say */
+
 enum inet_err {
 	INET_OK = 0,
 	INET_ERR_NODEV = -1,	/* no network device */

@@ -420,6 +420,7 @@ static void add_port(struct pci_dev *pd, struct hba *h, uint32_t i,
 		     p->id.model, i, p->ncq ? "NCQ" : "DMA");
 	memcpy(b->serial, p->id.serial, sizeof(b->serial) - 1);
 	b->transport = "ahci";
+	b->pci = pd;
 	b->sectors = p->id.sectors;
 	b->sector_size = p->id.sector_size;
 	b->max_sectors = PRD_MAX / p->id.sector_size;

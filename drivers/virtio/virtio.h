@@ -86,6 +86,7 @@ struct virtio_dev {
 	void *transport;		/* the transport's own state */
 	const char *transport_name;	/* "modern", "legacy", "mmio v2" ... */
 	uint16_t type;			/* virtio 1.2 §5: 2 = block */
+	struct pci_dev *pci;		/* the PCI function, or NULL */
 	int legacy;
 	uint64_t features;		/* negotiated */
 };

@@ -201,8 +201,13 @@ static void port_remove(struct port *p)
 	p->pub.name[0] = 0;
 }
 
+/* QEMU sends the name with its NUL (the spec says without): a NUL ends
+ * it. */
 static void port_name(struct port *p, const uint8_t *s, uint32_t n)
 {
+	const uint8_t *nul = memchr(s, 0, n);
+	if (nul)
+		n = (uint32_t)(nul - s);
 	uint32_t keep = n < VCON_NAME_MAX - 1 ? n : VCON_NAME_MAX - 1;
 	for (uint32_t i = 0; i < keep; i++)	/* printable, or '?' */
 		p->pub.name[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
@@ -474,7 +479,10 @@ static void interrupts(struct vcon *v)
 		v->all_irqs = vec != 0;
 		if (!v->pub.irq_vec)
 			v->pub.irq_vec = vec;
-		if (vec && (!v->nvecs || v->vecs[v->nvecs - 1] != vec))
+		unsigned k = 0;
+		while (k < v->nvecs && v->vecs[k] != vec)
+			k++;
+		if (vec && k == v->nvecs)	/* one vector may serve many */
 			v->vecs[v->nvecs++] = vec;
 	}
 	if (!v->all_irqs)

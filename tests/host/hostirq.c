@@ -78,3 +78,10 @@ int irq_route_isa(int vec, unsigned irq)
 	(void)irq;
 	return -1;
 }
+
+void irq_replace(int vec, irq_fn *fn, void *ctx)
+{
+	(void)vec;
+	(void)fn;
+	(void)ctx;
+}
