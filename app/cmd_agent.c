@@ -1,6 +1,7 @@
 /* The guest agent's commands: ports (virtio-serial devices and their
  * ports) and agent (its port, its counters, the volume's freeze). */
 #include <stdint.h>
+#include <string.h>
 
 #include "../drivers/virtio/virtio_console.h"
 #include "../runtime/console.h"
@@ -42,8 +43,16 @@ static int cmd_ports(int argc, char **argv)
 static int cmd_agent(int argc, char **argv)
 {
 	struct agent_status st;
+	unsigned long long s;
+	if (argc == 3 && !strcmp(argv[1], "freeze-limit") &&
+	    !shell_parse_u64(argv[2], &s) && s >= 1 && s <= AGENT_FREEZE_MAX) {
+		agent_freeze_limit = (unsigned)s;
+		return 0;
+	}
 	if (argc != 1)
-		return shell_err(argv[0], SHELL_USAGE, "usage: agent");
+		return shell_err(argv[0], SHELL_USAGE, "usage: agent "
+				 "[freeze-limit SECONDS] (1 to %u)",
+				 AGENT_FREEZE_MAX);
 	agent_status(&st);
 	if (st.port)
 		con_printf("agent: %s (%s), host %s; %llu requests, %llu "
@@ -54,14 +63,15 @@ static int cmd_agent(int argc, char **argv)
 			   (unsigned long long)st.dropped);
 	else
 		con_printf("agent: no port named %s\n", AGENT_PORT);
-	con_printf("agent: volume %s\n", storage_frozen() ? "frozen"
-						       : "thawed");
+	con_printf("agent: volume %s; a freeze holds writes at most %u s\n",
+		   storage_frozen() ? "frozen" : "thawed", agent_freeze_limit);
 	return 0;
 }
 
 const struct shell_cmd shell_agent_cmds[] = {
 	{ "ports", "", "virtio-serial devices and their ports", cmd_ports },
-	{ "agent", "", "the QEMU guest agent: its port, requests, the freeze",
+	{ "agent", "[freeze-limit S]", "the QEMU guest agent: its port, "
+	  "requests, the freeze (and how long one may hold writes)",
 	  cmd_agent },
 	{ 0, 0, 0, 0 },
 };

@@ -152,6 +152,7 @@ int storage_freeze(uint64_t seconds)
 
 int storage_thaw(int *ended_early)
 {
+	deadline(0);
 	int was = frozen;
 	*ended_early = !was && expired;
 	frozen = expired = 0;
@@ -161,8 +162,7 @@ int storage_thaw(int *ended_early)
 
 int storage_frozen(void)
 {
-	deadline(0);
-	return frozen;
+	return frozen && time_us() < frozen_until;	/* only looks */
 }
 
 void storage_efs_io(struct blk_dev *d, struct efs_io *io)

@@ -53,7 +53,8 @@ int storage_freeze(uint64_t seconds);
  * when the last freeze ended at its deadline before this call. */
 int storage_thaw(int *ended_early);
 
-/* Nonzero while the volume is frozen. */
+/* Nonzero while the volume is frozen (only looks: interrupts may be
+ * off). */
 int storage_frozen(void);
 
 /* efs_strerror, but for errors that came from the device, the block

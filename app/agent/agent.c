@@ -26,6 +26,8 @@ static size_t out_len;
 static int busy;		/* work left over from the last run */
 static uint8_t said_stop[VCON_MAX_DEVS];
 
+unsigned agent_freeze_limit = AGENT_FREEZE_S;
+
 static int frozen(void *ctx)
 {
 	(void)ctx;

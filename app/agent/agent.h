@@ -14,6 +14,11 @@
 
 #define AGENT_PORT "org.qemu.guest_agent.0"
 #define AGENT_FREEZE_S 600	/* a freeze holds writes at most 10 min */
+#define AGENT_FREEZE_MAX 3600	/* what `agent freeze-limit` may set */
+
+/* How long a freeze may hold writes (s): AGENT_FREEZE_S, or what the
+ * shell set (1 .. AGENT_FREEZE_MAX). */
+extern unsigned agent_freeze_limit;
 
 /* Drives the virtio-console devices on PCI (storage_probe took those on
  * virtio-mmio) and, when there is one, adds the agent to the loop; it

@@ -90,7 +90,7 @@ static void fsfreeze_status(struct qga *q, const struct qga_args *a,
 
 static void freeze(struct qga *q, struct jw *w)
 {
-	int r = storage_freeze(AGENT_FREEZE_S);
+	int r = storage_freeze(agent_freeze_limit);
 	if (r < 0) {
 		qga_error(q, "GenericError", "failed to freeze /: %s",
 			  storage_strerror(r));
@@ -99,7 +99,7 @@ static void freeze(struct qga *q, struct jw *w)
 	if (r)
 		con_printf("agent: froze %s: writes wait until the thaw, at "
 			   "most %u s\n", storage_root_dev()->name,
-			   AGENT_FREEZE_S);
+			   agent_freeze_limit);
 	jw_int(w, r);
 }
 
@@ -140,8 +140,8 @@ static void fsfreeze_thaw(struct qga *q, const struct qga_args *a,
 	if (n)
 		con_printf("agent: thawed %s\n", storage_root_dev()->name);
 	else if (ended)
-		con_printf("agent: thaw after the freeze ended at its deadline "
-			   "(%u s): 0 thawed\n", AGENT_FREEZE_S);
+		con_printf("agent: thaw after the freeze ended at its "
+			   "deadline: 0 thawed\n");
 	jw_int(w, n);
 }
 

@@ -37,6 +37,22 @@ static void stats(void)
 		   (unsigned long long)(busy % 10));
 }
 
+/* The writes held while the volume was frozen go on at the thaw. */
+static int thawed(void *ctx)
+{
+	(void)ctx;
+	return http_held() && !storage_frozen();
+}
+
+static void resume(void *ctx)
+{
+	(void)ctx;
+	http_resume();
+}
+
+static struct loop_source held = { "serve: held writes", thawed, resume, 0,
+				   0, 0, 0, 0, 0 };
+
 static int wake(void *ctx)
 {
 	(void)ctx;
@@ -114,6 +130,7 @@ int http_serve(const struct http_opts *o)
 		   o->token ? "writes with the token" : "read-only");
 	http_srv.t0 = time_us();
 	http_srv.halted0 = idle_halted_tsc();
+	loop_add(&held);
 	int stopped = 0;
 	while (!stopped && !power_button_pressed()) {
 		loop_wait(wake, 0, IDLE_NEVER);
@@ -125,6 +142,7 @@ int http_serve(const struct http_opts *o)
 				stats();
 		}
 	}
+	loop_remove(&held);
 	stop();
 	stats();
 	return 0;

@@ -1,26 +1,13 @@
 """A client of the QEMU guest agent's protocol, as libvirt and Proxmox
-speak it: a unix socket QEMU serves (-chardev socket,server=on) for a
-virtserialport named org.qemu.guest_agent.0; 0xFF and guest-sync-delimited
-to get in step, then one request and one answer at a time."""
+speak it: a unix socket QEMU serves (deploy/umbra_deploy.py:agent_args)
+for a virtserialport named org.qemu.guest_agent.0; 0xFF and
+guest-sync-delimited to get in step, then one request and one answer at a
+time."""
 
 import json
 import random
 import socket
 import time
-
-PORT_NAME = "org.qemu.guest_agent.0"
-
-
-def chardev(path, devices=("virtio-serial-pci",)):
-    """QEMU options for a virtio-serial device with the agent's port on a
-    unix socket at path; devices: the controller(s) ("virtio-serial-pci",
-    with options after a comma, or "virtio-serial-device" on microvm)."""
-    argv = ["-chardev", f"socket,id=qga0,path={path},server=on,wait=off"]
-    for i, d in enumerate(devices):
-        argv += ["-device", f"{d},id=vser{i}"]
-    argv += ["-device", f"virtserialport,bus=vser0.0,chardev=qga0,"
-             f"name={PORT_NAME}"]
-    return argv
 
 
 class Agent:
