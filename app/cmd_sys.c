@@ -6,6 +6,7 @@
 #include "../drivers/ata/ide.h"
 #include "../drivers/blk.h"
 #include "../drivers/net.h"
+#include "../drivers/virtio/virtio_console.h"
 #include "../runtime/console.h"
 #include "../runtime/irq.h"
 #include "../runtime/heap.h"
@@ -173,12 +174,16 @@ static void __attribute__((noinline)) smash(volatile size_t n)
 		((volatile char *)buf)[i] = 'x';
 }
 
-/* The interrupt of disk or network device `name`; 0 (said) if none. */
+/* The interrupt of disk, network or virtio-serial device `name`; 0
+ * (said) if none. */
 static int device_vec(const char *name)
 {
 	struct blk_dev *d = blk_find(name);
 	struct net_dev *n = net_find(name);
 	int vec = d ? d->irq_vec : n ? n->irq_vec : 0;
+	for (unsigned i = 0; !d && !n && i < vcon_count(); i++)
+		if (!strcmp(vcon_get(i)->name, name))
+			vec = vcon_get(i)->irq_vec;
 	if (!vec)
 		shell_err("fault", 1, "%s: no such device with an interrupt",
 			  name);

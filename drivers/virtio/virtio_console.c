@@ -6,75 +6,18 @@
  * says is trusted: ids, events and lengths are checked; a message that
  * breaks the rules is counted and ignored, a ring that does stops the
  * device. */
-#include "virtio_console.h"
+#include "virtio_console_int.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../runtime/fmt.h"
-#include "../../runtime/irq.h"
 #include "../../runtime/le.h"
 #include "../../runtime/page.h"
-#include "virtq.h"
-
-#define F_MULTIPORT 1		/* §5.3.3 */
-#define CFG_MAX_NR_PORTS 4	/* §5.3.4: le32 max_nr_ports */
-
-/* §5.3.6.2 control events */
-#define EV_DEVICE_READY 0
-#define EV_DEVICE_ADD 1
-#define EV_DEVICE_REMOVE 2
-#define EV_PORT_READY 3
-#define EV_CONSOLE_PORT 4
-#define EV_RESIZE 5
-#define EV_PORT_OPEN 6
-#define EV_PORT_NAME 7
-#define CTL_LEN 8
-
-/* §5.3.2: receiveq(port0) 0, transmitq(port0) 1, control 2 and 3, then
- * port N at 2N + 2 and 2N + 3. */
-#define CTL_RXQ 2
-#define CTL_TXQ 3
-
-#define CTL_BUF 128		/* a message and a name of up to 120 bytes */
-#define CTL_RX_BUFS 16
-#define CTL_TX_BUFS 16
-#define CTL_BUDGET 64		/* messages per poll */
-#define PORT_BUF 4096
-#define PORT_RX_BUFS 4
-#define PORT_TX_BUFS 4
-#define QUEUE_WANT 16
 
 _Static_assert(CTL_BUF * (CTL_RX_BUFS + CTL_TX_BUFS) <= PAGE_SIZE,
 	       "the control buffers fit a page");
-
-struct port {
-	struct vcon_port pub;	/* first */
-	struct virtq rx, tx;
-	uint8_t *rxbuf, *txbuf;	/* allocated when first announced */
-	uint8_t queues;		/* both queues set up */
-	uint8_t posted;		/* its receive buffers are with the device */
-	uint8_t want_room;	/* a write found no free transmit buffer */
-	uint8_t *cur;		/* a received buffer being read */
-	uint32_t cur_len, cur_off;
-	uint16_t tx_free[PORT_TX_BUFS];
-	uint32_t tx_nfree;
-	char irq_name[12];
-};
-
-struct vcon {
-	struct vcon_dev pub;	/* first */
-	struct virtio_dev *dev;
-	struct virtq crx, ctx;
-	uint8_t *ctlbuf;	/* receive buffers, then transmit ones */
-	uint16_t ctx_free[CTL_TX_BUFS];
-	uint32_t ctx_nfree;
-	uint8_t multiport, all_irqs;
-	int vecs[1 + VCON_MAX_PORTS];
-	unsigned nvecs;
-	struct port ports[VCON_MAX_PORTS];
-};
 
 static struct vcon *devs[VCON_MAX_DEVS];
 static unsigned ndevs;
@@ -90,11 +33,6 @@ const char *vcon_strerror(int err)
 	}
 }
 
-static struct vcon *vc(struct vcon_dev *d)
-{
-	return (struct vcon *)d;
-}
-
 static void note(struct vcon *v, const char *fmt, ...)
 {
 	va_list ap;
@@ -103,19 +41,13 @@ static void note(struct vcon *v, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A ring the device broke: stopped for good (a reset: no more DMA). */
-static int stop(struct vcon *v, const char *what)
+int vcon_fail(struct vcon *v, const char *what)
 {
 	note(v, "%s", what);
 	v->pub.failed = 1;
 	virtio_fail(v->dev);
 	virtio_reset(v->dev);
 	return VCON_ERR_DEVICE;
-}
-
-static uint16_t rxq(uint32_t id)
-{
-	return (uint16_t)(id ? 2 * id + 2 : 0);
 }
 
 static uint8_t *ctl_tx_buf(struct vcon *v, uint32_t i)
@@ -132,7 +64,7 @@ static int ctl_reclaim(struct vcon *v)
 	while ((r = virtq_get(&v->ctx, &tok, &len)) == 1)
 		v->ctx_free[v->ctx_nfree++] = (uint16_t)
 			(((uint8_t *)tok - ctl_tx_buf(v, 0)) / CTL_BUF);
-	return r < 0 ? stop(v, "control transmit ring: a buffer that was "
+	return r < 0 ? vcon_fail(v, "control transmit ring: a buffer that was "
 			       "not posted") : 0;
 }
 
@@ -160,7 +92,7 @@ static int ctl_send(struct vcon *v, uint32_t id, uint16_t event,
 	return 0;
 }
 
-static int post(struct virtq *q, uint8_t *buf, uint32_t len)
+int vcon_post(struct virtq *q, uint8_t *buf, uint32_t len)
 {
 	struct virtq_buf b = { (uintptr_t)buf, len, 1 };
 	return virtq_add(q, &b, 1, buf);
@@ -179,7 +111,7 @@ static int port_add(struct vcon *v, struct port *p)
 	}
 	int ok = p->queues && p->rxbuf && p->txbuf;
 	for (uint32_t i = 0; ok && !p->posted && i < PORT_RX_BUFS; i++)
-		ok = !post(&p->rx, p->rxbuf + i * PORT_BUF, PORT_BUF);
+		ok = !vcon_post(&p->rx, p->rxbuf + i * PORT_BUF, PORT_BUF);
 	if (ok && !p->posted) {
 		p->posted = 1;
 		virtq_kick(&p->rx);
@@ -192,7 +124,7 @@ static int port_add(struct vcon *v, struct port *p)
 static void port_remove(struct port *p)
 {
 	if (p->cur) {		/* what was not read goes back */
-		post(&p->rx, p->cur, PORT_BUF);
+		vcon_post(&p->rx, p->cur, PORT_BUF);
 		virtq_kick(&p->rx);
 		p->cur = 0;
 	}
@@ -263,7 +195,7 @@ static int handle(struct vcon *v, const uint8_t *b, uint32_t len)
 
 int vcon_poll(struct vcon_dev *d)
 {
-	struct vcon *v = vc(d);
+	struct vcon *v = vcon_of(d);
 	if (d->failed)
 		return VCON_ERR_DOWN;
 	if (!v->multiport)
@@ -275,38 +207,22 @@ int vcon_poll(struct vcon_dev *d)
 		int r = virtq_get(&v->crx, &tok, &len);
 		if (r <= 0) {
 			if (r < 0)
-				err = stop(v, "control receive ring: a buffer "
+				err = vcon_fail(v, "control receive ring: a buffer "
 					   "that was not posted");
 			break;
 		}
 		err = handle(v, tok, len);
-		if (!err && !d->failed && post(&v->crx, tok, CTL_BUF))
-			err = stop(v, "control receive ring overflow");
+		if (!err && !d->failed && vcon_post(&v->crx, tok, CTL_BUF))
+			err = vcon_fail(v, "control receive ring overflow");
 	}
 	if (!err && !d->failed)
 		virtq_kick(&v->crx);
 	return d->failed ? VCON_ERR_DEVICE : err;
 }
 
-int vcon_pending(struct vcon_dev *d)
-{
-	struct vcon *v = vc(d);
-	if (d->failed)
-		return 0;
-	if (v->multiport && virtq_pending(&v->crx))
-		return 1;
-	for (uint32_t i = 0; i < d->nports; i++) {
-		struct port *p = &v->ports[i];
-		if (p->pub.added && (p->cur || virtq_pending(&p->rx) ||
-				     (p->want_room && virtq_pending(&p->tx))))
-			return 1;
-	}
-	return 0;
-}
-
 struct vcon_port *vcon_port(struct vcon_dev *d, uint32_t id)
 {
-	struct vcon *v = vc(d);
+	struct vcon *v = vcon_of(d);
 	return id < d->nports && v->ports[id].pub.added ? &v->ports[id].pub
 							: 0;
 }
@@ -322,134 +238,16 @@ struct vcon_port *vcon_find(const char *name)
 	return 0;
 }
 
-static struct port *usable(struct vcon_port *pub, int *err)
-{
-	struct port *p = (struct port *)pub;
-	*err = pub->dev->failed ? VCON_ERR_DOWN : !pub->added
-	       ? VCON_ERR_GONE : 0;
-	return *err ? 0 : p;
-}
-
 int vcon_open(struct vcon_port *pub, int open)
 {
 	int err;
-	struct port *p = usable(pub, &err);
+	struct port *p = vcon_usable(pub, &err);
 	if (!p)
 		return err;
 	pub->guest_open = (uint8_t)(open != 0);
-	struct vcon *v = vc(pub->dev);
+	struct vcon *v = vcon_of(pub->dev);
 	return v->multiport ? ctl_send(v, pub->id, EV_PORT_OPEN,
 				       (uint16_t)pub->guest_open) : 0;
-}
-
-long vcon_read(struct vcon_port *pub, void *buf, size_t len)
-{
-	int err;
-	struct port *p = usable(pub, &err);
-	if (!p)
-		return err;
-	size_t got = 0;
-	while (got < len) {
-		if (!p->cur) {
-			void *tok;
-			int r = virtq_get(&p->rx, &tok, &p->cur_len);
-			if (r < 0)
-				return stop(vc(pub->dev), "receive ring: a "
-					    "buffer that was not posted");
-			if (!r)
-				break;
-			p->cur = tok;
-			p->cur_off = 0;
-		}
-		size_t n = p->cur_len - p->cur_off;
-		if (n > len - got)
-			n = len - got;
-		memcpy((uint8_t *)buf + got, p->cur + p->cur_off, n);
-		got += n;
-		p->cur_off += (uint32_t)n;
-		if (p->cur_off == p->cur_len) {
-			post(&p->rx, p->cur, PORT_BUF);	/* it came from there */
-			virtq_kick(&p->rx);
-			p->cur = 0;
-		}
-	}
-	pub->rx_bytes += got;
-	return (long)got;
-}
-
-static int tx_reclaim(struct port *p)
-{
-	void *tok;
-	uint32_t len;
-	int r;
-	while ((r = virtq_get(&p->tx, &tok, &len)) == 1)
-		p->tx_free[p->tx_nfree++] =
-			(uint16_t)(((uint8_t *)tok - p->txbuf) / PORT_BUF);
-	return r < 0 ? stop(vc(p->pub.dev), "transmit ring: a buffer that "
-			    "was not posted") : 0;
-}
-
-long vcon_write(struct vcon_port *pub, const void *buf, size_t len)
-{
-	int err;
-	struct port *p = usable(pub, &err);
-	if (!p || (err = tx_reclaim(p)))
-		return err;
-	size_t done = 0;
-	while (done < len && p->tx_nfree && virtq_room(&p->tx, 1)) {
-		uint8_t *b = p->txbuf + p->tx_free[--p->tx_nfree] * PORT_BUF;
-		size_t n = len - done < PORT_BUF ? len - done : PORT_BUF;
-		memcpy(b, (const uint8_t *)buf + done, n);
-		struct virtq_buf qb = { (uintptr_t)b, (uint32_t)n, 0 };
-		virtq_add(&p->tx, &qb, 1, b);
-		done += n;
-	}
-	if (done)
-		virtq_kick(&p->tx);
-	p->want_room = done < len;
-	pub->tx_bytes += done;
-	return (long)done;
-}
-
-static int use_irq(const struct vcon_dev *d)
-{
-	return d->irq_vec && vc((struct vcon_dev *)d)->all_irqs &&
-	       !d->polling && irq_ready();
-}
-
-const char *vcon_wait_mode(const struct vcon_dev *d)
-{
-	return use_irq(d) ? "interrupt" : d->irq_vec && !d->polling
-		? "polling (no interrupts)" : "polling";
-}
-
-uint64_t vcon_watch(struct vcon_dev *d, uint64_t *irqs)
-{
-	struct vcon *v = vc(d);
-	int want_room = 0;
-	*irqs = 0;
-	for (unsigned i = 0; i < v->nvecs; i++)
-		*irqs += irq_count(v->vecs[i]);
-	for (uint32_t i = 0; i < d->nports; i++)
-		want_room |= v->ports[i].want_room;
-	/* transmit queues have no interrupt: room is found by looking */
-	return use_irq(d) && !want_room ? VCON_TICK_US : VCON_POLL_US;
-}
-
-int vcon_woke(struct vcon_dev *d, int irq_came)
-{
-	if (irq_came || !use_irq(d) || d->failed)
-		return 0;
-	struct vcon *v = vc(d);
-	int on = irq_save();
-	int work = v->multiport && virtq_pending(&v->crx);
-	for (uint32_t i = 0; i < d->nports; i++)
-		work |= v->ports[i].pub.added && virtq_pending(&v->ports[i].rx);
-	irq_restore(on);
-	if (!work || ++d->lost_irqs < VCON_LOST_IRQS)
-		return 0;
-	d->polling = 1;
-	return 1;
 }
 
 /* The interrupts only say whether their queue had anything. */
@@ -475,7 +273,7 @@ static void interrupts(struct vcon *v)
 			continue;
 		fmt_snprintf(p->irq_name, sizeof(p->irq_name), "%sp%u",
 			     v->pub.name, i);
-		int vec = d->ops->irq(d, rxq(i), p->irq_name, queue_irq, &p->rx);
+		int vec = d->ops->irq(d, vcon_rxq(i), p->irq_name, queue_irq, &p->rx);
 		v->all_irqs = vec != 0;
 		if (!v->pub.irq_vec)
 			v->pub.irq_vec = vec;
@@ -508,8 +306,8 @@ static int queues(struct vcon *v, const char **why)
 		struct port *p = &v->ports[i];
 		p->pub.dev = &v->pub;
 		p->pub.id = i;
-		p->queues = !virtq_init(&p->rx, d, rxq(i), QUEUE_WANT) &&
-			    !virtq_init(&p->tx, d, (uint16_t)(rxq(i) + 1),
+		p->queues = !virtq_init(&p->rx, d, vcon_rxq(i), QUEUE_WANT) &&
+			    !virtq_init(&p->tx, d, (uint16_t)(vcon_rxq(i) + 1),
 					QUEUE_WANT);
 		p->tx.loose_len = 1;
 	}
@@ -524,7 +322,7 @@ static int queues(struct vcon *v, const char **why)
 		v->ctx_free[i] = (uint16_t)i;
 	v->ctx_nfree = CTL_TX_BUFS;
 	for (uint32_t i = 0; v->multiport && i < CTL_RX_BUFS; i++)
-		if (post(&v->crx, v->ctlbuf + i * CTL_BUF, CTL_BUF))
+		if (vcon_post(&v->crx, v->ctlbuf + i * CTL_BUF, CTL_BUF))
 			return VIRTIO_ERR_QUEUE;
 	return 0;
 }

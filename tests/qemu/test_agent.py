@@ -345,14 +345,19 @@ def hostile_legacy(t):
          "reboot line")
 
 
-@case("agent: microvm, virtio-mmio v1 (legacy): sync, ping, fsinfo, "
-      "guest-shutdown from a script's sleep")
+@case("agent: microvm, virtio-mmio v1 (legacy): sync, fsinfo, a lost "
+      "interrupt turns the device to polling, guest-shutdown from sleep")
 def microvm_legacy(t):
     vm, a = agent_vm(t, t.fresh_disk(), microvm=True,
-                     cmd="ports; sleep 60000")
+                     cmd="ports; fault irq vport0; sleep 60000")
     vm.until("ports: 1 virtio-serial devices")
     a.sync()
-    want(a.ret("guest-ping") == {}, "ping")
+    for _ in range(6):		# found by the tick while the CPU halts
+        time.sleep(0.3)
+        want(a.ret("guest-ping") == {}, "ping without the interrupt")
+    vm.until("vport0: messages arrive without their interrupt (vector ",
+             30)
+    vm.until("polling from now on")
     fs = a.ret("guest-get-fsinfo")
     want(fs[0]["name"] == "vda2" and fs[0]["disk"][0]["pci-controller"] ==
          {"domain": -1, "bus": -1, "slot": -1, "function": -1},
