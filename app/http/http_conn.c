@@ -1,6 +1,6 @@
 /* A connection of `serve`; see http_conn.h. lwIP's raw TCP API calls
- * back from the network's loop source: http_accept, on_recv (bytes
- * arrived), on_sent (the peer acknowledged: room to send more), on_poll (every
+ * back from inside inet.c's poll: http_accept, on_recv (bytes arrived),
+ * on_sent (the peer acknowledged: room to send more), on_poll (every
  * second: timeouts) and on_err (the connection is gone). One request at
  * a time per connection (RFC 9112 §9.3.2: pipelined requests wait,
  * unread, in the connection's queue, and the window closes behind
