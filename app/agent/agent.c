@@ -11,6 +11,7 @@
 #include "../../drivers/virtio/virtio_pci.h"
 #include "../../runtime/console.h"
 #include "../../runtime/fmt.h"
+#include "../../runtime/irq.h"
 #include "../../runtime/pci.h"
 #include "../loop.h"
 #include "../storage.h"
@@ -92,13 +93,24 @@ static void serve_port(void)
 	busy = 1;
 }
 
+/* The port has what serve_port waits for: a new peer, room for the
+ * answer being sent, or (none being sent) bytes to read. Interrupts off. */
+static int port_work(void)
+{
+	if (!port || !port->added)
+		return 0;
+	if (port->opens != opens || (out_len && !port->host_open))
+		return 1;
+	return out_len ? vcon_writable(port) : vcon_readable(port);
+}
+
 static int pending(void *ctx)
 {
 	(void)ctx;
 	for (unsigned i = 0; i < vcon_count(); i++)
 		if (vcon_pending(vcon_get(i)))
 			return 1;
-	return busy;
+	return busy || port_work();
 }
 
 static void run(void *ctx)
@@ -130,12 +142,20 @@ static uint64_t watch(void *ctx, uint64_t *irqs)
 	return tick;
 }
 
+/* Work found after a halt without the interrupt: a device's control
+ * message, or what the agent's port waits for. */
 static void woke(void *ctx, int irq_came)
 {
 	(void)ctx;
+	if (irq_came)
+		return;
 	for (unsigned i = 0; i < vcon_count(); i++) {
 		struct vcon_dev *d = vcon_get(i);
-		if (vcon_woke(d, irq_came))
+		int on = irq_save();
+		int work = vcon_pending(d) || (port && port->dev == d &&
+					       port_work());
+		irq_restore(on);
+		if (work && vcon_lost_irq(d))
 			con_printf("%s: messages arrive without their interrupt "
 				   "(vector %d); polling from now on\n", d->name,
 				   d->irq_vec);

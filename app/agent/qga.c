@@ -369,8 +369,8 @@ int qga_arg_raw(const struct qga_args *a, const char *name,
 	int i = find_param(a, name);
 	if (i < 0)
 		return 0;
-	*json = a->js + a->tok[i].start;
-	*n = (size_t)tlen(&a->tok[i]);
+	*json = a->js + outer_start(i);	/* a string's quotes too */
+	*n = (size_t)(outer_end(i) - outer_start(i));
 	return 1;
 }
 
@@ -561,7 +561,8 @@ static void answer(struct qga *q, const char *js, size_t n, int ntok)
 	}
 	if (id >= 0) {		/* checked JSON: echoed as it came */
 		jw_key(&q->w, "id");
-		jw_raw(&q->w, js + toks[id].start, (size_t)tlen(&toks[id]));
+		jw_raw(&q->w, js + outer_start(id),
+		       (size_t)(outer_end(id) - outer_start(id)));
 	}
 	jw_end(&q->w);
 	if (q->w.full) {	/* a long return value, or a long id */

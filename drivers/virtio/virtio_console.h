@@ -83,9 +83,13 @@ struct vcon_port *vcon_find(const char *name);
  * VCON_ERR_DEVICE when it broke the protocol (it is stopped). */
 int vcon_poll(struct vcon_dev *d);
 
-/* Nonzero when vcon_poll or a vcon_read on d has something (interrupts
- * off: only looks). */
+/* Nonzero when vcon_poll has control messages to take; vcon_readable:
+ * vcon_read on p would return bytes; vcon_writable: vcon_write would
+ * take some. Interrupts off: they only look. (Bytes nobody reads are
+ * not work: a reader that waits for room does not spin on them.) */
 int vcon_pending(struct vcon_dev *d);
+int vcon_readable(struct vcon_port *p);
+int vcon_writable(struct vcon_port *p);
 
 /* Tells the device that we opened (1) or closed (0) port p: only an open
  * port gets the host's bytes. */
@@ -96,16 +100,18 @@ int vcon_open(struct vcon_port *p, int open);
 long vcon_read(struct vcon_port *p, void *buf, size_t len);
 
 /* Queues up to len bytes of buf on p (copied): the count, 0 when no
- * transmit buffer is free now (vcon_pending turns true when one is), or
- * an error. */
+ * transmit buffer is free now (vcon_writable turns true when one is),
+ * or an error. */
 long vcon_write(struct vcon_port *p, const void *buf, size_t len);
 
-/* For the app's loop: how soon to look at d without an interrupt (us),
- * and in *irqs the interrupts it has taken. After a halted wait,
- * vcon_woke counts work found without the interrupt; it returns 1 when
- * that just turned the device to polling (the caller says so). */
+/* For the app's loop: how soon to look at d without an interrupt (us;
+ * soon while a port waits for room: transmit queues have none), and in
+ * *irqs the interrupts it has taken. vcon_lost_irq: after a halted wait
+ * the caller found work of d's though its interrupt did not come;
+ * VCON_LOST_IRQS of them turn the device to polling: 1 when this one did
+ * (the caller says so). */
 uint64_t vcon_watch(struct vcon_dev *d, uint64_t *irqs);
-int vcon_woke(struct vcon_dev *d, int irq_came);
+int vcon_lost_irq(struct vcon_dev *d);
 
 /* "interrupt", "polling" or "polling (no interrupts)". */
 const char *vcon_wait_mode(const struct vcon_dev *d);

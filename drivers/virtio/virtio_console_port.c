@@ -8,17 +8,21 @@
 int vcon_pending(struct vcon_dev *d)
 {
 	struct vcon *v = vcon_of(d);
-	if (d->failed)
-		return 0;
-	if (v->multiport && virtq_pending(&v->crx))
-		return 1;
-	for (uint32_t i = 0; i < d->nports; i++) {
-		struct port *p = &v->ports[i];
-		if (p->pub.added && (p->cur || virtq_pending(&p->rx) ||
-				     (p->want_room && virtq_pending(&p->tx))))
-			return 1;
-	}
-	return 0;
+	return !d->failed && v->multiport && virtq_pending(&v->crx);
+}
+
+int vcon_readable(struct vcon_port *pub)
+{
+	struct port *p = (struct port *)pub;
+	return !pub->dev->failed && pub->added &&
+	       (p->cur || virtq_pending(&p->rx));
+}
+
+int vcon_writable(struct vcon_port *pub)
+{
+	struct port *p = (struct port *)pub;
+	return !pub->dev->failed && pub->added &&
+	       (p->tx_nfree || virtq_pending(&p->tx));
 }
 
 struct port *vcon_usable(struct vcon_port *pub, int *err)
@@ -123,17 +127,9 @@ uint64_t vcon_watch(struct vcon_dev *d, uint64_t *irqs)
 	return use_irq(d) && !want_room ? VCON_TICK_US : VCON_POLL_US;
 }
 
-int vcon_woke(struct vcon_dev *d, int irq_came)
+int vcon_lost_irq(struct vcon_dev *d)
 {
-	if (irq_came || !use_irq(d) || d->failed)
-		return 0;
-	struct vcon *v = vcon_of(d);
-	int on = irq_save();
-	int work = v->multiport && virtq_pending(&v->crx);
-	for (uint32_t i = 0; i < d->nports; i++)
-		work |= v->ports[i].pub.added && virtq_pending(&v->ports[i].rx);
-	irq_restore(on);
-	if (!work || ++d->lost_irqs < VCON_LOST_IRQS)
+	if (!use_irq(d) || d->failed || ++d->lost_irqs < VCON_LOST_IRQS)
 		return 0;
 	d->polling = 1;
 	return 1;

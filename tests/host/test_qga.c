@@ -171,6 +171,8 @@ static void test_answers(void)
 	    "\xff{\"return\": -7}\n");
 	ask("{\"execute\":\"guest-ping\",\"id\":{\"a\":[1,\"x\"]}}",
 	    "{\"return\": {}, \"id\": {\"a\":[1,\"x\"]}}\n");
+	ask("{\"execute\":\"guest-ping\",\"id\":\"a\\\"b\"}",
+	    "{\"return\": {}, \"id\": \"a\\\"b\"}\n");
 	ask("{\"execute\":\"guest-shutdown\"}", "");
 	CHECK_STR(seen_mode, "powerdown");
 	ask("{\"execute\":\"guest-shutdown\",\"arguments\":{\"mode\":"

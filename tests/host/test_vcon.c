@@ -147,16 +147,18 @@ static void test_multiport(void)
 	CHECK(p->guest_open);
 	/* bytes in, read in pieces; the buffer goes back when empty */
 	char buf[16];
+	CHECK(!vcon_readable(p) && vcon_writable(p));
 	data_in(&f, 1, "{\"ping\"}", 8);
-	CHECK(vcon_pending(d));
+	CHECK(vcon_readable(p) && !vcon_pending(d));
 	CHECK_INT(vcon_read(p, buf, 3), 3);
+	CHECK(vcon_readable(p));	/* the rest of the buffer */
 	CHECK(!memcmp(buf, "{\"p", 3));
 	CHECK_INT(fakevirtio_avail(&f, rxq(1)), 4);
 	CHECK_INT(vcon_read(p, buf, sizeof(buf)), 5);
 	CHECK(!memcmp(buf, "ing\"}", 5));
 	CHECK_INT(fakevirtio_avail(&f, rxq(1)), 5);
 	CHECK_INT(vcon_read(p, buf, sizeof(buf)), 0);
-	CHECK(!vcon_pending(d));
+	CHECK(!vcon_readable(p));
 	/* bytes out: 10000 over three buffers; the ring fills; room again */
 	static char big[20000], got[20000];
 	for (size_t i = 0; i < sizeof(big); i++)
@@ -168,11 +170,11 @@ static void test_multiport(void)
 	CHECK_INT(vcon_write(p, big, 10), 0);
 	uint64_t irqs;
 	CHECK_INT(vcon_watch(d, &irqs), VCON_POLL_US);	/* looks for room */
-	CHECK(!vcon_pending(d));
+	CHECK(!vcon_writable(p));
 	CHECK_INT(data_out(&f, 1, got, sizeof(got)), 16384);
-	CHECK(vcon_pending(d));
+	CHECK(vcon_writable(p));
 	CHECK_INT(vcon_write(p, "ok", 2), 2);
-	CHECK(!vcon_pending(d));
+	CHECK(vcon_writable(p) && !vcon_pending(d));
 	CHECK_INT(p->tx_bytes, 10000 + 16384 + 2);
 	/* the host closes and opens again: a new peer */
 	ctl_in(&f, 1, PORT_OPEN, 0, 0, 0);
@@ -321,7 +323,8 @@ static void test_broken_rings(void)
 		CHECK_INT(vcon_poll(d), VCON_ERR_DOWN);
 		CHECK_INT(vcon_read(p, buf, 1), VCON_ERR_DOWN);
 		CHECK_INT(vcon_write(p, "z", 1), VCON_ERR_DOWN);
-		CHECK(!vcon_pending(d));
+		CHECK(!vcon_pending(d) && !vcon_readable(p) &&
+		      !vcon_writable(p));
 	}
 }
 
@@ -339,7 +342,7 @@ static void test_one_port(void)
 	CHECK(!ctl_out(&f, &id, &ev, &val));	/* no control queue */
 	data_in(&f, 0, "abc", 3);
 	char buf[8];
-	CHECK(vcon_pending(d));
+	CHECK(vcon_readable(p) && !vcon_pending(d));
 	CHECK_INT(vcon_read(p, buf, sizeof(buf)), 3);
 	CHECK_INT(vcon_write(p, "def", 3), 3);
 	CHECK_INT(data_out(&f, 0, buf, sizeof(buf)), 3);

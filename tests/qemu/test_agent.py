@@ -316,6 +316,30 @@ def hostile(a, vm):
         r = json.loads(a.read_line())
         if r != {"return": i}:
             raise harness.Fail(f"flood answer {i}: {r}")
+    # a host that asks and does not read: the agent waits for room and
+    # the CPU halts meanwhile (no spinning on the requests it cannot
+    # take yet: more than its buffer and the port's); then every answer
+    # arrives
+    n = 600
+    a.send(b'{"execute":"guest-info","id":"%s"}\n' % (b"p" * 200) * n)
+    time.sleep(2)			# the socket's buffers fill
+    cpu0, t0 = vm.cpu_seconds(), time.time()
+    time.sleep(3)
+    busy = (vm.cpu_seconds() - cpu0) / (time.time() - t0)
+    print(f"agent blocked on the host: {busy:.1%} of a core")
+    want(busy < 0.25, f"{busy:.0%} of a core while the host does not read")
+    vm.send("echo still\r")
+    vm.until("\nstill\r\n")
+    vm.until("umbra> ")
+    for i in range(n):
+        line = a.read_line()
+        try:
+            r = json.loads(line)
+        except ValueError:
+            raise harness.Fail(f"guest-info answer {i}: {line[:80]!r} ... "
+                               f"{line[1400:1500]!r} ({len(line)} bytes)")
+        if "supported_commands" not in r.get("return", {}):
+            raise harness.Fail(f"guest-info answer {i}: {r}")
     # closed mid-request, reopened: the new peer starts clean
     a.send(b'{"execute":"guest-sy')
     a.close()
