@@ -2,13 +2,18 @@
  * agent's channel, cut into pieces as the port delivers it (the first
  * byte gives the piece size). Every answer must be one line of valid
  * UTF-8 JSON text: '{' (after guest-sync-delimited's 0xFF) up to "}\n",
- * no longer than the output buffer. */
+ * no longer than the output buffer, one object that jsmn (strict) reads
+ * whole. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../app/agent/jw.h"
 #include "../../app/agent/qga.h"
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,6 +59,12 @@ static void check(const char *out, size_t len)
 	if (len < 3 || len > QGA_OUT_MAX + 1 || out[0] != '{' ||
 	    out[len - 2] != '}' || out[len - 1] != '\n' ||
 	    memchr(out, '\n', len - 1) || jw_utf8_valid(out, len) != len)
+		abort();
+	static jsmntok_t t[4096];
+	jsmn_parser p;
+	jsmn_init(&p);
+	int r = jsmn_parse(&p, out, len - 1, t, 4096);
+	if (r < 1 || t[0].type != JSMN_OBJECT || t[0].end != (int)len - 1)
 		abort();
 }
 
