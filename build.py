@@ -32,7 +32,8 @@ GENERATED = "gen/font"
 DRIVERS = """blk blk_bytes net virtio/virtio virtio/virtio_pci
 virtio/virtio_mmio virtio/virtq virtio/virtio_blk virtio/virtio_scsi
 virtio/virtio_scsi_scan scsi/scsi virtio/virtio_net virtio/virtio_rng
-virtio/virtio_gpu virtio/virtio_input ps2/i8042 ata/ata ata/atapi ata/ide
+virtio/virtio_gpu virtio/virtio_input virtio/virtio_console
+virtio/virtio_console_port ps2/i8042 ata/ata ata/atapi ata/ide
 ata/ide_dma ata/ide_atapi ata/ahci ata/ahci_atapi nvme/nvme"""
 
 # EclipseFS: portable C, in the image, on the host and in the fuzz targets.
@@ -42,11 +43,20 @@ efs_mount efs_names efs_node efs_table efs_util efs_write"""
 SEEDFS = "seedfs iso9660 fat"
 FS = EFS + " gpt " + SEEDFS
 
-APP = """main shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
+APP = """main loop shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
 storage seed userdata sha256 cmd_bench cmd_compact screen http/http_parse
 http/http_fields http/http_chunked http/http_files http/http_list
 http/http_put net/dhcpopt cloud/cloud cloud/cloud_id cloud/hresp
-cloud/b64 cloud/jstr"""
+cloud/b64 cloud/jstr cmd_agent agent/agent agent/agent_cmds agent/jw
+agent/qga"""
+
+# Sources that need more than their room's flags: extra compiler flags,
+# and what they wait for (jsmn, the guest agent's JSON tokenizer, is
+# Debian's libjsmn-dev header, copied into a directory of its own so that
+# the image's include path gains nothing else of the host's).
+EXTRA = {
+    "app/agent/qga": ("$jsmn_inc", "$builddir/jsmn/jsmn.h"),
+}
 
 # App files that use lwIP's headers.
 APP_LWIP = """cmd_net net/inet net/inet_route net/inet_addr http/http_serve
@@ -138,6 +148,13 @@ HOST_TESTS = {
                   "app/cloud/b64 app/cloud/jstr app/cloud/hresp "
                   "app/http/http_chunked runtime/fmt",
     "test_dhcpopt": "tests/host/test_dhcpopt app/net/dhcpopt",
+    # virtio-console (multiport) against a device played by the test; the
+    # guest agent's protocol and JSON writer against hostile input.
+    "test_vcon": f"tests/host/test_vcon tests/host/fakevirtio "
+                 f"tests/host/dmamem drivers/virtio/virtio_console "
+                 f"drivers/virtio/virtio_console_port {VIRTIO} "
+                 f"{HOST_RUNTIME}",
+    "test_qga": "tests/host/test_qga app/agent/qga app/agent/jw runtime/fmt",
 }
 # Tests whose programs run threads.
 THREADED = {"test_hostile"}
@@ -160,6 +177,7 @@ FUZZ = {
                    "fs/efs_util",
     "fuzz_cloud": "tests/fuzz/fuzz_cloud app/cloud/hresp app/cloud/jstr "
                   "app/cloud/b64 app/net/dhcpopt app/http/http_chunked",
+    "fuzz_qga": "tests/fuzz/fuzz_qga app/agent/qga app/agent/jw runtime/fmt",
 }
 
 # --- the rules -------------------------------------------------------------
@@ -206,6 +224,9 @@ host_cflags = -std=c11 -g -O1 -D_DEFAULT_SOURCE -fno-omit-frame-pointer $
   -fsanitize=address,undefined -fno-sanitize-recover=all $
   -Wall -Wextra -Werror -Wmissing-prototypes
 host_ldflags = -fsanitize=address,undefined
+
+# jsmn's header, copied beside nothing else (EXTRA).
+jsmn_inc = -I$builddir/jsmn
 
 # The fuzz targets: the same sources under libFuzzer.
 fuzz_cflags = -std=c11 -g -O1 -D_DEFAULT_SOURCE $
@@ -280,6 +301,10 @@ rule psf2c
   command = $python runtime/psf2c $in $out
   description = FONT $out
 
+rule copy
+  command = cp $in $out
+  description = COPY $out
+
 rule mkimage
   command = $python deploy/mkimage --efi $builddir/umbra.efi $
     --fs deploy/rootfs -o $out
@@ -312,6 +337,15 @@ def obj(flavour, path):
     return f"$builddir/{flavour}/{base}.o"
 
 
+def extra(path, var):
+    """The EXTRA flags and implicit inputs of a source, for the rule's
+    flags variable var."""
+    if path not in EXTRA:
+        return [], []
+    flags, needs = EXTRA[path]
+    return [(var, f"${var} {flags}")], needs.split()
+
+
 class Out:
     def __init__(self):
         self.lines = [HEAD]
@@ -340,6 +374,7 @@ def image(o):
         o.build(obj("efi", f), "efi_cc", [src(f)])
     o.build("$builddir/gen/font.c", "psf2c", ["$font"],
             implicit=["runtime/psf2c"])
+    o.build("$builddir/jsmn/jsmn.h", "copy", ["$jsmn"])
     for f in words(GENERATED):
         o.build(obj("efi", f), "efi_cc", [src(f)])
         objs.append(obj("efi", f))
@@ -347,7 +382,9 @@ def image(o):
                         ("fs", FS), ("app", APP)):
         for n in words(names):
             p = f"{room}/{n}"
-            o.build(obj("efi", p), "efi_cc", [src(p)])
+            var, needs = extra(p, "efi_cflags")
+            o.build(obj("efi", p), "efi_cc", [src(p)], implicit=needs,
+                    variables=var)
             objs.append(obj("efi", p))
     for n in words(APP_LWIP):
         p = f"app/{n}"
@@ -391,7 +428,9 @@ def host(o):
     done = set()
     for p in fs + host_objects(programs):
         if p not in done:
-            o.build(obj("host", p), "host_cc", [src(p)])
+            var, needs = extra(p, "host_cflags")
+            o.build(obj("host", p), "host_cc", [src(p)], implicit=needs,
+                    variables=var)
             done.add(p)
     o.build("$builddir/host/fs.o", "host_merge", [obj("host", p) for p in fs])
     o()
@@ -412,7 +451,9 @@ def fuzz(o):
     o("# --- fuzz targets (libFuzzer; configure's fuzz = yes) ------------------")
     targets = []
     for p in host_objects(FUZZ):
-        o.build(obj("fuzz", p), "fuzz_cc", [src(p)])
+        var, needs = extra(p, "fuzz_cflags")
+        o.build(obj("fuzz", p), "fuzz_cc", [src(p)], implicit=needs,
+                variables=var)
     for name, parts in FUZZ.items():
         o.build(f"$builddir/fuzz/{name}", "fuzz_link",
                 [obj("fuzz", p) for p in words(parts)])

@@ -17,6 +17,7 @@
 #include "app.h"
 #include "cloud/cloud.h"
 #include "http/http.h"
+#include "loop.h"
 #include "net/inet.h"
 #include "shell.h"
 
@@ -280,7 +281,7 @@ static int cmd_ping(int argc, char **argv)
 		pg.seq = (uint16_t)(i + 1);
 		if (ping_send(pcb, &pg, &dest)) {
 			con_printf("ping: %s: cannot send\n", a);
-		} else if (inet_wait(replied, &pg, pg.sent_us + PING_WAIT_US)) {
+		} else if (loop_wait(replied, &pg, pg.sent_us + PING_WAIT_US)) {
 			got++;
 			print_reply(a, pg.seq, time_us() - pg.sent_us);
 		} else {
@@ -288,7 +289,7 @@ static int cmd_ping(int argc, char **argv)
 				   (unsigned)pg.seq);
 		}
 		if (i + 1 < count)
-			inet_wait(0, 0, pg.sent_us + PING_WAIT_US);
+			loop_wait(0, 0, pg.sent_us + PING_WAIT_US);
 	}
 	raw_remove(pcb);
 	con_printf("ping: %s: %llu sent, %llu received, %llu%% loss\n", a,

@@ -27,6 +27,7 @@
 #include "../runtime/runtime.h"
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
+#include "agent/agent.h"
 #include "app.h"
 #include "cloud/cloud.h"
 #include "line.h"
@@ -37,7 +38,6 @@
 #include "storage.h"
 #include "userdata.h"
 
-#define UMBRA_VERSION "0.1"
 #define CMDLINE_FILE "opt/umbra/cmdline"
 #define SCRIPT_KEY "umbra.cmdline"
 
@@ -268,7 +268,7 @@ int app_main(void)
 	timeline_mark(TIMELINE_SCREEN);
 	probe_rng();
 	inet_probe();	/* virtio-net on PCI (storage_probe took MMIO's) */
-	line_background(inet_pending, inet_poll);
+	agent_probe();	/* virtio-serial on PCI (and MMIO's, taken there) */
 	rtc_init();
 	timeline_mark(TIMELINE_APP_READY);
 	banner();
@@ -293,10 +293,24 @@ int app_main(void)
 		con_printf("script: exit status %d\n", st);
 		free(script);
 	}
-	if (power_button_pressed()) {
+	enum power_req req = power_requested();
+	static const char *const asked[] = {
+		[POWER_REQ_OFF] = "power off", [POWER_REQ_REBOOT] = "reboot",
+		[POWER_REQ_HALT] = "halt",
+	};
+	if (req == POWER_REQ_BUTTON)
 		con_puts("power: button pressed, syncing\n");
+	else if (req)
+		con_printf("power: the guest agent asked to %s, syncing\n",
+			   asked[req]);
+	if (req)
 		st = 0;
-	}
 	app_shutdown();
+	if (req == POWER_REQ_REBOOT)
+		power_reboot();
+	if (req == POWER_REQ_HALT) {
+		con_puts("power: halted\n");
+		power_halt();
+	}
 	return st;
 }

@@ -53,6 +53,7 @@ struct blk_req {
 };
 
 struct blk_dev;
+struct pci_dev;
 
 struct blk_ops {
 	/* Queues req; BLK_ERR_BUSY when the queue is full. The request is
@@ -73,6 +74,8 @@ struct blk_dev {
 	char name[16];		/* vda, vda1, sda, nvme0n1 ... */
 	char model[64], serial[24];
 	const char *transport;	/* "virtio", "ahci", "ide", "nvme" */
+	const struct pci_dev *pci;	/* the function it is on, or NULL */
+	uint32_t target, unit;	/* virtio-scsi: its SCSI address */
 	const char *cache;	/* "write-back", "write-through", "unknown" */
 	uint64_t sectors;
 	uint32_t sector_size;

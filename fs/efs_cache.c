@@ -479,8 +479,13 @@ int efs_clear_entry(struct efs *fs)
 	if (!err)
 		err = efs_dev_sync(fs);
 	if (!err)
-		fs->entry_live = 0;
+		fs->entry_live = fs->direct_pending = 0;	/* all flushed */
 	return err;
+}
+
+int efs_gate(struct efs *fs)
+{
+	return fs->io.gate ? fs->io.gate(fs->io.ctx) : 0;
 }
 
 int efs_commit(struct efs *fs)
@@ -490,6 +495,8 @@ int efs_commit(struct efs *fs)
 		return fs->failed;
 	if (fs->io.read_only)
 		return 0;
+	if ((fs->ndirty || fs->direct_pending) && (err = efs_gate(fs)))
+		return err;	/* refused before anything is written */
 	if (!fs->ndirty) {
 		/* Direct writes only: the live entry's blocks may hold file
 		 * bytes overwritten since, which a replay would put back. */

@@ -282,8 +282,10 @@ int efs_reserve(struct efs *fs, uint32_t blocks);
 /* Blocks a patch of len bytes at off may dirty. */
 uint32_t efs_blocks_of(struct efs *fs, uint64_t off, size_t len);
 int efs_commit(struct efs *fs);
+/* The storage's gate (efs_io.gate): 0, or why a change may not begin. */
+int efs_gate(struct efs *fs);
 /* Flushes, zeroes the journal entry's header and flushes again: no
- * entry is live, its blocks are durable in place. */
+ * entry is live, its blocks (and every direct write) are durable. */
 int efs_clear_entry(struct efs *fs);
 /* How many blocks one journal entry of size bytes holds (format §9.2). */
 uint32_t efs_journal_capacity(uint64_t size, uint32_t bs);

@@ -236,6 +236,7 @@ const char *efs_strerror(int err)
 	case EFS_ERR_NO_MEMORY: return "out of memory";
 	case EFS_ERR_READ_ONLY: return "read-only";
 	case EFS_ERR_LOOP: return "too many levels of symbolic links";
+	case EFS_ERR_FROZEN: return "the volume is frozen";
 	case EFS_ERR_INVALID: return "invalid argument";
 	case EFS_ERR_NOT_EFS: return "not an EclipseFS volume";
 	case EFS_ERR_VERSION: return "unsupported EclipseFS version";

@@ -19,7 +19,9 @@
 
 int efs_wbegin(struct efs *fs)
 {
-	int err = efs_prepare_write(fs);
+	int err = efs_gate(fs);
+	if (!err)
+		err = efs_prepare_write(fs);
 	if (!err)
 		err = efs_reserve(fs, OP_BLOCKS);
 	efs_plan_end(fs);
@@ -463,4 +465,12 @@ int efs_set_times(struct efs *fs, uint32_t ino, uint64_t atime,
 int efs_sync(struct efs *fs)
 {
 	return efs_commit(fs);
+}
+
+int efs_quiesce(struct efs *fs)
+{
+	int err = efs_commit(fs);
+	if (!err && fs->entry_live && !fs->io.read_only && !fs->failed)
+		err = efs_clear_entry(fs);
+	return err;
 }

@@ -1,5 +1,5 @@
 /* HTTP/1.1 requests over lwIP's raw TCP API; see hclient.h. The
- * callbacks only note what happened; hclient_do waits in inet_wait and
+ * callbacks only note what happened; hclient_do waits in loop_wait and
  * decides. */
 #include "hclient.h"
 
@@ -7,6 +7,7 @@
 
 #include "../../runtime/fmt.h"
 #include "../../runtime/time.h"
+#include "../loop.h"
 #include "lwip/tcp.h"
 
 struct conn {
@@ -126,7 +127,7 @@ int hclient_do(const struct hreq *q, struct hresp *r)
 		finish(&c, e == ERR_MEM ? HCLIENT_ERR_NOMEM
 					: HCLIENT_ERR_NO_ANSWER);
 	if (!c.done)
-		inet_wait(finished, &c, q->deadline_us);
+		loop_wait(finished, &c, q->deadline_us);
 	if (!c.done)
 		finish(&c, c.connected ? HCLIENT_ERR_TIMEOUT
 				       : HCLIENT_ERR_NO_ANSWER);

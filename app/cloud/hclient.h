@@ -1,7 +1,7 @@
 /* One HTTP/1.1 request and its response over lwIP's raw TCP API, for
  * the metadata services: a connection per request (Connection: close),
  * every step under one deadline, the response read by hresp.c within
- * the caller's limit. It runs the network through inet_wait. */
+ * the caller's limit. It runs the network through loop_wait. */
 #ifndef UMBRA_HCLIENT_H
 #define UMBRA_HCLIENT_H
 

@@ -9,6 +9,7 @@
 #include "../../runtime/idle.h"
 #include "../../runtime/power.h"
 #include "../../runtime/time.h"
+#include "../loop.h"
 #include "../net/inet.h"
 #include "../storage.h"
 
@@ -36,6 +37,22 @@ static void stats(void)
 		   (unsigned long long)(busy / 10),
 		   (unsigned long long)(busy % 10));
 }
+
+/* The writes held while the volume was frozen go on at the thaw. */
+static int thawed(void *ctx)
+{
+	(void)ctx;
+	return http_held() && !storage_frozen();
+}
+
+static void resume(void *ctx)
+{
+	(void)ctx;
+	http_resume();
+}
+
+static struct loop_source held = { "serve: held writes", thawed, resume, 0,
+				   0, 0, 0, 0, 0 };
 
 static int wake(void *ctx)
 {
@@ -123,9 +140,10 @@ int http_serve(const struct http_opts *o)
 	}
 	http_srv.t0 = time_us();
 	http_srv.halted0 = idle_halted_tsc();
+	loop_add(&held);
 	int stopped = 0;
 	while (!stopped && !power_button_pressed()) {
-		inet_wait(wake, 0, IDLE_NEVER);
+		loop_wait(wake, 0, IDLE_NEVER);
 		int ch;
 		while ((ch = con_getc()) >= 0) {
 			if (ch == KEY_CTRL_C)
@@ -134,6 +152,7 @@ int http_serve(const struct http_opts *o)
 				stats();
 		}
 	}
+	loop_remove(&held);
 	stop();
 	stats();
 	return 0;

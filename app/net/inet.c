@@ -11,9 +11,9 @@
 #include "../../runtime/idle.h"
 #include "../../runtime/page.h"
 #include "../../runtime/pci.h"
-#include "../../runtime/power.h"
 #include "../../runtime/random.h"
 #include "../../runtime/time.h"
+#include "../loop.h"
 #include "lwip/dhcp.h"
 #include "lwip/dhcp6.h"
 #include "lwip/dns.h"
@@ -37,7 +37,7 @@ static struct netif nif;
 static struct idle_timer timer;
 static volatile int timers_due;
 static int started;		/* lwIP runs (from the first net up on) */
-static int inside;		/* in lwIP now: inet_poll must not enter */
+static int inside;		/* in lwIP now: poll must not enter */
 static int dhcp_on;
 static uint64_t rx_nomem;
 static ip_addr_t dns4[DNS_MAX_SERVERS];	/* DHCP's or static: first */
@@ -215,7 +215,7 @@ static err_t if_init(struct netif *n)
 	if (dev->tx_csum)	/* the device completes TCP's (offload) */
 		NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL &
 				       ~NETIF_CHECKSUM_GEN_TCP);
-	netif_set_hostname(n, "umbra");
+	netif_set_hostname(n, INET_HOSTNAME);
 	return ERR_OK;
 }
 
@@ -235,7 +235,7 @@ static void rx_frame(void *ctx, const void *frame, size_t len)
 static void timer_fn(void *ctx)
 {
 	(void)ctx;
-	timers_due = 1;		/* inet_poll runs them, outside any wait */
+	timers_due = 1;		/* poll runs them, outside any wait */
 }
 
 static void rearm(void)
@@ -261,8 +261,11 @@ static void dns_order(void)
 	dns_setserver(1, ip_addr_isany(&dns4[1]) ? &v6 : &dns4[1]);
 }
 
-void inet_poll(void)
+/* Runs what is due: received frames into lwIP, then lwIP's timers. Not
+ * from inside lwIP (a callback that reached a wait). */
+static void poll(void *ctx)
 {
+	(void)ctx;
 	if (!started || inside)
 		return;
 	inside = 1;
@@ -276,39 +279,29 @@ void inet_poll(void)
 	inside = 0;
 }
 
-int inet_pending(void)
+/* Interrupts off: only looks. */
+static int pending(void *ctx)
 {
+	(void)ctx;
 	return started && !inside && (timers_due || (!dev->failed &&
 				      dev->ops->pending(dev, 0)));
 }
 
-struct wait_ctx {
-	int (*ready)(void *ctx);
-	void *ctx;
-};
-
-static int wake(void *ctx)
+static uint64_t watch(void *ctx, uint64_t *irqs)
 {
-	struct wait_ctx *w = ctx;
-	return timers_due || power_button_pressed() ||
-	       (w->ready && w->ready(w->ctx));
+	(void)ctx;
+	return net_watch(dev, 0, irqs);
 }
 
-int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us)
+static void woke(void *ctx, int irq_came)
 {
-	struct wait_ctx w = { ready, ctx };
-	for (;;) {
-		inet_poll();
-		if (ready && ready(ctx))
-			return 1;
-		if (power_button_pressed() || time_us() >= deadline_us)
-			return 0;	/* the button ends every wait */
-		if (!started)
-			idle_wait(wake, &w, deadline_us);
-		else
-			net_wait(dev, 0, wake, &w, deadline_us);
-	}
+	(void)ctx;
+	net_woke(dev, irq_came);
 }
+
+/* The network as a source of the app's loop, from the first net up. */
+static struct loop_source source = { "network", pending, poll, watch, woke,
+				     0, 0, 0, 0 };
 
 static void probe_one(struct pci_dev *p)
 {
@@ -355,6 +348,7 @@ static int start(void)
 	netif_set_ip6_autoconfig_enabled(&nif, 1);
 	dhcp6_enable_stateless(&nif);
 	rearm();
+	loop_add(&source);
 	return 0;
 }
 
@@ -409,7 +403,7 @@ int inet_up_dhcp(uint64_t deadline_us)
 	inside = 0;
 	if (err)
 		return err;
-	if (!inet_wait(bound, 0, deadline_us))
+	if (!loop_wait(bound, 0, deadline_us))
 		return INET_ERR_TIMEOUT;
 	inside = 1;
 	inet_route_apply(&nif, dev);	/* options 26 and 121 */
@@ -518,7 +512,7 @@ int inet_resolve(const char *host, struct inet_ip *addr,
 	}
 	if (e != ERR_INPROGRESS)
 		return INET_ERR_NOT_FOUND;
-	if (!inet_wait(looked_up, &l, deadline_us))
+	if (!loop_wait(looked_up, &l, deadline_us))
 		return INET_ERR_TIMEOUT;
 	if (l.done < 0)
 		return INET_ERR_NOT_FOUND;
@@ -550,7 +544,7 @@ int inet_arp(uint32_t addr, uint64_t deadline_us)
 		inside = 1;
 		etharp_request(&nif, &w.addr);
 		inside = 0;
-		if (inet_wait(arp_known, &w, i ? deadline_us : half))
+		if (loop_wait(arp_known, &w, i ? deadline_us : half))
 			return 0;
 	}
 	return INET_ERR_TIMEOUT;

@@ -4,16 +4,19 @@
  * ip4_addr_t.addr) and either family is a struct inet_ip, so that
  * callers need no lwIP header.
  *
- * lwIP is not reentrant: it runs only from inet_poll, which the waiting
- * loops call (inet_wait, the prompt's background hook), and from the
- * callbacks that inet_poll makes. An idle timer wakes the loop when one
- * of lwIP's timers is due; it never calls into lwIP itself. */
+ * lwIP is not reentrant: it runs only as a source of the app's loop
+ * (app/loop.h: received frames in, then its timers; from the first net
+ * up), and from the callbacks it makes there. An idle timer wakes the
+ * loop when one of lwIP's timers is due; it never calls into lwIP
+ * itself. Waiting for the network is loop_wait. */
 #ifndef UMBRA_INET_H
 #define UMBRA_INET_H
 
 #include <stdint.h>
 
 struct net_dev;
+
+#define INET_HOSTNAME "umbra"	/* what DHCP and the guest agent say */
 struct netif;
 struct pbuf;
 struct ip4_addr;
@@ -71,18 +74,6 @@ struct inet_status {
 };
 void inet_status(struct inet_status *st);
 
-/* Runs what is due: received frames into lwIP, then lwIP's timers.
- * Returns at once when called from inside lwIP. */
-void inet_poll(void);
-
-/* Nonzero when inet_poll has something to do (interrupts off: only
- * looks). */
-int inet_pending(void);
-
-/* Runs the network until ready(ctx) (called with interrupts off, after
- * each round; it must not wait) says so: 1, or 0 at deadline_us or when
- * the power button was pressed (every network wait ends there). */
-int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us);
 
 /* Half-open connections on a listener: when lwIP runs out of TCP
  * slots, a new SYN evicts the oldest half-open (SYN_RCVD) connection,

@@ -427,6 +427,7 @@ static void add_port(struct pci_dev *pd, struct hba *h, uint32_t i,
 	if (!p->atapi)
 		disk_blk(p, cap, slots);
 	b->transport = "ahci";
+	b->pci = pd;
 	b->dma_align = 2;	/* PRD DBA bit 0 is reserved */
 	/* §3.1.1 CAP.S64A clear: the HBA cannot reach above 4 GiB */
 	b->dma_limit = cap & CAP_S64A ? 0 : LOW4G;

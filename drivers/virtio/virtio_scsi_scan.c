@@ -262,6 +262,9 @@ static int add_disk(struct vscsi *h, struct vscsi_lun *l, uint32_t depth)
 		     in->vendor, in->product, l->target, l->number);
 	fmt_snprintf(b->serial, sizeof(b->serial), "%s", in->serial);
 	b->transport = "virtio-scsi";
+	b->pci = h->dev->pci;
+	b->target = l->target;
+	b->unit = l->number;
 	b->sector_size = in->block_size;
 	b->sectors = in->blocks;
 	uint64_t bytes = MAX_REQ_BYTES;

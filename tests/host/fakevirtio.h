@@ -10,7 +10,7 @@
 
 #include "../../drivers/virtio/virtio.h"
 
-#define FAKEVIRTIO_QUEUES 2
+#define FAKEVIRTIO_QUEUES 20
 
 struct fakevirtio {
 	struct virtio_dev dev;	/* first: what the driver is given */
@@ -22,6 +22,7 @@ struct fakevirtio {
 	uint64_t desc[FAKEVIRTIO_QUEUES], driver[FAKEVIRTIO_QUEUES];
 	uint64_t device[FAKEVIRTIO_QUEUES];
 	int notified[FAKEVIRTIO_QUEUES];
+	uint16_t seen[FAKEVIRTIO_QUEUES];	/* available entries taken */
 	/* The test's device, told of a notification (may be NULL). */
 	void (*on_notify)(struct fakevirtio *f, uint16_t q);
 	/* ... and of a config write (may be NULL). */
@@ -31,5 +32,20 @@ struct fakevirtio {
 /* Offers features; queue 0 of 16 entries and no other; legacy: sizes are
  * fixed, as the legacy interface has them. */
 void fakevirtio_init(struct fakevirtio *f, uint64_t features, int legacy);
+
+/* The device's side of a split ring (no event index) that the driver
+ * enabled: the next available chain of queue q (1, or 0 when none), and
+ * a used entry for it (any id and length: the test may lie). */
+struct fakevirtio_chain {
+	uint16_t head;
+	unsigned n;
+	uint64_t addr[4];
+	uint32_t len[4];
+	int writes[4];
+};
+int fakevirtio_take(struct fakevirtio *f, int q, struct fakevirtio_chain *c);
+void fakevirtio_used(struct fakevirtio *f, int q, uint32_t id, uint32_t len);
+/* The driver's available index of queue q. */
+uint16_t fakevirtio_avail(struct fakevirtio *f, int q);
 
 #endif

@@ -949,6 +949,82 @@ static void test_device_errors(void)
 	CHECK_STR(efs_strerror(EFS_ERR_DEVICE), "the device failed");
 }
 
+/* The storage's gate (efs_io.gate: the guest agent's fsfreeze). After
+ * efs_quiesce no journal entry is live, so a copy of the device mounts
+ * as it is and is clean; while the gate refuses, every change returns
+ * EFS_ERR_FROZEN and not a byte is written or flushed, reads and a sync
+ * with nothing to do go on; once it opens, changes go on. */
+static int gate_closed;
+static long gate_asked;
+
+static int gate_fn(void *ctx)
+{
+	(void)ctx;
+	gate_asked++;
+	return gate_closed ? EFS_ERR_FROZEN : 0;
+}
+
+static void test_gate(void)
+{
+	struct memdev m, snap;
+	struct efs *fs = 0, *s = 0;
+	uint32_t a, b;
+	char buf[16];
+	memdev_init(&m, 8 * MIB);
+	CHECK_INT(efs_format(&m.io, 0, m.now), 0);
+	m.io.gate = gate_fn;
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_mkdir(fs, "/d", 0755), 0);
+	CHECK_INT(efs_create(fs, "/d/f", 0644, &a), 0);
+	CHECK_INT(efs_write(fs, a, 0, "before", 6), 6);
+	CHECK(gate_asked > 0);
+	CHECK_INT(efs_quiesce(fs), 0);
+	CHECK(!fs->entry_live && !fs->ndirty && !fs->direct_pending);
+	memdev_clone(&snap, &m);
+	CHECK_INT(fsck_errors(&snap), 0);
+	snap.io.read_only = 1;
+	CHECK_INT(efs_mount(&snap.io, &s), 0);
+	CHECK_INT(efs_lookup(s, "/d/f", 1, &b), 0);
+	CHECK_INT(efs_read(s, b, 0, buf, sizeof(buf)), 6);
+	CHECK(!memcmp(buf, "before", 6));
+	efs_unmount(s);
+	memdev_free(&snap);
+
+	gate_closed = 1;
+	long writes = m.writes, syncs = m.syncs;
+	struct efs_compact_result cr;
+	CHECK_INT(efs_create(fs, "/g", 0644, &b), EFS_ERR_FROZEN);
+	CHECK_INT(efs_mkdir(fs, "/e", 0755), EFS_ERR_FROZEN);
+	CHECK_INT(efs_symlink(fs, "d", "/l"), EFS_ERR_FROZEN);
+	CHECK_INT(efs_write(fs, a, 0, "after", 5), EFS_ERR_FROZEN);
+	CHECK_INT(efs_append(fs, a, "!", 1), EFS_ERR_FROZEN);
+	CHECK_INT(efs_truncate(fs, a, 1), EFS_ERR_FROZEN);
+	CHECK_INT(efs_chmod(fs, a, 0600), EFS_ERR_FROZEN);
+	CHECK_INT(efs_chown(fs, a, 1, 1), EFS_ERR_FROZEN);
+	CHECK_INT(efs_set_times(fs, a, 1, 1), EFS_ERR_FROZEN);
+	CHECK_INT(efs_rename(fs, "/d/f", "/f"), EFS_ERR_FROZEN);
+	CHECK_INT(efs_unlink(fs, "/d/f"), EFS_ERR_FROZEN);
+	CHECK_INT(efs_rmdir(fs, "/d"), EFS_ERR_FROZEN);
+	CHECK_INT(efs_grow_slots(fs, 4096), EFS_ERR_FROZEN);
+	CHECK_INT(efs_compact(fs, &cr), EFS_ERR_FROZEN);
+	CHECK_INT(efs_sync(fs), 0);
+	CHECK_INT(efs_quiesce(fs), 0);
+	CHECK_INT(efs_read(fs, a, 0, buf, sizeof(buf)), 6);
+	CHECK_INT(m.writes, writes);
+	CHECK_INT(m.syncs, syncs);
+	CHECK(!fs->failed);
+
+	gate_closed = 0;
+	CHECK_INT(efs_write(fs, a, 0, "after!", 6), 6);
+	fs = remount(&m, fs);
+	CHECK_INT(efs_lookup(fs, "/d/f", 1, &a), 0);
+	CHECK_INT(efs_read(fs, a, 0, buf, sizeof(buf)), 6);
+	CHECK(!memcmp(buf, "after!", 6));
+	CHECK_INT(efs_unmount(fs), 0);
+	CHECK_INT(fsck_errors(&m), 0);
+	memdev_free(&m);
+}
+
 int main(int argc, char **argv)
 {
 	check_args(argc, argv);
@@ -971,5 +1047,6 @@ int main(int argc, char **argv)
 	RUN(test_long_names);
 	RUN(test_dir_appends);
 	RUN(test_huge_dir);
+	RUN(test_gate);
 	return check_done();
 }
