@@ -13,7 +13,9 @@ struct ck {
 	efs_report_fn *report;
 	void *ctx;
 	struct efs_fsck_result *res;
-	uint8_t *refs;		/* times each inode is named (capped at 2) */
+	uint32_t n;		/* slots this pass checks: a repair that makes
+				 * /lost+found may grow the table under it */
+	uint8_t *refs;		/* n bytes: whether each inode is named */
 	int repair;
 	int changed;
 	uint32_t pre_errors, pre_repaired;	/* before the passes */
@@ -162,7 +164,7 @@ static int check_strict(struct ck *c, const struct efs_node *nd)
 static int check_records(struct ck *c)
 {
 	struct efs *fs = c->fs;
-	for (uint32_t ino = 1; ino <= fs->n; ino++) {
+	for (uint32_t ino = 1; ino <= c->n; ino++) {
 		struct efs_node nd;
 		int err = efs_node_get(fs, ino, &nd);
 		if (err && record_end(fs, ino) > fs->io.size) {
@@ -220,7 +222,7 @@ static uint8_t *salvage(struct ck *c, uint32_t dir, const struct efs_node *d,
 		}
 		const char *name = (const char *)raw + p + 8;
 		struct efs_node cn;
-		int keep = !efs_check_read_name(name, nl) && ch >= 1 && ch <= fs->n &&
+		int keep = !efs_check_read_name(name, nl) && ch >= 1 && ch <= c->n &&
 			   ch != EFS_ROOT && ch != dir && c->refs[ch - 1] == 0 &&
 			   !efs_node_get(fs, ch, &cn);
 		for (uint32_t q = 0; keep && q < o;) {
@@ -248,10 +250,10 @@ static uint8_t *salvage(struct ck *c, uint32_t dir, const struct efs_node *d,
 static int walk_tree(struct ck *c)
 {
 	struct efs *fs = c->fs;
-	uint32_t *q = malloc((size_t)fs->n * sizeof(*q)), h = 0, t = 0;
+	uint32_t *q = malloc((size_t)c->n * sizeof(*q)), h = 0, t = 0;
 	if (!q)
 		return EFS_ERR_NO_MEMORY;
-	memset(c->refs, 0, fs->n);
+	memset(c->refs, 0, c->n);
 	q[t++] = EFS_ROOT;
 	c->refs[EFS_ROOT - 1] = 1;
 	int err = 0;
@@ -307,27 +309,75 @@ static int walk_tree(struct ck *c)
 	return err;
 }
 
+/* The directory orphans are linked into, made when the first needs it.
+ * Making it may grow the table, which the scan refuses while it counts
+ * damage: what this pass repaired is committed and scanned again first. */
+static int lost_found(struct ck *c, uint32_t *lf)
+{
+	struct efs *fs = c->fs;
+	int err = efs_lookup(fs, "/lost+found", 0, lf);
+	if (err != EFS_ERR_NOT_FOUND)
+		return err;
+	if (c->changed && fs->scan_errors) {
+		err = efs_sync(fs);
+		fs->scanned = 0;
+		if (!err)
+			err = efs_scan(fs);
+	}
+	if (!err)
+		err = efs_mkdir(fs, "/lost+found", 0700);
+	return err ? err : efs_lookup(fs, "/lost+found", 0, lf);
+}
+
+/* Links unreachable inode ino into /lost+found as "#ino". A repair that
+ * cannot be made (no space, no slot) is said and the check goes on; a
+ * device error or a change that broke off ends it. */
+static int link_orphan(struct ck *c, uint32_t ino, uint32_t *lf)
+{
+	struct efs *fs = c->fs;
+	char name[16];
+	struct efs_text nt = { name, sizeof(name), 0 };
+	efs_text_str(&nt, "#");
+	efs_text_num(&nt, ino, 10, 0);
+	int err = *lf ? 0 : lost_found(c, lf);
+	if (!err)
+		err = efs_op_link(fs, *lf, name, ino);
+	if (!err) {
+		c->res->repaired++;
+		c->changed = 1;
+		return 0;
+	}
+	if (fs->failed ||
+	    (efs_io_result(err) == err && err != EFS_ERR_NO_SPACE))
+		return err;
+	say(c, "inode %1: not linked into /lost+found: ", efs_strerror(err),
+	    ino, 0);
+	return 0;
+}
+
 /* Unreachable inodes: free placeholders are fine; anything else is
  * reported, and linked into /lost+found when repairing (only the roots of
  * unreachable subtrees: their contents come along). */
 static int check_unreachable(struct ck *c)
 {
 	struct efs *fs = c->fs;
-	uint8_t *inner = calloc(fs->n, 1);
-	uint32_t lf = 0;
+	uint32_t n = c->n, lf = 0;
+	uint8_t *inner = calloc(n, 1);
 	int err = inner ? 0 : EFS_ERR_NO_MEMORY;
-	for (uint32_t i = 0; !err && i < fs->n; i++) {
+	for (uint32_t i = 0; !err && i < n; i++) {
 		struct efs_node d;
 		struct dcache *dc;
 		if (c->refs[i] || efs_node_get(fs, i + 1, &d) ||
 		    d.kind != EFS_DIR || efs_dir_get(fs, &d, &dc))
 			continue;
 		for (uint32_t k = 0; k < dc->n; k++)
-			inner[dc->ents[k].ino - 1] = 1;
+			if (dc->ents[k].ino <= n)
+				inner[dc->ents[k].ino - 1] = 1;
 	}
-	for (uint32_t i = 0; !err && i < fs->n; i++) {
+	for (uint32_t i = 0; !err && i < n; i++) {
 		struct efs_node nd;
-		if (c->refs[i])
+		/* named, or the /lost+found this pass made in a free slot */
+		if (c->refs[i] || i + 1 == lf)
 			continue;
 		int e = efs_node_get(fs, i + 1, &nd);
 		if (!e && efs_is_placeholder(&nd)) {
@@ -343,25 +393,8 @@ static int check_unreachable(struct ck *c)
 			continue;
 		}
 		error(c, "inode %1: unreachable ", kind_name(nd.kind), i + 1, 0);
-		if (!c->repair || inner[i])
-			continue;
-		if (!lf) {
-			err = efs_lookup(fs, "/lost+found", 0, &lf);
-			if (err == EFS_ERR_NOT_FOUND) {
-				err = efs_mkdir(fs, "/lost+found", 0700);
-				if (!err)
-					err = efs_lookup(fs, "/lost+found", 0,
-							 &lf);
-			}
-		}
-		char name[16];
-		struct efs_text nt = { name, sizeof(name), 0 };
-		efs_text_str(&nt, "#");
-		efs_text_num(&nt, i + 1, 10, 0);
-		if (!err)
-			err = efs_op_link(fs, lf, name, i + 1);
-		c->res->repaired += !err;
-		c->changed = 1;
+		if (c->repair && !inner[i])
+			err = link_orphan(c, i + 1, &lf);
 	}
 	free(inner);
 	return err;
@@ -371,7 +404,14 @@ static int one_pass(struct ck *c)
 {
 	struct efs_fsck_result *r = c->res;
 	memset(r, 0, sizeof(*r));
-	r->nodes = c->fs->n;
+	if (c->n != c->fs->n) {
+		uint8_t *refs = realloc(c->refs, c->fs->n);
+		if (!refs)
+			return EFS_ERR_NO_MEMORY;
+		c->refs = refs;
+		c->n = c->fs->n;
+	}
+	r->nodes = c->n;
 	int err = check_records(c);
 	if (!err)
 		err = walk_tree(c);
@@ -415,7 +455,8 @@ int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
 	}
 	c.fs = fs;
 	check_size(&c);
-	c.refs = calloc(fs->n, 1);
+	c.n = fs->n;
+	c.refs = calloc(c.n, 1);
 	if (!c.refs) {
 		efs_unmount(fs);
 		return EFS_ERR_NO_MEMORY;
@@ -436,6 +477,9 @@ int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
 	}
 	res->repaired = repaired + c.pre_repaired;
 	res->errors += c.pre_errors;
+	if (err)	/* the summary alone would not say why */
+		error(&c, repair ? "repair failed: " : "fsck stopped: ",
+		      efs_strerror(err), 0, 0);
 	if (!err && fs->overlaps)
 		error(&c, "%1 records overlap another record or the journal "
 		      "(not repairable here; compact copies the readable ones)",

@@ -509,6 +509,116 @@ static void test_short_device(const struct memdev *base)
 	memdev_free(&m);
 }
 
+/* fsck's lines, gathered. */
+struct lines {
+	char text[8192];
+	int n;
+};
+
+static void collect(void *ctx, const char *line)
+{
+	struct lines *l = ctx;
+	size_t have = strlen(l->text);
+	snprintf(l->text + have, sizeof(l->text) - have, "%s\n", line);
+	l->n++;
+}
+
+static int two_files(void *ctx, uint32_t ino, uint64_t off, void *buf,
+		     size_t len)
+{
+	(void)ctx;
+	memcpy(buf, (ino == 2 ? "one\n" : "two\n") + off, len);
+	return 0;
+}
+
+/* A plain volume with three slots, none free (as mkfs --plain makes from
+ * two files), whose entry "b" names the first file's inode, on a device
+ * of dev bytes. */
+static void make_renamed_twice(struct memdev *m, uint64_t dev)
+{
+	struct efs_build_child kids[] = { { "a", 2 }, { "b", 3 } };
+	struct efs_build_node nodes[] = {
+		{ EFS_DIR, 040755, 0, 0, 2, 0, 0, 0, 0, 2, kids },
+		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 4, 0, 0 },
+		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 4, 0, 0 },
+	};
+	struct efs_build_opts plain = { .plain = 1 };
+	memdev_init(m, dev);
+	CHECK_INT(efs_build(&m->io, &plain, 3, nodes, two_files, 0), 0);
+	/* root's record follows the table; entry "a" is 9 bytes */
+	efs_st32(m->data + 4096 + 3 * 8 + V_DATA + 9 + 4, 2);
+}
+
+/* The orphan this leaves must go to a new /lost+found, and making that
+ * directory grows the full table: fsck's per-inode arrays must follow
+ * the new count (ASan watches), the new directory is no orphan of its
+ * own, and one repair leaves a volume the next fsck finds clean. */
+static void test_repair_grows_table(void)
+{
+	struct memdev m;
+	struct efs_fsck_result r;
+	struct lines l = { "", 0 };
+	make_renamed_twice(&m, 1 << 20);
+	CHECK_INT(efs_fsck(&m.io, 1, collect, &l, &r), 0);
+	CHECK(strstr(l.text, "inode 3: unreachable file") != 0);
+	CHECK(strstr(l.text, "unreachable directory") == 0);
+	CHECK(strstr(l.text, "repair failed") == 0);
+	if (r.errors)
+		printf("renamed twice: after repair:\n%s", l.text);
+	CHECK_INT(r.errors, 0);
+	CHECK(r.repaired >= 2);
+	CHECK(r.nodes > 3);
+	CHECK_INT(r.free_slots, r.nodes - 4);
+
+	struct efs *fs;
+	uint32_t ino, lf = 0;
+	char got[8];
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_lookup(fs, "/a", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, got, sizeof(got)), 4);
+	CHECK(!memcmp(got, "one\n", 4));
+	CHECK_INT(efs_lookup(fs, "/b", 1, &ino), EFS_ERR_NOT_FOUND);
+	CHECK_INT(efs_lookup(fs, "/lost+found/#3", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, got, sizeof(got)), 4);
+	CHECK(!memcmp(got, "two\n", 4));
+	CHECK_INT(efs_lookup(fs, "/lost+found", 1, &lf), 0);
+	struct efs_dir *d;
+	struct efs_dirent e;
+	int n = 0;
+	if (!efs_opendir(fs, lf, &d)) {
+		while (efs_readdir(d, &e) > 0)
+			n++;
+		efs_closedir(d);
+	}
+	CHECK_INT(n, 1);	/* #3 only, not itself */
+	CHECK_INT(efs_unmount(fs), 0);
+
+	/* Nothing left for a second repair, or a check. */
+	l.text[0] = 0;
+	CHECK_INT(efs_fsck(&m.io, 1, collect, &l, &r), 0);
+	CHECK_INT(r.errors, 0);
+	CHECK_INT(r.repaired, 0);
+	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
+	CHECK_INT(r.errors, 0);
+	char why[128] = "";
+	CHECK_INT(original_rules(m.data, m.size, why, sizeof(why)), 8);
+	memdev_free(&m);
+
+	/* No free byte at all: the repair cannot be made, and says why. */
+	make_renamed_twice(&m, 4096 + 3 * 8 + 135 + 2 * 121);
+	uint8_t *before = malloc(m.size);
+	memcpy(before, m.data, m.size);
+	l.text[0] = 0;
+	CHECK_INT(efs_fsck(&m.io, 1, collect, &l, &r), EFS_ERR_NO_SPACE);
+	if (!strstr(l.text, "repair failed: no space left"))
+		printf("full volume: fsck said:\n%s", l.text);
+	CHECK(strstr(l.text, "repair failed: no space left") != 0);
+	CHECK(r.errors > 0);
+	CHECK(!memcmp(before, m.data, m.size));
+	free(before);
+	memdev_free(&m);
+}
+
 int main(void)
 {
 	struct memdev base;
@@ -520,6 +630,7 @@ int main(void)
 	test_repair(&base);
 	test_notices(&base);
 	test_short_device(&base);
+	test_repair_grows_table();
 	memdev_free(&base);
 	return check_done();
 }
