@@ -126,6 +126,7 @@ int efs_cache_init(struct efs *fs)
 
 void efs_cache_free(struct efs *fs)
 {
+	fs->nclean = fs->ndirty = 0;
 	if (!fs->hash)
 		return;
 	for (uint32_t i = 0; i <= fs->hash_mask; i++) {
@@ -144,6 +145,7 @@ void efs_cache_free(struct efs *fs)
 	free(fs->ra);
 	free(fs->hash);
 	fs->hash = 0;
+	fs->ra = 0;
 }
 
 /* The cached block blk, reading it (and its read-ahead group) on a miss. */
@@ -633,19 +635,38 @@ int efs_replay(struct efs *fs, int *replayed)
 		}
 	}
 	free(j);
-	if (err)
-		return err;
-	*replayed = 1;
-	if (fs->io.read_only)
+	if (!err)
+		*replayed = 1;
+	return err;
+}
+
+int efs_replay_apply(struct efs *fs)
+{
+	if (fs->io.read_only || !fs->ndirty)
 		return 0;
 	uint32_t cnt;
 	struct cblock **v = dirty_list(fs, &cnt);
 	if (!v)
 		return EFS_ERR_NO_MEMORY;
-	err = apply(fs, v, cnt);
+	int err = apply(fs, v, cnt);
 	free(v);
 	if (!err)
 		err = efs_dev_sync(fs);
 	fs->direct_pending = 0;
 	return err;
+}
+
+int efs_replay_refuse(struct efs *fs, int why)
+{
+	char s[240];
+	struct efs_text t = { s, sizeof(s), 0 };
+	efs_text_str(&t, "the journal's committed entry (generation ");
+	efs_text_num(&t, fs->gen, 10, 0);
+	efs_text_str(&t, ") would leave the volume unmountable (");
+	efs_text_str(&t, efs_strerror(why));
+	efs_text_str(&t, "): not replayed, mounted read-only (fsck --repair "
+		     "discards the entry)");
+	efs_damaged(fs, DAMAGE_JOURNAL, s);
+	efs_cache_free(fs);
+	return efs_cache_init(fs);
 }

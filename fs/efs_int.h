@@ -287,9 +287,16 @@ int efs_commit(struct efs *fs);
 int efs_clear_entry(struct efs *fs);
 /* How many blocks one journal entry of size bytes holds (format §9.2). */
 uint32_t efs_journal_capacity(uint64_t size, uint32_t bs);
-/* Mount: replays a committed journal entry (in memory when read-only).
- * Sets *replayed. */
+/* Mount: lays a committed journal entry over the device in the cache
+ * (dirty blocks, nothing written yet); sets *replayed when there was one.
+ * An entry with invalid addresses is left alone (efs_damaged). */
 int efs_replay(struct efs *fs, int *replayed);
+/* Writes the laid-over blocks in place and flushes, once mount has found
+ * that they leave a mountable volume (nothing when read-only). */
+int efs_replay_apply(struct efs *fs);
+/* Forgets the laid-over entry, whose state mount could not open (why):
+ * the volume is mounted read-only as the device has it, with a notice. */
+int efs_replay_refuse(struct efs *fs, int why);
 
 /* efs_node.c */
 /* Loads and validates inode ino's record (cached). */

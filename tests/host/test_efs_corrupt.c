@@ -377,8 +377,11 @@ static void journal_of(struct memdev *m, uint64_t *off, uint32_t *bs)
 	efs_unmount(fs);
 }
 
-/* A committed entry (good CRC) of one block at address a. */
-static void forge_entry(struct memdev *m, uint64_t a)
+/* A committed entry (good CRC, a newer generation) of one block at
+ * address a, whose image is the block as it is, passed to edit (NULL:
+ * 0x5a bytes). */
+static void forge_block(struct memdev *m, uint64_t a,
+			void (*edit)(uint8_t *blk, uint32_t bs, uint64_t a))
 {
 	uint64_t j;
 	uint32_t bs;
@@ -390,9 +393,19 @@ static void forge_entry(struct memdev *m, uint64_t a)
 	efs_st32(e + 16, 1);
 	efs_st32(e + 20, bs);
 	efs_st64(e + 32, a);
-	memset(e + bs, 0x5a, bs);	/* the block's image */
+	if (edit && a + bs <= m->size) {
+		memcpy(e + bs, m->data + a, bs);
+		edit(e + bs, bs, a);
+	} else {
+		memset(e + bs, 0x5a, bs);	/* the block's image */
+	}
 	uint32_t crc = efs_crc32(0, e, 24);
 	efs_st32(e + 24, efs_crc32(crc, e + 32, 2 * bs - 32));
+}
+
+static void forge_entry(struct memdev *m, uint64_t a)
+{
+	forge_block(m, a, 0);
 }
 
 /* Mounted read-only as it was, saying why; a change refused; fsck says
@@ -412,7 +425,15 @@ static void expect_notice(const struct memdev *base, const char *what,
 	damage(&m);
 	uint8_t *before = malloc(m.size);
 	memcpy(before, m.data, m.size);
-	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	int err = efs_mount(&m.io, &fs);
+	CHECK_INT(err, 0);
+	if (err) {
+		printf("%s: mount: %s\n", what, efs_strerror(err));
+		CHECK(!memcmp(before, m.data, m.size));	/* nothing written */
+		free(before);
+		memdev_free(&m);
+		return;
+	}
 	const char *n = efs_notice(fs);
 	if (!strstr(n, says))
 		printf("%s: notice \"%s\"\n", what, n);
@@ -448,6 +469,36 @@ static void jnl_in_journal(struct memdev *m)
 	journal_of(m, &j, &bs);
 	forge_entry(m, j + 4 * bs);
 }
+/* Entries whose blocks are whole and in place, but whose replay would
+ * leave no volume to mount: block 0 of zeros (the header gone), a header
+ * whose table lies past the device, a root record that is no record. */
+static void zeros(uint8_t *blk, uint32_t bs, uint64_t a)
+{
+	(void)a;
+	memset(blk, 0, bs);
+}
+static void far_table(uint8_t *blk, uint32_t bs, uint64_t a)
+{
+	(void)bs;
+	(void)a;
+	efs_st64(blk + 13, 1ull << 40);
+}
+static uint64_t root_at;
+static void root_gone(uint8_t *blk, uint32_t bs, uint64_t a)
+{
+	memset(blk + (root_at - a), 0xee, bs - (root_at - a) < 16
+						? bs - (root_at - a) : 16);
+}
+static void jnl_header(struct memdev *m) { forge_block(m, 0, zeros); }
+static void jnl_table(struct memdev *m) { forge_block(m, 0, far_table); }
+static void jnl_root(struct memdev *m)
+{
+	uint32_t bs;
+	uint64_t j;
+	journal_of(m, &j, &bs);
+	root_at = rec_of(m, "/");
+	forge_block(m, root_at / bs * bs, root_gone);
+}
 static void ext_crc(struct memdev *m) { m->data[512 + 100] ^= 1; }
 static void ext_far(struct memdev *m)	/* journal past the device */
 {
@@ -462,6 +513,12 @@ static void test_notices(const struct memdev *base)
 	expect_notice(base, "entry in ext", jnl_in_ext, "umbra sector");
 	expect_notice(base, "entry in journal", jnl_in_journal,
 		      "inside the journal");
+	expect_notice(base, "entry for the header", jnl_header,
+		      "would leave the volume unmountable");
+	expect_notice(base, "entry for the table", jnl_table,
+		      "would leave the volume unmountable");
+	expect_notice(base, "entry for the root", jnl_root,
+		      "would leave the volume unmountable");
 	expect_notice(base, "sector CRC", ext_crc, "bad CRC");
 	expect_notice(base, "journal far", ext_far, "outside the node area");
 }
