@@ -54,44 +54,35 @@ static const char *kind_name(uint8_t k)
 							    : "file";
 }
 
-/* Where slot ino's record ends, as far as its header says (0: unknown). */
-static uint64_t record_end(struct efs *fs, uint32_t ino)
-{
-	uint8_t h[REC_HDR];
-	uint64_t abs;
-	if (efs_slot_offset(fs, ino, &abs))
-		return 0;
-	if (abs > fs->io.size - REC_HDR || efs_bread(fs, abs, h, REC_HDR))
-		return abs + REC_HDR;
-	return abs + (efs_ld32(h + 4) > REC_HDR ? efs_ld32(h + 4) : REC_HDR);
-}
-
-/* Records that run past the end of the device: a truncated volume, said
- * once before the records it makes unreadable. */
+/* Records that lie or run past the end of the device: two or more are a
+ * truncated volume, said once before the records (check_records names
+ * and counts each). One alone says nothing of the volume: its size field
+ * or table entry may be what is damaged. */
 static void check_size(struct ck *c)
 {
 	struct efs *fs = c->fs;
 	uint32_t past = 0;
-	uint64_t need = 0;
 	if (fs->damage & DAMAGE_SHORT)
 		return;		/* the notice said it */
 	for (uint32_t ino = 1; ino <= fs->n; ino++) {
-		uint64_t end = record_end(fs, ino);
-		if (end > fs->io.size) {
+		uint8_t h[REC_HDR];
+		uint64_t abs;
+		if (efs_slot_offset(fs, ino, &abs) ||
+		    abs > fs->io.size - REC_HDR)
 			past++;
-			need = end > need ? end : need;
-		}
+		else if (!efs_bread(fs, abs, h, REC_HDR) &&
+			 efs_ld32(h + REC_SIZE) > fs->io.size - abs)
+			past++;
 	}
-	if (!past)
+	if (past < 2)
 		return;
-	c->pre_errors++;
 	char s[160];
 	struct efs_text t = { s, sizeof(s), 0 };
-	efs_text_str(&t, "the volume is truncated: the device has ");
+	efs_text_str(&t, "the volume looks truncated: the device has ");
 	efs_text_num(&t, fs->io.size, 10, 0);
-	efs_text_str(&t, " bytes, records reach past ");
-	efs_text_num(&t, need, 10, 0);
-	say(c, s, " (the records below that lie past its end)", 0, 0);
+	efs_text_str(&t, " bytes, and ");
+	efs_text_num(&t, past, 10, 0);
+	say(c, s, " records lie past its end (named below)", 0, 0);
 }
 
 /* What mount worked around (efs_notice); repair drops a damaged umbra
@@ -132,7 +123,6 @@ static int check_damage(struct ck *c, struct efs_io *rio, struct efs **fsp)
 	return 0;
 }
 
-/* Every record on its own. */
 /* What the strict loader refuses in a record the others read: a table
  * entry naming another inode, a missing base tag (format §2.2, §3.7). */
 static int check_strict(struct ck *c, const struct efs_node *nd)
@@ -161,16 +151,110 @@ static int check_strict(struct ck *c, const struct efs_node *nd)
 	return err;
 }
 
+/* The size a record's canonical layout gives it (format §3.4): the nine
+ * base tags at their offsets with their exact lengths, then, for a file or
+ * symlink, the CONTENT tag of the length SIZE says (none when SIZE is 0);
+ * for a directory, a DIRENTS tag whose entries fill it exactly (none when
+ * the tag is not there). 0 when the layout does not tell. */
+static uint32_t canonical_size(struct efs *fs, uint32_t ino, uint64_t rec)
+{
+	static const uint8_t at[] = { V_TYPE, V_MODE, V_UID, V_GID, V_SIZE,
+				      V_ATIME, V_MTIME, V_CTIME, V_NLINK };
+	static const uint8_t len_of[] = { 1, 4, 4, 4, 8, 8, 8, 8, 4 };
+	uint8_t r[V_DATA];
+	uint64_t room = fs->io.size - rec;	/* rec is inside: caller */
+	if (room < BASE_RECORD ||
+	    efs_bread(fs, rec, r, room < V_DATA ? BASE_RECORD : V_DATA) ||
+	    efs_ld32(r + REC_INODE) != ino)
+		return 0;
+	for (int t = 0; t < 9; t++) {
+		const uint8_t *h = r + at[t] - TLV_HDR;
+		if (efs_ld16(h) != TAG_NODE_TYPE + t ||
+		    efs_ld32(h + 2) != len_of[t])
+			return 0;
+	}
+	uint8_t kind = r[V_TYPE];
+	uint16_t tag = kind == EFS_DIR ? TAG_DIRENTS : TAG_CONTENT;
+	int has = room >= V_DATA && efs_ld16(r + BASE_RECORD) == tag;
+	uint64_t len = has ? efs_ld32(r + BASE_RECORD + 2) : 0;
+	if (kind < EFS_FILE || kind > EFS_SYMLINK ||
+	    (has && len > room - V_DATA))
+		return 0;
+	if (kind != EFS_DIR) {
+		uint64_t size = efs_ld64(r + V_SIZE);
+		if (!size)
+			return kind == EFS_FILE ? BASE_RECORD : 0;
+		return has && len == size ? (uint32_t)(V_DATA + len) : 0;
+	}
+	if (!has)
+		return BASE_RECORD;
+	uint8_t *d = malloc(len + 1);
+	int ok = d && !efs_bread(fs, rec + V_DATA, d, len);
+	uint64_t p = 0;
+	while (ok && p < len) {
+		ok = len - p >= 8;
+		uint32_t nl = ok ? efs_ld32(d + p) : 0;
+		uint32_t ch = ok ? efs_ld32(d + p + 4) : 0;
+		ok = ok && nl <= len - p - 8 && ch >= 1 && ch <= fs->n &&
+		     !efs_check_read_name((const char *)d + p + 8, nl);
+		p += 8 + (uint64_t)nl;
+	}
+	free(d);
+	return ok && p == len ? (uint32_t)(V_DATA + len) : 0;
+}
+
+/* A record that does not parse because its size field is wrong: said,
+ * and when the canonical layout gives the size, repair writes it (else
+ * the record is dropped as any bad one). 1 when said, 0 when the size is
+ * not the fault, or an error. */
+static int check_rec_size(struct ck *c, uint32_t ino)
+{
+	struct efs *fs = c->fs;
+	uint64_t rec;
+	uint8_t h[REC_HDR];
+	if (efs_slot_offset(fs, ino, &rec) || rec > fs->io.size - REC_HDR) {
+		error(c, "inode %1: its record lies past the end of the device",
+		      0, ino, 0);
+		return 1;
+	}
+	if (efs_bread(fs, rec, h, REC_HDR) || efs_ld32(h + REC_INODE) != ino)
+		return 0;
+	uint32_t size = efs_ld32(h + REC_SIZE);
+	uint32_t want = canonical_size(fs, ino, rec);
+	int past = size > fs->io.size - rec, fix = want && want != size;
+	if (!past && !fix)
+		return 0;
+	error(c, past ? "inode %1: its record's size (%2 bytes) runs past the "
+			"end of the device"
+		      : "inode %1: its record's size (%2 bytes) does not match "
+			"its tags",
+	      fix ? "; repair restores the size its tags give"
+		  : "; repair drops it", ino, size);
+	if (!c->repair || !fix)
+		return 1;
+	int err = efs_op_set_size(fs, ino, want);
+	if (err == EFS_ERR_INVALID) {
+		say(c, "inode %1: size not restored: another record lies in "
+		    "the bytes it gives (repair drops it)", 0, ino, 0);
+		return 1;
+	}
+	c->res->repaired += !err;
+	c->changed = 1;
+	return err ? err : 1;
+}
+
 static int check_records(struct ck *c)
 {
 	struct efs *fs = c->fs;
 	for (uint32_t ino = 1; ino <= c->n; ino++) {
 		struct efs_node nd;
 		int err = efs_node_get(fs, ino, &nd);
-		if (err && record_end(fs, ino) > fs->io.size) {
-			error(c, "inode %1: its record runs past the end of the "
-			      "device", 0, ino, 0);
-			continue;
+		if (err == EFS_ERR_CORRUPT) {
+			int said = check_rec_size(c, ino);
+			if (said < 0)
+				return said;
+			if (said)
+				continue;
 		}
 		if (err) {
 			error(c, "inode %1: bad record: ", efs_strerror(err),

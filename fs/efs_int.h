@@ -22,6 +22,8 @@
 #define MAX_INODES 0xf0000000u	/* format §1.3: the kernel's bound */
 
 /* format §3: record header and tags */
+#define REC_INODE 0		/* u32 */
+#define REC_SIZE 4		/* u32, the header included */
 #define REC_HDR 8
 #define TLV_HDR 6
 #define TAG_NODE_TYPE 0x0001
@@ -484,6 +486,9 @@ int efs_op_clear_slot(struct efs *fs, uint32_t ino);
 int efs_op_fix_entry(struct efs *fs, uint32_t ino);
 /* Writes a canonical version of ino's record (all base tags). */
 int efs_op_rewrite(struct efs *fs, uint32_t ino);
+/* Writes size into ino's record header, taking the free bytes it then
+ * covers (INVALID when they are not free). */
+int efs_op_set_size(struct efs *fs, uint32_t ino, uint32_t size);
 /* Adds an entry name -> child to dir. */
 int efs_op_link(struct efs *fs, uint32_t dir, const char *name,
 		uint32_t child);

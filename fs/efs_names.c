@@ -566,6 +566,30 @@ int efs_op_rewrite(struct efs *fs, uint32_t ino)
 	return err;
 }
 
+int efs_op_set_size(struct efs *fs, uint32_t ino, uint32_t size)
+{
+	uint64_t rec;
+	int err = efs_wbegin(fs);
+	if (!err)
+		err = efs_slot_offset(fs, ino, &rec);
+	if (err)
+		return err;
+	/* The scan gave the record what its old size covered (bad_extent):
+	 * the rest must be free, or another record lies there. */
+	uint64_t *cap = &fs->cap[ino - 1];
+	if (rec + size > *cap) {
+		err = efs_take(fs, *cap, rec + size);
+		if (err)
+			return efs_wfinish(fs, err, 0);
+		*cap = rec + size;
+	}
+	err = efs_patch32(fs, rec + REC_SIZE, size);
+	if (!err)
+		fs->state[ino - 1] = SLOT_LIVE;
+	efs_forget(fs, ino);
+	return efs_wfinish(fs, err, 1);
+}
+
 static int link_once(struct efs *fs, uint32_t dir, const char *name,
 		     uint32_t child)
 {

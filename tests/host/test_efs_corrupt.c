@@ -676,6 +676,80 @@ static void test_repair_grows_table(void)
 	memdev_free(&m);
 }
 
+/* One record with an impossible size (a damaged size field, the device
+ * whole): fsck names the record and does not call the volume truncated;
+ * --repair restores the size the record's canonical tags give, keeps the
+ * file, and says the volume is clean exactly when the next fsck agrees. */
+static void size_huge(struct memdev *m)
+{
+	efs_st32(m->data + rec_of(m, "/etc/motd") + 4, 0xfffffff0u);
+}
+static void size_small(struct memdev *m)
+{
+	efs_st32(m->data + rec_of(m, "/etc/motd") + 4, 20);
+}
+static void size_and_tag(struct memdev *m)	/* nothing tells the size */
+{
+	uint64_t r = rec_of(m, "/etc/motd");
+	efs_st32(m->data + r + 4, 0xfffffff0u);
+	efs_st16(m->data + r + BASE_RECORD, 0x00ff);
+}
+
+static void expect_size_repair(const struct memdev *base, const char *what,
+			       void (*damage)(struct memdev *), int kept)
+{
+	struct memdev m;
+	struct efs_fsck_result r;
+	struct lines l = { "", 0 };
+	memdev_clone(&m, base);
+	struct efs *fs;
+	uint32_t ino = 0;
+	char got[8], want[64];
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	efs_unmount(fs);
+	snprintf(want, sizeof(want), "inode %u: its record's size", ino);
+	damage(&m);
+	CHECK_INT(efs_fsck(&m.io, 0, collect, &l, &r), 0);
+	CHECK(r.errors > 0);
+	int named = strstr(l.text, want) != 0;
+	if (!named || strstr(l.text, "truncated"))
+		printf("%s: fsck said:\n%s", what, l.text);
+	CHECK(named);
+	CHECK(strstr(l.text, "truncated") == 0);
+	l.text[0] = 0;
+	int err = efs_fsck(&m.io, 1, collect, &l, &r);
+	CHECK_INT(err, 0);
+	CHECK(r.repaired > 0);
+	int left = r.errors;
+	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
+	if (left || r.errors)
+		printf("%s: repair left %d, then %u:\n%s", what, left, r.errors,
+		       l.text);
+	CHECK_INT(left, 0);	/* --repair's verdict ... */
+	CHECK_INT(r.errors, 0);	/* ... is the next fsck's */
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	if (kept) {
+		CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+		CHECK_INT(efs_read(fs, ino, 0, got, sizeof(got)), 6);
+		CHECK(!memcmp(got, "hello\n", 6));
+	} else {
+		CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino),
+			  EFS_ERR_NOT_FOUND);
+	}
+	CHECK_INT(efs_lookup(fs, "/bin/busybox", 1, &ino), 0);
+	CHECK_INT(efs_create(fs, "/after-repair", 0644, &ino), 0);
+	CHECK_INT(efs_unmount(fs), 0);
+	memdev_free(&m);
+}
+
+static void test_record_size(const struct memdev *base)
+{
+	expect_size_repair(base, "huge size", size_huge, 1);
+	expect_size_repair(base, "small size", size_small, 1);
+	expect_size_repair(base, "size and data tag", size_and_tag, 0);
+}
+
 int main(void)
 {
 	struct memdev base;
@@ -688,6 +762,7 @@ int main(void)
 	test_notices(&base);
 	test_short_device(&base);
 	test_repair_grows_table();
+	test_record_size(&base);
 	memdev_free(&base);
 	return check_done();
 }
