@@ -245,10 +245,10 @@ static int reserve(struct efs *fs, const struct efs_need *nd)
 	return 0;
 }
 
-/* Reserves every need; on NO_SPACE, *short_len is the length of the
- * one that found no place (0 for growth in place). */
+/* Reserves every need; on NO_SPACE, *want is the one that found no
+ * place. */
 static int try_plan(struct efs *fs, const struct efs_need *needs, int n,
-		    uint64_t *short_len)
+		    struct efs_need *want)
 {
 	int err = 0;
 	/* Growth in place first (it cannot go elsewhere), then the largest. */
@@ -267,9 +267,8 @@ static int try_plan(struct efs *fs, const struct efs_need *needs, int n,
 				break;
 			done[best] = 1;
 			err = reserve(fs, &needs[best]);
-			if (err == EFS_ERR_NO_SPACE && !needs[best].at)
-				*short_len = needs[best].len +
-					     (needs[best].align ? CONTENT_ALIGN : 0);
+			if (err == EFS_ERR_NO_SPACE)
+				*want = needs[best];
 		}
 	}
 	if (err)
@@ -299,8 +298,8 @@ int efs_plan(struct efs *fs, const struct efs_need *needs, int n)
 	efs_plan_end(fs);
 	if (n > MAX_RESV)
 		return EFS_ERR_INVALID;
-	uint64_t short_len = 0;
-	int err = try_plan(fs, needs, n, &short_len);
+	struct efs_need want = { 0, 0, ALIGN_NONE, 0 };
+	int err = try_plan(fs, needs, n, &want);
 	if (err != EFS_ERR_NO_SPACE)
 		return err;
 	/* Room is made in steps, cheapest first; each changes what the
@@ -313,8 +312,8 @@ int efs_plan(struct efs *fs, const struct efs_need *needs, int n)
 	if (efs_reclaim_slack(fs))
 		return EFS_ERR_AGAIN;
 	/* Enough free space, but in pieces: gather one. */
-	if (short_len && fs->freemap.bytes >= short_len + keep_of(fs)) {
-		err = efs_make_room(fs, short_len);
+	if (want.len) {
+		err = efs_make_room(fs, &want, keep_of(fs));
 		return err ? err : EFS_ERR_AGAIN;
 	}
 	return EFS_ERR_NO_SPACE;

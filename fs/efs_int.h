@@ -167,6 +167,8 @@ struct efs_need {
 	uint64_t len;
 	uint64_t at;
 	int align;
+	uint32_t ino;	/* the record it is for, when it rewrites or grows one
+			 * (0: a new record) */
 };
 
 /* Space set aside for the change being made. */
@@ -401,10 +403,12 @@ int efs_move(struct efs *fs, uint32_t ino, uint64_t dst);
 /* Moves every record that has bytes in [lo, hi) to free space outside it
  * and commits; [lo, hi) is then free. */
 int efs_evacuate(struct efs *fs, uint64_t lo, uint64_t hi);
-/* Moves records out of the cheapest window of len bytes so that it
- * becomes one free piece (committed). 0, or NO_SPACE when no window can
- * be emptied. */
-int efs_make_room(struct efs *fs, uint64_t len);
+/* Makes room for a need that found no place, keep bytes left free:
+ * empties the cheapest window that can hold it (committed); the record
+ * the need is for may lie in the window (it then grows in place, or moves
+ * to the window's start first). 0, or NO_SPACE when no window can be
+ * emptied. */
+int efs_make_room(struct efs *fs, const struct efs_need *need, uint64_t keep);
 
 /* efs_alloc.c */
 int efs_prepare_write(struct efs *fs);

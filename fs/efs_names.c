@@ -69,7 +69,7 @@ static struct efs_need remove_need(struct efs *fs, const struct efs_node *d,
 {
 	uint64_t at = d->rec + V_DATA + e->pos, el = 8 + e->name_len;
 	if (in_place(fs, d, at, d->data_len - e->pos - el, d->rec + d->rec_size))
-		return (struct efs_need){ 0, 0, ALIGN_NONE };
+		return (struct efs_need){ 0, 0, ALIGN_NONE, 0 };
 	return efs_move_need(d, d->data_len - el);
 }
 
@@ -127,8 +127,8 @@ static struct efs_need free_need(struct efs *fs, uint32_t ino)
 {
 	struct efs_node nd;
 	if (!efs_node_get(fs, ino, &nd) && nd.rec_size < BASE_RECORD)
-		return (struct efs_need){ BASE_RECORD, 0, ALIGN_NONE };
-	return (struct efs_need){ 0, 0, ALIGN_NONE };
+		return (struct efs_need){ BASE_RECORD, 0, ALIGN_NONE, 0 };
+	return (struct efs_need){ 0, 0, ALIGN_NONE, 0 };
 }
 
 /* Turns slot ino into a free placeholder, in its record's place; the rest
@@ -222,7 +222,7 @@ static int make_node(struct efs *fs, const char *path, uint8_t kind,
 		return err ? err : EFS_ERR_AGAIN;
 	}
 	uint64_t size = efs_record_bytes(tl), now = efs_now(fs), off;
-	struct efs_need needs[2] = { { size, 0, ALIGN_NONE },
+	struct efs_need needs[2] = { { size, 0, ALIGN_NONE, 0 },
 				     add_need(fs, &p, nl) };
 	err = efs_wplan(fs, needs, 2);
 	if (!err)
@@ -447,7 +447,7 @@ static int rename_once(struct efs *fs, const char *from, const char *to)
 		remove_need(fs, &d1, &e1),
 		replace ? free_need(fs, e2.ino) : add_need(fs, &d2, l2),
 		p1 == p2 ? efs_move_need(&d1, d1.data_len + 8 + l2)
-			 : (struct efs_need){ 0, 0, ALIGN_NONE },
+			 : (struct efs_need){ 0, 0, ALIGN_NONE, 0 },
 	};
 	err = efs_wplan(fs, needs, 3);
 	if (err)
@@ -509,7 +509,7 @@ static int clear_slot_once(struct efs *fs, uint32_t ino)
 	if (err)
 		return err;
 	fs->use_keep = 1;
-	struct efs_need need = { BASE_RECORD, 0, ALIGN_NONE };
+	struct efs_need need = { BASE_RECORD, 0, ALIGN_NONE, 0 };
 	err = efs_wplan(fs, &need, 1);
 	if (err)
 		return efs_wfinish(fs, err, 0);

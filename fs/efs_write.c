@@ -114,8 +114,8 @@ int efs_fits(struct efs *fs, uint32_t ino, uint64_t end)
 struct efs_need efs_grow_need(struct efs *fs, uint32_t ino, uint64_t end)
 {
 	uint64_t cap = fs->cap[ino - 1];
-	return end > cap ? (struct efs_need){ end - cap, cap, ALIGN_NONE }
-			 : (struct efs_need){ 0, 0, ALIGN_NONE };
+	return end > cap ? (struct efs_need){ end - cap, cap, ALIGN_NONE, ino }
+			 : (struct efs_need){ 0, 0, ALIGN_NONE, ino };
 }
 
 uint64_t efs_record_bytes(uint64_t len)
@@ -127,7 +127,7 @@ struct efs_need efs_move_need(const struct efs_node *nd, uint64_t len)
 {
 	int big = nd->kind == EFS_FILE && len >= CONTENT_ALIGN;
 	return (struct efs_need){ efs_record_bytes(len), 0,
-				  big ? ALIGN_CONTENT : ALIGN_NONE };
+				  big ? ALIGN_CONTENT : ALIGN_NONE, nd->ino };
 }
 
 int efs_patch_slot(struct efs *fs, uint32_t ino, uint64_t abs)

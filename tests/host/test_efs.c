@@ -552,6 +552,97 @@ static void test_no_space(void)
 	memdev_free(&m);
 }
 
+/* 8 MB free in two pieces of 4 MB around a placeholder (two 4,000,000
+ * byte files made back to back and deleted: each leaves its placeholder
+ * where it began), and a 4 MiB file written as the HTTP server (256 KiB
+ * at a time), the host tool (1 MiB) and a program (at once) write it:
+ * the free space holds it, so it must go in without a compaction by hand.
+ * The planner empties the window it needs, moving the placeholder and,
+ * when it lies in the way, the growing file itself (found by trying: a
+ * 4 MiB PUT answered 507 with 8 MB free). */
+static int fill_byte(void *ctx, uint32_t ino, uint64_t off, void *buf,
+		     size_t len)
+{
+	(void)ctx;
+	(void)off;
+	memset(buf, (int)ino, len);
+	return 0;
+}
+
+static void make_two_pieces(struct memdev *m, uint64_t a, uint64_t b)
+{
+	struct efs_build_child kids[] = { { "a", 2 }, { "b", 3 } };
+	struct efs_build_node nodes[] = {
+		dir(2, kids), file(EFS_FILE, a), file(EFS_FILE, b)
+	};
+	struct efs *fs;
+	struct efs_build_opts o = { .slots = 16, .journal_size = 96 << 10 };
+	uint64_t end = 0;
+	/* Built once to learn where the records end, then on a device
+	 * that ends 4 KiB later. */
+	memdev_init(m, 3 * a);
+	CHECK_INT(efs_build(&m->io, &o, 3, nodes, fill_byte, 0), 0);
+	CHECK_INT(efs_mount(&m->io, &fs), 0);
+	struct efs_space sp;
+	CHECK_INT(efs_space(fs, &sp), 0);
+	end = m->size - sp.largest;
+	efs_unmount(fs);
+	memdev_free(m);
+	memdev_init(m, end + 4096);
+	CHECK_INT(efs_build(&m->io, &o, 3, nodes, fill_byte, 0), 0);
+	CHECK_INT(efs_mount(&m->io, &fs), 0);
+	CHECK_INT(efs_unlink(fs, "/a"), 0);
+	CHECK_INT(efs_unlink(fs, "/b"), 0);
+	CHECK_INT(efs_unmount(fs), 0);
+}
+
+static void test_two_pieces(void)
+{
+	static uint8_t buf[4 << 20];
+	static const struct {
+		uint64_t a, b, chunk;
+	} cases[] = {
+		{ 4000000, 4000000, 256 << 10 }, { 3990000, 4000000, 256 << 10 },
+		{ 4000000, 3990000, 256 << 10 }, { 4000000, 4000000, 1 << 20 },
+		{ 4100000, 4000000, 1 << 20 }, { 4000000, 4000000, 64 << 10 },
+		{ 4000000, 4000000, 4 << 20 },
+	};
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + i / 4096);
+	for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+		struct memdev m;
+		struct efs *fs;
+		struct efs_space sp;
+		uint32_t ino;
+		make_two_pieces(&m, cases[t].a, cases[t].b);
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		CHECK_INT(efs_space(fs, &sp), 0);
+		CHECK(sp.free > 2 * sizeof(buf) - (400 << 10));
+		CHECK(sp.largest < sizeof(buf) + V_DATA);	/* no piece holds it */
+		CHECK_INT(efs_create(fs, "/c", 0644, &ino), 0);
+		int64_t r = 0;
+		for (uint64_t off = 0; off < sizeof(buf) && r >= 0;
+		     off += cases[t].chunk)
+			r = efs_write(fs, ino, off, buf + off, cases[t].chunk);
+		if (r < 0)
+			printf("two pieces %llu/%llu, %llu at a time: %s\n",
+			       (unsigned long long)cases[t].a,
+			       (unsigned long long)cases[t].b,
+			       (unsigned long long)cases[t].chunk,
+			       efs_strerror((int)r));
+		CHECK_INT(r, (int64_t)cases[t].chunk);
+		fs = remount(&m, fs);
+		CHECK_INT(efs_lookup(fs, "/c", 1, &ino), 0);
+		static uint8_t back[sizeof(buf)];
+		CHECK_INT(efs_read(fs, ino, 0, back, sizeof(back)),
+			  (int64_t)sizeof(back));
+		CHECK(!memcmp(back, buf, sizeof(buf)));
+		CHECK_INT(efs_unmount(fs), 0);
+		CHECK_INT(fsck_errors(&m), 0);
+		memdev_free(&m);
+	}
+}
+
 /* A full volume can always be emptied, in the same mount, and what a
  * delete frees is usable at once (found by trying: a full 1 MiB volume
  * said "no space" to rm, and to a write after a reboot). */
@@ -960,6 +1051,7 @@ int main(void)
 	test_big();
 	test_append_cost();
 	test_no_space();
+	test_two_pieces();
 	test_full_volume();
 	test_limits();
 	test_random();
