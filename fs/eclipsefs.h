@@ -120,7 +120,12 @@ int efs_readdir(struct efs_dir *d, struct efs_dirent *e);
 void efs_closedir(struct efs_dir *d);
 
 /* Changes. Each is all-or-nothing across a power cut; efs_sync makes all
- * earlier ones durable. Paths are absolute; the parent must exist. */
+ * earlier ones durable. Paths are absolute; the parent must exist. Those
+ * that take an inode number refuse a free slot (the node was removed, by
+ * another operation too) with EFS_ERR_NOT_FOUND, and a number outside the
+ * table with EFS_ERR_INVALID: they never write into a freed slot. (A slot
+ * removed and given to a new node meanwhile is that node's: callers that
+ * let others remove a file they are writing must prevent that.) */
 int efs_create(struct efs *fs, const char *path, uint32_t mode,
 	       uint32_t *ino);
 int efs_mkdir(struct efs *fs, const char *path, uint32_t mode);

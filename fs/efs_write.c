@@ -258,9 +258,22 @@ int efs_rewrite(struct efs *fs, struct efs_node *nd, const struct efs_seg *s,
 
 /* --- file content ------------------------------------------------------- */
 
+/* The node a change names by inode number. A free slot names nothing:
+ * its placeholder (format §9.3) never takes a change meant for a node
+ * another operation removed (the caller's number is stale). */
+static int live_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
+{
+	if (ino < 1 || ino > fs->n)
+		return EFS_ERR_INVALID;
+	int err = efs_node_get(fs, ino, nd);
+	if (!err && efs_is_placeholder(nd))
+		err = EFS_ERR_NOT_FOUND;
+	return err;
+}
+
 static int file_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
 {
-	int err = efs_node_get(fs, ino, nd);
+	int err = live_node(fs, ino, nd);
 	if (err)
 		return err;
 	if (nd->kind == EFS_DIR)
@@ -412,7 +425,9 @@ static int set_fields_once(struct efs *fs, uint32_t ino, struct field *f,
 			   int n)
 {
 	struct efs_node nd;
-	int err = efs_wbegin_node(fs, ino, &nd);
+	int err = efs_wbegin(fs);
+	if (!err)
+		err = live_node(fs, ino, &nd);
 	if (err)
 		return err;
 	int wrote = 1;

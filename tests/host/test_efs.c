@@ -643,6 +643,51 @@ static void test_two_pieces(void)
 	}
 }
 
+/* A change by inode number to a slot another operation freed (a PUT's
+ * file deleted under it) is refused, clearly, and writes nothing: no
+ * unreachable record is left for fsck to find (found by trying: an
+ * upload went on into its deleted file's slot). */
+static void test_freed_slot(void)
+{
+	struct memdev m;
+	struct efs *fs = fresh(&m, 1 * MIB);
+	uint32_t ino, other;
+	static uint8_t big[200 << 10];
+	CHECK_INT(efs_create(fs, "/up", 0644, &ino), 0);
+	CHECK_INT(efs_write(fs, ino, 0, "first", 5), 5);
+	CHECK_INT(efs_create(fs, "/other", 0644, &other), 0);
+	for (int synced = 0; synced < 2; synced++) {
+		CHECK_INT(efs_unlink(fs, "/up"), 0);
+		if (synced)
+			CHECK_INT(efs_sync(fs), 0);
+		uint64_t before, after;
+		struct efs_space sp0, sp1;
+		CHECK_INT(tree_digest(fs, &before), 0);
+		CHECK_INT(efs_space(fs, &sp0), 0);
+		CHECK_INT(efs_write(fs, ino, 0, big, sizeof(big)),
+			  EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_write(fs, ino, 5, "x", 1), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_append(fs, ino, "x", 1), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_truncate(fs, ino, 10), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_chmod(fs, ino, 0600), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_chown(fs, ino, 1, 1), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_set_times(fs, ino, 1, 1), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_write(fs, 0, 0, "x", 1), EFS_ERR_INVALID);
+		CHECK_INT(efs_write(fs, 1u << 30, 0, "x", 1), EFS_ERR_INVALID);
+		CHECK_INT(tree_digest(fs, &after), 0);
+		CHECK(before == after);
+		CHECK_INT(efs_space(fs, &sp1), 0);
+		CHECK_INT(sp1.free_slots, sp0.free_slots);
+		CHECK_INT(sp1.free + sp1.pending, sp0.free + sp0.pending);
+		/* the volume goes on */
+		CHECK_INT(efs_write(fs, other, 0, "ok", 2), 2);
+		CHECK_INT(efs_create(fs, "/up", 0644, &ino), 0);
+	}
+	efs_unmount(fs);
+	CHECK_INT(fsck_errors(&m), 0);
+	memdev_free(&m);
+}
+
 /* A full volume can always be emptied, in the same mount, and what a
  * delete frees is usable at once (found by trying: a full 1 MiB volume
  * said "no space" to rm, and to a write after a reboot). */
@@ -1052,6 +1097,7 @@ int main(void)
 	test_append_cost();
 	test_no_space();
 	test_two_pieces();
+	test_freed_slot();
 	test_full_volume();
 	test_limits();
 	test_random();
