@@ -531,7 +531,13 @@ int efs_commit(struct efs *fs)
 fail:
 	/* What reached the disk is unknown: the next mount replays or
 	 * ignores the entry, whichever is right. Stop writing until then. */
-	fs->failed = efs_io_result(err);
+	return efs_stop(fs, err);
+}
+
+int efs_stop(struct efs *fs, int err)
+{
+	if (err && !fs->failed)
+		fs->failed = err;
 	return err;
 }
 

@@ -274,12 +274,15 @@ static int evacuate(struct efs *fs, struct rec *v, uint32_t k, uint64_t w,
 		uint64_t dst;
 		if (v[j].end <= w || v[j].start >= w + len || v[j].ino == skip)
 			continue;
-		full = efs_alloc(fs, v[j].end - v[j].start, v[j].align, &dst) &&
-		       efs_alloc(fs, v[j].end - v[j].start, ALIGN_NONE, &dst);
-		if (!full && (err = move_record(fs, &v[j], dst)))
-			fs->failed = efs_io_result(err);
+		uint64_t size = v[j].end - v[j].start;
+		err = efs_alloc(fs, size, v[j].align, &dst);
+		if (err == EFS_ERR_NO_SPACE && v[j].align)
+			err = efs_alloc(fs, size, ALIGN_NONE, &dst);
+		full = err == EFS_ERR_NO_SPACE;
+		if (!err)
+			err = efs_stop(fs, move_record(fs, &v[j], dst));
 	}
-	if (!err)
+	if (!err || full)	/* what moved is committed */
 		err = efs_commit(fs);
 	efs_unhold(fs, &held);
 	return err ? err : full ? EFS_ERR_NO_SPACE : 0;
@@ -312,9 +315,7 @@ static int empty_window(struct efs *fs, struct rec *v, uint32_t k,
 	uint64_t dst = w + efs_pad(fs, own->align, w);
 	if (efs_take(fs, dst, dst + (own->end - own->start)))
 		return EFS_ERR_NO_SPACE;
-	err = move_record(fs, own, dst);
-	if (err)
-		fs->failed = efs_io_result(err);
+	err = efs_stop(fs, move_record(fs, own, dst));
 	return err ? err : efs_commit(fs);
 }
 

@@ -286,6 +286,10 @@ int efs_reserve(struct efs *fs, uint32_t blocks);
 /* Blocks a patch of len bytes at off may dirty. */
 uint32_t efs_blocks_of(struct efs *fs, uint64_t off, size_t len);
 int efs_commit(struct efs *fs);
+/* A change or commit broke off after writing with err: no more writes
+ * until the next mount, and every later change returns the first such
+ * cause as it was (a timeout stays a timeout). Returns err. */
+int efs_stop(struct efs *fs, int err);
 /* Flushes, zeroes the journal entry's header and flushes again: no
  * entry is live, its blocks are durable in place. */
 int efs_clear_entry(struct efs *fs);

@@ -33,9 +33,7 @@ static int move_journal(struct efs *fs, uint64_t size)
 	uint64_t off, old = fs->jnl_off, old_end = fs->jnl_off + fs->jnl_size;
 	int err = efs_alloc(fs, size, ALIGN_BLOCK, &off);
 	if (!err)
-		err = efs_set_journal(fs, off, size);
-	if (err && err != EFS_ERR_NO_SPACE)
-		fs->failed = efs_io_result(err);
+		err = efs_stop(fs, efs_set_journal(fs, off, size));
 	return err ? err : efs_free_add(fs, old, old_end);
 }
 
@@ -120,8 +118,7 @@ static int switch_table(struct efs *fs, uint32_t k, const uint64_t *ph,
 		err = efs_commit(fs);
 	if (err) {
 		free(t);
-		fs->failed = fs->failed ? fs->failed : efs_io_result(err);
-		return err;
+		return efs_stop(fs, err);
 	}
 	free(fs->table);
 	fs->table = t;

@@ -37,9 +37,7 @@ int efs_wfinish(struct efs *fs, int err, int wrote)
 {
 	efs_plan_end(fs);
 	fs->use_keep = 0;
-	if (err && wrote && !fs->failed)
-		fs->failed = efs_io_result(err);
-	return err;
+	return wrote ? efs_stop(fs, err) : err;
 }
 
 int efs_again(int *err, int *tries)

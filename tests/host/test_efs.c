@@ -1085,6 +1085,87 @@ static void test_device_errors(void)
 	CHECK_STR(efs_strerror(EFS_ERR_DEVICE), "the device failed");
 }
 
+/* The cause of a change that broke off reaches its caller as it was, and
+ * every later change gets the same one: a timeout, a failed device, no
+ * memory for the request (the block layer's bounce buffer), an I/O error;
+ * in a file's write, a commit, a compaction and a table growth. */
+static void expect_cause(struct memdev *m, struct efs *fs, int code,
+			 const char *what, int got)
+{
+	uint32_t ino;
+	if (got != code)
+		printf("%s: %s, want %s\n", what, efs_strerror(got),
+		       efs_strerror(code));
+	CHECK_INT(got, code);
+	CHECK_INT(efs_create(fs, "/later", 0644, &ino), code);
+	CHECK_INT(efs_sync(fs), code);
+	m->fail_write_at = m->fail_sync_at = -1;
+	efs_unmount(fs);
+	CHECK_INT(fsck_errors(m), 0);
+}
+
+static void test_causes(void)
+{
+	static const int codes[] = { EFS_ERR_TIMEOUT, EFS_ERR_DEVICE,
+				     EFS_ERR_NO_MEMORY, EFS_ERR_IO };
+	static uint8_t buf[8 << 10];
+	for (int i = 0; i < 4; i++) {
+		int code = codes[i];
+		struct memdev m;
+		struct efs *fs = fresh(&m, 2 * MIB);
+		uint32_t ino;
+		char name[16];
+		m.fail_code = code;
+		/* a write that relocates the file: its new bytes fail */
+		CHECK_INT(efs_create(fs, "/f", 0644, &ino), 0);
+		CHECK_INT(efs_sync(fs), 0);
+		m.fail_write_at = m.writes;
+		expect_cause(&m, fs, code, "write",
+			     (int)efs_write(fs, ino, 0, buf, sizeof(buf)));
+
+		/* a commit: its flush fails */
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		CHECK_INT(efs_write(fs, ino, 0, buf, 100), 100);
+		m.fail_sync_at = m.syncs;
+		expect_cause(&m, fs, code, "sync", efs_sync(fs));
+
+		/* a compaction: its first copy fails */
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		for (int k = 0; k < 40; k++) {
+			snprintf(name, sizeof(name), "/c%d", k);
+			CHECK_INT(efs_create(fs, name, 0644, &ino), 0);
+			CHECK_INT(efs_write(fs, ino, 0, buf, sizeof(buf)),
+				  sizeof(buf));
+		}
+		for (int k = 0; k < 40; k += 2) {
+			snprintf(name, sizeof(name), "/c%d", k);
+			CHECK_INT(efs_unlink(fs, name), 0);
+		}
+		CHECK_INT(efs_sync(fs), 0);
+		m.fail_write_at = m.writes;
+		expect_cause(&m, fs, code, "compact", efs_compact(fs, 0));
+		memdev_free(&m);
+
+		/* a table growth: 8 slots, the ninth file moves the journal */
+		struct efs_build_opts o = { .slots = 8 };
+		memdev_init(&m, 2 * MIB);
+		m.fail_code = code;
+		CHECK_INT(efs_format(&m.io, &o, m.now), 0);
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		int k = 0, err = 0;
+		for (; !err && k < 7; k++) {
+			snprintf(name, sizeof(name), "/g%d", k);
+			err = efs_create(fs, name, 0644, &ino);
+		}
+		CHECK_INT(err, 0);
+		CHECK_INT(efs_sync(fs), 0);
+		m.fail_write_at = m.writes;
+		expect_cause(&m, fs, code, "table growth",
+			     efs_create(fs, "/g-more", 0644, &ino));
+		memdev_free(&m);
+	}
+}
+
 int main(void)
 {
 	test_examples();
@@ -1103,6 +1184,7 @@ int main(void)
 	test_random();
 	test_read_errors();
 	test_device_errors();
+	test_causes();
 	test_stat_text();
 	test_small_read();
 	test_long_names();
