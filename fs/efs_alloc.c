@@ -1,12 +1,14 @@
-/* Space and slots for writing: one scan of every record on the first
- * change (or space query) finds the free slots and the free space
- * (efs_free.c), and adds a journal to a plain image. */
+/* Writing prepared, and the transaction around a change: one scan of
+ * every record on the first change (or space query) finds the free slots
+ * and the free space (efs_free.c), and adds a journal to a plain image;
+ * a record's space (its slack, growth in place, the safe mark); a change
+ * begins (room in the journal) and finishes (what it did not use goes
+ * back); a commit is the journal's (efs_cache.c), then the space it freed
+ * becomes free. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "efs_int.h"
-
-#define AREA_LIMIT 0xffffffffull	/* rel offsets are u32 (format §7.1) */
 
 struct extent {
 	uint64_t start, end;
@@ -18,14 +20,6 @@ static int cmp_extent(const void *a, const void *b)
 {
 	const struct extent *x = a, *y = b;
 	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-uint64_t efs_area_limit(struct efs *fs)
-{
-	uint64_t limit = fs->io.size;
-	if (limit > fs->area_off + AREA_LIMIT)
-		limit = fs->area_off + AREA_LIMIT;
-	return limit;
 }
 
 /* Marks everything reachable from the root. A node named twice (a second
@@ -342,4 +336,63 @@ int efs_space(struct efs *fs, struct efs_space *sp)
 	sp->entry_width = fs->width;
 	sp->journaled = fs->has_ext;
 	return 0;
+}
+
+int efs_reclaim_slack(struct efs *fs)
+{
+	uint64_t before = fs->freemap.bytes;
+	for (uint32_t ino = 1; ino <= fs->n; ino++) {
+		struct efs_node nd;
+		if (fs->state[ino - 1] == SLOT_BAD ||
+		    fs->safe_gen[ino - 1] == fs->gen + 1 ||
+		    efs_node_get(fs, ino, &nd))
+			continue;
+		uint64_t end = nd.rec + nd.rec_size;
+		if (fs->cap[ino - 1] > end &&
+		    !efs_free_add(fs, end, fs->cap[ino - 1]))
+			fs->cap[ino - 1] = end;
+	}
+	return fs->freemap.bytes > before;
+}
+
+/* --- transactions: a change's begin and end, commit --------------------- */
+
+int efs_reserve(struct efs *fs, uint32_t blocks)
+{
+	if (blocks > fs->max_dirty)
+		return EFS_ERR_TOO_BIG;
+	if (fs->ndirty + blocks > fs->max_dirty)
+		return efs_commit(fs);
+	return 0;
+}
+
+int efs_commit(struct efs *fs)
+{
+	int err = efs_cache_commit(fs);
+	if (!err)	/* step 5: what the transaction freed is free */
+		efs_free_committed(fs);
+	return err;
+}
+
+int efs_wbegin(struct efs *fs)
+{
+	int err = efs_prepare_write(fs);
+	if (!err)
+		err = efs_reserve(fs, OP_BLOCKS);
+	efs_plan_end(fs);
+	fs->use_keep = 0;
+	return err;
+}
+
+int efs_wbegin_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
+{
+	int err = efs_wbegin(fs);
+	return err ? err : efs_node_get(fs, ino, nd);
+}
+
+int efs_wfinish(struct efs *fs, int err, int wrote)
+{
+	efs_plan_end(fs);
+	fs->use_keep = 0;
+	return wrote ? efs_stop(fs, err) : err;
 }

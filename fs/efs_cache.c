@@ -1,11 +1,15 @@
 /* The block cache and the redo journal (fs/README.md, "Transactions").
  *
  * Reads of metadata go through a cache of bs-sized blocks (read ahead in
- * groups). A journaled change dirties cache blocks; efs_commit writes the
- * dirty blocks' images to the journal, flushes, writes them in place,
- * flushes, and invalidates the journal entry. A direct write (to space no
+ * groups). A journaled change dirties cache blocks; efs_cache_commit
+ * flushes (the direct writes, and the previous commit's in-place blocks),
+ * writes the dirty blocks' images to the journal over the previous entry,
+ * flushes (the commit point), and writes them in place; the entry stays
+ * valid until the next commit replaces it. A direct write (to space no
  * committed state refers to) goes to the device at once and into any
- * cached copy, so a cached block always equals the device or is dirty. */
+ * cached copy, so a cached block always equals the device or is dirty.
+ * Mount lays a committed entry over the device here and writes it in
+ * place once the volume it makes opens. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,15 +366,6 @@ int efs_direct(struct efs *fs, uint64_t off, const void *buf, size_t len)
 	return 0;
 }
 
-int efs_reserve(struct efs *fs, uint32_t blocks)
-{
-	if (blocks > fs->max_dirty)
-		return EFS_ERR_TOO_BIG;
-	if (fs->ndirty + blocks > fs->max_dirty)
-		return efs_commit(fs);
-	return 0;
-}
-
 static int cmp_blk(const void *a, const void *b)
 {
 	uint64_t x = (*(struct cblock *const *)a)->blk;
@@ -485,7 +480,7 @@ int efs_clear_entry(struct efs *fs)
 	return err;
 }
 
-int efs_commit(struct efs *fs)
+int efs_cache_commit(struct efs *fs)
 {
 	int err = 0;
 	if (fs->failed)
@@ -502,7 +497,6 @@ int efs_commit(struct efs *fs)
 		if (err)
 			goto fail;
 		fs->direct_pending = 0;
-		efs_free_committed(fs);
 		return 0;
 	}
 	if (!fs->has_ext)
@@ -526,7 +520,6 @@ int efs_commit(struct efs *fs)
 	if (err)
 		goto fail;
 	fs->gen++;
-	efs_free_committed(fs);
 	return 0;
 fail:
 	/* What reached the disk is unknown: the next mount replays or

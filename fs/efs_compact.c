@@ -7,7 +7,7 @@
  * bytes, so a power cut loses at most one batch and leaves either the
  * layout before it or the layout after it.
  *
- * efs_compact closes holes everywhere; efs_make_room empties just one
+ * efs_compact closes holes everywhere; efs_gather empties just one
  * window big enough for a change that found no piece of free space large
  * enough (the cheapest window: the fewest bytes to move). */
 #include <stdlib.h>
@@ -319,7 +319,7 @@ static int empty_window(struct efs *fs, struct rec *v, uint32_t k,
 	return err ? err : efs_commit(fs);
 }
 
-int efs_make_room(struct efs *fs, const struct efs_need *need, uint64_t keep)
+int efs_gather(struct efs *fs, const struct efs_need *need, uint64_t keep)
 {
 	struct efs_node nd = { 0 };
 	struct rec *v, *own = 0;

@@ -263,7 +263,7 @@ static int make(struct efs *fs, const char *path, uint8_t kind,
 	int err, tries = 0;
 	do
 		err = make_node(fs, path, kind, mode, target, out);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -328,7 +328,7 @@ static int remove_path(struct efs *fs, const char *path, int want_dir)
 	int err, tries = 0;
 	do
 		err = remove_node(fs, path, want_dir);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -472,7 +472,7 @@ int efs_rename(struct efs *fs, const char *from, const char *to)
 	int err, tries = 0;
 	do
 		err = rename_once(fs, from, to);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -499,7 +499,7 @@ int efs_op_set_entries(struct efs *fs, uint32_t dir, const uint8_t *ents,
 	int err, tries = 0;
 	do
 		err = set_entries_once(fs, dir, ents, len);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -529,7 +529,7 @@ int efs_op_clear_slot(struct efs *fs, uint32_t ino)
 	int err, tries = 0;
 	do
 		err = clear_slot_once(fs, ino);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -562,7 +562,7 @@ int efs_op_rewrite(struct efs *fs, uint32_t ino)
 	int err, tries = 0;
 	do
 		err = rewrite_once(fs, ino);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -613,6 +613,6 @@ int efs_op_link(struct efs *fs, uint32_t dir, const char *name,
 	int err, tries = 0;
 	do
 		err = link_once(fs, dir, name, child);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }

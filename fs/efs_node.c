@@ -42,6 +42,19 @@ void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs)
 	efs_table_entry(e, fs->width, ino, abs - fs->area_off);
 }
 
+int efs_patch_slot(struct efs *fs, uint32_t ino, uint64_t abs)
+{
+	uint64_t at = (uint64_t)(ino - 1) * fs->width;
+	efs_slot_set(fs, ino, abs);
+	return efs_patch(fs, fs->table_off + at, fs->table + at, fs->width);
+}
+
+void efs_forget(struct efs *fs, uint32_t ino)
+{
+	efs_node_forget(fs, ino);
+	efs_dir_forget(fs, ino);
+}
+
 #define WINDOW 256	/* a record's first bytes, read at once */
 
 struct parse {
