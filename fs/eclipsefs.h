@@ -226,7 +226,8 @@ int efs_grow_slots(struct efs *fs, uint32_t slots);
  * repair: fix what can be fixed without guessing (unreachable inodes are
  * linked into /lost+found, entries naming bad records are dropped). */
 struct efs_fsck_result {
-	uint32_t errors;	/* found */
+	uint32_t errors;	/* found; after a repair, those left (what
+				 * the next fsck finds) */
 	uint32_t repaired;
 	uint32_t nodes, dirs, files, symlinks, free_slots;
 };

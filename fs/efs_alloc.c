@@ -122,8 +122,9 @@ static struct extent bad_extent(struct efs *fs, uint32_t ino, uint64_t at)
 	uint8_t h[REC_HDR];
 	uint64_t len = REC_HDR;
 	if (at <= fs->io.size - REC_HDR && !efs_bread(fs, at, h, REC_HDR) &&
-	    efs_ld32(h + 4) >= REC_HDR && efs_ld32(h + 4) <= fs->io.size - at)
-		len = efs_ld32(h + 4);
+	    efs_ld32(h + REC_SIZE) >= REC_HDR &&
+	    efs_ld32(h + REC_SIZE) <= fs->io.size - at)
+		len = efs_ld32(h + REC_SIZE);
 	return (struct extent){ at, at + len, ino, 0 };
 }
 
@@ -197,14 +198,15 @@ out:
 }
 
 /* A plain image (no umbra extension) gets a journal in its free space
- * (the largest piece, usually past its last record) and the extension
- * sector that names it. */
+ * (sized from the largest piece, placed where it fits best: past the last
+ * record in an image of the original writer) and the extension sector
+ * that names it. */
 static int upgrade(struct efs *fs)
 {
 	if (fs->table_off < EXT_OFF + 512)
 		return EFS_ERR_UNSUPPORTED;	/* the table holds that sector */
-	/* A quarter of the free space, between the minimum and the default;
-	 * at least as much again must stay free for the changes. */
+	/* A quarter of the largest free piece, between the minimum and the
+	 * default; that piece must hold twice as much (room for changes). */
 	uint64_t min = (uint64_t)MIN_JOURNAL_BLOCKS * fs->bs;
 	uint64_t avail = efs_largest_free(fs);
 	uint64_t size = avail / 4 / fs->bs * fs->bs, start;
@@ -214,9 +216,9 @@ static int upgrade(struct efs *fs)
 		size = min;
 	if (avail < 2 * size + fs->bs)
 		return EFS_ERR_NO_SPACE;
-	fs->use_keep = 1;
-	int err = efs_alloc(fs, size, ALIGN_BLOCK, &start);
-	fs->use_keep = 0;
+	fs->spend_keep = 1;
+	int err = efs_claim(fs, size, ALIGN_BLOCK, &start);
+	fs->spend_keep = 0;
 	if (!err)
 		err = efs_set_journal(fs, start, size);
 	if (err)
@@ -380,7 +382,7 @@ int efs_wbegin(struct efs *fs)
 	if (!err)
 		err = efs_reserve(fs, OP_BLOCKS);
 	efs_plan_end(fs);
-	fs->use_keep = 0;
+	fs->spend_keep = 0;
 	return err;
 }
 
@@ -393,6 +395,6 @@ int efs_wbegin_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
 int efs_wfinish(struct efs *fs, int err, int wrote)
 {
 	efs_plan_end(fs);
-	fs->use_keep = 0;
+	fs->spend_keep = 0;
 	return wrote ? efs_stop(fs, err) : err;
 }

@@ -185,8 +185,9 @@ static int load(struct efs *fs, uint64_t blk, struct cblock **out)
 		if (b == blk)
 			cb = nb;
 	}
-	/* The wanted block was inserted last among its group, but eviction
-	 * runs before returning: keep it most recent. */
+	/* The group's blocks after the wanted one went in later (more
+	 * recent), and eviction runs before returning: make it the most
+	 * recent. */
 	lru_unlink(cb);
 	lru_front(fs, cb);
 	evict(fs);
@@ -440,6 +441,14 @@ static struct cblock **dirty_list(struct efs *fs, uint32_t *count)
 	return v;
 }
 
+/* The CRC of an entry of total bytes (format §9.2): its header up to the
+ * CRC field, then everything from the addresses on. */
+static uint32_t entry_crc(const uint8_t *j, uint64_t total)
+{
+	uint32_t crc = efs_crc32(0, j, JNL_CRC);
+	return efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
+}
+
 /* Journal entry: header, then the block addresses, then the images. */
 static int write_journal(struct efs *fs, struct cblock **v, uint32_t n)
 {
@@ -449,17 +458,15 @@ static int write_journal(struct efs *fs, struct cblock **v, uint32_t n)
 	uint8_t *j = calloc(1, total);
 	if (!j)
 		return EFS_ERR_NO_MEMORY;
-	memcpy(j, JNL_MAGIC, 8);
-	efs_st64(j + 8, fs->gen + 1);
-	efs_st32(j + 16, n);
-	efs_st32(j + 20, fs->bs);
+	memcpy(j, JNL_MAGIC, JNL_MAGIC_LEN);
+	efs_st64(j + JNL_GEN, fs->gen + 1);
+	efs_st32(j + JNL_COUNT, n);
+	efs_st32(j + JNL_BS, fs->bs);
 	for (uint32_t i = 0; i < n; i++) {
 		efs_st64(j + JNL_ADDRS + 8 * i, v[i]->blk * fs->bs);
 		memcpy(j + ds + (uint64_t)i * fs->bs, v[i]->data, fs->bs);
 	}
-	uint32_t crc = efs_crc32(0, j, 24);
-	crc = efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
-	efs_st32(j + 24, crc);
+	efs_st32(j + JNL_CRC, entry_crc(j, total));
 	int err = efs_dev_write(fs, fs->jnl_off, j, total);
 	free(j);
 	return err;
@@ -537,9 +544,10 @@ int efs_stop(struct efs *fs, int err)
 /* Checks a journal entry's shape; returns its block count or -1. */
 static int64_t entry_blocks(struct efs *fs, const uint8_t *hdr)
 {
-	if (memcmp(hdr, JNL_MAGIC, 8) || efs_ld32(hdr + 20) != fs->bs)
+	if (memcmp(hdr, JNL_MAGIC, JNL_MAGIC_LEN) ||
+	    efs_ld32(hdr + JNL_BS) != fs->bs)
 		return -1;
-	uint32_t n = efs_ld32(hdr + 16);
+	uint32_t n = efs_ld32(hdr + JNL_COUNT);
 	if (!n || n > fs->jnl_size / fs->bs ||
 	    data_start(fs, n) + (uint64_t)n * fs->bs > fs->jnl_size)
 		return -1;
@@ -607,13 +615,11 @@ int efs_replay(struct efs *fs, int *replayed)
 		free(j);
 		return err;
 	}
-	uint32_t crc = efs_crc32(0, j, 24);
-	crc = efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
-	if (crc != efs_ld32(j + 24)) {	/* torn: never committed */
+	if (entry_crc(j, total) != efs_ld32(j + JNL_CRC)) {	/* torn */
 		free(j);
 		return 0;
 	}
-	fs->gen = efs_ld64(j + 8);
+	fs->gen = efs_ld64(j + JNL_GEN);
 	if (!entry_valid(fs, j, (uint32_t)n)) {
 		free(j);	/* the state before it, read-only */
 		return 0;

@@ -111,7 +111,7 @@ static uint64_t lowest_fit(struct efs *fs, uint64_t len, int align,
 	return 0;
 }
 
-/* Moves r to dst, committing first when the batch is full. */
+/* Moves r to dst; commits when that fills the batch. */
 static int move(struct efs *fs, struct rec *r, uint64_t dst,
 		struct efs_compact_result *res, uint64_t *batch)
 {
@@ -166,7 +166,7 @@ static int start(struct efs *fs)
 		err = efs_commit(fs);
 	if (!err)
 		efs_reclaim_slack(fs);
-	fs->use_keep = 1;	/* a move frees what it takes */
+	fs->spend_keep = 1;	/* a move frees what it takes */
 	return err;
 }
 
@@ -275,9 +275,9 @@ static int evacuate(struct efs *fs, struct rec *v, uint32_t k, uint64_t w,
 		if (v[j].end <= w || v[j].start >= w + len || v[j].ino == skip)
 			continue;
 		uint64_t size = v[j].end - v[j].start;
-		err = efs_alloc(fs, size, v[j].align, &dst);
+		err = efs_claim(fs, size, v[j].align, &dst);
 		if (err == EFS_ERR_NO_SPACE && v[j].align)
-			err = efs_alloc(fs, size, ALIGN_NONE, &dst);
+			err = efs_claim(fs, size, ALIGN_NONE, &dst);
 		full = err == EFS_ERR_NO_SPACE;
 		if (!err)
 			err = efs_stop(fs, move_record(fs, &v[j], dst));
@@ -342,12 +342,12 @@ int efs_gather(struct efs *fs, const struct efs_need *need, uint64_t keep)
 		if (v[j].ino == need->ino)
 			own = &v[j];
 	uint64_t w;
-	int kept = fs->use_keep;
-	fs->use_keep = 1;
+	int kept = fs->spend_keep;
+	fs->spend_keep = 1;
 	err = cheapest_window(fs, v, k, want, own, &w)
 		      ? empty_window(fs, v, k, w, want, own)
 		      : EFS_ERR_NO_SPACE;
-	fs->use_keep = kept;
+	fs->spend_keep = kept;
 	free(v);
 	return err;
 }

@@ -220,9 +220,10 @@ static int64_t best_fit(struct efs *fs, uint64_t len, int align,
 	return best;
 }
 
+/* The free bytes the change being made must leave. */
 static uint64_t keep_of(struct efs *fs)
 {
-	return fs->use_keep ? 0 : fs->keep;
+	return fs->spend_keep ? 0 : fs->keep;
 }
 
 /* Sets one need aside. */
@@ -316,7 +317,7 @@ static void drop_resv(struct efs *fs, int i)
 	fs->resv[i] = fs->resv[--fs->nresv];
 }
 
-int efs_alloc(struct efs *fs, uint64_t len, int align, uint64_t *off)
+int efs_claim(struct efs *fs, uint64_t len, int align, uint64_t *off)
 {
 	int best = -1;
 	for (int i = 0; i < fs->nresv; i++) {

@@ -61,15 +61,23 @@
  * 65 are ignored by every original reader, format §1.1). */
 #define EXT_OFF 512
 #define EXT_MAGIC "UMBRAEFS"
+#define EXT_MAGIC_LEN 8
 #define EXT_VERSION 1
+#define EXT_VER 8		/* u32 version */
 #define EXT_BS 12		/* u32 journal block size */
 #define EXT_JNL_OFF 16		/* u64 */
 #define EXT_JNL_SIZE 24		/* u64 */
 #define EXT_VOL_SIZE 32		/* u64 the volume's size; 0: unknown */
 #define EXT_CRC_AT 508
 
-/* The journal header at the start of the journal region. */
+/* The journal entry's header at the start of the journal region (format
+ * §9.2). */
 #define JNL_MAGIC "UMBRAJNL"
+#define JNL_MAGIC_LEN 8
+#define JNL_GEN 8		/* u64 generation */
+#define JNL_COUNT 16		/* u32 block count */
+#define JNL_BS 20		/* u32 block size */
+#define JNL_CRC 24		/* u32 CRC-32 of [0, JNL_CRC) and [JNL_ADDRS, end) */
 #define JNL_ADDRS 32		/* the block address list starts here */
 
 #define DEFAULT_BS 512
@@ -82,8 +90,9 @@
 #define CONTENT_MAX (0xffffffffull - V_DATA)	/* u32 lengths */
 #define COPY_CHUNK (1u << 20)	/* bytes per request when copying */
 
-/* Internal only: a change found it had to make room first (efs_plan) and
- * must be started again; never returned by the API. */
+/* Internal only: a change must run again (efs_again), because its plan
+ * found no room (room is made first) or the table grew; never returned by
+ * the API. */
 #define EFS_ERR_AGAIN (-100)
 
 /* Bytes of gap before a record at abs that put its data value on a page
@@ -187,7 +196,9 @@ struct efs {
 
 	int has_ext;
 	uint64_t jnl_off, jnl_size;
-	uint64_t gen;
+	uint64_t gen;			/* generation of the last committed
+					 * journal entry; the open transaction
+					 * is gen + 1 */
 
 	/* What mount found wrong and worked around by mounting read-only
 	 * (efs_notice); DAMAGE_* bits. */
@@ -215,14 +226,17 @@ struct efs {
 	uint64_t *cap;			/* end of the space each record owns */
 	/* Bytes of a record at or past safe[i] are live in no committed
 	 * state, so they may be written directly; valid while
-	 * safe_gen[i] == gen (else: the record's end). */
+	 * safe_gen[i] == gen + 1, the open transaction (else: the record's
+	 * committed end, efs_safe). */
 	uint64_t *safe, *safe_gen;
 	struct efs_extents freemap;	/* usable now */
 	struct efs_extents pending;	/* usable after the next commit */
 	struct efs_resv resv[MAX_RESV];	/* for the change being made */
 	int nresv;
-	uint64_t keep;			/* free bytes only deletes may use */
-	int use_keep;			/* the change being made frees space */
+	uint64_t keep;			/* free bytes kept back for the changes
+					 * that free space */
+	int spend_keep;			/* the change being made may take them
+					 * (it frees space: a delete, a move) */
 	uint64_t lost;			/* free bytes forgotten (no memory) */
 	/* What the change being made found no place for (efs_plan), for
 	 * the steps that make room before it runs again (efs_again). */
@@ -382,9 +396,9 @@ void efs_free_committed(struct efs *fs);
 int efs_plan(struct efs *fs, const struct efs_need *needs, int n);
 /* Returns what the change did not use. */
 void efs_plan_end(struct efs *fs);
-/* len bytes for a new record, from the change's reservations or else the
- * free map; *off is where the record starts. */
-int efs_alloc(struct efs *fs, uint64_t len, int align, uint64_t *off);
+/* Claims len bytes for a new record, from the change's reservations or
+ * else the free map; *off is where the record starts. */
+int efs_claim(struct efs *fs, uint64_t len, int align, uint64_t *off);
 /* Takes up to want bytes of free space starting exactly at end (a record
  * growing in place); returns how many. */
 uint64_t efs_extend(struct efs *fs, uint64_t end, uint64_t want);

@@ -45,7 +45,7 @@ static const char *ext_fault(struct efs *fs, const uint8_t *x)
 {
 	uint32_t bs = efs_ld32(x + EXT_BS);
 	uint64_t off = efs_ld64(x + EXT_JNL_OFF), size = efs_ld64(x + EXT_JNL_SIZE);
-	if (efs_ld32(x + 8) != EXT_VERSION)
+	if (efs_ld32(x + EXT_VER) != EXT_VERSION)
 		return "an unknown version";
 	if ((bs != 512 && bs != 4096) || off % bs ||
 	    size < MIN_JOURNAL_BLOCKS * (uint64_t)bs)
@@ -64,7 +64,7 @@ static void load_ext(struct efs *fs, const uint8_t *h)
 {
 	const uint8_t *x = h + EXT_OFF;
 	const char *why = 0;
-	if (fs->table_off < EXT_OFF + 512 || memcmp(x, EXT_MAGIC, 8))
+	if (fs->table_off < EXT_OFF + 512 || memcmp(x, EXT_MAGIC, EXT_MAGIC_LEN))
 		return;
 	if (efs_crc32(0, x, EXT_CRC_AT) != efs_ld32(x + EXT_CRC_AT))
 		why = "a bad CRC";

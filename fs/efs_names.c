@@ -1,7 +1,8 @@
 /* Changes to names: directory entries, create (files, directories,
  * symlinks), remove, rename, and the small steps fsck's repairs take.
  * Each change runs as efs_write.c describes: begin, plan the space, write,
- * finish; it starts again when planning had to make room. */
+ * finish; it runs again (efs_again) after room was made or the table
+ * grew. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,7 +108,7 @@ static int new_placeholder(struct efs *fs, uint32_t ino)
 {
 	uint8_t ph[BASE_RECORD];
 	uint64_t off;
-	int err = efs_alloc(fs, BASE_RECORD, ALIGN_NONE, &off);
+	int err = efs_claim(fs, BASE_RECORD, ALIGN_NONE, &off);
 	if (err)
 		return err;
 	efs_placeholder(ino, ph);
@@ -237,7 +238,7 @@ static int make_node(struct efs *fs, const char *path, uint8_t kind,
 		.rec_size = (uint32_t)size, .data_len = (uint32_t)tl,
 	};
 	uint8_t hdr[V_DATA];
-	err = efs_alloc(fs, size, ALIGN_NONE, &off);
+	err = efs_claim(fs, size, ALIGN_NONE, &off);
 	uint64_t slack = err ? 0 : efs_extend(fs, off + size, RECORD_SLACK_MIN);
 	if (!err)
 		err = efs_direct(fs, off, hdr, efs_node_encode(&n, hdr));
@@ -311,7 +312,7 @@ static int remove_node(struct efs *fs, const char *path, int want_dir)
 	if (want_dir && c.data_len)
 		return EFS_ERR_NOT_EMPTY;
 	/* A delete may use the reserve: a full volume can be emptied. */
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	struct efs_need needs[2] = { remove_need(fs, &p, &e),
 				     free_need(fs, e.ino) };
 	err = efs_wplan(fs, needs, 2);
@@ -485,7 +486,7 @@ static int set_entries_once(struct efs *fs, uint32_t dir, const uint8_t *ents,
 	int err = efs_wbegin_node(fs, dir, &d);
 	if (err)
 		return err;
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	struct efs_seg s = { SEG_BUF, 0, ents, len };
 	int wrote;
 	d.mtime = d.ctime = efs_now(fs);
@@ -508,7 +509,7 @@ static int clear_slot_once(struct efs *fs, uint32_t ino)
 	int err = efs_wbegin(fs);
 	if (err)
 		return err;
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	struct efs_need need = { BASE_RECORD, 0, ALIGN_NONE, 0 };
 	err = efs_wplan(fs, &need, 1);
 	if (err)
@@ -550,7 +551,7 @@ static int rewrite_once(struct efs *fs, uint32_t ino)
 	int err = efs_wbegin_node(fs, ino, &nd);
 	if (err)
 		return err;
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	struct efs_seg s = { SEG_OLD, 0, 0, nd.data_len };
 	int wrote;
 	err = efs_rewrite(fs, &nd, &s, 1, &wrote);
@@ -598,7 +599,7 @@ static int link_once(struct efs *fs, uint32_t dir, const char *name,
 	int err = efs_wbegin_node(fs, dir, &d);
 	if (err)
 		return err;
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	struct efs_need need = add_need(fs, &d, nl);
 	err = efs_wplan(fs, &need, 1);
 	if (err)

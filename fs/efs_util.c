@@ -251,8 +251,8 @@ void efs_ext_encode(uint8_t *x, uint32_t bs, uint64_t jnl_off,
 		    uint64_t jnl_size, uint64_t vol_size)
 {
 	memset(x, 0, 512);
-	memcpy(x, EXT_MAGIC, 8);
-	efs_st32(x + 8, EXT_VERSION);
+	memcpy(x, EXT_MAGIC, EXT_MAGIC_LEN);
+	efs_st32(x + EXT_VER, EXT_VERSION);
 	efs_st32(x + EXT_BS, bs);
 	efs_st64(x + EXT_JNL_OFF, jnl_off);
 	efs_st64(x + EXT_JNL_SIZE, jnl_size);

@@ -138,7 +138,7 @@ int efs_set_header(struct efs *fs, const struct efs_node *nd, uint64_t len,
 	uint64_t rec = nd->rec;
 	/* Before the record shrinks: mark what is committed (efs_safe). */
 	efs_safe(fs, nd->ino, nd);
-	int err = efs_patch32(fs, rec + 4, len ? (uint32_t)(V_DATA + len)
+	int err = efs_patch32(fs, rec + REC_SIZE, len ? (uint32_t)(V_DATA + len)
 					       : BASE_RECORD);
 	if (!err && nd->kind != EFS_DIR)
 		err = efs_patch64(fs, rec + V_SIZE, len);
@@ -199,9 +199,9 @@ int efs_relocate(struct efs *fs, struct efs_node *nd, const struct efs_seg *s,
 	if (len > CONTENT_MAX)
 		return EFS_ERR_TOO_BIG;
 	struct efs_need need = efs_move_need(nd, len);
-	int err = efs_alloc(fs, need.len, need.align, &off);
+	int err = efs_claim(fs, need.len, need.align, &off);
 	if (err == EFS_ERR_NO_SPACE && need.align)
-		err = efs_alloc(fs, need.len, ALIGN_NONE, &off);
+		err = efs_claim(fs, need.len, ALIGN_NONE, &off);
 	if (err)
 		return err;
 	uint64_t size = need.len;
@@ -269,8 +269,6 @@ static int file_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
 	return nd->kind == EFS_FILE ? 0 : EFS_ERR_INVALID;
 }
 
-/* Whether a change of [off, off+len) of nd's data, ending the record at
- * new_end, can be made where the record is. */
 /* New content times, and lengths when they change. */
 static int content_header(struct efs *fs, const struct efs_node *nd,
 			  uint64_t len, uint64_t now)
