@@ -560,28 +560,15 @@ static void test_no_space(void)
  * The planner empties the window it needs, moving the placeholder and,
  * when it lies in the way, the growing file itself (found by trying: a
  * 4 MiB PUT answered 507 with 8 MB free). */
-static int fill_byte(void *ctx, uint32_t ino, uint64_t off, void *buf,
-		     size_t len)
-{
-	(void)ctx;
-	(void)off;
-	memset(buf, (int)ino, len);
-	return 0;
-}
-
 static void make_two_pieces(struct memdev *m, uint64_t a, uint64_t b)
 {
-	struct efs_build_child kids[] = { { "a", 2 }, { "b", 3 } };
-	struct efs_build_node nodes[] = {
-		dir(2, kids), file(EFS_FILE, a), file(EFS_FILE, b)
-	};
 	struct efs *fs;
 	struct efs_build_opts o = { .slots = 16, .journal_size = 96 << 10 };
 	uint64_t end = 0;
 	/* Built once to learn where the records end, then on a device
 	 * that ends 4 KiB later. */
 	memdev_init(m, 3 * a);
-	CHECK_INT(efs_build(&m->io, &o, 3, nodes, fill_byte, 0), 0);
+	CHECK_INT(build_ab(&m->io, &o, a, b, 0), 0);
 	CHECK_INT(efs_mount(&m->io, &fs), 0);
 	struct efs_space sp;
 	CHECK_INT(efs_space(fs, &sp), 0);
@@ -589,7 +576,7 @@ static void make_two_pieces(struct memdev *m, uint64_t a, uint64_t b)
 	efs_unmount(fs);
 	memdev_free(m);
 	memdev_init(m, end + 4096);
-	CHECK_INT(efs_build(&m->io, &o, 3, nodes, fill_byte, 0), 0);
+	CHECK_INT(build_ab(&m->io, &o, a, b, 0), 0);
 	CHECK_INT(efs_mount(&m->io, &fs), 0);
 	CHECK_INT(efs_unlink(fs, "/a"), 0);
 	CHECK_INT(efs_unlink(fs, "/b"), 0);

@@ -549,14 +549,8 @@ static void test_short_device(const struct memdev *base)
 	memdev_free(&m);
 	/* A plain image, no umbra sector: the records tell. */
 	memdev_init(&m, 64 << 10);
-	struct efs_build_child kids[] = { { "a", 2 }, { "b", 3 } };
-	struct efs_build_node nodes[] = {
-		{ EFS_DIR, 040755, 0, 0, 2, 0, 0, 0, 0, 2, kids },
-		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 0, 0, 0 },
-		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 0, 0, 0 },
-	};
 	struct efs_build_opts plain = { .plain = 1 };
-	CHECK_INT(efs_build(&m.io, &plain, 3, nodes, 0, 0), 0);
+	CHECK_INT(build_ab(&m.io, &plain, 0, 0, 0), 0);
 	m.io.size = 4096 + 24 + 111 + 60;	/* the last record cut off */
 	m.io.read_only = 1;
 	lines = 0;
@@ -593,15 +587,9 @@ static int two_files(void *ctx, uint32_t ino, uint64_t off, void *buf,
  * of dev bytes. */
 static void make_renamed_twice(struct memdev *m, uint64_t dev)
 {
-	struct efs_build_child kids[] = { { "a", 2 }, { "b", 3 } };
-	struct efs_build_node nodes[] = {
-		{ EFS_DIR, 040755, 0, 0, 2, 0, 0, 0, 0, 2, kids },
-		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 4, 0, 0 },
-		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 4, 0, 0 },
-	};
 	struct efs_build_opts plain = { .plain = 1 };
 	memdev_init(m, dev);
-	CHECK_INT(efs_build(&m->io, &plain, 3, nodes, two_files, 0), 0);
+	CHECK_INT(build_ab(&m->io, &plain, 4, 4, two_files), 0);
 	/* root's record follows the table; entry "a" is 9 bytes */
 	efs_st32(m->data + 4096 + 3 * 8 + V_DATA + 9 + 4, 2);
 }

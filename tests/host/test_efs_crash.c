@@ -155,38 +155,20 @@ static step_fn *find_workload(const char *name)
  * the upper piece a little smaller. A file starts there (the best fit),
  * fills it, and then fits neither piece: it moves to the lower piece's
  * start and grows over the upper one. */
-static int fill_none(void *ctx, uint32_t ino, uint64_t off, void *buf,
-		     size_t len)
-{
-	(void)ctx;
-	(void)ino;
-	(void)off;
-	memset(buf, 0, len);
-	return 0;
-}
-
 static void setup_pieces(const struct crash_case *c, struct memdev *m)
 {
 	struct efs_build_opts o = { .journal_size = c->journal };
-	struct efs_build_child kids[] = { { "a", 2 }, { "b", 3 } };
-	struct efs_build_node nodes[] = {
-		{ EFS_DIR, 040755, 0, 0, 2, 0, 0, 0, 0, 2, kids },
-		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 0, 0, 0 },
-		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 0, 0, 0 },
-	};
 	struct efs *fs;
 	struct efs_space sp;
-	nodes[1].size = c->dev_size / 2;
-	nodes[2].size = 64 << 10;
+	uint64_t a = c->dev_size / 2, b = 64 << 10;
 	for (int pass = 0; pass < 2; pass++) {
-		CHECK_INT(efs_build(&m->io, &o, 3, nodes, fill_none, 0), 0);
+		CHECK_INT(build_ab(&m->io, &o, a, b, 0), 0);
 		CHECK_INT(efs_mount(&m->io, &fs), 0);
 		CHECK_INT(efs_space(fs, &sp), 0);
 		if (pass == 0) {	/* all but 8 KiB, a 56 KiB more than b */
-			uint64_t all = nodes[1].size + nodes[2].size +
-				       sp.largest - (8 << 10);
-			nodes[2].size = (all - (56 << 10)) / 2;
-			nodes[1].size = all - nodes[2].size;
+			uint64_t all = a + b + sp.largest - (8 << 10);
+			b = (all - (56 << 10)) / 2;
+			a = all - b;
 			CHECK_INT(efs_unmount(fs), 0);
 		}
 	}
