@@ -127,7 +127,12 @@ int efs_readdir(struct efs_dir *d, struct efs_dirent *e);
 void efs_closedir(struct efs_dir *d);
 
 /* Changes. Each is all-or-nothing across a power cut; efs_sync makes all
- * earlier ones durable. Paths are absolute; the parent must exist. */
+ * earlier ones durable. Paths are absolute; the parent must exist. Those
+ * that take an inode number refuse a free slot (the node was removed, by
+ * another operation too) with EFS_ERR_NOT_FOUND, and a number outside the
+ * table with EFS_ERR_INVALID: they never write into a freed slot. (A slot
+ * removed and given to a new node meanwhile is that node's: callers that
+ * let others remove a file they are writing must prevent that.) */
 int efs_create(struct efs *fs, const char *path, uint32_t mode,
 	       uint32_t *ino);
 int efs_mkdir(struct efs *fs, const char *path, uint32_t mode);
@@ -233,7 +238,8 @@ int efs_grow_slots(struct efs *fs, uint32_t slots);
  * repair: fix what can be fixed without guessing (unreachable inodes are
  * linked into /lost+found, entries naming bad records are dropped). */
 struct efs_fsck_result {
-	uint32_t errors;	/* found */
+	uint32_t errors;	/* found; after a repair, those left (what
+				 * the next fsck finds) */
 	uint32_t repaired;
 	uint32_t nodes, dirs, files, symlinks, free_slots;
 };
