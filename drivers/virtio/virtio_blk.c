@@ -168,19 +168,12 @@ static int fail(struct blk_dev *bd)
 	return virtio_reset(v->dev) ? BLK_ERR_TIMEOUT : 0;
 }
 
-static const struct blk_ops vblk_ops = { submit, kick, poll, fail };
-
-/* The queue's interrupt: the waiter reaps; this only says whether there
- * was anything to reap. */
-static int vblk_irq(void *ctx)
+/* §5.2.6.4: GET_ID returns up to 20 bytes of serial, NUL-padded. A
+ * request of its own: asked for when someone wants the serial
+ * (blk_serial), not at boot. */
+static void read_serial(struct blk_dev *d)
 {
-	struct vblk *v = ctx;
-	return virtq_pending(&v->q);
-}
-
-/* §5.2.6.4: GET_ID returns up to 20 bytes of serial, NUL-padded. */
-static void read_serial(struct vblk *v)
-{
+	struct vblk *v = d->priv;
 	uint8_t *id = (uint8_t *)(uintptr_t)page_alloc_zero(1);
 	if (!id)
 		return;
@@ -207,6 +200,18 @@ static void read_serial(struct vblk *v)
 	}
 	page_free((uintptr_t)id, 1);
 }
+
+static const struct blk_ops vblk_ops = { submit, kick, poll, fail,
+					 read_serial };
+
+/* The queue's interrupt: the waiter reaps; this only says whether there
+ * was anything to reap. */
+static int vblk_irq(void *ctx)
+{
+	struct vblk *v = ctx;
+	return virtq_pending(&v->q);
+}
+
 
 static void read_geometry(struct vblk *v)
 {
@@ -333,7 +338,6 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 	b->dma_align = 1;
 	read_geometry(v);
 	b->cache = v->writeback ? "write-back" : "write-through";
-	read_serial(v);
 	count++;
 	if (blk_register(b)) {
 		*why = 0;	/* blk_register said why */
