@@ -70,6 +70,10 @@ struct vblk {
 };
 
 static unsigned count;
+/* Devices whose reset never completed: their memory stays theirs (they
+ * may still write it), kept here rather than lost. */
+static struct vblk *stuck[VBLK_MAX];
+static unsigned nstuck;
 
 static uint32_t cfg32(struct virtio_dev *d, uint32_t off)
 {
@@ -314,10 +318,10 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 		*why = "out of memory";
 	}
 	if (err) {
-		virtio_fail(v->dev);
-		if (virtio_reset(v->dev))	/* no more DMA */
-			*why = virtio_strerror(VIRTIO_ERR_RESET);
-		drop(v);
+		if (!virtio_give_up(v->dev, why))
+			drop(v);
+		else if (nstuck < VBLK_MAX)	/* it may still write there */
+			stuck[nstuck++] = v;
 		return err;
 	}
 	struct blk_dev *b = &v->blk;

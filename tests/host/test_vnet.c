@@ -39,7 +39,6 @@ static void fake_init(struct fake *f, uint64_t features, int legacy)
 
 /* --- the device side ------------------------------------------------------ */
 
-static uint8_t *P(uint64_t a) { return (uint8_t *)(uintptr_t)a; }
 
 static int take(struct fake *f, int q, struct fakevirtio_chain *c)
 {
