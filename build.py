@@ -32,7 +32,8 @@ GENERATED = "gen/font"
 DRIVERS = """blk blk_bytes net virtio/virtio virtio/virtio_pci
 virtio/virtio_mmio virtio/virtq virtio/virtio_blk virtio/virtio_scsi
 virtio/virtio_scsi_scan scsi/scsi virtio/virtio_net virtio/virtio_rng
-virtio/virtio_gpu virtio/virtio_input ps2/i8042 ata/ata ata/atapi ata/ide
+virtio/virtio_gpu virtio/virtio_input virtio/virtio_console
+virtio/virtio_console_port ps2/i8042 ata/ata ata/atapi ata/ide
 ata/ide_dma ata/ide_atapi ata/ahci ata/ahci_atapi nvme/nvme"""
 
 # EclipseFS: portable C, in the image, on the host and in the fuzz targets.
@@ -42,30 +43,47 @@ efs_mount efs_names efs_node efs_table efs_util efs_write"""
 SEEDFS = "seedfs iso9660 fat"
 FS = EFS + " gpt " + SEEDFS
 
-APP = """main shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
+APP = """main loop shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
 storage seed userdata cmd_bench cmd_compact screen http/http_parse
 http/http_fields http/http_chunked http/http_files http/http_list
-http/http_put"""
+http/http_put net/dhcpopt cloud/cloud cloud/cloud_id cloud/hresp
+cloud/b64 cloud/jstr cmd_agent agent/agent agent/agent_cmds agent/jw
+agent/qga net/tls_creds"""
 
-# App files that use lwIP's headers (and through app/net/tls.h, for the
-# TLS ones, BearSSL's).
-APP_LWIP = """cmd_net net/inet http/http_serve http/http_conn
-http/http_send http/http_queue net/altcp_tls http/http_tls"""
+# Sources that need more than their room's flags: extra compiler flags,
+# and what they wait for (jsmn, the guest agent's JSON tokenizer, is
+# Debian's libjsmn-dev header, copied into a directory of its own so that
+# the image's include path gains nothing else of the host's).
+EXTRA = {
+    "app/agent/qga": ("$jsmn_inc", "$builddir/jsmn/jsmn.h"),
+    # BearSSL's headers (a library's: runtime and app alike): the
+    # generator's ChaCha20, sha256's SHA-256, TLS; lwIP's for the TLS
+    # layer and its tests.
+    "runtime/random": ("$bearssl_inc", ""),
+    "app/cmd_read": ("$bearssl_inc", ""),
+    "app/net/tls_creds": ("$bearssl_inc", ""),
+    "app/net/altcp_tls": ("$lwip_inc $bearssl_inc", ""),
+    "app/http/http_tls": ("$bearssl_inc", ""),
+    "app/http/http_serve": ("$bearssl_inc", ""),
+    "tests/host/tls_fake": ("$lwip_inc $bearssl_inc", ""),
+    "tests/host/test_tls": ("$lwip_inc $bearssl_inc", ""),
+    "tests/fuzz/fuzz_tls": ("$lwip_inc $bearssl_inc", ""),
+}
 
-# Sources that include BearSSL's headers (a library's: runtime and app
-# alike): the generator's ChaCha20, sha256's SHA-256, TLS.
-USES_BEARSSL = """runtime/random app/cmd_read app/net/tls_creds
-app/net/altcp_tls app/http/http_tls app/http/http_serve
-tests/host/tls_fake tests/host/test_tls tests/fuzz/fuzz_tls"""
-USES_LWIP = """app/net/altcp_tls tests/host/tls_fake tests/host/test_tls
-tests/fuzz/fuzz_tls"""
+# App files that use lwIP's headers.
+APP_LWIP = """cmd_net net/inet net/inet_route net/inet_addr http/http_serve
+http/http_conn http/http_send http/http_queue cloud/hclient net/altcp_tls
+http/http_tls"""
 
 # lwIP's core (src/ of Debian's source package lwip): IPv4, ARP, ICMP,
-# UDP, TCP, DHCP, DNS (raw API, NO_SYS).
+# UDP, TCP, DHCP, DNS (raw API, NO_SYS); IPv6 with SLAAC, ICMPv6, ND,
+# MLD and stateless DHCPv6; the altcp layer over TCP.
 LWIP = """core/def core/dns core/inet_chksum core/init core/ip core/mem
 core/memp core/netif core/pbuf core/raw core/tcp core/tcp_in core/tcp_out
 core/timeouts core/udp core/ipv4/dhcp core/ipv4/etharp core/ipv4/icmp
-core/ipv4/ip4 core/ipv4/ip4_addr netif/ethernet core/altcp
+core/ipv4/ip4 core/ipv4/ip4_addr netif/ethernet core/ipv6/dhcp6
+core/ipv6/ethip6 core/ipv6/icmp6 core/ipv6/inet6 core/ipv6/ip6
+core/ipv6/ip6_addr core/ipv6/mld6 core/ipv6/nd6 core/altcp
 core/altcp_tcp"""
 
 # BearSSL (src/ of Debian's source package bearssl): what a TLS 1.2
@@ -192,6 +210,19 @@ HOST_TESTS = {
                      "app/http/http_parse app/http/http_fields "
                      "app/http/http_chunked tests/host/memdev runtime/fmt "
                      "runtime/random @bearssl @fs",
+    # Cloud configuration: SMBIOS tables, which cloud, HTTP responses,
+    # base64, JSON; user-data formats; DHCP options 26 and 121.
+    "test_cloud": "tests/host/test_cloud runtime/smbios app/cloud/cloud_id "
+                  "app/cloud/b64 app/cloud/jstr app/cloud/hresp "
+                  "app/http/http_chunked runtime/fmt",
+    "test_dhcpopt": "tests/host/test_dhcpopt app/net/dhcpopt",
+    # virtio-console (multiport) against a device played by the test; the
+    # guest agent's protocol and JSON writer against hostile input.
+    "test_vcon": f"tests/host/test_vcon tests/host/fakevirtio "
+                 f"tests/host/dmamem drivers/virtio/virtio_console "
+                 f"drivers/virtio/virtio_console_port {VIRTIO} "
+                 f"{HOST_RUNTIME}",
+    "test_qga": "tests/host/test_qga app/agent/qga app/agent/jw runtime/fmt",
     # The TLS layer over a TCP the test plays, against a BearSSL client;
     # keys and certificates made by openssl.
     "test_tls": "tests/host/test_tls tests/host/tls_fake app/net/altcp_tls "
@@ -215,12 +246,15 @@ FUZZ = {
     "fuzz_gpt": "tests/fuzz/fuzz_gpt fs/gpt fs/efs_util",
     "fuzz_http": "tests/fuzz/fuzz_http app/http/http_parse "
                  "app/http/http_fields app/http/http_chunked",
+    "fuzz_seedfs": "tests/fuzz/fuzz_seedfs fs/seedfs fs/iso9660 fs/fat "
+                   "fs/efs_util",
+    "fuzz_cloud": "tests/fuzz/fuzz_cloud app/cloud/hresp app/cloud/jstr "
+                  "app/cloud/b64 app/net/dhcpopt app/http/http_chunked",
+    "fuzz_qga": "tests/fuzz/fuzz_qga app/agent/qga app/agent/jw runtime/fmt",
     # The TLS layer over a TCP the input plays; lwIP and BearSSL as the
     # host tests have them.
     "fuzz_tls": "tests/fuzz/fuzz_tls tests/host/tls_fake app/net/altcp_tls "
                 "runtime/random @lwip @bearssl",
-    "fuzz_seedfs": "tests/fuzz/fuzz_seedfs fs/seedfs fs/iso9660 fs/fat "
-                   "fs/efs_util",
 }
 
 # --- the rules -------------------------------------------------------------
@@ -283,6 +317,9 @@ host_ldflags = -fsanitize=address,undefined
 host_lib_cflags = -std=c11 -g -O1 -D_DEFAULT_SOURCE $
   -fno-omit-frame-pointer -fsanitize=address,undefined $
   -fno-sanitize-recover=all -w
+
+# jsmn's header, copied beside nothing else (EXTRA).
+jsmn_inc = -I$builddir/jsmn
 
 # The fuzz targets: the same sources under libFuzzer.
 fuzz_cflags = -std=c11 -g -O1 -D_DEFAULT_SOURCE $
@@ -355,7 +392,7 @@ rule host_merge
   description = MERGE $out
 
 rule fuzz_cc
-  command = $cc $fuzz_cflags $inc -MMD -MF $out.d -c $in -o $out
+  command = $cc $fuzz_cflags -MMD -MF $out.d -c $in -o $out
   depfile = $out.d
   deps = gcc
   description = CC(fuzz) $in
@@ -368,6 +405,10 @@ rule fuzz_link
 rule psf2c
   command = $python runtime/psf2c $in $out
   description = FONT $out
+
+rule copy
+  command = cp $in $out
+  description = COPY $out
 
 rule mkimage
   command = $python deploy/mkimage --efi $builddir/umbra.efi $
@@ -401,6 +442,15 @@ def obj(flavour, path):
     return f"$builddir/{flavour}/{base}.o"
 
 
+def extra(path, var):
+    """The EXTRA flags and implicit inputs of a source, for the rule's
+    flags variable var."""
+    if path not in EXTRA:
+        return [], []
+    flags, needs = EXTRA[path]
+    return [(var, f"${var} {flags}")], needs.split()
+
+
 class Out:
     def __init__(self):
         self.lines = [HEAD]
@@ -426,17 +476,6 @@ def hot(path):
     return [("opt", "-O2")] if path in words(HOT) else []
 
 
-def includes(path):
-    """The library headers a source of umbra's includes."""
-    inc = []
-    if path in words(USES_LWIP) or (path.startswith("app/") and
-                                    path[4:] in words(APP_LWIP)):
-        inc.append("$lwip_inc")
-    if path in words(USES_BEARSSL):
-        inc.append("$bearssl_inc")
-    return " ".join(inc)
-
-
 def image(o):
     o("# --- the image -------------------------------------------------------")
     objs = []
@@ -444,20 +483,25 @@ def image(o):
         o.build(obj("efi", f), "efi_cc", [src(f)])
     o.build("$builddir/gen/font.c", "psf2c", ["$font"],
             implicit=["runtime/psf2c"])
+    o.build("$builddir/jsmn/jsmn.h", "copy", ["$jsmn"])
     for f in words(GENERATED):
         o.build(obj("efi", f), "efi_cc", [src(f)])
         objs.append(obj("efi", f))
-    app = words(APP) + words(APP_LWIP) + ["net/tls_creds"]
-    for room, names in (("runtime", words(RUNTIME)),
-                        ("drivers", words(DRIVERS)), ("fs", words(FS)),
-                        ("app", app)):
-        for n in names:
+    for room, names in (("runtime", RUNTIME), ("drivers", DRIVERS),
+                        ("fs", FS), ("app", APP)):
+        for n in words(names):
             p = f"{room}/{n}"
-            inc = includes(p)
-            var = [("efi_cflags", f"$efi_cflags {inc}")] if inc else []
-            o.build(obj("efi", p), "efi_cc", [src(p)],
+            var, needs = extra(p, "efi_cflags")
+            o.build(obj("efi", p), "efi_cc", [src(p)], implicit=needs,
                     variables=var + hot(p))
             objs.append(obj("efi", p))
+    for n in words(APP_LWIP):
+        p = f"app/{n}"
+        var, needs = extra(p, "efi_cflags")
+        flags = var[0][1] if var else "$efi_cflags"
+        o.build(obj("efi", p), "efi_cc", [src(p)], implicit=needs,
+                variables=[("efi_cflags", f"{flags} $lwip_inc")] + hot(p))
+        objs.append(obj("efi", p))
     for n in words(LWIP):
         out = f"$builddir/efi/lwip/{n}.o"
         o.build(out, "lwip_cc", [f"$lwip/src/{n}.c"],
@@ -511,10 +555,9 @@ def host(o):
     done = set()
     for p in fs + host_objects(programs):
         if p not in done:
-            inc = includes(p)
-            o.build(obj("host", p), "host_cc", [src(p)],
-                    variables=[("host_cflags", f"$host_cflags {inc}")]
-                    if inc else [])
+            var, needs = extra(p, "host_cflags")
+            o.build(obj("host", p), "host_cc", [src(p)], implicit=needs,
+                    variables=var)
             done.add(p)
     o.build("$builddir/host/fs.o", "host_merge", [obj("host", p) for p in fs])
     lw = []
@@ -551,9 +594,9 @@ def fuzz(o):
     o("# --- fuzz targets (libFuzzer; configure's fuzz = yes) ------------------")
     targets = []
     for p in host_objects(FUZZ):
-        inc = includes(p)
-        o.build(obj("fuzz", p), "fuzz_cc", [src(p)],
-                variables=[("inc", inc)] if inc else [])
+        var, needs = extra(p, "fuzz_cflags")
+        o.build(obj("fuzz", p), "fuzz_cc", [src(p)], implicit=needs,
+                variables=var)
     for name, parts in FUZZ.items():
         o.build(f"$builddir/fuzz/{name}", "fuzz_link",
                 link_inputs(parts, "fuzz"))

@@ -2,6 +2,8 @@
 #ifndef UMBRA_APP_H
 #define UMBRA_APP_H
 
+#define UMBRA_VERSION "0.1"
+
 #include <stdint.h>
 
 /* Brings everything to rest before power-off or reboot: syncs the root

@@ -1,6 +1,7 @@
 /* The application: bring up the devices, say what the machine has, then
  * run commands from a script (fw_cfg, the kernel command line, SMBIOS,
- * a seed drive, /etc/rc) or the serial console. */
+ * a seed drive, a cloud's metadata service, /etc/rc) or the serial
+ * console. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,9 @@
 #include "../runtime/runtime.h"
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
+#include "agent/agent.h"
 #include "app.h"
+#include "cloud/cloud.h"
 #include "line.h"
 #include "net/inet.h"
 #include "screen.h"
@@ -35,7 +38,6 @@
 #include "storage.h"
 #include "userdata.h"
 
-#define UMBRA_VERSION "0.1"
 #define CMDLINE_FILE "opt/umbra/cmdline"
 #define SCRIPT_KEY "umbra.cmdline"
 
@@ -125,6 +127,13 @@ static long from_smbios(char *buf, size_t size)
 	return smbios_oem_value(SCRIPT_KEY, buf, size);
 }
 
+/* The user data of the cloud SMBIOS names (app/cloud/): nothing is
+ * asked of the network when it names none. */
+static long from_cloud(char *buf, size_t size)
+{
+	return cloud_user_data(buf, size);
+}
+
 /* /etc/rc: absent is no script; one that exists but cannot be read (a
  * device error, a corrupt record, not a file) is a broken one: the
  * appliance must not fall back to an interactive shell nobody watches. */
@@ -186,12 +195,13 @@ static long from_seed(char *buf, size_t size)
 static const struct {
 	const char *name;
 	long (*read)(char *buf, size_t size);
-	int userdata;
+	int userdata;		/* may be in one of cloud-init's formats */
 } sources[] = {
 	{ "fw_cfg " CMDLINE_FILE, from_fwcfg, 0 },
 	{ "command line " SCRIPT_KEY, from_cmdline, 0 },
 	{ "SMBIOS OEM string " SCRIPT_KEY, from_smbios, 0 },
 	{ seed_name, from_seed, 1 },
+	{ "cloud metadata user data", from_cloud, 1 },
 	{ "/etc/rc", from_rc, 0 },
 };
 
@@ -258,9 +268,10 @@ int app_main(void)
 	timeline_mark(TIMELINE_SCREEN);
 	probe_rng();
 	inet_probe();	/* virtio-net on PCI (storage_probe took MMIO's) */
-	line_background(inet_pending, inet_poll);
+	agent_probe();	/* virtio-serial on PCI (and MMIO's, taken there) */
 	rtc_init();
 	timeline_mark(TIMELINE_APP_READY);
+	time_refine();	/* before any figure is printed */
 	banner();
 	if (mounted) {
 		con_printf("root: %s mounted (EclipseFS%s)\n",
@@ -283,10 +294,24 @@ int app_main(void)
 		con_printf("script: exit status %d\n", st);
 		free(script);
 	}
-	if (power_button_pressed()) {
+	enum power_req req = power_requested();
+	static const char *const asked[] = {
+		[POWER_REQ_OFF] = "power off", [POWER_REQ_REBOOT] = "reboot",
+		[POWER_REQ_HALT] = "halt",
+	};
+	if (req == POWER_REQ_BUTTON)
 		con_puts("power: button pressed, syncing\n");
+	else if (req)
+		con_printf("power: the guest agent asked to %s, syncing\n",
+			   asked[req]);
+	if (req)
 		st = 0;
-	}
 	app_shutdown();
+	if (req == POWER_REQ_REBOOT)
+		power_reboot();
+	if (req == POWER_REQ_HALT) {
+		con_puts("power: halted\n");
+		power_halt();
+	}
 	return st;
 }

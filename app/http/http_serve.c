@@ -10,9 +10,10 @@
 #include "../../runtime/idle.h"
 #include "../../runtime/power.h"
 #include "../../runtime/time.h"
+#include "../loop.h"
 #include "../net/inet.h"
-#include "../storage.h"
 #include "../net/tls.h"
+#include "../storage.h"
 #include "http_tls.h"
 
 #define KEY_CTRL_C 3
@@ -40,6 +41,22 @@ static void stats(void)
 		   (unsigned long long)(busy % 10));
 	http_tls_stats();
 }
+
+/* The writes held while the volume was frozen go on at the thaw. */
+static int thawed(void *ctx)
+{
+	(void)ctx;
+	return http_held() && !storage_frozen();
+}
+
+static void resume(void *ctx)
+{
+	(void)ctx;
+	http_resume();
+}
+
+static struct loop_source held = { "serve: held writes", thawed, resume, 0,
+				   0, 0, 0, 0, 0 };
 
 static int wake(void *ctx)
 {
@@ -107,13 +124,27 @@ static const char *site_init(const struct http_opts *o)
 	return 0;
 }
 
+/* "serve: also http://[ADDR]:PORT/" for each global IPv6 address. */
+static void also_v6(const struct inet_status *ns, const char *scheme,
+		    uint16_t port)
+{
+	for (unsigned i = 0; i < ns->n6; i++) {
+		char a6[INET_IP_STR];
+		if (inet_ip_linklocal(&ns->addr6[i]))
+			continue;
+		inet_ip_format(&ns->addr6[i], a6);
+		con_printf("serve: also %s://[%s]:%u/\n", scheme, a6, port);
+	}
+}
+
 /* Both listeners, and the lines that say where: the https one first,
  * the last one with the keys. 0, or an error message. */
-static const char *start(const struct http_opts *o, uint32_t addr)
+static const char *start(const struct http_opts *o,
+			 const struct inet_status *ns)
 {
 	char a[16], how[256];
 	const char *why = 0, *keys = "; Enter: statistics, Ctrl-C: stop";
-	inet_ip4_format(addr, a);
+	inet_ip4_format(ns->addr, a);
 	if (o->tls_cert) {
 		why = http_tls_start(o, &http_srv.site);
 		if (!why)
@@ -126,6 +157,7 @@ static const char *start(const struct http_opts *o, uint32_t addr)
 			   "token" : "read-only", http_tls_describe(how,
 							 sizeof(how)),
 			   o->port ? "" : keys);
+		also_v6(ns, "https", o->tls_port);
 	}
 	if (!o->port)
 		return 0;
@@ -135,6 +167,7 @@ static const char *start(const struct http_opts *o, uint32_t addr)
 	con_printf("serve: http://%s:%u/ from %s (%s)%s\n", a, o->port, o->dir,
 		   !o->token ? "read-only" : o->tls_cert ? "writes over https "
 		   "only" : "writes with the token", keys);
+	also_v6(ns, "http", o->port);
 	return 0;
 }
 
@@ -148,7 +181,7 @@ int http_serve(const struct http_opts *o)
 	if (!why && !o->port && !o->tls_cert)
 		why = "nothing to listen on (--port 0 needs --tls)";
 	if (!why)
-		why = start(o, ns.addr);
+		why = start(o, &ns);
 	if (why) {
 		stop();
 		http_tls_stop();
@@ -157,9 +190,10 @@ int http_serve(const struct http_opts *o)
 	}
 	http_srv.t0 = time_us();
 	http_srv.halted0 = idle_halted_tsc();
+	loop_add(&held);
 	int stopped = 0;
 	while (!stopped && !power_button_pressed()) {
-		inet_wait(wake, 0, IDLE_NEVER);
+		loop_wait(wake, 0, IDLE_NEVER);
 		int ch;
 		while ((ch = con_getc()) >= 0) {
 			if (ch == KEY_CTRL_C)
@@ -168,6 +202,7 @@ int http_serve(const struct http_opts *o)
 				stats();
 		}
 	}
+	loop_remove(&held);
 	stop();
 	stats();
 	http_tls_stop();

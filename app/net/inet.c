@@ -11,14 +11,16 @@
 #include "../../runtime/idle.h"
 #include "../../runtime/page.h"
 #include "../../runtime/pci.h"
-#include "../../runtime/power.h"
 #include "../../runtime/random.h"
 #include "../../runtime/time.h"
+#include "../loop.h"
 #include "lwip/altcp.h"
 #include "lwip/altcp_tcp.h"
 #include "lwip/dhcp.h"
+#include "lwip/dhcp6.h"
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
+#include "lwip/ethip6.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -37,9 +39,10 @@ static struct netif nif;
 static struct idle_timer timer;
 static volatile int timers_due;
 static int started;		/* lwIP runs (from the first net up on) */
-static int inside;		/* in lwIP now: inet_poll must not enter */
+static int inside;		/* in lwIP now: poll must not enter */
 static int dhcp_on;
 static uint64_t rx_nomem;
+static ip_addr_t dns4[DNS_MAX_SERVERS];	/* DHCP's or static: first */
 static uint8_t flat[NET_FRAME_MAX];	/* a frame of many pieces */
 
 const char *inet_strerror(int err)
@@ -61,13 +64,23 @@ u32_t sys_now(void)
 	return (u32_t)(time_us() / 1000);
 }
 
+/* An address folded to 32 bits (for the keyed hash below). */
+static uint32_t fold(const ip_addr_t *a)
+{
+	if (IP_IS_V4(a))
+		return ip4_addr_get_u32(ip_2_ip4(a));
+	const u32_t *w = ip_2_ip6(a)->addr;
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
 /* RFC 6528 §3: M + F(4-tuple, secret), M a 4-microsecond clock. */
 u32_t inet_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 		   const ip_addr_t *remote_ip, u16_t remote_port)
 {
-	uint32_t in[4] = { ip4_addr_get_u32(local_ip),
-			   ip4_addr_get_u32(remote_ip),
-			   (uint32_t)local_port << 16 | remote_port, 0 };
+	uint32_t in[4] = { fold(local_ip), fold(remote_ip),
+			   (uint32_t)local_port << 16 | remote_port,
+			   IP_IS_V6(remote_ip) ? ip_2_ip6(remote_ip)->addr[3]
+					       : 0 };
 	return (u32_t)(time_us() / 4) + random_keyed(in);
 }
 
@@ -106,13 +119,45 @@ static void listen_kept(struct tcp_pcb *pcb)
 	tcp_setprio(pcb, PRIO_OPEN);
 }
 
-/* For a device that completes checksums: a TCP segment in IPv4 gets the
- * sum of its pseudo-header (RFC 9293 §3.1) where the checksum goes, and
- * the device is told where to start (virtio 1.2 §5.1.6.2). 0 when p is
- * something else. */
+/* The pseudo-header's sum (RFC 9293 §3.1; RFC 8200 §8.1) where TCP's
+ * checksum goes, at start + 16 (the device adds the rest). */
+static void put_sum(struct pbuf *p, uint32_t sum, struct net_csum *c,
+		    unsigned start)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	c->start = (uint16_t)start;
+	c->offset = 16;		/* RFC 9293 §3.1: the checksum field */
+	pbuf_put_at(p, (u16_t)(c->start + c->offset), (u8_t)(sum >> 8));
+	pbuf_put_at(p, (u16_t)(c->start + c->offset + 1), (u8_t)sum);
+}
+
+/* A TCP segment in IPv6 (lwIP puts no extension header before it). */
+static int offload6(struct pbuf *p, struct net_csum *c)
+{
+	uint8_t ip[40];
+	if (p->tot_len < SIZEOF_ETH_HDR + 60 ||
+	    pbuf_copy_partial(p, ip, 40, SIZEOF_ETH_HDR) != 40)
+		return 0;
+	unsigned len = (unsigned)ip[4] << 8 | ip[5];
+	if ((ip[0] >> 4) != 6 || ip[6] != IP_PROTO_TCP || len < 20 ||
+	    SIZEOF_ETH_HDR + 40u + len > p->tot_len)
+		return 0;
+	uint32_t sum = IP_PROTO_TCP + len;
+	for (int i = 8; i < 40; i += 2)	/* source, destination */
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	put_sum(p, sum, c, SIZEOF_ETH_HDR + 40);
+	return 1;
+}
+
+/* For a device that completes checksums: a TCP segment gets the sum of
+ * its pseudo-header where the checksum goes, and the device is told
+ * where to start (virtio 1.2 §5.1.6.2). 0 when p is something else. */
 static int offload(struct pbuf *p, struct net_csum *c)
 {
 	uint8_t ip[20];
+	if (pbuf_get_at(p, 12) == 0x86 && pbuf_get_at(p, 13) == 0xdd)
+		return offload6(p, c);
 	if (p->tot_len < SIZEOF_ETH_HDR + 40 ||
 	    pbuf_get_at(p, 12) != 0x08 || pbuf_get_at(p, 13) != 0x00 ||
 	    pbuf_copy_partial(p, ip, 20, SIZEOF_ETH_HDR) != 20)
@@ -125,12 +170,7 @@ static int offload(struct pbuf *p, struct net_csum *c)
 	uint32_t sum = IP_PROTO_TCP + total - ihl;
 	for (int i = 12; i < 20; i += 2)	/* source, destination */
 		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	c->start = (uint16_t)(SIZEOF_ETH_HDR + ihl);
-	c->offset = 16;		/* RFC 9293 §3.1: the checksum field */
-	pbuf_put_at(p, (u16_t)(c->start + c->offset), (u8_t)(sum >> 8));
-	pbuf_put_at(p, (u16_t)(c->start + c->offset + 1), (u8_t)sum);
+	put_sum(p, sum, c, SIZEOF_ETH_HDR + ihl);
 	return 1;
 }
 
@@ -170,13 +210,14 @@ static err_t if_init(struct netif *n)
 	memcpy(n->hwaddr, dev->mac, ETH_HWADDR_LEN);
 	n->mtu = dev->mtu;
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
-		   NETIF_FLAG_ETHERNET;
-	n->output = etharp_output;
+		   NETIF_FLAG_ETHERNET | NETIF_FLAG_MLD6;
+	n->output = inet_route_output;	/* routes, then etharp_output */
+	n->output_ip6 = ethip6_output;
 	n->linkoutput = if_output;
 	if (dev->tx_csum)	/* the device completes TCP's (offload) */
 		NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL &
 				       ~NETIF_CHECKSUM_GEN_TCP);
-	netif_set_hostname(n, "umbra");
+	netif_set_hostname(n, INET_HOSTNAME);
 	return ERR_OK;
 }
 
@@ -196,7 +237,7 @@ static void rx_frame(void *ctx, const void *frame, size_t len)
 static void timer_fn(void *ctx)
 {
 	(void)ctx;
-	timers_due = 1;		/* inet_poll runs them, outside any wait */
+	timers_due = 1;		/* poll runs them, outside any wait */
 }
 
 static void rearm(void)
@@ -209,8 +250,24 @@ static void rearm(void)
 			       timer_fn, 0);
 }
 
-void inet_poll(void)
+/* Stateless DHCPv6 puts its server into DNS's first slot, over the one
+ * DHCP or `net up` gave: the IPv4 servers go back in front, the IPv6
+ * one after them when there is room. */
+static void dns_order(void)
 {
+	const ip_addr_t *first = dns_getserver(0);
+	if (ip_addr_isany(&dns4[0]) || !IP_IS_V6(first))
+		return;
+	ip_addr_t v6 = *first;
+	dns_setserver(0, &dns4[0]);
+	dns_setserver(1, ip_addr_isany(&dns4[1]) ? &v6 : &dns4[1]);
+}
+
+/* Runs what is due: received frames into lwIP, then lwIP's timers. Not
+ * from inside lwIP (a callback that reached a wait). */
+static void poll(void *ctx)
+{
+	(void)ctx;
 	if (!started || inside)
 		return;
 	inside = 1;
@@ -219,43 +276,34 @@ void inet_poll(void)
 		con_printf("%s: %s\n", dev->name, net_strerror(n));
 	timers_due = 0;
 	sys_check_timeouts();
+	dns_order();
 	rearm();
 	inside = 0;
 }
 
-int inet_pending(void)
+/* Interrupts off: only looks. */
+static int pending(void *ctx)
 {
+	(void)ctx;
 	return started && !inside && (timers_due || (!dev->failed &&
 				      dev->ops->pending(dev, 0)));
 }
 
-struct wait_ctx {
-	int (*ready)(void *ctx);
-	void *ctx;
-};
-
-static int wake(void *ctx)
+static uint64_t watch(void *ctx, uint64_t *irqs)
 {
-	struct wait_ctx *w = ctx;
-	return timers_due || power_button_pressed() ||
-	       (w->ready && w->ready(w->ctx));
+	(void)ctx;
+	return net_watch(dev, 0, irqs);
 }
 
-int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us)
+static void woke(void *ctx, int irq_came)
 {
-	struct wait_ctx w = { ready, ctx };
-	for (;;) {
-		inet_poll();
-		if (ready && ready(ctx))
-			return 1;
-		if (power_button_pressed() || time_us() >= deadline_us)
-			return 0;	/* the button ends every wait */
-		if (!started)
-			idle_wait(wake, &w, deadline_us);
-		else
-			net_wait(dev, 0, wake, &w, deadline_us);
-	}
+	(void)ctx;
+	net_woke(dev, irq_came);
 }
+
+/* The network as a source of the app's loop, from the first net up. */
+static struct loop_source source = { "network", pending, poll, watch, woke,
+				     0, 0, 0, 0 };
 
 static void probe_one(struct pci_dev *p)
 {
@@ -296,7 +344,13 @@ static int start(void)
 		  if_init, ethernet_input);
 	netif_set_default(&nif);
 	netif_set_up(&nif);
+	/* IPv6 (RFC 4862): a link-local address now, global ones from
+	 * router advertisements, DNS by stateless DHCPv6 when they say so */
+	netif_create_ip6_linklocal_address(&nif, 1);
+	netif_set_ip6_autoconfig_enabled(&nif, 1);
+	dhcp6_enable_stateless(&nif);
 	rearm();
+	loop_add(&source);
 	return 0;
 }
 
@@ -319,6 +373,8 @@ static void reset_addr(void)
 		dhcp_on = 0;
 	}
 	netif_set_addr(&nif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4);
+	inet_route_reset(&nif, dev->mtu);
+	memset(dns4, 0, sizeof(dns4));
 }
 
 static int check_link(void)
@@ -340,6 +396,8 @@ int inet_up_dhcp(uint64_t deadline_us)
 	int err = check_link();
 	if (err)
 		return err;
+	if (dhcp_on && dhcp_supplied_address(&nif))
+		return 0;	/* a lease is bound (the cloud's): kept */
 	inside = 1;
 	reset_addr();
 	err = dhcp_start(&nif) == ERR_OK ? 0 : INET_ERR_NOMEM;
@@ -347,7 +405,15 @@ int inet_up_dhcp(uint64_t deadline_us)
 	inside = 0;
 	if (err)
 		return err;
-	return inet_wait(bound, 0, deadline_us) ? 0 : INET_ERR_TIMEOUT;
+	if (!loop_wait(bound, 0, deadline_us))
+		return INET_ERR_TIMEOUT;
+	inside = 1;
+	inet_route_apply(&nif, dev);	/* options 26 and 121 */
+	for (int i = 0; i < DNS_MAX_SERVERS; i++)
+		if (IP_IS_V4(dns_getserver((u8_t)i)))
+			dns4[i] = *dns_getserver((u8_t)i);
+	inside = 0;
+	return 0;
 }
 
 int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
@@ -364,10 +430,14 @@ int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
 	inside = 1;
 	reset_addr();
 	netif_set_addr(&nif, &a, &m, &g);
-	dns_setserver(0, dns ? &d : 0);
+	ip_addr_set_ip4_u32_val(dns4[0], ip4_addr_get_u32(&d));
+	dns_setserver(0, dns ? &dns4[0] : 0);
 	inside = 0;
 	return 0;
 }
+
+_Static_assert(INET_ADDR6_MAX == LWIP_IPV6_NUM_ADDRESSES, "inet.h");
+_Static_assert(INET_DNS_MAX == DNS_MAX_SERVERS, "inet.h");
 
 void inet_status(struct inet_status *st)
 {
@@ -380,13 +450,21 @@ void inet_status(struct inet_status *st)
 	st->gateway = ip4_addr_get_u32(netif_ip4_gw(&nif));
 	st->up = st->addr != 0;
 	st->dhcp = dhcp_on && dhcp_supplied_address(&nif);
-	for (int i = 0; i < 2; i++)
-		st->dns[i] = ip4_addr_get_u32(dns_getserver((u8_t)i));
+	st->mtu = nif.mtu;
+	for (int i = 0; i < INET_DNS_MAX; i++)
+		inet_from_lwip(dns_getserver((u8_t)i), &st->dns[i]);
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+		u8_t state = netif_ip6_addr_state(&nif, i);
+		if (!ip6_addr_isvalid(state) && !ip6_addr_istentative(state))
+			continue;
+		inet_from_lwip(&nif.ip6_addr[i], &st->addr6[st->n6]);
+		st->tentative6[st->n6++] = ip6_addr_istentative(state) != 0;
+	}
 }
 
 struct lookup {
 	int done;
-	uint32_t addr;
+	ip_addr_t addr;
 };
 
 static void found(const char *name, const ip_addr_t *a, void *arg)
@@ -395,7 +473,7 @@ static void found(const char *name, const ip_addr_t *a, void *arg)
 	struct lookup *l = arg;
 	l->done = a ? 1 : -1;
 	if (a)
-		l->addr = ip4_addr_get_u32(a);
+		l->addr = *a;
 }
 
 static int looked_up(void *ctx)
@@ -403,29 +481,75 @@ static int looked_up(void *ctx)
 	return ((struct lookup *)ctx)->done != 0;
 }
 
-int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
+static int have_address(void)
 {
-	if (!inet_ip4_parse(host, addr))
+	if (ip4_addr_get_u32(netif_ip4_addr(&nif)))
+		return 1;
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+		if (ip6_addr_isvalid(netif_ip6_addr_state(&nif, i)) &&
+		    !ip6_addr_islinklocal(netif_ip6_addr(&nif, i)))
+			return 1;
+	return 0;
+}
+
+int inet_resolve(const char *host, struct inet_ip *addr,
+		 uint64_t deadline_us)
+{
+	if (!inet_ip_parse(host, addr))
 		return 0;
 	if (!dev)
 		return INET_ERR_NODEV;
-	if (!started || !ip4_addr_get_u32(netif_ip4_addr(&nif)))
+	if (!started || !have_address())
 		return INET_ERR_DOWN;
-	struct lookup l = { 0, 0 };
+	struct lookup l;
+	memset(&l, 0, sizeof(l));
 	ip_addr_t a;
 	inside = 1;
-	err_t e = dns_gethostbyname(host, &a, found, &l);
+	err_t e = dns_gethostbyname_addrtype(host, &a, found, &l,
+					     LWIP_DNS_ADDRTYPE_IPV4_IPV6);
 	inside = 0;
 	if (e == ERR_OK) {
-		*addr = ip4_addr_get_u32(&a);
+		inet_from_lwip(&a, addr);
 		return 0;
 	}
 	if (e != ERR_INPROGRESS)
 		return INET_ERR_NOT_FOUND;
-	if (!inet_wait(looked_up, &l, deadline_us))
+	if (!loop_wait(looked_up, &l, deadline_us))
 		return INET_ERR_TIMEOUT;
-	*addr = l.addr;
-	return l.done > 0 ? 0 : INET_ERR_NOT_FOUND;
+	if (l.done < 0)
+		return INET_ERR_NOT_FOUND;
+	inet_from_lwip(&l.addr, addr);
+	return 0;
+}
+
+struct arp_wait {
+	ip4_addr_t addr;
+};
+
+static int arp_known(void *ctx)
+{
+	struct eth_addr *mac;
+	const ip4_addr_t *ip;
+	return etharp_find_addr(&nif, &((struct arp_wait *)ctx)->addr, &mac,
+				&ip) >= 0;
+}
+
+int inet_arp(uint32_t addr, uint64_t deadline_us)
+{
+	if (!started || !ip4_addr_get_u32(netif_ip4_addr(&nif)))
+		return INET_ERR_DOWN;
+	struct arp_wait w;
+	ip4_addr_set_u32(&w.addr, addr);
+	/* two requests, the second halfway, in case one is lost */
+	uint64_t now = time_us(), half = now + (deadline_us - now) / 2;
+	for (int i = 0; i < 2; i++) {
+		inside = 1;
+		etharp_request(&nif, &w.addr);
+		inside = 0;
+		if (loop_wait(arp_known, &w, i ? deadline_us : half))
+			return 0;
+	}
+	return INET_ERR_TIMEOUT;
 }
 
 /* The listener's accept (what altcp_tcp's does, with the no-pcb call
@@ -447,7 +571,7 @@ static err_t accept_tcp(void *arg, struct tcp_pcb *tp, err_t err)
 
 struct altcp_pcb *inet_listen(uint16_t port, const char **why)
 {
-	struct tcp_pcb *tp = tcp_new();
+	struct tcp_pcb *tp = tcp_new_ip_type(IPADDR_TYPE_ANY);	/* v4, v6 */
 	struct altcp_pcb *l = tp ? altcp_tcp_wrap(tp) : 0;
 	*why = "out of memory";
 	if (!l) {
@@ -457,7 +581,7 @@ struct altcp_pcb *inet_listen(uint16_t port, const char **why)
 	}
 	ip_set_option(tp, SOF_REUSEADDR);	/* again on a port in TIME_WAIT */
 	listen_guard(tp);	/* a SYN flood evicts its own */
-	if (altcp_bind(l, IP_ADDR_ANY, port) != ERR_OK) {
+	if (altcp_bind(l, IP_ANY_TYPE, port) != ERR_OK) {
 		altcp_close(l);
 		*why = "the port is in use";
 		return 0;

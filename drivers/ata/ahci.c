@@ -288,7 +288,7 @@ static int fail(struct blk_dev *b)
 	return port_stop(p) ? BLK_ERR_TIMEOUT : 0;	/* no more DMA */
 }
 
-static const struct blk_ops ahci_ops = { submit, kick, poll, fail };
+static const struct blk_ops ahci_ops = { submit, kick, poll, fail, 0 };
 
 /* See ahci_int.h. */
 int ahci_run_slot0(struct port *p, uint32_t *tfd)
@@ -427,6 +427,7 @@ static void add_port(struct pci_dev *pd, struct hba *h, uint32_t i,
 	if (!p->atapi)
 		disk_blk(p, cap, slots);
 	b->transport = "ahci";
+	b->pci = pd;
 	b->dma_align = 2;	/* PRD DBA bit 0 is reserved */
 	/* §3.1.1 CAP.S64A clear: the HBA cannot reach above 4 GiB */
 	b->dma_limit = cap & CAP_S64A ? 0 : LOW4G;

@@ -28,6 +28,7 @@
 /* virtio 1.2 §5 device ids */
 #define VIRTIO_TYPE_NET 1
 #define VIRTIO_TYPE_BLOCK 2
+#define VIRTIO_TYPE_CONSOLE 3
 #define VIRTIO_TYPE_RNG 4
 #define VIRTIO_TYPE_SCSI 8
 #define VIRTIO_TYPE_GPU 16
@@ -91,6 +92,7 @@ struct virtio_dev {
 	void *transport;		/* the transport's own state */
 	const char *transport_name;	/* "modern", "legacy", "mmio v2" ... */
 	uint16_t type;			/* virtio 1.2 §5: 2 = block */
+	struct pci_dev *pci;		/* the PCI function, or NULL */
 	int legacy;
 	uint64_t features;		/* negotiated */
 };
@@ -105,6 +107,11 @@ int virtio_reset(struct virtio_dev *d);
 int virtio_negotiate(struct virtio_dev *d, uint64_t wanted);
 void virtio_ready(struct virtio_dev *d);
 void virtio_fail(struct virtio_dev *d);
+/* Gives up on a device whose setup failed: marked FAILED and reset, so
+ * that it stops all DMA. 0 when the reset took (the driver may free what
+ * it gave the device); VIRTIO_ERR_RESET, and *why saying so, when it did
+ * not: the device may still write, so its rings and buffers must stay. */
+int virtio_give_up(struct virtio_dev *d, const char **why);
 
 /* Whether a queue's three areas are laid out as a legacy device expects
  * (see VIRTIO_LEGACY_ALIGN), with the base's page number in 32 bits. */

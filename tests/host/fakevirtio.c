@@ -1,6 +1,7 @@
 /* The fake virtio transport; see fakevirtio.h. */
 #include "fakevirtio.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static struct fakevirtio *F(struct virtio_dev *d)
@@ -73,4 +74,40 @@ void fakevirtio_init(struct fakevirtio *f, uint64_t features, int legacy)
 	f->dev.legacy = legacy;
 	f->features = features;
 	f->qmax[0] = 16;
+}
+
+
+uint16_t fakevirtio_avail(struct fakevirtio *f, int q)
+{
+	return r16(f->driver[q] + 2);
+}
+
+int fakevirtio_take(struct fakevirtio *f, int q, struct fakevirtio_chain *c)
+{
+	uint16_t size = f->size[q];
+	if (!size || fakevirtio_avail(f, q) == f->seen[q])
+		return 0;
+	c->head = r16(f->driver[q] + 4 + 2 * (f->seen[q] % size));
+	f->seen[q]++;
+	uint16_t i = c->head, flags;
+	c->n = 0;
+	do {
+		uint64_t d = f->desc[q] + 16 * i;
+		flags = r16(d + 12);
+		c->addr[c->n] = r64(d);
+		c->len[c->n] = r32(d + 8);
+		c->writes[c->n] = !!(flags & 2);
+		c->n++;
+		i = r16(d + 14);
+	} while ((flags & 1) && c->n < 4);
+	return 1;
+}
+
+void fakevirtio_used(struct fakevirtio *f, int q, uint32_t id, uint32_t len)
+{
+	uint16_t idx = r16(f->device[q] + 2);
+	uint64_t e = f->device[q] + 4 + 8 * (idx % f->size[q]);
+	w32(e, id);
+	w32(e + 4, len);
+	w16(f->device[q] + 2, (uint16_t)(idx + 1));
 }

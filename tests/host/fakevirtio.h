@@ -8,9 +8,20 @@
 
 #include <stdint.h>
 
+#include <string.h>
+
 #include "../../drivers/virtio/virtio.h"
 
-#define FAKEVIRTIO_QUEUES 2
+/* Guest memory as the device sees it: physical addresses are the test's
+ * own pointers (fakevirtio hands the driver identity-mapped memory). */
+static inline uint8_t *P(uint64_t a) { return (uint8_t *)(uintptr_t)a; }
+static inline uint16_t r16(uint64_t a) { uint16_t v; memcpy(&v, P(a), 2); return v; }
+static inline uint32_t r32(uint64_t a) { uint32_t v; memcpy(&v, P(a), 4); return v; }
+static inline uint64_t r64(uint64_t a) { uint64_t v; memcpy(&v, P(a), 8); return v; }
+static inline void w16(uint64_t a, uint16_t v) { memcpy(P(a), &v, 2); }
+static inline void w32(uint64_t a, uint32_t v) { memcpy(P(a), &v, 4); }
+
+#define FAKEVIRTIO_QUEUES 20
 
 struct fakevirtio {
 	struct virtio_dev dev;	/* first: what the driver is given */
@@ -22,6 +33,7 @@ struct fakevirtio {
 	uint64_t desc[FAKEVIRTIO_QUEUES], driver[FAKEVIRTIO_QUEUES];
 	uint64_t device[FAKEVIRTIO_QUEUES];
 	int notified[FAKEVIRTIO_QUEUES];
+	uint16_t seen[FAKEVIRTIO_QUEUES];	/* available entries taken */
 	/* The test's device, told of a notification (may be NULL). */
 	void (*on_notify)(struct fakevirtio *f, uint16_t q);
 	/* ... and of a config write (may be NULL). */
@@ -31,5 +43,20 @@ struct fakevirtio {
 /* Offers features; queue 0 of 16 entries and no other; legacy: sizes are
  * fixed, as the legacy interface has them. */
 void fakevirtio_init(struct fakevirtio *f, uint64_t features, int legacy);
+
+/* The device's side of a split ring (no event index) that the driver
+ * enabled: the next available chain of queue q (1, or 0 when none), and
+ * a used entry for it (any id and length: the test may lie). */
+struct fakevirtio_chain {
+	uint16_t head;
+	unsigned n;
+	uint64_t addr[4];
+	uint32_t len[4];
+	int writes[4];
+};
+int fakevirtio_take(struct fakevirtio *f, int q, struct fakevirtio_chain *c);
+void fakevirtio_used(struct fakevirtio *f, int q, uint32_t id, uint32_t len);
+/* The driver's available index of queue q. */
+uint16_t fakevirtio_avail(struct fakevirtio *f, int q);
 
 #endif

@@ -25,7 +25,6 @@
 
 struct fake {
 	struct fakevirtio v;	/* first */
-	uint16_t seen[2];	/* available entries taken, per queue */
 };
 
 static void fake_init(struct fake *f, uint64_t features, int legacy)
@@ -40,62 +39,29 @@ static void fake_init(struct fake *f, uint64_t features, int legacy)
 
 /* --- the device side ------------------------------------------------------ */
 
-static uint8_t *P(uint64_t a) { return (uint8_t *)(uintptr_t)a; }
-static uint16_t r16(uint64_t a) { uint16_t v; memcpy(&v, P(a), 2); return v; }
-static uint32_t r32(uint64_t a) { uint32_t v; memcpy(&v, P(a), 4); return v; }
-static uint64_t r64(uint64_t a) { uint64_t v; memcpy(&v, P(a), 8); return v; }
-static void w16(uint64_t a, uint16_t v) { memcpy(P(a), &v, 2); }
-static void w32(uint64_t a, uint32_t v) { memcpy(P(a), &v, 4); }
 
-struct chain {
-	uint16_t head;
-	unsigned n;
-	uint64_t addr[4];
-	uint32_t len[4];
-	int writes[4];
-};
-
-/* The next available chain on queue q: 1, or 0 when none. */
-static int take(struct fake *f, int q, struct chain *c)
+static int take(struct fake *f, int q, struct fakevirtio_chain *c)
 {
-	if (r16(f->v.driver[q] + 2) == f->seen[q])
-		return 0;
-	c->head = r16(f->v.driver[q] + 4 + 2 * (f->seen[q] % QSIZE));
-	f->seen[q]++;
-	uint16_t i = c->head, flags;
-	c->n = 0;
-	do {
-		uint64_t d = f->v.desc[q] + 16 * i;
-		flags = r16(d + 12);
-		c->addr[c->n] = r64(d);
-		c->len[c->n] = r32(d + 8);
-		c->writes[c->n] = !!(flags & 2);
-		c->n++;
-		i = r16(d + 14);
-	} while ((flags & 1) && c->n < 4);
-	return 1;
+	return fakevirtio_take(&f->v, q, c);
 }
 
 static void used(struct fake *f, int q, uint32_t id, uint32_t len)
 {
-	uint16_t idx = r16(f->v.device[q] + 2);
-	uint64_t e = f->v.device[q] + 4 + 8 * (idx % QSIZE);
-	w32(e, id);
-	w32(e + 4, len);
-	w16(f->v.device[q] + 2, (uint16_t)(idx + 1));
+	fakevirtio_used(&f->v, q, id, len);
 }
 
 static uint16_t avail_idx(struct fake *f, int q)
 {
-	return r16(f->v.driver[q] + 2);
+	return fakevirtio_avail(&f->v, q);
 }
 
 /* A received frame into the next receive buffer: header (num_buffers
  * nbuf) and bytes; the used length is hdr + n (or len_override). */
-static struct chain rx_put(struct fake *f, unsigned hdr, uint16_t nbuf,
-			   const uint8_t *data, uint32_t n)
+static struct fakevirtio_chain rx_put(struct fake *f, unsigned hdr,
+				      uint16_t nbuf, const uint8_t *data,
+				      uint32_t n)
 {
-	struct chain c;
+	struct fakevirtio_chain c;
 	CHECK(take(f, 0, &c));
 	uint8_t *b = P(c.addr[0]);
 	memset(b, 0, hdr);
@@ -155,7 +121,7 @@ static void test_modern(void)
 	struct net_frag fr[3] = { { a, 14 }, { b, 20 }, { c, 100 } };
 	struct net_csum cs = { 34, 16 };
 	CHECK_INT(net_send(d, fr, 3, &cs), 0);
-	struct chain t;
+	struct fakevirtio_chain t;
 	CHECK(take(&f, 1, &t));
 	CHECK_INT(t.n, 1);
 	CHECK_INT(t.len[0], 12 + 134);
@@ -189,8 +155,8 @@ static void test_modern(void)
 	CHECK_INT(avail_idx(&f, 0), QSIZE + 1);	/* given back */
 	/* in: a full-size frame, then one merged from two buffers */
 	rx_put(&f, 12, 1, in, 1514);
-	struct chain c1 = rx_put(&f, 12, 2, in, 1000);
-	struct chain c2;
+	struct fakevirtio_chain c1 = rx_put(&f, 12, 2, in, 1000);
+	struct fakevirtio_chain c2;
 	CHECK(take(&f, 0, &c2));
 	memcpy(P(c2.addr[0]), in + 1000, 400);
 	used(&f, 0, c2.head, 400);
@@ -221,7 +187,7 @@ static void test_drops(void)
 	rx_put(&f, 12, 0, in, 60);	/* num_buffers 0 */
 	rx_put(&f, 12, 1, in, 10);	/* shorter than Ethernet's header */
 	rx_put(&f, 12, 2, in, 1500);	/* merged: longer than a frame */
-	struct chain c;
+	struct fakevirtio_chain c;
 	CHECK(take(&f, 0, &c));
 	memcpy(P(c.addr[0]), in, 1500);
 	used(&f, 0, c.head, 1500);
@@ -241,7 +207,7 @@ static void test_drops(void)
 static void test_hostile(void)
 {
 	uint8_t in[64] = { 0 };
-	struct chain c;
+	struct fakevirtio_chain c;
 	struct net_frag fr = { in, 64 };
 	for (int kind = 0; kind < 4; kind++) {
 		static struct fake f;
@@ -287,7 +253,7 @@ static void test_legacy(void)
 	CHECK(d->ops->link(d));
 	CHECK(!d->tx_csum);
 	CHECK_INT(avail_idx(&f, 0), QSIZE / 2);
-	struct chain c;
+	struct fakevirtio_chain c;
 	CHECK(take(&f, 0, &c));
 	CHECK(c.n == 2 && c.len[0] == 10 && c.len[1] == 2048 - 10 &&
 	      c.writes[0] && c.writes[1] && c.addr[1] == c.addr[0] + 10);
@@ -335,7 +301,7 @@ static void test_link_and_refusals(void)
 	struct net_frag small = { x, 13 }, big = { x, NET_FRAME_MAX + 1 };
 	CHECK_INT(net_send(d, &small, 1, 0), NET_ERR_SIZE);
 	CHECK_INT(net_send(d, &big, 1, 0), NET_ERR_SIZE);
-	struct chain c;
+	struct fakevirtio_chain c;
 	CHECK(!take(&f, 1, &c));
 }
 
