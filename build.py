@@ -43,7 +43,7 @@ FS = EFS + " gpt"
 APP = """main shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
 storage sha256 cmd_bench cmd_compact screen http/http_parse
 http/http_fields http/http_chunked http/http_files http/http_list
-http/http_put"""
+http/http_put net/gso"""
 
 # App files that use lwIP's headers.
 APP_LWIP = """cmd_net net/inet http/http_serve http/http_conn
@@ -101,6 +101,12 @@ HOST_TESTS = {
     "test_vnet": f"tests/host/test_vnet tests/host/fakevirtio "
                  f"tests/host/dmamem drivers/net drivers/virtio/virtio_net "
                  f"{VIRTIO} runtime/random {HOST_RUNTIME}",
+    # TCP segments gathered for the device to segment (app/net/gso.c)
+    # over virtio-net, against a device that segments as a host does.
+    "test_gso": f"tests/host/test_gso tests/host/fakevirtio "
+                f"tests/host/dmamem app/net/gso drivers/net "
+                f"drivers/virtio/virtio_net {VIRTIO} runtime/random "
+                f"{HOST_RUNTIME}",
     # The screen: virtio-gpu and the screen console against a device
     # played by the test, virtio-input keyboards, the keyboard layout.
     "test_screen": f"tests/host/test_screen tests/host/fakevirtio "

@@ -70,6 +70,7 @@ static void stop(void)
 	tcp_close(http_srv.listen);
 	while (http_srv.conns)
 		http_close(http_srv.conns, 1);
+	inet_flush();		/* the resets go out */
 }
 
 /* The served directory: must exist and be one. */

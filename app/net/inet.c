@@ -17,18 +17,18 @@
 #include "lwip/dhcp.h"
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
+#include "gso.h"
 #include "lwip_hooks.h"
 #include "netif/ethernet.h"
 
 #define RX_BUDGET 64		/* frames per round, then the timers */
-#define TX_WAIT_US 200000	/* a full transmit ring gets this long */
-#define MAX_FRAGS 8
 
 static struct net_dev *dev;
 static struct netif nif;
@@ -37,8 +37,8 @@ static volatile int timers_due;
 static int started;		/* lwIP runs (from the first net up on) */
 static int inside;		/* in lwIP now: inet_poll must not enter */
 static int dhcp_on;
-static uint64_t rx_nomem;
-static uint8_t flat[NET_FRAME_MAX];	/* a frame of many pieces */
+static uint64_t rx_nomem, rx_badsum;
+static struct gso gso;		/* frames on their way to dev */
 
 const char *inet_strerror(int err)
 {
@@ -104,59 +104,83 @@ void inet_tcp_accepted(struct tcp_pcb *pcb)
 	tcp_setprio(pcb, PRIO_OPEN);
 }
 
-/* For a device that completes checksums: a TCP segment in IPv4 gets the
- * sum of its pseudo-header (RFC 9293 §3.1) where the checksum goes, and
- * the device is told where to start (virtio 1.2 §5.1.6.2). 0 when p is
- * something else. */
-static int offload(struct pbuf *p, struct net_csum *c)
+static void release(void *ctx, void *token)
 {
-	uint8_t ip[20];
-	if (p->tot_len < SIZEOF_ETH_HDR + 40 ||
-	    pbuf_get_at(p, 12) != 0x08 || pbuf_get_at(p, 13) != 0x00 ||
-	    pbuf_copy_partial(p, ip, 20, SIZEOF_ETH_HDR) != 20)
-		return 0;
-	unsigned ihl = (ip[0] & 15u) * 4, total = (unsigned)ip[2] << 8 | ip[3];
-	if ((ip[0] >> 4) != 4 || ip[9] != IP_PROTO_TCP || ihl < 20 ||
-	    total < ihl + 20 || SIZEOF_ETH_HDR + total > p->tot_len ||
-	    (ip[6] & 0x3f) || ip[7])
-		return 0;	/* not TCP, or a fragment */
-	uint32_t sum = IP_PROTO_TCP + total - ihl;
-	for (int i = 12; i < 20; i += 2)	/* source, destination */
-		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	c->start = (uint16_t)(SIZEOF_ETH_HDR + ihl);
-	c->offset = 16;		/* RFC 9293 §3.1: the checksum field */
-	pbuf_put_at(p, (u16_t)(c->start + c->offset), (u8_t)(sum >> 8));
-	pbuf_put_at(p, (u16_t)(c->start + c->offset + 1), (u8_t)sum);
+	(void)ctx;
+	pbuf_free(token);
+}
+
+/* How many of p's first bytes the device copies: a TCP segment's
+ * headers exactly (so that its payload can join others', gso.h), else
+ * up to NET_COPY_MAX. */
+static u16_t head_len(struct pbuf *p)
+{
+	u16_t most = p->tot_len < NET_COPY_MAX ? p->tot_len : NET_COPY_MAX;
+	if (p->tot_len < SIZEOF_ETH_HDR + 40 || pbuf_get_at(p, 12) != 0x08 ||
+	    pbuf_get_at(p, 13) != 0x00)
+		return most;
+	unsigned v_ihl = pbuf_get_at(p, SIZEOF_ETH_HDR);
+	unsigned ihl = (v_ihl & 15u) * 4;
+	if ((v_ihl >> 4) != 4 || ihl < 20 ||
+	    pbuf_get_at(p, SIZEOF_ETH_HDR + 9) != IP_PROTO_TCP ||
+	    p->tot_len < SIZEOF_ETH_HDR + ihl + 20)
+		return most;
+	unsigned thl = (pbuf_get_at(p, (u16_t)(SIZEOF_ETH_HDR + ihl + 12))
+			>> 4) * 4u;
+	unsigned h = SIZEOF_ETH_HDR + ihl + thl;
+	return thl >= 20 && h <= most ? (u16_t)h : most;
+}
+
+/* Whether the device may read p's bytes past skip after we return:
+ * lwIP's PBUF_REF pieces are the caller's, valid only during the call. */
+static int referable(struct pbuf *p)
+{
+	for (struct pbuf *q = p; q; q = q->next)
+		if (q->type_internal & PBUF_TYPE_FLAG_DATA_VOLATILE)
+			return 0;
 	return 1;
 }
 
+/* The frame goes to the device by way of gso.c: its headers copied, the
+ * rest referenced (p held, pbuf_ref, until the device is done with it:
+ * lwIP meanwhile leaves a segment still referenced alone, and sends it
+ * again only once it is back, tcp_output_segment_busy). A frame of
+ * more pieces than that takes, or of volatile ones, is cloned first. */
 static err_t if_output(struct netif *n, struct pbuf *p)
 {
 	(void)n;
-	struct net_csum csum, *cs = 0;
-	if (dev->tx_csum && offload(p, &csum))
-		cs = &csum;
-	struct net_frag f[MAX_FRAGS];
+	uint8_t head[NET_COPY_MAX];
+	struct net_frag rest[GSO_FRAGS];
+	struct pbuf *held = p;
 	unsigned k = 0;
-	for (struct pbuf *q = p; q && k <= MAX_FRAGS; q = q->next)
-		if (k < MAX_FRAGS)
-			f[k++] = (struct net_frag){ q->payload, q->len };
-		else
-			k++;
-	if (k > MAX_FRAGS) {	/* rare: flatten it */
-		if (p->tot_len > sizeof(flat))
-			return ERR_BUF;
-		pbuf_copy_partial(p, flat, p->tot_len, 0);
-		f[0] = (struct net_frag){ flat, p->tot_len };
-		k = 1;
+	for (struct pbuf *q = p; q; q = q->next)
+		k++;
+	if (k > GSO_FRAGS || !referable(p)) {
+		held = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+		if (!held)
+			return ERR_MEM;
+	} else {
+		pbuf_ref(p);
 	}
-	int err = net_send(dev, f, k, cs);
-	if (err == NET_ERR_BUSY) {
-		net_wait(dev, 1, 0, 0, time_us() + TX_WAIT_US);
-		err = net_send(dev, f, k, cs);
+	u16_t h = head_len(held);
+	pbuf_copy_partial(held, head, h, 0);
+	k = 0;
+	u16_t skip = h;
+	for (struct pbuf *q = held; q; q = q->next) {
+		if (skip >= q->len) {
+			skip = (u16_t)(skip - q->len);
+			continue;
+		}
+		rest[k++] = (struct net_frag){ (uint8_t *)q->payload + skip,
+					       (size_t)(q->len - skip) };
+		skip = 0;
 	}
+	if (!k) {		/* all of it copied: nothing to hold */
+		pbuf_free(held);
+		held = 0;
+	}
+	struct gso_frame f = { head, h, rest, k, held };
+	int err = gso_send(&gso, &f);
 	return err == NET_ERR_BUSY ? ERR_MEM : err ? ERR_IF : ERR_OK;
 }
 
@@ -171,22 +195,125 @@ static err_t if_init(struct netif *n)
 		   NETIF_FLAG_ETHERNET;
 	n->output = etharp_output;
 	n->linkoutput = if_output;
-	if (dev->tx_csum)	/* the device completes TCP's (offload) */
-		NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL &
-				       ~NETIF_CHECKSUM_GEN_TCP);
+	/* TCP's checksums: the device completes them (gso.c gives it the
+	 * pseudo-header's sum), and checks those it hands in, or says
+	 * they need none (rx_frame checks the others) */
+	u16_t sums = NETIF_CHECKSUM_ENABLE_ALL;
+	if (dev->tx_csum)
+		sums &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+	if (dev->rx_csum)
+		sums &= (u16_t)~NETIF_CHECKSUM_CHECK_TCP;
+	NETIF_SET_CHECKSUM_CTRL(n, sums);
 	netif_set_hostname(n, "umbra");
 	return ERR_OK;
 }
 
-static void rx_frame(void *ctx, const void *frame, size_t len)
+/* The ones' complement checksum (RFC 1071) of p's bytes [from, to),
+ * big-endian. */
+static uint16_t sum_range(struct pbuf *p, u16_t from, u16_t to)
+{
+	uint8_t b[64];
+	uint32_t acc = 0;
+	for (u16_t at = from; at < to;) {
+		u16_t k = (u16_t)(to - at < 64 ? to - at : 64);
+		pbuf_copy_partial(p, b, k, at);
+		for (u16_t i = 0; i < k; i += 2)
+			acc += (uint32_t)b[i] << 8 | (i + 1 < k ? b[i + 1] : 0);
+		at = (u16_t)(at + k);
+	}
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)~acc;
+}
+
+/* Where the packet in frame p ends (IPv4: its total length, not the
+ * Ethernet padding behind it). */
+static u16_t packet_end(struct pbuf *p)
+{
+	if (p->tot_len < SIZEOF_ETH_HDR + 20 || pbuf_get_at(p, 12) != 0x08 ||
+	    pbuf_get_at(p, 13) != 0x00)
+		return p->tot_len;
+	unsigned end = SIZEOF_ETH_HDR + ((unsigned)pbuf_get_at(p, 16) << 8 |
+					 pbuf_get_at(p, 17));
+	return end < p->tot_len ? (u16_t)end : p->tot_len;
+}
+
+/* Where a TCP segment in IPv4 starts in frame p, its length, and its
+ * addresses; 0 when p is something else. */
+static u16_t tcp_at(struct pbuf *p, u16_t *len, ip4_addr_t *src,
+		    ip4_addr_t *dst)
+{
+	uint8_t ip[20];
+	if (p->tot_len < SIZEOF_ETH_HDR + 40 || pbuf_get_at(p, 12) != 0x08 ||
+	    pbuf_get_at(p, 13) != 0x00 ||
+	    pbuf_copy_partial(p, ip, 20, SIZEOF_ETH_HDR) != 20)
+		return 0;
+	unsigned ihl = (ip[0] & 15u) * 4, total = (unsigned)ip[2] << 8 | ip[3];
+	if ((ip[0] >> 4) != 4 || ip[9] != IP_PROTO_TCP || ihl < 20 ||
+	    total < ihl + 20 || SIZEOF_ETH_HDR + total > p->tot_len ||
+	    (ip[6] & 0x3f) || ip[7] || SIZEOF_ETH_HDR + ihl > p->len)
+		return 0;	/* not TCP, a fragment, or a short one */
+	memcpy(&src->addr, ip + 12, 4);
+	memcpy(&dst->addr, ip + 16, 4);
+	*len = (u16_t)(total - ihl);
+	return (u16_t)(SIZEOF_ETH_HDR + ihl);
+}
+
+/* Checksums, from a device that says which it checked (lwIP's own TCP
+ * check is off then): a TCP segment it vouched for passes; one it did
+ * not is checked here; a frame whose checksum it left incomplete (the
+ * data is good: NEEDS_CSUM) is completed when not TCP, for lwIP to
+ * check. 0 when p is to be dropped. */
+static int rx_checksums(struct pbuf *p, const struct net_rx_info *info)
+{
+	u16_t len, at;
+	ip4_addr_t src, dst;
+	if (!dev->rx_csum)
+		return 1;
+	at = tcp_at(p, &len, &src, &dst);
+	if (at && (info->flags & (NET_RX_DATA_VALID | NET_RX_NEEDS_CSUM)))
+		return 1;
+	if (at) {
+		pbuf_remove_header(p, at);
+		u16_t sum = inet_chksum_pseudo_partial(p, IP_PROTO_TCP, len,
+						       len, &src, &dst);
+		pbuf_add_header_force(p, at);
+		return sum == 0;
+	}
+	if (!(info->flags & NET_RX_NEEDS_CSUM))
+		return 1;
+	u16_t start = info->csum_start, end = packet_end(p);
+	u16_t where = (u16_t)(start + info->csum_offset);
+	if (start >= end || where + 2 > end)
+		return 0;
+	uint16_t sum = sum_range(p, start, end);
+	uint8_t be[2] = { (uint8_t)(sum >> 8), (uint8_t)sum };
+	pbuf_take_at(p, be, 2, where);
+	return 1;
+}
+
+/* A frame from the device: its pieces into a chain of lwIP's pool
+ * buffers (a frame up to 64 KiB when the device hands in large ones). */
+static void rx_frame(void *ctx, const struct net_frag *f, unsigned n,
+		     size_t len, const struct net_rx_info *info)
 {
 	(void)ctx;
-	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	struct pbuf *p = len <= 0xffff
+			 ? pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL) : 0;
 	if (!p) {
 		rx_nomem++;
 		return;
 	}
-	pbuf_take(p, frame, (u16_t)len);
+	u16_t at = 0;
+	for (unsigned i = 0; i < n; i++) {
+		pbuf_take_at(p, f[i].data, (u16_t)f[i].len, at);
+		at = (u16_t)(at + f[i].len);
+	}
+	if (!rx_checksums(p, info)) {
+		rx_badsum++;
+		pbuf_free(p);
+		return;
+	}
 	if (nif.input(p, &nif) != ERR_OK)
 		pbuf_free(p);
 }
@@ -207,17 +334,28 @@ static void rearm(void)
 			       timer_fn, 0);
 }
 
+/* Frames gathered and queued go to the device: once each time control
+ * leaves lwIP. */
+void inet_flush(void)
+{
+	if (started && !inside)
+		gso_flush(&gso);
+}
+
 void inet_poll(void)
 {
 	if (!started || inside)
 		return;
 	inside = 1;
-	int n = net_recv(dev, rx_frame, 0, RX_BUDGET);
+	int n = net_reap(dev);	/* lwIP's buffers back first */
+	if (n >= 0)
+		n = net_recv(dev, rx_frame, 0, RX_BUDGET);
 	if (n < 0 && !dev->failed)
 		con_printf("%s: %s\n", dev->name, net_strerror(n));
 	timers_due = 0;
 	sys_check_timeouts();
 	rearm();
+	gso_flush(&gso);
 	inside = 0;
 }
 
@@ -286,7 +424,7 @@ static int start(void)
 		return 0;
 	uint64_t bytes = MEM_SIZE + 4096;	/* with lwIP's own headers */
 	inet_ram_heap = page_alloc_zero((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
-	if (!inet_ram_heap)
+	if (!inet_ram_heap || gso_init(&gso, dev, release, 0))
 		return INET_ERR_NOMEM;
 	started = 1;
 	lwip_init();
@@ -343,6 +481,7 @@ int inet_up_dhcp(uint64_t deadline_us)
 	err = dhcp_start(&nif) == ERR_OK ? 0 : INET_ERR_NOMEM;
 	dhcp_on = !err;
 	inside = 0;
+	inet_flush();
 	if (err)
 		return err;
 	return inet_wait(bound, 0, deadline_us) ? 0 : INET_ERR_TIMEOUT;
@@ -364,6 +503,7 @@ int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
 	netif_set_addr(&nif, &a, &m, &g);
 	dns_setserver(0, dns ? &d : 0);
 	inside = 0;
+	inet_flush();
 	return 0;
 }
 
@@ -371,6 +511,9 @@ void inet_status(struct inet_status *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->rx_nomem = rx_nomem;
+	st->rx_badsum = rx_badsum;
+	st->tx_segments = gso.segments;
+	st->tx_frames = gso.frames;
 	if (!started)
 		return;
 	st->addr = ip4_addr_get_u32(netif_ip4_addr(&nif));
@@ -414,6 +557,7 @@ int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
 	inside = 1;
 	err_t e = dns_gethostbyname(host, &a, found, &l);
 	inside = 0;
+	inet_flush();
 	if (e == ERR_OK) {
 		*addr = ip4_addr_get_u32(&a);
 		return 0;

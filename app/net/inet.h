@@ -46,12 +46,22 @@ struct inet_status {
 	int dhcp;		/* ... from a DHCP lease */
 	uint32_t addr, mask, gateway, dns[2];
 	uint64_t rx_nomem;	/* frames dropped for want of a buffer */
+	uint64_t rx_badsum;	/* ... for a bad TCP checksum (checked
+				 * here for a device with rx_csum) */
+	uint64_t tx_segments;	/* lwIP's frames, gathered into ... */
+	uint64_t tx_frames;	/* ... the device's (gso.h) */
 };
 void inet_status(struct inet_status *st);
 
 /* Runs what is due: received frames into lwIP, then lwIP's timers.
  * Returns at once when called from inside lwIP. */
 void inet_poll(void);
+
+/* Frames lwIP sent are queued (and TCP segments gathered, gso.h) until
+ * this tells the device of them: inet_poll and the inet_* functions do
+ * at their end; code that calls lwIP itself (outside lwIP's callbacks)
+ * calls it after. */
+void inet_flush(void);
 
 /* Nonzero when inet_poll has something to do (interrupts off: only
  * looks). */

@@ -6,11 +6,13 @@
 #ifndef UMBRA_FAKEVIRTIO_H
 #define UMBRA_FAKEVIRTIO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../../drivers/virtio/virtio.h"
 
 #define FAKEVIRTIO_QUEUES 2
+#define FAKEVIRTIO_CHAIN 128	/* descriptors of a chain the device reads */
 
 struct fakevirtio {
 	struct virtio_dev dev;	/* first: what the driver is given */
@@ -22,6 +24,7 @@ struct fakevirtio {
 	uint64_t desc[FAKEVIRTIO_QUEUES], driver[FAKEVIRTIO_QUEUES];
 	uint64_t device[FAKEVIRTIO_QUEUES];
 	int notified[FAKEVIRTIO_QUEUES];
+	uint16_t seen[FAKEVIRTIO_QUEUES];	/* available entries taken */
 	/* The test's device, told of a notification (may be NULL). */
 	void (*on_notify)(struct fakevirtio *f, uint16_t q);
 	/* ... and of a config write (may be NULL). */
@@ -31,5 +34,28 @@ struct fakevirtio {
 /* Offers features; queue 0 of 16 entries and no other; legacy: sizes are
  * fixed, as the legacy interface has them. */
 void fakevirtio_init(struct fakevirtio *f, uint64_t features, int legacy);
+
+/* The device's side of a split ring (virtio 1.2 §2.7): a chain the
+ * driver made available, its descriptors followed through an indirect
+ * table (§2.7.5.3) when it has one. */
+struct fakevirtio_chain {
+	uint16_t head;
+	unsigned n;
+	int indirect;		/* it came through an indirect table */
+	uint64_t addr[FAKEVIRTIO_CHAIN];
+	uint32_t len[FAKEVIRTIO_CHAIN];
+	int writes[FAKEVIRTIO_CHAIN];
+};
+
+/* The next available chain on queue q: 1, or 0 when none. */
+int fakevirtio_take(struct fakevirtio *f, int q, struct fakevirtio_chain *c);
+
+/* Puts (id, len) in queue q's used ring. */
+void fakevirtio_used(struct fakevirtio *f, int q, uint32_t id, uint32_t len);
+
+/* The chain's bytes from offset off (device-readable and writable
+ * alike), n of them into out; how many there were. */
+size_t fakevirtio_read(const struct fakevirtio_chain *c, size_t off,
+		       void *out, size_t n);
 
 #endif
