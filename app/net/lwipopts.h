@@ -41,8 +41,9 @@
 #define ARP_QUEUEING 1
 #define MEMP_NUM_ARP_QUEUE 32
 
-/* Memory: the heap holds what TCP sends (copied at tcp_write); the pool
- * holds received frames. */
+/* Memory: the heap holds what TCP sends (copied at tcp_write, or the
+ * headers of what it sends by reference); the pool holds received
+ * frames (a 64 KiB one from a device that hands those in takes 44). */
 #define MEM_ALIGNMENT 8
 #define MEM_SIZE (2 * 1024 * 1024)
 /* the heap is taken from the page allocator at the first net up
@@ -55,13 +56,21 @@ extern unsigned char *inet_ram_heap;
 #define MEMP_NUM_UDP_PCB 4
 #define MEMP_NUM_TCP_PCB 80	/* app/http: at most 64 connections */
 #define MEMP_NUM_TCP_PCB_LISTEN 4
-#define MEMP_NUM_TCP_SEG 512
+#define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
 
+/* TCP for a LAN or a cloud: windows past 64 KiB (RFC 7323 scaling), so
+ * that a burst fills the 64 KiB frames the device segments (gso.h) and
+ * the send buffer covers the time an ACK takes to come back through the
+ * host. What a connection sends is bounded by lwIP's heap (2 MiB for
+ * all), what it receives and the server has not read by its window. */
 #define TCP_MSS 1460
-#define TCP_WND (32 * TCP_MSS)
-#define TCP_SND_BUF (44 * TCP_MSS)	/* below 64 KiB: no window scaling */
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 2		/* windows up to 256 KiB */
+#define TCP_WND (128 * 1024)
+#define TCP_SND_BUF (512 * 1024)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+#define TCP_SNDLOWAT (32 * 1024)	/* (sockets' select; lwIP checks it) */
 #define TCP_QUEUE_OOSEQ 1
 #define TCP_OOSEQ_MAX_PBUFS 16	/* per connection */
 #define TCP_OOSEQ_MAX_BYTES (16 * TCP_MSS)
@@ -74,7 +83,9 @@ extern unsigned char *inet_ram_heap;
 				 * full; inet_tcp_guard evicts the oldest
 				 * half-open one instead */
 #define SO_REUSE 1		/* serve again on a port in TIME_WAIT */
-#define LWIP_CHECKSUM_ON_COPY 1
+#define LWIP_CHECKSUM_ON_COPY 0	/* a device that completes TCP's
+				 * checksums needs none, and for one that
+				 * does not lwIP sums at output */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1	/* TCP's to a device that can */
 
 /* lwIP's assertions check how its own API is used (by app/net and
