@@ -32,29 +32,45 @@ GENERATED = "gen/font"
 DRIVERS = """blk blk_bytes net virtio/virtio virtio/virtio_pci
 virtio/virtio_mmio virtio/virtq virtio/virtio_blk virtio/virtio_scsi
 virtio/virtio_scsi_scan scsi/scsi virtio/virtio_net virtio/virtio_rng
-virtio/virtio_gpu virtio/virtio_input ps2/i8042 ata/ata ata/ide ata/ide_dma
-ata/ahci nvme/nvme"""
+virtio/virtio_gpu virtio/virtio_input virtio/virtio_console
+virtio/virtio_console_port ps2/i8042 ata/ata ata/atapi ata/ide
+ata/ide_dma ata/ide_atapi ata/ahci ata/ahci_atapi nvme/nvme"""
 
 # EclipseFS: portable C, in the image, on the host and in the fuzz targets.
 EFS = """efs_alloc efs_build efs_cache efs_free efs_compact efs_fsck
 efs_mount efs_names efs_node efs_table efs_util efs_write"""
-FS = EFS + " gpt"
+# Read-only ISO 9660 and FAT for seed drives (NoCloud, config-2).
+SEEDFS = "seedfs iso9660 fat"
+FS = EFS + " gpt " + SEEDFS
 
-APP = """main shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
-storage sha256 cmd_bench cmd_compact screen http/http_parse
+APP = """main loop shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
+storage seed userdata sha256 cmd_bench cmd_compact screen http/http_parse
 http/http_fields http/http_chunked http/http_files http/http_list
-http/http_put net/gso"""
+http/http_put net/gso net/dhcpopt cloud/cloud cloud/cloud_id cloud/hresp
+cloud/b64 cloud/jstr cmd_agent agent/agent agent/agent_cmds agent/jw
+agent/qga"""
+
+# Sources that need more than their room's flags: extra compiler flags,
+# and what they wait for (jsmn, the guest agent's JSON tokenizer, is
+# Debian's libjsmn-dev header, copied into a directory of its own so that
+# the image's include path gains nothing else of the host's).
+EXTRA = {
+    "app/agent/qga": ("$jsmn_inc", "$builddir/jsmn/jsmn.h"),
+}
 
 # App files that use lwIP's headers.
-APP_LWIP = """cmd_net net/inet http/http_serve http/http_conn
-http/http_send http/http_queue"""
+APP_LWIP = """cmd_net net/inet net/inet_route net/inet_addr http/http_serve
+http/http_conn http/http_send http/http_queue cloud/hclient"""
 
 # lwIP's core (src/ of Debian's source package lwip): IPv4, ARP, ICMP,
-# UDP, TCP, DHCP, DNS (raw API, NO_SYS).
+# UDP, TCP, DHCP, DNS (raw API, NO_SYS); IPv6 with SLAAC, ICMPv6, ND,
+# MLD and stateless DHCPv6.
 LWIP = """core/def core/dns core/inet_chksum core/init core/ip core/mem
 core/memp core/netif core/pbuf core/raw core/tcp core/tcp_in core/tcp_out
 core/timeouts core/udp core/ipv4/dhcp core/ipv4/etharp core/ipv4/icmp
-core/ipv4/ip4 core/ipv4/ip4_addr netif/ethernet"""
+core/ipv4/ip4 core/ipv4/ip4_addr netif/ethernet core/ipv6/dhcp6
+core/ipv6/ethip6 core/ipv6/icmp6 core/ipv6/inet6 core/ipv6/ip6
+core/ipv6/ip6_addr core/ipv6/mld6 core/ipv6/nd6"""
 
 # Host objects shared by several tests.
 HOST_RUNTIME = "runtime/page runtime/fmt runtime/time runtime/acpi " \
@@ -75,6 +91,13 @@ HOST_TESTS = {
     "test_efs_churn": "tests/host/test_efs_churn tests/host/churn "
                       "tests/host/memdev @fs",
     "test_gpt": "tests/host/test_gpt @fs",
+    # The seed drives' readers on images made by the real tools and by
+    # hand; user data: what is refused, and metadata values.
+    "test_seedfs_iso": "tests/host/test_seedfs_iso tests/host/seedimg "
+                       "tests/host/memdev @fs",
+    "test_seedfs_fat": "tests/host/test_seedfs_fat tests/host/seedimg "
+                       "tests/host/memdev @fs",
+    "test_userdata": "tests/host/test_userdata app/userdata",
     "test_virtq": f"tests/host/test_virtq tests/host/fakevirtio {BLK} "
                   f"{VIRTIO} drivers/virtio/virtio_blk {HOST_RUNTIME}",
     "test_blk": f"tests/host/test_blk {BLK} {HOST_RUNTIME}",
@@ -85,8 +108,11 @@ HOST_TESTS = {
                     f"tests/host/emu_vblk tests/host/emu_ring "
                     f"tests/host/dmamem {BLK} {VIRTIO} "
                     f"drivers/virtio/virtio_pci drivers/virtio/virtio_blk "
-                    f"drivers/nvme/nvme drivers/ata/ata drivers/ata/ahci "
-                    f"drivers/ata/ide drivers/ata/ide_dma {HOST_RUNTIME}",
+                    f"drivers/nvme/nvme drivers/ata/ata drivers/ata/atapi "
+                    f"drivers/scsi/scsi drivers/ata/ahci "
+                    f"drivers/ata/ahci_atapi drivers/ata/ide "
+                    f"drivers/ata/ide_dma drivers/ata/ide_atapi "
+                    f"{HOST_RUNTIME}",
     "test_virtio_mmio": f"tests/host/test_virtio_mmio "
                         f"drivers/virtio/virtio_mmio drivers/virtio/virtio "
                         f"runtime/acpi_dev runtime/cmdline drivers/blk "
@@ -122,6 +148,19 @@ HOST_TESTS = {
                      "app/http/http_parse app/http/http_fields "
                      "app/http/http_chunked tests/host/memdev runtime/fmt "
                      "runtime/random @fs",
+    # Cloud configuration: SMBIOS tables, which cloud, HTTP responses,
+    # base64, JSON; user-data formats; DHCP options 26 and 121.
+    "test_cloud": "tests/host/test_cloud runtime/smbios app/cloud/cloud_id "
+                  "app/cloud/b64 app/cloud/jstr app/cloud/hresp "
+                  "app/http/http_chunked runtime/fmt",
+    "test_dhcpopt": "tests/host/test_dhcpopt app/net/dhcpopt",
+    # virtio-console (multiport) against a device played by the test; the
+    # guest agent's protocol and JSON writer against hostile input.
+    "test_vcon": f"tests/host/test_vcon tests/host/fakevirtio "
+                 f"tests/host/dmamem drivers/virtio/virtio_console "
+                 f"drivers/virtio/virtio_console_port {VIRTIO} "
+                 f"{HOST_RUNTIME}",
+    "test_qga": "tests/host/test_qga app/agent/qga app/agent/jw runtime/fmt",
 }
 # Tests whose programs run threads.
 THREADED = {"test_hostile"}
@@ -140,6 +179,11 @@ FUZZ = {
     "fuzz_gpt": "tests/fuzz/fuzz_gpt fs/gpt fs/efs_util",
     "fuzz_http": "tests/fuzz/fuzz_http app/http/http_parse "
                  "app/http/http_fields app/http/http_chunked",
+    "fuzz_seedfs": "tests/fuzz/fuzz_seedfs fs/seedfs fs/iso9660 fs/fat "
+                   "fs/efs_util",
+    "fuzz_cloud": "tests/fuzz/fuzz_cloud app/cloud/hresp app/cloud/jstr "
+                  "app/cloud/b64 app/net/dhcpopt app/http/http_chunked",
+    "fuzz_qga": "tests/fuzz/fuzz_qga app/agent/qga app/agent/jw runtime/fmt",
 }
 
 # --- the rules -------------------------------------------------------------
@@ -186,6 +230,9 @@ host_cflags = -std=c11 -g -O1 -D_DEFAULT_SOURCE -fno-omit-frame-pointer $
   -fsanitize=address,undefined -fno-sanitize-recover=all $
   -Wall -Wextra -Werror -Wmissing-prototypes
 host_ldflags = -fsanitize=address,undefined
+
+# jsmn's header, copied beside nothing else (EXTRA).
+jsmn_inc = -I$builddir/jsmn
 
 # The fuzz targets: the same sources under libFuzzer.
 fuzz_cflags = -std=c11 -g -O1 -D_DEFAULT_SOURCE $
@@ -260,6 +307,10 @@ rule psf2c
   command = $python runtime/psf2c $in $out
   description = FONT $out
 
+rule copy
+  command = cp $in $out
+  description = COPY $out
+
 rule mkimage
   command = $python deploy/mkimage --efi $builddir/umbra.efi $
     --fs deploy/rootfs -o $out
@@ -292,6 +343,15 @@ def obj(flavour, path):
     return f"$builddir/{flavour}/{base}.o"
 
 
+def extra(path, var):
+    """The EXTRA flags and implicit inputs of a source, for the rule's
+    flags variable var."""
+    if path not in EXTRA:
+        return [], []
+    flags, needs = EXTRA[path]
+    return [(var, f"${var} {flags}")], needs.split()
+
+
 class Out:
     def __init__(self):
         self.lines = [HEAD]
@@ -320,6 +380,7 @@ def image(o):
         o.build(obj("efi", f), "efi_cc", [src(f)])
     o.build("$builddir/gen/font.c", "psf2c", ["$font"],
             implicit=["runtime/psf2c"])
+    o.build("$builddir/jsmn/jsmn.h", "copy", ["$jsmn"])
     for f in words(GENERATED):
         o.build(obj("efi", f), "efi_cc", [src(f)])
         objs.append(obj("efi", f))
@@ -327,7 +388,9 @@ def image(o):
                         ("fs", FS), ("app", APP)):
         for n in words(names):
             p = f"{room}/{n}"
-            o.build(obj("efi", p), "efi_cc", [src(p)])
+            var, needs = extra(p, "efi_cflags")
+            o.build(obj("efi", p), "efi_cc", [src(p)], implicit=needs,
+                    variables=var)
             objs.append(obj("efi", p))
     for n in words(APP_LWIP):
         p = f"app/{n}"
@@ -371,7 +434,9 @@ def host(o):
     done = set()
     for p in fs + host_objects(programs):
         if p not in done:
-            o.build(obj("host", p), "host_cc", [src(p)])
+            var, needs = extra(p, "host_cflags")
+            o.build(obj("host", p), "host_cc", [src(p)], implicit=needs,
+                    variables=var)
             done.add(p)
     o.build("$builddir/host/fs.o", "host_merge", [obj("host", p) for p in fs])
     o()
@@ -392,7 +457,9 @@ def fuzz(o):
     o("# --- fuzz targets (libFuzzer; configure's fuzz = yes) ------------------")
     targets = []
     for p in host_objects(FUZZ):
-        o.build(obj("fuzz", p), "fuzz_cc", [src(p)])
+        var, needs = extra(p, "fuzz_cflags")
+        o.build(obj("fuzz", p), "fuzz_cc", [src(p)], implicit=needs,
+                variables=var)
     for name, parts in FUZZ.items():
         o.build(f"$builddir/fuzz/{name}", "fuzz_link",
                 [obj("fuzz", p) for p in words(parts)])

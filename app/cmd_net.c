@@ -1,4 +1,5 @@
-/* Network commands: net (status), net up (DHCP or static), ping. */
+/* Network commands: net (status), net up (DHCP or static), ping (IPv4
+ * or IPv6). */
 #include <stdint.h>
 #include <string.h>
 
@@ -9,11 +10,14 @@
 #include "../runtime/time.h"
 #include "lwip/icmp.h"
 #include "lwip/inet_chksum.h"
-#include "lwip/ip4.h"
+#include "lwip/ip.h"
 #include "lwip/pbuf.h"
-#include "lwip/prot/ip4.h"
+#include "lwip/prot/icmp6.h"
 #include "lwip/raw.h"
+#include "app.h"
+#include "cloud/cloud.h"
 #include "http/http.h"
+#include "loop.h"
 #include "net/inet.h"
 #include "shell.h"
 
@@ -34,10 +38,17 @@ static void print_mac(const uint8_t *m)
 		   m[4], m[5]);
 }
 
+static int ip_set(const struct inet_ip *ip)
+{
+	static const uint8_t zero[16];
+	return memcmp(ip->b, zero, ip->v6 ? 16 : 4) != 0;
+}
+
+/* The IPv4 address line (`net up` prints it too). */
 static void print_addr(struct net_dev *d)
 {
 	struct inet_status st;
-	char a[16], g[16], n1[16];
+	char a[16], g[16], n1[INET_IP_STR];
 	inet_status(&st);
 	if (!st.up) {
 		con_printf("%s: no address (net up)\n", d->name);
@@ -45,23 +56,55 @@ static void print_addr(struct net_dev *d)
 	}
 	inet_ip4_format(st.addr, a);
 	inet_ip4_format(st.gateway, g);
-	inet_ip4_format(st.dns[0], n1);
+	inet_ip_format(&st.dns[0], n1);
 	con_printf("%s: %s/%u gateway %s dns %s (%s)\n", d->name, a,
-		   prefix_of(st.mask), g, st.dns[0] ? n1 : "none",
+		   prefix_of(st.mask), g, ip_set(&st.dns[0]) ? n1 : "none",
 		   st.dhcp ? "DHCP" : "static");
+}
+
+/* IPv6 addresses, the second DNS server, the routes. */
+static void print_more(struct net_dev *d)
+{
+	struct inet_status st;
+	char a[INET_IP_STR], g[16];
+	inet_status(&st);
+	for (unsigned i = 0; i < st.n6; i++) {
+		inet_ip_format(&st.addr6[i], a);
+		con_printf("%s: inet6 %s (%s%s)\n", d->name, a,
+			   inet_ip_linklocal(&st.addr6[i]) ? "link-local"
+							   : "SLAAC",
+			   st.tentative6[i] ? ", tentative" : "");
+	}
+	if (ip_set(&st.dns[1])) {
+		inet_ip_format(&st.dns[1], a);
+		con_printf("%s: dns %s (second)\n", d->name, a);
+	}
+	uint32_t dest, gw;
+	unsigned prefix;
+	const char *from;
+	for (unsigned i = 0; !inet_route_get(i, &dest, &prefix, &gw, &from);
+	     i++) {
+		inet_ip4_format(dest, a);
+		inet_ip4_format(gw, g);
+		con_printf("%s: route %s/%u via %s (%s)\n", d->name, a, prefix,
+			   gw ? g : "the link", from);
+	}
 }
 
 static void print_dev(struct net_dev *d)
 {
+	struct inet_status st;
+	inet_status(&st);
 	con_printf("%s: %s; MAC ", d->name, d->model);
 	print_mac(d->mac);
 	con_printf("; link %s; mtu %u; waits by %s\n",
 		   d->failed ? "failed" : d->ops->link(d) ? "up" : "down",
-		   d->mtu, net_wait_mode(d));
-	if (d == inet_dev())
+		   d == inet_dev() && st.mtu ? st.mtu : d->mtu,
+		   net_wait_mode(d));
+	if (d == inet_dev()) {
 		print_addr(d);
-	struct inet_status st;
-	inet_status(&st);
+		print_more(d);
+	}
 	const struct net_stats *s = &d->stats;
 	con_printf("%s: rx %llu frames %llu bytes, tx %llu frames %llu bytes;"
 		   " dropped %llu, no buffer %llu, ring full %llu; %llu "
@@ -139,39 +182,40 @@ static int cmd_net(int argc, char **argv)
 
 struct ping {
 	uint16_t id, seq;
-	int got;
+	int got, v6;
 	uint64_t sent_us;
-	uint32_t from;
 };
 
-/* Echo replies to our id and sequence number (RFC 792); the rest goes on
- * to lwIP's own ICMP handling. */
+/* Echo replies to our id and sequence number (RFC 792; RFC 4443 §4.2);
+ * the rest goes on to lwIP's own ICMP handling. */
 static u8_t ping_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p,
 		      const ip_addr_t *addr)
 {
 	(void)pcb;
+	(void)addr;
 	struct ping *pg = arg;
-	struct icmp_echo_hdr h;
-	u16_t hl = (u16_t)(IPH_HL_BYTES((struct ip_hdr *)p->payload));
+	struct icmp_echo_hdr h;	/* ICMPv6's echo has the same layout */
+	u16_t hl = (u16_t)ip_current_header_tot_len();
+	u8_t reply = pg->v6 ? ICMP6_TYPE_EREP : ICMP_ER;
 	if (p->tot_len < hl + sizeof(h) ||
 	    pbuf_copy_partial(p, &h, sizeof(h), hl) != sizeof(h) ||
-	    h.type != ICMP_ER || h.id != lwip_htons(pg->id) ||
+	    h.type != reply || h.id != lwip_htons(pg->id) ||
 	    h.seqno != lwip_htons(pg->seq))
 		return 0;
 	pg->got = 1;
-	pg->from = ip4_addr_get_u32(addr);
 	pbuf_free(p);
 	return 1;
 }
 
-static int ping_send(struct raw_pcb *pcb, struct ping *pg, uint32_t to)
+static int ping_send(struct raw_pcb *pcb, struct ping *pg,
+		     const ip_addr_t *to)
 {
 	struct pbuf *p = pbuf_alloc(PBUF_IP, sizeof(struct icmp_echo_hdr) +
 				    PING_DATA, PBUF_RAM);
 	if (!p)
 		return -1;
 	struct icmp_echo_hdr *h = p->payload;
-	h->type = ICMP_ECHO;
+	h->type = pg->v6 ? ICMP6_TYPE_EREQ : ICMP_ECHO;
 	h->code = 0;
 	h->chksum = 0;
 	h->id = lwip_htons(pg->id);
@@ -179,13 +223,11 @@ static int ping_send(struct raw_pcb *pcb, struct ping *pg, uint32_t to)
 	uint8_t *data = (uint8_t *)(h + 1);
 	for (int i = 0; i < PING_DATA; i++)
 		data[i] = (uint8_t)i;
-	h->chksum = inet_chksum(h, p->len);
-	ip_addr_t a;
-	ip4_addr_set_u32(&a, to);
+	if (!pg->v6)	/* ICMPv6's covers a pseudo-header: lwIP sums it */
+		h->chksum = inet_chksum(h, p->len);
 	pg->got = 0;
 	pg->sent_us = time_us();
-	err_t e = raw_sendto(pcb, p, &a);
-	inet_flush();
+	err_t e = raw_sendto(pcb, p, to);
 	pbuf_free(p);
 	return e == ERR_OK ? 0 : -1;
 }
@@ -203,6 +245,20 @@ static void print_reply(const char *from, uint16_t seq, uint64_t us)
 		   (unsigned long long)(us % 1000));
 }
 
+static struct raw_pcb *ping_pcb(struct ping *pg)
+{
+	struct raw_pcb *pcb = pg->v6 ?
+		raw_new_ip_type(IPADDR_TYPE_V6, IP6_NEXTH_ICMP6) :
+		raw_new(IP_PROTO_ICMP);
+	if (pcb && pg->v6) {
+		pcb->chksum_reqd = 1;	/* RFC 4443 §2.3, at offset 2 */
+		pcb->chksum_offset = 2;
+	}
+	if (pcb)
+		raw_recv(pcb, ping_recv, pg);
+	return pcb;
+}
+
 static int cmd_ping(int argc, char **argv)
 {
 	unsigned long long count = 3;
@@ -211,29 +267,30 @@ static int cmd_ping(int argc, char **argv)
 			   count > PING_MAX)))
 		return shell_err(argv[0], SHELL_USAGE, "usage: ping HOST "
 				 "[COUNT] (COUNT 1..%d)", PING_MAX);
-	uint32_t to;
+	struct inet_ip to;
 	int err = inet_resolve(argv[1], &to, time_us() + DNS_US);
 	if (err)
 		return shell_err(argv[0], 1, "%s: %s", argv[1],
 				 inet_strerror(err));
 	struct inet_status st;
 	inet_status(&st);
-	if (!st.up)
+	if (!st.up && !st.n6)
 		return shell_err(argv[0], 1, "%s",
 				 inet_strerror(INET_ERR_DOWN));
-	struct raw_pcb *pcb = raw_new(IP_PROTO_ICMP);
+	struct ping pg = { (uint16_t)random_u64(), 0, 0, to.v6, 0 };
+	struct raw_pcb *pcb = ping_pcb(&pg);
 	if (!pcb)
 		return shell_err(argv[0], 1, "out of memory");
-	struct ping pg = { (uint16_t)random_u64(), 0, 0, 0, 0 };
-	raw_recv(pcb, ping_recv, &pg);
-	char a[16];
-	inet_ip4_format(to, a);
+	ip_addr_t dest;
+	inet_to_lwip(&to, &dest);
+	char a[INET_IP_STR];
+	inet_ip_format(&to, a);
 	unsigned long long got = 0;
 	for (unsigned long long i = 0; i < count; i++) {
 		pg.seq = (uint16_t)(i + 1);
-		if (ping_send(pcb, &pg, to)) {
+		if (ping_send(pcb, &pg, &dest)) {
 			con_printf("ping: %s: cannot send\n", a);
-		} else if (inet_wait(replied, &pg, pg.sent_us + PING_WAIT_US)) {
+		} else if (loop_wait(replied, &pg, pg.sent_us + PING_WAIT_US)) {
 			got++;
 			print_reply(a, pg.seq, time_us() - pg.sent_us);
 		} else {
@@ -241,12 +298,20 @@ static int cmd_ping(int argc, char **argv)
 				   (unsigned)pg.seq);
 		}
 		if (i + 1 < count)
-			inet_wait(0, 0, pg.sent_us + PING_WAIT_US);
+			loop_wait(0, 0, pg.sent_us + PING_WAIT_US);
 	}
 	raw_remove(pcb);
 	con_printf("ping: %s: %llu sent, %llu received, %llu%% loss\n", a,
 		   count, got, (count - got) * 100 / count);
 	return got ? 0 : 1;
+}
+
+static int cmd_cloud(int argc, char **argv)
+{
+	if (argc != 1)
+		return shell_err(argv[0], SHELL_USAGE, "usage: cloud");
+	cloud_print(app_script_from());
+	return 0;
 }
 
 /* serve [--port N] [--token TOKEN] [DIR] */
@@ -277,6 +342,8 @@ const struct shell_cmd shell_net_cmds[] = {
 	{ "net", "[up [ADDR/PREFIX GATEWAY [DNS]]]",
 	  "network status; up: DHCP, or a static address", cmd_net },
 	{ "ping", "HOST [COUNT]", "ICMP echo, once a second", cmd_ping },
+	{ "cloud", "", "the cloud (from SMBIOS), its metadata, the script's "
+	  "source", cmd_cloud },
 	{ "serve", "[--port N] [--token T] [DIR]",
 	  "HTTP/1.1 server for DIR until power-off", cmd_serve },
 	{ 0, 0, 0, 0 },

@@ -6,6 +6,7 @@
 #include "../drivers/ata/ide.h"
 #include "../drivers/blk.h"
 #include "../drivers/net.h"
+#include "../drivers/virtio/virtio_console.h"
 #include "../runtime/console.h"
 #include "../runtime/irq.h"
 #include "../runtime/heap.h"
@@ -14,12 +15,31 @@
 #include "../runtime/panic.h"
 #include "../runtime/pci.h"
 #include "../runtime/power.h"
+#include "../runtime/rtc.h"
 #include "../runtime/runtime.h"
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
 #include "app.h"
+#include "loop.h"
 #include "shell.h"
 #include "storage.h"
+
+/* The clock (UTC): what file times and the guest agent's guest-get-time
+ * use. */
+static int cmd_date(int argc, char **argv)
+{
+	char iso[24];
+	if (argc != 1)
+		return shell_err(argv[0], SHELL_USAGE, "usage: date");
+	uint64_t us = rtc_now_us();
+	if (!us)
+		return shell_err(argv[0], 1, "the machine's clock is not set");
+	rtc_iso(us / 1000000, iso);
+	con_printf("date: %s (%llu.%06llu)\n", iso,
+		   (unsigned long long)(us / 1000000),
+		   (unsigned long long)(us % 1000000));
+	return 0;
+}
 
 static int cmd_timeline(int argc, char **argv)
 {
@@ -105,20 +125,15 @@ static int cmd_echo(int argc, char **argv)
 	return 0;
 }
 
-static int button(void *ctx)
-{
-	(void)ctx;
-	return power_button_pressed();
-}
-
 static int cmd_sleep(int argc, char **argv)
 {
 	unsigned long long ms;
 	if (argc != 2 || shell_parse_u64(argv[1], &ms) || ms > 3600000)
 		return shell_err(argv[0], SHELL_USAGE, "usage: sleep MS "
 			"(0 to 3600000)");
-	/* halts; the power button ends it early (the script then stops) */
-	idle_wait(button, 0, time_us() + ms * 1000);
+	/* halts, the loop's sources running (the network, the guest
+	 * agent); the power button ends it early (the script then stops) */
+	loop_wait(0, 0, time_us() + ms * 1000);
 	return 0;
 }
 
@@ -159,12 +174,16 @@ static void __attribute__((noinline)) smash(volatile size_t n)
 		((volatile char *)buf)[i] = 'x';
 }
 
-/* The interrupt of disk or network device `name`; 0 (said) if none. */
+/* The interrupt of disk, network or virtio-serial device `name`; 0
+ * (said) if none. */
 static int device_vec(const char *name)
 {
 	struct blk_dev *d = blk_find(name);
 	struct net_dev *n = net_find(name);
 	int vec = d ? d->irq_vec : n ? n->irq_vec : 0;
+	for (unsigned i = 0; !d && !n && i < vcon_count(); i++)
+		if (!strcmp(vcon_get(i)->name, name))
+			vec = vcon_get(i)->irq_vec;
 	if (!vec)
 		shell_err("fault", 1, "%s: no such device with an interrupt",
 			  name);
@@ -277,6 +296,7 @@ static int cmd_irq(int argc, char **argv)
 }
 
 const struct shell_cmd shell_sys_cmds[] = {
+	{ "date", "", "the clock (UTC, and Unix seconds)", cmd_date },
 	{ "timeline", "", "boot stages in microseconds since the entry",
 	  cmd_timeline },
 	{ "mem", "", "memory: firmware map, pages, heap", cmd_mem },

@@ -7,6 +7,7 @@
 #include "../runtime/console.h"
 #include "../runtime/idle.h"
 #include "../runtime/power.h"
+#include "loop.h"
 
 #define HISTORY 16
 #define LINE_CAP 256
@@ -21,33 +22,22 @@ static char history[HISTORY][LINE_CAP];
 static unsigned hist_count;	/* lines ever added */
 static int last_was_cr;
 
-static int (*bg_pending)(void);
-static void (*bg_run)(void);
-
-void line_background(int (*pending)(void), void (*run)(void))
-{
-	bg_pending = pending;
-	bg_run = run;
-}
-
-static int input_or_button(void *ctx)
+static int input(void *ctx)
 {
 	(void)ctx;
-	return con_has_input() || power_button_pressed() ||
-	       (bg_pending && bg_pending());
+	return con_has_input();
 }
 
-/* The next byte; the CPU sleeps until it comes, doing the background
- * work in between. LINE_POWER when the power button is pressed first. */
+/* The next byte; the CPU sleeps until it comes, and the loop's sources
+ * (the network, the guest agent) run in between. LINE_POWER when the
+ * power button is pressed first. */
 static int getc_wait(void)
 {
 	int c;
 	while ((c = con_getc()) < 0) {
-		idle_wait(input_or_button, 0, IDLE_NEVER);
+		loop_wait(input, 0, IDLE_NEVER);
 		if (power_button_pressed())
 			return LINE_POWER;
-		if (bg_pending && bg_pending())
-			bg_run();
 	}
 	return c;
 }

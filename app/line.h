@@ -8,14 +8,10 @@
 #define LINE_POWER (-2)
 
 /* Prints prompt and reads one line into buf (NUL-terminated, at most
- * size-1 bytes); the CPU sleeps between keys. Returns its length, -1 when
+ * size-1 bytes); the CPU sleeps between keys, and the app's loop runs
+ * its sources (app/loop.h). Returns its length, -1 when
  * Ctrl-C dropped it, or LINE_POWER when the power button was pressed.
  * Non-empty lines go into the history. */
 int line_read(const char *prompt, char *buf, size_t size);
-
-/* Work to do while waiting for a key (the network: answer pings, renew
- * a lease): when pending() says so (interrupts off: it only looks),
- * run() is called between keys. */
-void line_background(int (*pending)(void), void (*run)(void));
 
 #endif

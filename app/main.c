@@ -1,6 +1,7 @@
 /* The application: bring up the devices, say what the machine has, then
  * run commands from a script (fw_cfg, the kernel command line, SMBIOS,
- * /etc/rc) or the serial console. */
+ * a seed drive, a cloud's metadata service, /etc/rc) or the serial
+ * console. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "../runtime/cmdline.h"
 #include "../runtime/console.h"
 #include "../runtime/cpu.h"
+#include "../runtime/fmt.h"
 #include "../runtime/fwcfg.h"
 #include "../runtime/page.h"
 #include "../runtime/pci.h"
@@ -25,18 +27,28 @@
 #include "../runtime/runtime.h"
 #include "../runtime/time.h"
 #include "../runtime/timeline.h"
+#include "agent/agent.h"
 #include "app.h"
+#include "cloud/cloud.h"
 #include "line.h"
 #include "net/inet.h"
 #include "screen.h"
+#include "seed.h"
 #include "shell.h"
 #include "storage.h"
+#include "userdata.h"
 
-#define UMBRA_VERSION "0.1"
 #define CMDLINE_FILE "opt/umbra/cmdline"
 #define SCRIPT_KEY "umbra.cmdline"
 
-#define SCRIPT_MAX (1L << 20)	/* a script longer than this is refused */
+#define SCRIPT_MAX USERDATA_MAX	/* a script longer than this is refused */
+
+static const char *script_from;
+
+const char *app_script_from(void)
+{
+	return script_from;
+}
 
 void app_shutdown(void)
 {
@@ -115,6 +127,13 @@ static long from_smbios(char *buf, size_t size)
 	return smbios_oem_value(SCRIPT_KEY, buf, size);
 }
 
+/* The user data of the cloud SMBIOS names (app/cloud/): nothing is
+ * asked of the network when it names none. */
+static long from_cloud(char *buf, size_t size)
+{
+	return cloud_user_data(buf, size);
+}
+
 /* /etc/rc: absent is no script; one that exists but cannot be read (a
  * device error, a corrupt record, not a file) is a broken one: the
  * appliance must not fall back to an interactive shell nobody watches. */
@@ -153,20 +172,43 @@ static long from_rc(char *buf, size_t size)
 	return st.size > (uint64_t)SCRIPT_MAX ? SCRIPT_MAX + 1 : (long)st.size;
 }
 
+/* A seed drive's user data (app/seed.c: looked for only now). */
+static char seed_name[64];
+
+static long from_seed(char *buf, size_t size)
+{
+	const struct seed_info *s = seed_find();
+	if (!s || !s->user_data || !s->user_len)
+		return SCRIPT_NONE;	/* empty user data is none */
+	fmt_snprintf(seed_name, sizeof(seed_name), "%s %s %s", s->kind,
+		     s->dev, s->user_path);
+	size_t have = s->user_len < USERDATA_MAX ? (size_t)s->user_len
+						 : USERDATA_MAX;
+	size_t k = have < size - 1 ? have : size - 1;
+	memcpy(buf, s->user_data, k);
+	buf[k] = 0;
+	return s->user_len;
+}
+
+/* userdata: the source holds a cloud's user data, which is refused when
+ * it is in another format (userdata_kind). */
 static const struct {
 	const char *name;
 	long (*read)(char *buf, size_t size);
+	int userdata;		/* may be in one of cloud-init's formats */
 } sources[] = {
-	{ "fw_cfg " CMDLINE_FILE, from_fwcfg },
-	{ "command line " SCRIPT_KEY, from_cmdline },
-	{ "SMBIOS OEM string " SCRIPT_KEY, from_smbios },
-	{ "/etc/rc", from_rc },
+	{ "fw_cfg " CMDLINE_FILE, from_fwcfg, 0 },
+	{ "command line " SCRIPT_KEY, from_cmdline, 0 },
+	{ "SMBIOS OEM string " SCRIPT_KEY, from_smbios, 0 },
+	{ seed_name, from_seed, 1 },
+	{ "cloud metadata user data", from_cloud, 1 },
+	{ "/etc/rc", from_rc, 0 },
 };
 
 /* The first source that has a script: 0 and the script (malloc'd) in
  * *out; NO_SCRIPT when none has one; a shell status when the script is
- * refused (too long, or holding a NUL byte: it would end the script
- * silently) or cannot be read. */
+ * refused (too long, user data in another format, or holding a NUL
+ * byte: it would end the script silently) or cannot be read. */
 #define NO_SCRIPT (-1)
 static int load_script(char **out, const char **from)
 {
@@ -193,6 +235,14 @@ static int load_script(char **out, const char **from)
 			free(s);
 			return SHELL_FAIL;
 		}
+		const char *kind = sources[i].userdata
+				   ? userdata_kind(s, (size_t)n) : 0;
+		if (kind) {
+			con_printf("script: %s is %s, not an umbra script: "
+				   "refused\n", *from, kind);
+			free(s);
+			return SHELL_USAGE;
+		}
 		const char *nul = memchr(s, 0, (size_t)n);
 		if (nul) {
 			con_printf("script: %s holds a NUL byte at offset %ld: "
@@ -218,7 +268,7 @@ int app_main(void)
 	timeline_mark(TIMELINE_SCREEN);
 	probe_rng();
 	inet_probe();	/* virtio-net on PCI (storage_probe took MMIO's) */
-	line_background(inet_pending, inet_poll);
+	agent_probe();	/* virtio-serial on PCI (and MMIO's, taken there) */
 	rtc_init();
 	timeline_mark(TIMELINE_APP_READY);
 	banner();
@@ -237,15 +287,30 @@ int app_main(void)
 	if (st == NO_SCRIPT) {
 		st = shell_interactive();	/* returns at the button */
 	} else if (!st) {
+		script_from = from;
 		con_printf("script: from %s\n", from);
 		st = shell_run_script(script);
 		con_printf("script: exit status %d\n", st);
 		free(script);
 	}
-	if (power_button_pressed()) {
+	enum power_req req = power_requested();
+	static const char *const asked[] = {
+		[POWER_REQ_OFF] = "power off", [POWER_REQ_REBOOT] = "reboot",
+		[POWER_REQ_HALT] = "halt",
+	};
+	if (req == POWER_REQ_BUTTON)
 		con_puts("power: button pressed, syncing\n");
+	else if (req)
+		con_printf("power: the guest agent asked to %s, syncing\n",
+			   asked[req]);
+	if (req)
 		st = 0;
-	}
 	app_shutdown();
+	if (req == POWER_REQ_REBOOT)
+		power_reboot();
+	if (req == POWER_REQ_HALT) {
+		con_puts("power: halted\n");
+		power_halt();
+	}
 	return st;
 }

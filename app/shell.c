@@ -11,7 +11,7 @@
 
 static const struct shell_cmd *const tables[] = {
 	shell_sys_cmds, shell_volume_cmds, shell_read_cmds, shell_change_cmds,
-	shell_bench_cmds, shell_net_cmds, shell_compact_cmds,
+	shell_bench_cmds, shell_net_cmds, shell_compact_cmds, shell_agent_cmds,
 	shell_screen_cmds,
 };
 static int stop_on_error = 1;

@@ -30,6 +30,7 @@ extern const struct shell_cmd shell_bench_cmds[];
 extern const struct shell_cmd shell_net_cmds[];
 extern const struct shell_cmd shell_compact_cmds[];
 extern const struct shell_cmd shell_screen_cmds[];
+extern const struct shell_cmd shell_agent_cmds[];
 
 /* Prints "cmd: message" and returns status (for `return shell_err(...)`). */
 int shell_err(const char *cmd, int status, const char *fmt, ...)

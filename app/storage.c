@@ -10,6 +10,7 @@
 #include "../drivers/blk.h"
 #include "../drivers/nvme/nvme.h"
 #include "../drivers/virtio/virtio_blk.h"
+#include "../drivers/virtio/virtio_console.h"
 #include "../drivers/virtio/virtio_mmio.h"
 #include "../drivers/virtio/virtio_net.h"
 #include "../drivers/virtio/virtio_pci.h"
@@ -17,8 +18,12 @@
 #include "../fs/gpt.h"
 #include "../runtime/console.h"
 #include "../runtime/fmt.h"
+#include "../runtime/idle.h"
 #include "../runtime/pci.h"
+#include "../runtime/power.h"
 #include "../runtime/rtc.h"
+#include "../runtime/time.h"
+#include "loop.h"
 
 static struct efs *root;
 static struct blk_dev *root_dev;
@@ -32,6 +37,16 @@ static struct {
 	int code;		/* the EFS_ERR_* it became */
 	char why[192];
 } last_err;
+static struct {
+	struct blk_dev *dev;
+	uint8_t *sector;
+} heads[BLK_MAX_DEVS];
+
+/* The guest agent's fsfreeze: changes held at the gate until thaw or
+ * the deadline. */
+static int frozen, expired;
+static uint64_t frozen_until, frozen_secs;
+static struct idle_timer freeze_timer;
 
 static int efs_code_of(int err)
 {
@@ -96,6 +111,82 @@ static uint64_t io_now(void *ctx)
 	return rtc_now();
 }
 
+static void expire(void)
+{
+	frozen = 0;
+	expired = 1;
+	idle_timer_cancel(&freeze_timer);
+	con_printf("storage: %s: the freeze ended at its deadline (%llu s); "
+		   "writes go on\n", root_dev->name,
+		   (unsigned long long)frozen_secs);
+}
+
+static void deadline(void *ctx)
+{
+	(void)ctx;
+	if (frozen && time_us() >= frozen_until)
+		expire();
+}
+
+static int thawed(void *ctx)
+{
+	(void)ctx;
+	return !frozen || time_us() >= frozen_until;
+}
+
+/* The efs_io gate: while frozen, a change from the shell waits in the
+ * loop (the agent that will thaw, the network) until thaw or the
+ * deadline; one from inside the loop (lwIP's callbacks, the agent)
+ * cannot wait there and is refused: serve holds its uploads itself. */
+static int gate(void *ctx)
+{
+	(void)ctx;
+	deadline(0);
+	if (!frozen)
+		return 0;
+	if (loop_inside() || power_button_pressed())
+		return EFS_ERR_FROZEN;
+	con_printf("storage: %s is frozen (guest agent): the change waits for "
+		   "the thaw (at most %llu s)\n", root_dev->name,
+		   (unsigned long long)((frozen_until - time_us()) / 1000000 +
+					1));
+	loop_wait(thawed, 0, frozen_until);
+	deadline(0);
+	return frozen ? EFS_ERR_FROZEN : 0;
+}
+
+int storage_freeze(uint64_t seconds)
+{
+	if (!root)
+		return 0;
+	if (frozen)
+		return 1;
+	int err = efs_quiesce(root);
+	if (err)
+		return err;
+	frozen = 1;
+	expired = 0;
+	frozen_secs = seconds;
+	frozen_until = time_us() + seconds * 1000000;
+	idle_timer_add(&freeze_timer, frozen_until, deadline, 0);
+	return 1;
+}
+
+int storage_thaw(int *ended_early)
+{
+	deadline(0);
+	int was = frozen;
+	*ended_early = !was && expired;
+	frozen = expired = 0;
+	idle_timer_cancel(&freeze_timer);
+	return was;
+}
+
+int storage_frozen(void)
+{
+	return frozen && time_us() < frozen_until;	/* only looks */
+}
+
 void storage_efs_io(struct blk_dev *d, struct efs_io *io)
 {
 	uint64_t first;
@@ -104,7 +195,7 @@ void storage_efs_io(struct blk_dev *d, struct efs_io *io)
 		.ctx = d, .read = io_read, .write = io_write, .sync = io_sync,
 		.size = d->sectors * d->sector_size,
 		.block_size = d->sector_size, .now = io_now,
-		.read_only = disk->read_only,
+		.read_only = disk->read_only, .gate = gate,
 	};
 }
 
@@ -157,6 +248,10 @@ static void probe_mmio(void)
 				    v->type == VIRTIO_TYPE_INPUT)) {
 			err = VIRTIO_ERR_NODEV;	/* screen.c drives them */
 			m->state = "left for the screen";
+		} else if (!err && v->type == VIRTIO_TYPE_CONSOLE) {
+			err = vcon_attach(v, &m->state);	/* the agent's */
+			if (!err)
+				m->state = vcon_get(vcon_count() - 1)->name;
 		} else if (!err) {
 			err = VIRTIO_ERR_NODEV;
 		}
@@ -217,6 +312,10 @@ static int gpt_read_cb(void *ctx, uint64_t lba, uint32_t n, void *buf)
 
 static void partitions(struct blk_dev *d)
 {
+	/* GPT has 512- and 4096-byte sectors; optical media (2048) carry
+	 * their own filesystem, not a partition table */
+	if (d->sector_size != 512 && d->sector_size != 4096)
+		return;
 	struct gpt *g = malloc(sizeof(*g));
 	if (!g)
 		return;
@@ -251,17 +350,32 @@ void storage_probe(void)
 		partitions(blk_get(i));
 }
 
+const uint8_t *storage_head(struct blk_dev *d)
+{
+	unsigned i = 0;
+	while (i < BLK_MAX_DEVS && heads[i].dev && heads[i].dev != d)
+		i++;
+	if (i == BLK_MAX_DEVS)
+		return 0;
+	if (heads[i].dev)
+		return heads[i].sector;
+	uint8_t *s = malloc(d->sector_size);
+	if (!s || blk_io(d, BLK_READ, 0, 1, s)) {
+		free(s);
+		return 0;	/* asked again next time */
+	}
+	heads[i].dev = d;
+	heads[i].sector = s;
+	return s;
+}
+
 static int try_mount(struct blk_dev *d)
 {
-	uint8_t *hdr = malloc(d->sector_size);
-	if (!hdr)
-		return -1;
-	int err = blk_io(d, BLK_READ, 0, 1, hdr);
-	int is_efs = !err && efs_probe(hdr, d->sector_size);
-	free(hdr);
-	if (!is_efs)
+	const uint8_t *hdr = storage_head(d);
+	if (!hdr || !efs_probe(hdr, d->sector_size))
 		return -1;
 	struct efs_io io;
+	int err;
 	storage_efs_io(d, &io);
 	err = efs_mount(&io, &root);
 	if (err) {
@@ -321,7 +435,9 @@ int storage_fsck(int repair, efs_report_fn *report,
 	memset(res, 0, sizeof(*res));
 	if (!root)
 		return EFS_ERR_INVALID;
-	int err = efs_sync(root);
+	int err = repair ? gate(0) : 0;	/* fsck writes with an io of its own */
+	if (!err)
+		err = efs_sync(root);
 	if (err)
 		return err;
 	storage_efs_io(root_dev, &io);

@@ -44,9 +44,31 @@ int storage_sync(void);
 int storage_fsck(int repair, efs_report_fn *report,
 		 struct efs_fsck_result *res);
 
+/* fsfreeze (the guest agent's): commits the root volume and clears its
+ * journal entry (efs_quiesce: a copy of the disk needs no replay), then
+ * holds every change of it until storage_thaw or `seconds` from now. A
+ * change from the shell waits for the thaw in the app's loop (the agent
+ * and the network go on); one from inside the loop (an upload of serve's,
+ * which checks storage_frozen and pauses) gets EFS_ERR_FROZEN. Returns 1
+ * (frozen, or already), 0 (no volume), or an fs error (not frozen). */
+int storage_freeze(uint64_t seconds);
+
+/* Ends a freeze: 1 when one was on, 0 when none; *ended_early is set
+ * when the last freeze ended at its deadline before this call. */
+int storage_thaw(int *ended_early);
+
+/* Nonzero while the volume is frozen (only looks: interrupts may be
+ * off). */
+int storage_frozen(void);
+
 /* efs_strerror, but for errors that came from the device, the block
  * layer's sentence ("timeout on vda after 15 s"). */
 const char *storage_strerror(int err);
+
+/* d's first sector (d->sector_size bytes), read once and kept, so the
+ * probes that look at it (EclipseFS, seed drives) share one read; NULL
+ * when it cannot be read. */
+const uint8_t *storage_head(struct blk_dev *d);
 
 /* An efs_io on a block device (for other volumes and tests). */
 void storage_efs_io(struct blk_dev *d, struct efs_io *io);

@@ -134,6 +134,22 @@ def disk_args(path, bus, index, fmt="raw", readonly=False, extra=""):
     return hba + ["-drive", drive, "-device", dev]
 
 
+AGENT_PORT = "org.qemu.guest_agent.0"
+
+
+def agent_args(path, microvm=False, device_extra=""):
+    """The QEMU guest agent's channel: a virtio-serial controller (PCI,
+    or virtio-mmio on microvm) with a port named org.qemu.guest_agent.0
+    on a unix socket at path that QEMU serves (what libvirt's
+    <channel type='unix'> and Proxmox's agent: 1 give)."""
+    kind = "virtio-serial-device" if microvm else "virtio-serial-pci"
+    extra = "," + device_extra if device_extra else ""
+    return ["-chardev", f"socket,id=qga0,path={path},server=on,wait=off",
+            "-device", f"{kind},id=vser0{extra}",
+            "-device", "virtserialport,bus=vser0.0,chardev=qga0,"
+            f"name={AGENT_PORT}"]
+
+
 def qemu_argv(cfg, vars_path, machine="q35", accel_name="tcg", memory="256M",
               cmd=None, extra=(), secure=False, kernel=None, append=None,
               mmio_version=1):

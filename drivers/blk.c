@@ -101,9 +101,12 @@ static int add(struct blk_dev *d)
 
 int blk_register(struct blk_dev *d)
 {
-	if (d->sector_size != 512 && d->sector_size != 4096) {
-		blk_broken(d->name, d->transport, "sector size %u (only 512 "
-			   "and 4096 are addressed)", d->sector_size);
+	/* 2048: CD/DVD media (MMC-6 §4.2); 1024: some magneto-optical */
+	if (d->sector_size != 512 && d->sector_size != 1024 &&
+	    d->sector_size != 2048 && d->sector_size != 4096) {
+		blk_broken(d->name, d->transport, "sector size %u (only 512, "
+			   "1024, 2048 and 4096 are addressed)",
+			   d->sector_size);
 		return BLK_ERR_DEVICE;
 	}
 	if (!d->sectors || d->sectors > BLK_MAX_BYTES / d->sector_size) {

@@ -1,6 +1,7 @@
 /* The block device interface every driver implements, the registry, and
  * the one request engine every I/O goes through. Sectors are the device's
- * logical sectors (512 or 4096 bytes). Partitions are block devices too:
+ * logical sectors (512 or 4096 bytes; 2048 on CD/DVD media, 1024 on some
+ * magneto-optical ones). Partitions are block devices too:
  * views of a parent, bounds-checked.
  *
  * Diagnostics are printed here, once, with the device's name: drivers put
@@ -52,6 +53,7 @@ struct blk_req {
 };
 
 struct blk_dev;
+struct pci_dev;
 
 struct blk_ops {
 	/* Queues req; BLK_ERR_BUSY when the queue is full. The request is
@@ -72,6 +74,8 @@ struct blk_dev {
 	char name[16];		/* vda, vda1, sda, nvme0n1 ... */
 	char model[64], serial[24];
 	const char *transport;	/* "virtio", "ahci", "ide", "nvme" */
+	const struct pci_dev *pci;	/* the function it is on, or NULL */
+	uint32_t target, unit;	/* virtio-scsi: its SCSI address */
 	const char *cache;	/* "write-back", "write-through", "unknown" */
 	uint64_t sectors;
 	uint32_t sector_size;
@@ -105,7 +109,7 @@ struct blk_dev {
 };
 
 /* Adds d to the registry (the driver keeps ownership). Checks what the
- * driver read from the device: sector size 512 or 4096, capacity within
+ * driver read from the device: sector size 512, 1024, 2048 or 4096, capacity within
  * BLK_MAX_BYTES; a device that fails the check is listed as broken and
  * BLK_ERR_DEVICE returned. */
 int blk_register(struct blk_dev *d);

@@ -184,9 +184,7 @@ static int wait_ready(void *ctx)
 }
 
 /* A frame found by a tick rather than by its interrupt: after a few the
- * interrupt is taken for broken and the device polled. (A pending
- * interrupt would have been taken when idle_wait turned interrupts back
- * on, before the count is read: see drivers/blk.c:halt_for.) */
+ * interrupt is taken for broken and the device polled. */
 static void lost_irq(struct net_dev *d)
 {
 	if (++d->lost_irqs < NET_LOST_IRQS)
@@ -196,17 +194,38 @@ static void lost_irq(struct net_dev *d)
 		   "polling from now on\n", d->name, d->irq_vec);
 }
 
+uint64_t net_watch(struct net_dev *d, int want_tx, uint64_t *irqs)
+{
+	int irq = use_irq(d);
+	*irqs = irq ? irq_count(want_tx ? d->tx_vec : d->irq_vec) : 0;
+	return irq ? NET_TICK_US : NET_POLL_US;
+}
+
+/* (A pending interrupt would have been taken when idle_wait turned
+ * interrupts back on, before the count is read: see
+ * drivers/blk.c:halt_for.) */
+void net_woke(struct net_dev *d, int irq_came)
+{
+	d->stats.halts++;
+	if (irq_came || !use_irq(d) || d->failed)
+		return;
+	int on = irq_save();
+	int frame = d->ops->pending(d, 0);
+	irq_restore(on);
+	if (frame)
+		lost_irq(d);
+}
+
 int net_wait(struct net_dev *d, int want_tx, int (*ready)(void *ctx),
 	     void *ctx, uint64_t deadline_us)
 {
 	struct wait_ctx w = { d, want_tx, ready, ctx, 0 };
 	int irq = use_irq(d), r = 0;
-	int vec = want_tx ? d->tx_vec : d->irq_vec;
 	if (want_tx && irq)
 		d->ops->tx_irq(d, 1);
 	while (!r && time_us() < deadline_us) {
-		uint64_t tick = time_us() + (irq ? NET_TICK_US : NET_POLL_US);
-		uint64_t seen = irq ? irq_count(vec) : 0;
+		uint64_t seen, irqs;
+		uint64_t tick = time_us() + net_watch(d, want_tx, &seen);
 		uint64_t slept = idle_halted_tsc();
 		r = idle_wait(wait_ready, &w,
 			      tick < deadline_us ? tick : deadline_us);
@@ -214,9 +233,10 @@ int net_wait(struct net_dev *d, int want_tx, int (*ready)(void *ctx),
 			continue;
 		d->stats.halts++;
 		/* Frames found after a halt, however the CPU woke (the tick,
-		 * or lwIP's timer that the caller's ready() reports), with
-		 * no interrupt counted: they came without it. */
-		if (r && w.device && irq && irq_count(vec) == seen)
+		 * or something the caller's ready() reports), with no
+		 * interrupt counted: they came without it. */
+		net_watch(d, want_tx, &irqs);
+		if (r && w.device && irq && irqs == seen)
 			lost_irq(d);
 	}
 	if (want_tx && irq)

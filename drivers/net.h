@@ -207,6 +207,15 @@ int net_recv(struct net_dev *d, net_rx_fn *fn, void *ctx, unsigned budget);
 int net_wait(struct net_dev *d, int want_tx, int (*ready)(void *ctx),
 	     void *ctx, uint64_t deadline_us);
 
+/* For a wait of the app's own (app/loop.h) that looks at d among other
+ * things: how soon to look at d without its interrupt (us), and in *irqs
+ * the count of its receive (want_tx: transmit) interrupts. After that
+ * wait halted, net_woke counts the halt and, when the interrupt did not
+ * come and yet a frame waits, counts a lost interrupt (NET_LOST_IRQS of
+ * them turn the device to polling, as in net_wait). */
+uint64_t net_watch(struct net_dev *d, int want_tx, uint64_t *irqs);
+void net_woke(struct net_dev *d, int irq_came);
+
 /* "interrupt", "polling" or "polling (no interrupts)". */
 const char *net_wait_mode(const struct net_dev *d);
 

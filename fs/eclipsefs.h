@@ -35,6 +35,7 @@ enum efs_err {
 	EFS_ERR_UNSUPPORTED = -18,	/* valid, but umbra cannot do this */
 	EFS_ERR_TIMEOUT = -19,		/* the device did not answer in time */
 	EFS_ERR_DEVICE = -20,		/* the device failed */
+	EFS_ERR_FROZEN = -21,		/* the storage's gate refused a change */
 };
 
 const char *efs_strerror(int err);
@@ -57,6 +58,12 @@ struct efs_io {
 	uint64_t (*now)(void *ctx);	/* Unix seconds; NULL: timestamps 0 */
 	int read_only;		/* never write (a pending journal is replayed
 				 * in memory only) */
+	/* Asked before a change begins and before a commit would write
+	 * (NULL: always go on): 0 to go on (it may wait first), or an error
+	 * (EFS_ERR_FROZEN) to refuse, which the change returns with nothing
+	 * written and the volume as it was. The app freezes the volume
+	 * here (the guest agent's fsfreeze). */
+	int (*gate)(void *ctx);
 };
 
 enum efs_kind { EFS_FILE = 1, EFS_DIR = 2, EFS_SYMLINK = 3 };
@@ -120,7 +127,12 @@ int efs_readdir(struct efs_dir *d, struct efs_dirent *e);
 void efs_closedir(struct efs_dir *d);
 
 /* Changes. Each is all-or-nothing across a power cut; efs_sync makes all
- * earlier ones durable. Paths are absolute; the parent must exist. */
+ * earlier ones durable. Paths are absolute; the parent must exist. Those
+ * that take an inode number refuse a free slot (the node was removed, by
+ * another operation too) with EFS_ERR_NOT_FOUND, and a number outside the
+ * table with EFS_ERR_INVALID: they never write into a freed slot. (A slot
+ * removed and given to a new node meanwhile is that node's: callers that
+ * let others remove a file they are writing must prevent that.) */
 int efs_create(struct efs *fs, const char *path, uint32_t mode,
 	       uint32_t *ino);
 int efs_mkdir(struct efs *fs, const char *path, uint32_t mode);
@@ -139,6 +151,11 @@ int efs_chown(struct efs *fs, uint32_t ino, uint32_t uid, uint32_t gid);
 int efs_set_times(struct efs *fs, uint32_t ino, uint64_t atime,
 		  uint64_t mtime);
 int efs_sync(struct efs *fs);
+
+/* efs_sync, then what unmount does for a clean volume: the journal entry
+ * made durable in place and cleared, so that the device needs no replay
+ * (a snapshot of it mounts as it is). The volume stays mounted. */
+int efs_quiesce(struct efs *fs);
 
 /* Space of the node area (the header, the table and anything past the
  * format's 4 GiB node-area limit count as used). */
@@ -221,7 +238,8 @@ int efs_grow_slots(struct efs *fs, uint32_t slots);
  * repair: fix what can be fixed without guessing (unreachable inodes are
  * linked into /lost+found, entries naming bad records are dropped). */
 struct efs_fsck_result {
-	uint32_t errors;	/* found */
+	uint32_t errors;	/* found; after a repair, those left (what
+				 * the next fsck finds) */
 	uint32_t repaired;
 	uint32_t nodes, dirs, files, symlinks, free_slots;
 };

@@ -1,12 +1,14 @@
-/* Space and slots for writing: one scan of every record on the first
- * change (or space query) finds the free slots and the free space
- * (efs_free.c), and adds a journal to a plain image. */
+/* Writing prepared, and the transaction around a change: one scan of
+ * every record on the first change (or space query) finds the free slots
+ * and the free space (efs_free.c), and adds a journal to a plain image;
+ * a record's space (its slack, growth in place, the safe mark); a change
+ * begins (room in the journal) and finishes (what it did not use goes
+ * back); a commit is the journal's (efs_cache.c), then the space it freed
+ * becomes free. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "efs_int.h"
-
-#define AREA_LIMIT 0xffffffffull	/* rel offsets are u32 (format §7.1) */
 
 struct extent {
 	uint64_t start, end;
@@ -18,14 +20,6 @@ static int cmp_extent(const void *a, const void *b)
 {
 	const struct extent *x = a, *y = b;
 	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-uint64_t efs_area_limit(struct efs *fs)
-{
-	uint64_t limit = fs->io.size;
-	if (limit > fs->area_off + AREA_LIMIT)
-		limit = fs->area_off + AREA_LIMIT;
-	return limit;
 }
 
 /* Marks everything reachable from the root. A node named twice (a second
@@ -128,8 +122,9 @@ static struct extent bad_extent(struct efs *fs, uint32_t ino, uint64_t at)
 	uint8_t h[REC_HDR];
 	uint64_t len = REC_HDR;
 	if (at <= fs->io.size - REC_HDR && !efs_bread(fs, at, h, REC_HDR) &&
-	    efs_ld32(h + 4) >= REC_HDR && efs_ld32(h + 4) <= fs->io.size - at)
-		len = efs_ld32(h + 4);
+	    efs_ld32(h + REC_SIZE) >= REC_HDR &&
+	    efs_ld32(h + REC_SIZE) <= fs->io.size - at)
+		len = efs_ld32(h + REC_SIZE);
 	return (struct extent){ at, at + len, ino, 0 };
 }
 
@@ -203,14 +198,15 @@ out:
 }
 
 /* A plain image (no umbra extension) gets a journal in its free space
- * (the largest piece, usually past its last record) and the extension
- * sector that names it. */
+ * (sized from the largest piece, placed where it fits best: past the last
+ * record in an image of the original writer) and the extension sector
+ * that names it. */
 static int upgrade(struct efs *fs)
 {
 	if (fs->table_off < EXT_OFF + 512)
 		return EFS_ERR_UNSUPPORTED;	/* the table holds that sector */
-	/* A quarter of the free space, between the minimum and the default;
-	 * at least as much again must stay free for the changes. */
+	/* A quarter of the largest free piece, between the minimum and the
+	 * default; that piece must hold twice as much (room for changes). */
 	uint64_t min = (uint64_t)MIN_JOURNAL_BLOCKS * fs->bs;
 	uint64_t avail = efs_largest_free(fs);
 	uint64_t size = avail / 4 / fs->bs * fs->bs, start;
@@ -220,9 +216,9 @@ static int upgrade(struct efs *fs)
 		size = min;
 	if (avail < 2 * size + fs->bs)
 		return EFS_ERR_NO_SPACE;
-	fs->use_keep = 1;
-	int err = efs_alloc(fs, size, ALIGN_BLOCK, &start);
-	fs->use_keep = 0;
+	fs->spend_keep = 1;
+	int err = efs_claim(fs, size, ALIGN_BLOCK, &start);
+	fs->spend_keep = 0;
 	if (!err)
 		err = efs_set_journal(fs, start, size);
 	if (err)
@@ -342,4 +338,65 @@ int efs_space(struct efs *fs, struct efs_space *sp)
 	sp->entry_width = fs->width;
 	sp->journaled = fs->has_ext;
 	return 0;
+}
+
+int efs_reclaim_slack(struct efs *fs)
+{
+	uint64_t before = fs->freemap.bytes;
+	for (uint32_t ino = 1; ino <= fs->n; ino++) {
+		struct efs_node nd;
+		if (fs->state[ino - 1] == SLOT_BAD ||
+		    fs->safe_gen[ino - 1] == fs->gen + 1 ||
+		    efs_node_get(fs, ino, &nd))
+			continue;
+		uint64_t end = nd.rec + nd.rec_size;
+		if (fs->cap[ino - 1] > end &&
+		    !efs_free_add(fs, end, fs->cap[ino - 1]))
+			fs->cap[ino - 1] = end;
+	}
+	return fs->freemap.bytes > before;
+}
+
+/* --- transactions: a change's begin and end, commit --------------------- */
+
+int efs_reserve(struct efs *fs, uint32_t blocks)
+{
+	if (blocks > fs->max_dirty)
+		return EFS_ERR_TOO_BIG;
+	if (fs->ndirty + blocks > fs->max_dirty)
+		return efs_commit(fs);
+	return 0;
+}
+
+int efs_commit(struct efs *fs)
+{
+	int err = efs_cache_commit(fs);
+	if (!err)	/* step 5: what the transaction freed is free */
+		efs_free_committed(fs);
+	return err;
+}
+
+int efs_wbegin(struct efs *fs)
+{
+	int err = efs_gate(fs);
+	if (!err)
+		err = efs_prepare_write(fs);
+	if (!err)
+		err = efs_reserve(fs, OP_BLOCKS);
+	efs_plan_end(fs);
+	fs->spend_keep = 0;
+	return err;
+}
+
+int efs_wbegin_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
+{
+	int err = efs_wbegin(fs);
+	return err ? err : efs_node_get(fs, ino, nd);
+}
+
+int efs_wfinish(struct efs *fs, int err, int wrote)
+{
+	efs_plan_end(fs);
+	fs->spend_keep = 0;
+	return wrote ? efs_stop(fs, err) : err;
 }

@@ -1,11 +1,15 @@
 /* The block cache and the redo journal (fs/README.md, "Transactions").
  *
  * Reads of metadata go through a cache of bs-sized blocks (read ahead in
- * groups). A journaled change dirties cache blocks; efs_commit writes the
- * dirty blocks' images to the journal, flushes, writes them in place,
- * flushes, and invalidates the journal entry. A direct write (to space no
+ * groups). A journaled change dirties cache blocks; efs_cache_commit
+ * flushes (the direct writes, and the previous commit's in-place blocks),
+ * writes the dirty blocks' images to the journal over the previous entry,
+ * flushes (the commit point), and writes them in place; the entry stays
+ * valid until the next commit replaces it. A direct write (to space no
  * committed state refers to) goes to the device at once and into any
- * cached copy, so a cached block always equals the device or is dirty. */
+ * cached copy, so a cached block always equals the device or is dirty.
+ * Mount lays a committed entry over the device here and writes it in
+ * place once the volume it makes opens. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +130,7 @@ int efs_cache_init(struct efs *fs)
 
 void efs_cache_free(struct efs *fs)
 {
+	fs->nclean = fs->ndirty = 0;
 	if (!fs->hash)
 		return;
 	for (uint32_t i = 0; i <= fs->hash_mask; i++) {
@@ -144,6 +149,7 @@ void efs_cache_free(struct efs *fs)
 	free(fs->ra);
 	free(fs->hash);
 	fs->hash = 0;
+	fs->ra = 0;
 }
 
 /* The cached block blk, reading it (and its read-ahead group) on a miss. */
@@ -179,8 +185,9 @@ static int load(struct efs *fs, uint64_t blk, struct cblock **out)
 		if (b == blk)
 			cb = nb;
 	}
-	/* The wanted block was inserted last among its group, but eviction
-	 * runs before returning: keep it most recent. */
+	/* The group's blocks after the wanted one went in later (more
+	 * recent), and eviction runs before returning: make it the most
+	 * recent. */
 	lru_unlink(cb);
 	lru_front(fs, cb);
 	evict(fs);
@@ -360,15 +367,6 @@ int efs_direct(struct efs *fs, uint64_t off, const void *buf, size_t len)
 	return 0;
 }
 
-int efs_reserve(struct efs *fs, uint32_t blocks)
-{
-	if (blocks > fs->max_dirty)
-		return EFS_ERR_TOO_BIG;
-	if (fs->ndirty + blocks > fs->max_dirty)
-		return efs_commit(fs);
-	return 0;
-}
-
 static int cmp_blk(const void *a, const void *b)
 {
 	uint64_t x = (*(struct cblock *const *)a)->blk;
@@ -443,6 +441,14 @@ static struct cblock **dirty_list(struct efs *fs, uint32_t *count)
 	return v;
 }
 
+/* The CRC of an entry of total bytes (format §9.2): its header up to the
+ * CRC field, then everything from the addresses on. */
+static uint32_t entry_crc(const uint8_t *j, uint64_t total)
+{
+	uint32_t crc = efs_crc32(0, j, JNL_CRC);
+	return efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
+}
+
 /* Journal entry: header, then the block addresses, then the images. */
 static int write_journal(struct efs *fs, struct cblock **v, uint32_t n)
 {
@@ -452,17 +458,15 @@ static int write_journal(struct efs *fs, struct cblock **v, uint32_t n)
 	uint8_t *j = calloc(1, total);
 	if (!j)
 		return EFS_ERR_NO_MEMORY;
-	memcpy(j, JNL_MAGIC, 8);
-	efs_st64(j + 8, fs->gen + 1);
-	efs_st32(j + 16, n);
-	efs_st32(j + 20, fs->bs);
+	memcpy(j, JNL_MAGIC, JNL_MAGIC_LEN);
+	efs_st64(j + JNL_GEN, fs->gen + 1);
+	efs_st32(j + JNL_COUNT, n);
+	efs_st32(j + JNL_BS, fs->bs);
 	for (uint32_t i = 0; i < n; i++) {
 		efs_st64(j + JNL_ADDRS + 8 * i, v[i]->blk * fs->bs);
 		memcpy(j + ds + (uint64_t)i * fs->bs, v[i]->data, fs->bs);
 	}
-	uint32_t crc = efs_crc32(0, j, 24);
-	crc = efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
-	efs_st32(j + 24, crc);
+	efs_st32(j + JNL_CRC, entry_crc(j, total));
 	int err = efs_dev_write(fs, fs->jnl_off, j, total);
 	free(j);
 	return err;
@@ -479,17 +483,24 @@ int efs_clear_entry(struct efs *fs)
 	if (!err)
 		err = efs_dev_sync(fs);
 	if (!err)
-		fs->entry_live = 0;
+		fs->entry_live = fs->direct_pending = 0;	/* all flushed */
 	return err;
 }
 
-int efs_commit(struct efs *fs)
+int efs_gate(struct efs *fs)
+{
+	return fs->io.gate ? fs->io.gate(fs->io.ctx) : 0;
+}
+
+int efs_cache_commit(struct efs *fs)
 {
 	int err = 0;
 	if (fs->failed)
 		return fs->failed;
 	if (fs->io.read_only)
 		return 0;
+	if ((fs->ndirty || fs->direct_pending) && (err = efs_gate(fs)))
+		return err;	/* refused before anything is written */
 	if (!fs->ndirty) {
 		/* Direct writes only: the live entry's blocks may hold file
 		 * bytes overwritten since, which a replay would put back. */
@@ -500,7 +511,6 @@ int efs_commit(struct efs *fs)
 		if (err)
 			goto fail;
 		fs->direct_pending = 0;
-		efs_free_committed(fs);
 		return 0;
 	}
 	if (!fs->has_ext)
@@ -524,21 +534,27 @@ int efs_commit(struct efs *fs)
 	if (err)
 		goto fail;
 	fs->gen++;
-	efs_free_committed(fs);
 	return 0;
 fail:
 	/* What reached the disk is unknown: the next mount replays or
 	 * ignores the entry, whichever is right. Stop writing until then. */
-	fs->failed = efs_io_result(err);
+	return efs_stop(fs, err);
+}
+
+int efs_stop(struct efs *fs, int err)
+{
+	if (err && !fs->failed)
+		fs->failed = err;
 	return err;
 }
 
 /* Checks a journal entry's shape; returns its block count or -1. */
 static int64_t entry_blocks(struct efs *fs, const uint8_t *hdr)
 {
-	if (memcmp(hdr, JNL_MAGIC, 8) || efs_ld32(hdr + 20) != fs->bs)
+	if (memcmp(hdr, JNL_MAGIC, JNL_MAGIC_LEN) ||
+	    efs_ld32(hdr + JNL_BS) != fs->bs)
 		return -1;
-	uint32_t n = efs_ld32(hdr + 16);
+	uint32_t n = efs_ld32(hdr + JNL_COUNT);
 	if (!n || n > fs->jnl_size / fs->bs ||
 	    data_start(fs, n) + (uint64_t)n * fs->bs > fs->jnl_size)
 		return -1;
@@ -606,13 +622,11 @@ int efs_replay(struct efs *fs, int *replayed)
 		free(j);
 		return err;
 	}
-	uint32_t crc = efs_crc32(0, j, 24);
-	crc = efs_crc32(crc, j + JNL_ADDRS, total - JNL_ADDRS);
-	if (crc != efs_ld32(j + 24)) {	/* torn: never committed */
+	if (entry_crc(j, total) != efs_ld32(j + JNL_CRC)) {	/* torn */
 		free(j);
 		return 0;
 	}
-	fs->gen = efs_ld64(j + 8);
+	fs->gen = efs_ld64(j + JNL_GEN);
 	if (!entry_valid(fs, j, (uint32_t)n)) {
 		free(j);	/* the state before it, read-only */
 		return 0;
@@ -633,19 +647,38 @@ int efs_replay(struct efs *fs, int *replayed)
 		}
 	}
 	free(j);
-	if (err)
-		return err;
-	*replayed = 1;
-	if (fs->io.read_only)
+	if (!err)
+		*replayed = 1;
+	return err;
+}
+
+int efs_replay_apply(struct efs *fs)
+{
+	if (fs->io.read_only || !fs->ndirty)
 		return 0;
 	uint32_t cnt;
 	struct cblock **v = dirty_list(fs, &cnt);
 	if (!v)
 		return EFS_ERR_NO_MEMORY;
-	err = apply(fs, v, cnt);
+	int err = apply(fs, v, cnt);
 	free(v);
 	if (!err)
 		err = efs_dev_sync(fs);
 	fs->direct_pending = 0;
 	return err;
+}
+
+int efs_replay_refuse(struct efs *fs, int why)
+{
+	char s[240];
+	struct efs_text t = { s, sizeof(s), 0 };
+	efs_text_str(&t, "the journal's committed entry (generation ");
+	efs_text_num(&t, fs->gen, 10, 0);
+	efs_text_str(&t, ") would leave the volume unmountable (");
+	efs_text_str(&t, efs_strerror(why));
+	efs_text_str(&t, "): not replayed, mounted read-only (fsck --repair "
+		     "discards the entry)");
+	efs_damaged(fs, DAMAGE_JOURNAL, s);
+	efs_cache_free(fs);
+	return efs_cache_init(fs);
 }

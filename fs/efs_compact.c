@@ -7,7 +7,7 @@
  * bytes, so a power cut loses at most one batch and leaves either the
  * layout before it or the layout after it.
  *
- * efs_compact closes holes everywhere; efs_make_room empties just one
+ * efs_compact closes holes everywhere; efs_gather empties just one
  * window big enough for a change that found no piece of free space large
  * enough (the cheapest window: the fewest bytes to move). */
 #include <stdlib.h>
@@ -111,7 +111,7 @@ static uint64_t lowest_fit(struct efs *fs, uint64_t len, int align,
 	return 0;
 }
 
-/* Moves r to dst, committing first when the batch is full. */
+/* Moves r to dst; commits when that fills the batch. */
 static int move(struct efs *fs, struct rec *r, uint64_t dst,
 		struct efs_compact_result *res, uint64_t *batch)
 {
@@ -166,7 +166,7 @@ static int start(struct efs *fs)
 		err = efs_commit(fs);
 	if (!err)
 		efs_reclaim_slack(fs);
-	fs->use_keep = 1;	/* a move frees what it takes */
+	fs->spend_keep = 1;	/* a move frees what it takes */
 	return err;
 }
 
@@ -209,50 +209,80 @@ size_t efs_compact_text(const struct efs_compact_result *r, char *out,
 
 /* --- making room for one change ------------------------------------------ */
 
-/* The window of len bytes (from a free piece's start) whose records are
- * the fewest bytes to move; returns its start, or 0. */
-static uint64_t cheapest_window(struct efs *fs, const struct rec *v,
-				uint32_t k, uint64_t len)
+/* Bytes of the records in [w, w + len) other than inode skip. */
+static uint64_t window_cost(const struct rec *v, uint32_t k, uint64_t w,
+			    uint64_t len, uint32_t skip)
 {
-	uint64_t best = 0, best_cost = UINT64_MAX, limit = efs_area_limit(fs);
-	uint32_t first = 0;
-	for (uint32_t i = 0; i < fs->freemap.n; i++) {
-		uint64_t w = fs->freemap.v[i].start, cost = 0;
-		if (w + len > limit)
-			break;
-		if (fs->has_ext && w < fs->jnl_off + fs->jnl_size &&
-		    w + len > fs->jnl_off)
-			continue;
-		while (first < k && v[first].end <= w)
-			first++;
-		for (uint32_t j = first; j < k && v[j].start < w + len; j++)
-			cost += v[j].end - v[j].start;
-		if (cost < best_cost && cost < fs->freemap.bytes) {
-			best = w;
-			best_cost = cost;
-		}
+	uint32_t lo = 0, hi = k;
+	uint64_t cost = 0;
+	while (lo < hi) {	/* the first record ending past w */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (v[mid].end <= w)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return best;
+	for (uint32_t j = lo; j < k && v[j].start < w + len; j++)
+		if (v[j].ino != skip)
+			cost += v[j].end - v[j].start;
+	return cost;
 }
 
-/* Moves every record in [w, w + len) out of it, to free space outside.
- * Running out of space part-way stops the evacuation; what moved stays
- * moved (each move is whole) and is committed. */
+/* The window that gives want bytes to record own (NULL: a new record)
+ * for the fewest bytes of records moved: one from the start of a free
+ * piece (want plus room to align the data), or from own's start (own
+ * grows in place). Own counts as moved unless it grows in place; it may
+ * lie in a window whose start can take its copy clear of its old bytes.
+ * 1 and *at, or 0 when none can be emptied. */
+static int cheapest_window(struct efs *fs, const struct rec *v, uint32_t k,
+			   uint64_t want, const struct rec *own, uint64_t *at)
+{
+	uint64_t best = UINT64_MAX, limit = efs_area_limit(fs);
+	uint64_t jend = fs->jnl_off + fs->jnl_size;
+	uint64_t osize = own ? own->end - own->start : 0;
+	for (uint32_t i = 0; i <= fs->freemap.n; i++) {
+		int grow = i == fs->freemap.n;
+		if (grow && !own)
+			break;
+		uint64_t w = grow ? own->start : fs->freemap.v[i].start;
+		uint64_t len = grow ? want : want + CONTENT_ALIGN;
+		if (w + len > limit ||
+		    (fs->has_ext && w < jend && w + len > fs->jnl_off))
+			continue;
+		if (!grow && own && own->start < w + len && own->end > w &&
+		    w + CONTENT_ALIGN + osize > own->start)
+			continue;	/* its copy would overwrite it */
+		uint64_t others = window_cost(v, k, w, len, own ? own->ino : 0);
+		uint64_t cost = others + (grow ? 0 : osize);
+		if (others < fs->freemap.bytes && cost < best) {
+			best = cost;
+			*at = w;
+		}
+	}
+	return best != UINT64_MAX;
+}
+
+/* Moves every record in [w, w + len) but inode skip out of it, to free
+ * space outside. Running out of space part-way stops the evacuation; what
+ * moved stays moved (each move is whole) and is committed. */
 static int evacuate(struct efs *fs, struct rec *v, uint32_t k, uint64_t w,
-		    uint64_t len)
+		    uint64_t len, uint32_t skip)
 {
 	struct efs_extents held = { 0 };
 	int err = efs_hold(fs, w, w + len, &held), full = 0;
 	for (uint32_t j = 0; !err && !full && j < k; j++) {
 		uint64_t dst;
-		if (v[j].end <= w || v[j].start >= w + len)
+		if (v[j].end <= w || v[j].start >= w + len || v[j].ino == skip)
 			continue;
-		full = efs_alloc(fs, v[j].end - v[j].start, v[j].align, &dst) &&
-		       efs_alloc(fs, v[j].end - v[j].start, ALIGN_NONE, &dst);
-		if (!full && (err = move_record(fs, &v[j], dst)))
-			fs->failed = efs_io_result(err);
+		uint64_t size = v[j].end - v[j].start;
+		err = efs_claim(fs, size, v[j].align, &dst);
+		if (err == EFS_ERR_NO_SPACE && v[j].align)
+			err = efs_claim(fs, size, ALIGN_NONE, &dst);
+		full = err == EFS_ERR_NO_SPACE;
+		if (!err)
+			err = efs_stop(fs, move_record(fs, &v[j], dst));
 	}
-	if (!err)
+	if (!err || full)	/* what moved is committed */
 		err = efs_commit(fs);
 	efs_unhold(fs, &held);
 	return err ? err : full ? EFS_ERR_NO_SPACE : 0;
@@ -265,28 +295,59 @@ int efs_evacuate(struct efs *fs, uint64_t lo, uint64_t hi)
 	int err = records(fs, &v, &k);
 	if (err)
 		return err;
-	err = evacuate(fs, v, k, lo, hi - lo);
+	err = evacuate(fs, v, k, lo, hi - lo, 0);
 	free(v);
 	return err;
 }
 
-int efs_make_room(struct efs *fs, uint64_t len)
+/* Empties the window at w for own (NULL: a new record): the other
+ * records leave it; own, when it lies in it and does not grow in place,
+ * moves to its start, so that its old bytes (free once that commits) are
+ * where it grows. */
+static int empty_window(struct efs *fs, struct rec *v, uint32_t k,
+			uint64_t w, uint64_t want, struct rec *own)
 {
-	struct rec *v;
-	uint32_t k;
-	if (fs->scan_errors || fs->freemap.bytes < len + CONTENT_ALIGN)
+	int grow = own && w == own->start;
+	uint64_t len = grow ? want : want + CONTENT_ALIGN;
+	int err = evacuate(fs, v, k, w, len, own ? own->ino : 0);
+	if (err || !own || grow || own->end <= w || own->start >= w + len)
+		return err;
+	uint64_t dst = w + efs_pad(fs, own->align, w);
+	if (efs_take(fs, dst, dst + (own->end - own->start)))
 		return EFS_ERR_NO_SPACE;
-	int err = efs_commit(fs);
+	err = efs_stop(fs, move_record(fs, own, dst));
+	return err ? err : efs_commit(fs);
+}
+
+int efs_gather(struct efs *fs, const struct efs_need *need, uint64_t keep)
+{
+	struct efs_node nd = { 0 };
+	struct rec *v, *own = 0;
+	uint32_t k;
+	if (fs->scan_errors)
+		return EFS_ERR_NO_SPACE;
+	int err = need->ino ? efs_node_get(fs, need->ino, &nd) : 0;
+	if (err)
+		return err;
+	/* The record's whole size once it has grown, or the new one's. */
+	uint64_t want = need->at ? need->at + need->len - nd.rec : need->len;
+	if (fs->freemap.bytes + nd.rec_size < want + keep)
+		return EFS_ERR_NO_SPACE;
+	err = efs_commit(fs);
 	if (!err)
 		err = records(fs, &v, &k);
 	if (err)
 		return err;
-	len += CONTENT_ALIGN;	/* room for aligning the new data */
-	uint64_t w = cheapest_window(fs, v, k, len);
-	int keep = fs->use_keep;
-	fs->use_keep = 1;
-	err = w ? evacuate(fs, v, k, w, len) : EFS_ERR_NO_SPACE;
-	fs->use_keep = keep;
+	for (uint32_t j = 0; need->ino && j < k; j++)
+		if (v[j].ino == need->ino)
+			own = &v[j];
+	uint64_t w;
+	int kept = fs->spend_keep;
+	fs->spend_keep = 1;
+	err = cheapest_window(fs, v, k, want, own, &w)
+		      ? empty_window(fs, v, k, w, want, own)
+		      : EFS_ERR_NO_SPACE;
+	fs->spend_keep = kept;
 	free(v);
 	return err;
 }

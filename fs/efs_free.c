@@ -1,19 +1,23 @@
 /* Free space (fs/README.md, "Free space"): the extents of the node area
  * that nothing committed refers to, kept in memory from the first scan.
+ * Only sets of byte ranges: nothing here reads a record or commits.
  *
  * Three sets: the free map (usable now), pending (freed by the open
  * transaction: usable after it commits, so a power cut never finds
  * committed bytes overwritten) and the reservations of the change being
  * made (efs_plan: everything a change will allocate is set aside before it
- * writes a byte, so it never runs out of space half-way). A few KiB stay
- * back for the changes that free space (deletes, compaction), so a full
- * volume can always be emptied. */
+ * writes a byte, so it never runs out of space half-way; when that fails,
+ * efs_plan says what found no place, and the change's retry makes room).
+ * 1/32 of the node area (at most 64 KiB) stays back for the changes that
+ * free space (deletes, compaction), so a full volume can always be
+ * emptied. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "efs_int.h"
 
 #define KEEP_MAX (64u << 10)
+#define AREA_LIMIT 0xffffffffull	/* rel offsets are u32 (format §7.1) */
 
 static int ext_grow(struct efs_extents *x)
 {
@@ -100,6 +104,14 @@ static void ext_clear(struct efs_extents *x)
 {
 	free(x->v);
 	memset(x, 0, sizeof(*x));
+}
+
+uint64_t efs_area_limit(struct efs *fs)
+{
+	uint64_t limit = fs->io.size;
+	if (limit > fs->area_off + AREA_LIMIT)
+		limit = fs->area_off + AREA_LIMIT;
+	return limit;
 }
 
 void efs_free_reset(struct efs *fs)
@@ -208,9 +220,10 @@ static int64_t best_fit(struct efs *fs, uint64_t len, int align,
 	return best;
 }
 
+/* The free bytes the change being made must leave. */
 static uint64_t keep_of(struct efs *fs)
 {
-	return fs->use_keep ? 0 : fs->keep;
+	return fs->spend_keep ? 0 : fs->keep;
 }
 
 /* Sets one need aside. */
@@ -245,10 +258,10 @@ static int reserve(struct efs *fs, const struct efs_need *nd)
 	return 0;
 }
 
-/* Reserves every need; on NO_SPACE, *short_len is the length of the
- * one that found no place (0 for growth in place). */
+/* Reserves every need; on NO_SPACE, *want is the one that found no
+ * place. */
 static int try_plan(struct efs *fs, const struct efs_need *needs, int n,
-		    uint64_t *short_len)
+		    struct efs_need *want)
 {
 	int err = 0;
 	/* Growth in place first (it cannot go elsewhere), then the largest. */
@@ -267,9 +280,8 @@ static int try_plan(struct efs *fs, const struct efs_need *needs, int n,
 				break;
 			done[best] = 1;
 			err = reserve(fs, &needs[best]);
-			if (err == EFS_ERR_NO_SPACE && !needs[best].at)
-				*short_len = needs[best].len +
-					     (needs[best].align ? CONTENT_ALIGN : 0);
+			if (err == EFS_ERR_NO_SPACE)
+				*want = needs[best];
 		}
 	}
 	if (err)
@@ -277,47 +289,19 @@ static int try_plan(struct efs *fs, const struct efs_need *needs, int n,
 	return err;
 }
 
-int efs_reclaim_slack(struct efs *fs)
-{
-	uint64_t before = fs->freemap.bytes;
-	for (uint32_t ino = 1; ino <= fs->n; ino++) {
-		struct efs_node nd;
-		if (fs->state[ino - 1] == SLOT_BAD ||
-		    fs->safe_gen[ino - 1] == fs->gen + 1 ||
-		    efs_node_get(fs, ino, &nd))
-			continue;
-		uint64_t end = nd.rec + nd.rec_size;
-		if (fs->cap[ino - 1] > end &&
-		    !efs_free_add(fs, end, fs->cap[ino - 1]))
-			fs->cap[ino - 1] = end;
-	}
-	return fs->freemap.bytes > before;
-}
-
 int efs_plan(struct efs *fs, const struct efs_need *needs, int n)
 {
 	efs_plan_end(fs);
 	if (n > MAX_RESV)
 		return EFS_ERR_INVALID;
-	uint64_t short_len = 0;
-	int err = try_plan(fs, needs, n, &short_len);
-	if (err != EFS_ERR_NO_SPACE)
-		return err;
-	/* Room is made in steps, cheapest first; each changes what the
-	 * change decided from, so it starts again after each (AGAIN). What
-	 * the last changes freed becomes usable when they commit. */
-	if (fs->pending.bytes) {
-		err = efs_commit(fs);
-		return err ? err : EFS_ERR_AGAIN;
+	struct efs_need want = { 0, 0, ALIGN_NONE, 0 };
+	int err = try_plan(fs, needs, n, &want);
+	if (err == EFS_ERR_NO_SPACE) {	/* for the steps that make room */
+		fs->room.wanted = 1;
+		fs->room.need = want;
+		fs->room.keep = keep_of(fs);
 	}
-	if (efs_reclaim_slack(fs))
-		return EFS_ERR_AGAIN;
-	/* Enough free space, but in pieces: gather one. */
-	if (short_len && fs->freemap.bytes >= short_len + keep_of(fs)) {
-		err = efs_make_room(fs, short_len);
-		return err ? err : EFS_ERR_AGAIN;
-	}
-	return EFS_ERR_NO_SPACE;
+	return err;
 }
 
 void efs_plan_end(struct efs *fs)
@@ -333,7 +317,7 @@ static void drop_resv(struct efs *fs, int i)
 	fs->resv[i] = fs->resv[--fs->nresv];
 }
 
-int efs_alloc(struct efs *fs, uint64_t len, int align, uint64_t *off)
+int efs_claim(struct efs *fs, uint64_t len, int align, uint64_t *off)
 {
 	int best = -1;
 	for (int i = 0; i < fs->nresv; i++) {

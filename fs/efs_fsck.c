@@ -13,7 +13,9 @@ struct ck {
 	efs_report_fn *report;
 	void *ctx;
 	struct efs_fsck_result *res;
-	uint8_t *refs;		/* times each inode is named (capped at 2) */
+	uint32_t n;		/* slots this pass checks: a repair that makes
+				 * /lost+found may grow the table under it */
+	uint8_t *refs;		/* n bytes: whether each inode is named */
 	int repair;
 	int changed;
 	uint32_t pre_errors, pre_repaired;	/* before the passes */
@@ -52,44 +54,35 @@ static const char *kind_name(uint8_t k)
 							    : "file";
 }
 
-/* Where slot ino's record ends, as far as its header says (0: unknown). */
-static uint64_t record_end(struct efs *fs, uint32_t ino)
-{
-	uint8_t h[REC_HDR];
-	uint64_t abs;
-	if (efs_slot_offset(fs, ino, &abs))
-		return 0;
-	if (abs > fs->io.size - REC_HDR || efs_bread(fs, abs, h, REC_HDR))
-		return abs + REC_HDR;
-	return abs + (efs_ld32(h + 4) > REC_HDR ? efs_ld32(h + 4) : REC_HDR);
-}
-
-/* Records that run past the end of the device: a truncated volume, said
- * once before the records it makes unreadable. */
+/* Records that lie or run past the end of the device: two or more are a
+ * truncated volume, said once before the records (check_records names
+ * and counts each). One alone says nothing of the volume: its size field
+ * or table entry may be what is damaged. */
 static void check_size(struct ck *c)
 {
 	struct efs *fs = c->fs;
 	uint32_t past = 0;
-	uint64_t need = 0;
 	if (fs->damage & DAMAGE_SHORT)
 		return;		/* the notice said it */
 	for (uint32_t ino = 1; ino <= fs->n; ino++) {
-		uint64_t end = record_end(fs, ino);
-		if (end > fs->io.size) {
+		uint8_t h[REC_HDR];
+		uint64_t abs;
+		if (efs_slot_offset(fs, ino, &abs) ||
+		    abs > fs->io.size - REC_HDR)
 			past++;
-			need = end > need ? end : need;
-		}
+		else if (!efs_bread(fs, abs, h, REC_HDR) &&
+			 efs_ld32(h + REC_SIZE) > fs->io.size - abs)
+			past++;
 	}
-	if (!past)
+	if (past < 2)
 		return;
-	c->pre_errors++;
 	char s[160];
 	struct efs_text t = { s, sizeof(s), 0 };
-	efs_text_str(&t, "the volume is truncated: the device has ");
+	efs_text_str(&t, "the volume looks truncated: the device has ");
 	efs_text_num(&t, fs->io.size, 10, 0);
-	efs_text_str(&t, " bytes, records reach past ");
-	efs_text_num(&t, need, 10, 0);
-	say(c, s, " (the records below that lie past its end)", 0, 0);
+	efs_text_str(&t, " bytes, and ");
+	efs_text_num(&t, past, 10, 0);
+	say(c, s, " records lie past its end (named below)", 0, 0);
 }
 
 /* What mount worked around (efs_notice); repair drops a damaged umbra
@@ -130,7 +123,6 @@ static int check_damage(struct ck *c, struct efs_io *rio, struct efs **fsp)
 	return 0;
 }
 
-/* Every record on its own. */
 /* What the strict loader refuses in a record the others read: a table
  * entry naming another inode, a missing base tag (format §2.2, §3.7). */
 static int check_strict(struct ck *c, const struct efs_node *nd)
@@ -159,16 +151,110 @@ static int check_strict(struct ck *c, const struct efs_node *nd)
 	return err;
 }
 
+/* The size a record's canonical layout gives it (format §3.4): the nine
+ * base tags at their offsets with their exact lengths, then, for a file or
+ * symlink, the CONTENT tag of the length SIZE says (none when SIZE is 0);
+ * for a directory, a DIRENTS tag whose entries fill it exactly (none when
+ * the tag is not there). 0 when the layout does not tell. */
+static uint32_t canonical_size(struct efs *fs, uint32_t ino, uint64_t rec)
+{
+	static const uint8_t at[] = { V_TYPE, V_MODE, V_UID, V_GID, V_SIZE,
+				      V_ATIME, V_MTIME, V_CTIME, V_NLINK };
+	static const uint8_t len_of[] = { 1, 4, 4, 4, 8, 8, 8, 8, 4 };
+	uint8_t r[V_DATA];
+	uint64_t room = fs->io.size - rec;	/* rec is inside: caller */
+	if (room < BASE_RECORD ||
+	    efs_bread(fs, rec, r, room < V_DATA ? BASE_RECORD : V_DATA) ||
+	    efs_ld32(r + REC_INODE) != ino)
+		return 0;
+	for (int t = 0; t < 9; t++) {
+		const uint8_t *h = r + at[t] - TLV_HDR;
+		if (efs_ld16(h) != TAG_NODE_TYPE + t ||
+		    efs_ld32(h + 2) != len_of[t])
+			return 0;
+	}
+	uint8_t kind = r[V_TYPE];
+	uint16_t tag = kind == EFS_DIR ? TAG_DIRENTS : TAG_CONTENT;
+	int has = room >= V_DATA && efs_ld16(r + BASE_RECORD) == tag;
+	uint64_t len = has ? efs_ld32(r + BASE_RECORD + 2) : 0;
+	if (kind < EFS_FILE || kind > EFS_SYMLINK ||
+	    (has && len > room - V_DATA))
+		return 0;
+	if (kind != EFS_DIR) {
+		uint64_t size = efs_ld64(r + V_SIZE);
+		if (!size)
+			return kind == EFS_FILE ? BASE_RECORD : 0;
+		return has && len == size ? (uint32_t)(V_DATA + len) : 0;
+	}
+	if (!has)
+		return BASE_RECORD;
+	uint8_t *d = malloc(len + 1);
+	int ok = d && !efs_bread(fs, rec + V_DATA, d, len);
+	uint64_t p = 0;
+	while (ok && p < len) {
+		ok = len - p >= 8;
+		uint32_t nl = ok ? efs_ld32(d + p) : 0;
+		uint32_t ch = ok ? efs_ld32(d + p + 4) : 0;
+		ok = ok && nl <= len - p - 8 && ch >= 1 && ch <= fs->n &&
+		     !efs_check_read_name((const char *)d + p + 8, nl);
+		p += 8 + (uint64_t)nl;
+	}
+	free(d);
+	return ok && p == len ? (uint32_t)(V_DATA + len) : 0;
+}
+
+/* A record that does not parse because its size field is wrong: said,
+ * and when the canonical layout gives the size, repair writes it (else
+ * the record is dropped as any bad one). 1 when said, 0 when the size is
+ * not the fault, or an error. */
+static int check_rec_size(struct ck *c, uint32_t ino)
+{
+	struct efs *fs = c->fs;
+	uint64_t rec;
+	uint8_t h[REC_HDR];
+	if (efs_slot_offset(fs, ino, &rec) || rec > fs->io.size - REC_HDR) {
+		error(c, "inode %1: its record lies past the end of the device",
+		      0, ino, 0);
+		return 1;
+	}
+	if (efs_bread(fs, rec, h, REC_HDR) || efs_ld32(h + REC_INODE) != ino)
+		return 0;
+	uint32_t size = efs_ld32(h + REC_SIZE);
+	uint32_t want = canonical_size(fs, ino, rec);
+	int past = size > fs->io.size - rec, fix = want && want != size;
+	if (!past && !fix)
+		return 0;
+	error(c, past ? "inode %1: its record's size (%2 bytes) runs past the "
+			"end of the device"
+		      : "inode %1: its record's size (%2 bytes) does not match "
+			"its tags",
+	      fix ? "; repair restores the size its tags give"
+		  : "; repair drops it", ino, size);
+	if (!c->repair || !fix)
+		return 1;
+	int err = efs_op_set_size(fs, ino, want);
+	if (err == EFS_ERR_INVALID) {
+		say(c, "inode %1: size not restored: another record lies in "
+		    "the bytes it gives (repair drops it)", 0, ino, 0);
+		return 1;
+	}
+	c->res->repaired += !err;
+	c->changed = 1;
+	return err ? err : 1;
+}
+
 static int check_records(struct ck *c)
 {
 	struct efs *fs = c->fs;
-	for (uint32_t ino = 1; ino <= fs->n; ino++) {
+	for (uint32_t ino = 1; ino <= c->n; ino++) {
 		struct efs_node nd;
 		int err = efs_node_get(fs, ino, &nd);
-		if (err && record_end(fs, ino) > fs->io.size) {
-			error(c, "inode %1: its record runs past the end of the "
-			      "device", 0, ino, 0);
-			continue;
+		if (err == EFS_ERR_CORRUPT) {
+			int said = check_rec_size(c, ino);
+			if (said < 0)
+				return said;
+			if (said)
+				continue;
 		}
 		if (err) {
 			error(c, "inode %1: bad record: ", efs_strerror(err),
@@ -220,7 +306,7 @@ static uint8_t *salvage(struct ck *c, uint32_t dir, const struct efs_node *d,
 		}
 		const char *name = (const char *)raw + p + 8;
 		struct efs_node cn;
-		int keep = !efs_check_read_name(name, nl) && ch >= 1 && ch <= fs->n &&
+		int keep = !efs_check_read_name(name, nl) && ch >= 1 && ch <= c->n &&
 			   ch != EFS_ROOT && ch != dir && c->refs[ch - 1] == 0 &&
 			   !efs_node_get(fs, ch, &cn);
 		for (uint32_t q = 0; keep && q < o;) {
@@ -248,10 +334,10 @@ static uint8_t *salvage(struct ck *c, uint32_t dir, const struct efs_node *d,
 static int walk_tree(struct ck *c)
 {
 	struct efs *fs = c->fs;
-	uint32_t *q = malloc((size_t)fs->n * sizeof(*q)), h = 0, t = 0;
+	uint32_t *q = malloc((size_t)c->n * sizeof(*q)), h = 0, t = 0;
 	if (!q)
 		return EFS_ERR_NO_MEMORY;
-	memset(c->refs, 0, fs->n);
+	memset(c->refs, 0, c->n);
 	q[t++] = EFS_ROOT;
 	c->refs[EFS_ROOT - 1] = 1;
 	int err = 0;
@@ -307,27 +393,75 @@ static int walk_tree(struct ck *c)
 	return err;
 }
 
+/* The directory orphans are linked into, made when the first needs it.
+ * Making it may grow the table, which the scan refuses while it counts
+ * damage: what this pass repaired is committed and scanned again first. */
+static int lost_found(struct ck *c, uint32_t *lf)
+{
+	struct efs *fs = c->fs;
+	int err = efs_lookup(fs, "/lost+found", 0, lf);
+	if (err != EFS_ERR_NOT_FOUND)
+		return err;
+	if (c->changed && fs->scan_errors) {
+		err = efs_sync(fs);
+		fs->scanned = 0;
+		if (!err)
+			err = efs_scan(fs);
+	}
+	if (!err)
+		err = efs_mkdir(fs, "/lost+found", 0700);
+	return err ? err : efs_lookup(fs, "/lost+found", 0, lf);
+}
+
+/* Links unreachable inode ino into /lost+found as "#ino". A repair that
+ * cannot be made (no space, no slot) is said and the check goes on; a
+ * device error or a change that broke off ends it. */
+static int link_orphan(struct ck *c, uint32_t ino, uint32_t *lf)
+{
+	struct efs *fs = c->fs;
+	char name[16];
+	struct efs_text nt = { name, sizeof(name), 0 };
+	efs_text_str(&nt, "#");
+	efs_text_num(&nt, ino, 10, 0);
+	int err = *lf ? 0 : lost_found(c, lf);
+	if (!err)
+		err = efs_op_link(fs, *lf, name, ino);
+	if (!err) {
+		c->res->repaired++;
+		c->changed = 1;
+		return 0;
+	}
+	if (fs->failed ||
+	    (efs_io_result(err) == err && err != EFS_ERR_NO_SPACE))
+		return err;
+	say(c, "inode %1: not linked into /lost+found: ", efs_strerror(err),
+	    ino, 0);
+	return 0;
+}
+
 /* Unreachable inodes: free placeholders are fine; anything else is
  * reported, and linked into /lost+found when repairing (only the roots of
  * unreachable subtrees: their contents come along). */
 static int check_unreachable(struct ck *c)
 {
 	struct efs *fs = c->fs;
-	uint8_t *inner = calloc(fs->n, 1);
-	uint32_t lf = 0;
+	uint32_t n = c->n, lf = 0;
+	uint8_t *inner = calloc(n, 1);
 	int err = inner ? 0 : EFS_ERR_NO_MEMORY;
-	for (uint32_t i = 0; !err && i < fs->n; i++) {
+	for (uint32_t i = 0; !err && i < n; i++) {
 		struct efs_node d;
 		struct dcache *dc;
 		if (c->refs[i] || efs_node_get(fs, i + 1, &d) ||
 		    d.kind != EFS_DIR || efs_dir_get(fs, &d, &dc))
 			continue;
 		for (uint32_t k = 0; k < dc->n; k++)
-			inner[dc->ents[k].ino - 1] = 1;
+			if (dc->ents[k].ino <= n)
+				inner[dc->ents[k].ino - 1] = 1;
 	}
-	for (uint32_t i = 0; !err && i < fs->n; i++) {
+	for (uint32_t i = 0; !err && i < n; i++) {
 		struct efs_node nd;
-		if (c->refs[i])
+		/* named, or the /lost+found this pass made in a free slot */
+		if (c->refs[i] || i + 1 == lf)
 			continue;
 		int e = efs_node_get(fs, i + 1, &nd);
 		if (!e && efs_is_placeholder(&nd)) {
@@ -343,25 +477,8 @@ static int check_unreachable(struct ck *c)
 			continue;
 		}
 		error(c, "inode %1: unreachable ", kind_name(nd.kind), i + 1, 0);
-		if (!c->repair || inner[i])
-			continue;
-		if (!lf) {
-			err = efs_lookup(fs, "/lost+found", 0, &lf);
-			if (err == EFS_ERR_NOT_FOUND) {
-				err = efs_mkdir(fs, "/lost+found", 0700);
-				if (!err)
-					err = efs_lookup(fs, "/lost+found", 0,
-							 &lf);
-			}
-		}
-		char name[16];
-		struct efs_text nt = { name, sizeof(name), 0 };
-		efs_text_str(&nt, "#");
-		efs_text_num(&nt, i + 1, 10, 0);
-		if (!err)
-			err = efs_op_link(fs, lf, name, i + 1);
-		c->res->repaired += !err;
-		c->changed = 1;
+		if (c->repair && !inner[i])
+			err = link_orphan(c, i + 1, &lf);
 	}
 	free(inner);
 	return err;
@@ -371,7 +488,14 @@ static int one_pass(struct ck *c)
 {
 	struct efs_fsck_result *r = c->res;
 	memset(r, 0, sizeof(*r));
-	r->nodes = c->fs->n;
+	if (c->n != c->fs->n) {
+		uint8_t *refs = realloc(c->refs, c->fs->n);
+		if (!refs)
+			return EFS_ERR_NO_MEMORY;
+		c->refs = refs;
+		c->n = c->fs->n;
+	}
+	r->nodes = c->n;
 	int err = check_records(c);
 	if (!err)
 		err = walk_tree(c);
@@ -415,7 +539,8 @@ int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
 	}
 	c.fs = fs;
 	check_size(&c);
-	c.refs = calloc(fs->n, 1);
+	c.n = fs->n;
+	c.refs = calloc(c.n, 1);
 	if (!c.refs) {
 		efs_unmount(fs);
 		return EFS_ERR_NO_MEMORY;
@@ -436,6 +561,9 @@ int efs_fsck(const struct efs_io *io, int repair, efs_report_fn *report,
 	}
 	res->repaired = repaired + c.pre_repaired;
 	res->errors += c.pre_errors;
+	if (err)	/* the summary alone would not say why */
+		error(&c, repair ? "repair failed: " : "fsck stopped: ",
+		      efs_strerror(err), 0, 0);
 	if (!err && fs->overlaps)
 		error(&c, "%1 records overlap another record or the journal "
 		      "(not repairable here; compact copies the readable ones)",

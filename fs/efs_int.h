@@ -22,6 +22,8 @@
 #define MAX_INODES 0xf0000000u	/* format §1.3: the kernel's bound */
 
 /* format §3: record header and tags */
+#define REC_INODE 0		/* u32 */
+#define REC_SIZE 4		/* u32, the header included */
 #define REC_HDR 8
 #define TLV_HDR 6
 #define TAG_NODE_TYPE 0x0001
@@ -59,15 +61,23 @@
  * 65 are ignored by every original reader, format §1.1). */
 #define EXT_OFF 512
 #define EXT_MAGIC "UMBRAEFS"
+#define EXT_MAGIC_LEN 8
 #define EXT_VERSION 1
+#define EXT_VER 8		/* u32 version */
 #define EXT_BS 12		/* u32 journal block size */
 #define EXT_JNL_OFF 16		/* u64 */
 #define EXT_JNL_SIZE 24		/* u64 */
 #define EXT_VOL_SIZE 32		/* u64 the volume's size; 0: unknown */
 #define EXT_CRC_AT 508
 
-/* The journal header at the start of the journal region. */
+/* The journal entry's header at the start of the journal region (format
+ * §9.2). */
 #define JNL_MAGIC "UMBRAJNL"
+#define JNL_MAGIC_LEN 8
+#define JNL_GEN 8		/* u64 generation */
+#define JNL_COUNT 16		/* u32 block count */
+#define JNL_BS 20		/* u32 block size */
+#define JNL_CRC 24		/* u32 CRC-32 of [0, JNL_CRC) and [JNL_ADDRS, end) */
 #define JNL_ADDRS 32		/* the block address list starts here */
 
 #define DEFAULT_BS 512
@@ -80,8 +90,9 @@
 #define CONTENT_MAX (0xffffffffull - V_DATA)	/* u32 lengths */
 #define COPY_CHUNK (1u << 20)	/* bytes per request when copying */
 
-/* Internal only: a change found it had to make room first (efs_plan) and
- * must be started again; never returned by the API. */
+/* Internal only: a change must run again (efs_again), because its plan
+ * found no room (room is made first) or the table grew; never returned by
+ * the API. */
 #define EFS_ERR_AGAIN (-100)
 
 /* Bytes of gap before a record at abs that put its data value on a page
@@ -165,6 +176,8 @@ struct efs_need {
 	uint64_t len;
 	uint64_t at;
 	int align;
+	uint32_t ino;	/* the record it is for, when it rewrites or grows one
+			 * (0: a new record) */
 };
 
 /* Space set aside for the change being made. */
@@ -183,7 +196,9 @@ struct efs {
 
 	int has_ext;
 	uint64_t jnl_off, jnl_size;
-	uint64_t gen;
+	uint64_t gen;			/* generation of the last committed
+					 * journal entry; the open transaction
+					 * is gen + 1 */
 
 	/* What mount found wrong and worked around by mounting read-only
 	 * (efs_notice); DAMAGE_* bits. */
@@ -211,15 +226,27 @@ struct efs {
 	uint64_t *cap;			/* end of the space each record owns */
 	/* Bytes of a record at or past safe[i] are live in no committed
 	 * state, so they may be written directly; valid while
-	 * safe_gen[i] == gen (else: the record's end). */
+	 * safe_gen[i] == gen + 1, the open transaction (else: the record's
+	 * committed end, efs_safe). */
 	uint64_t *safe, *safe_gen;
 	struct efs_extents freemap;	/* usable now */
 	struct efs_extents pending;	/* usable after the next commit */
 	struct efs_resv resv[MAX_RESV];	/* for the change being made */
 	int nresv;
-	uint64_t keep;			/* free bytes only deletes may use */
-	int use_keep;			/* the change being made frees space */
+	uint64_t keep;			/* free bytes kept back for the changes
+					 * that free space */
+	int spend_keep;			/* the change being made may take them
+					 * (it frees space: a delete, a move) */
 	uint64_t lost;			/* free bytes forgotten (no memory) */
+	/* What the change being made found no place for (efs_plan), for
+	 * the steps that make room before it runs again (efs_again). */
+	struct efs_room {
+		int wanted;		/* efs_plan failed: need had no place */
+		struct efs_need need;
+		uint64_t keep;		/* free bytes the change had to leave */
+		int aligned;		/* a need asked for aligned content */
+		int unaligned;		/* this operation drops that wish */
+	} room;
 	uint32_t nfree, free_hint;
 
 	struct efs_node ncache[NCACHE_SLOTS];
@@ -255,6 +282,12 @@ void efs_text_num(struct efs_text *t, uint64_t v, unsigned base,
 		  unsigned width);
 /* A callback's return value as the error it stands for (struct efs_io). */
 int efs_io_result(int rc);
+/* Records damage mount works around: the sentence goes to the notice,
+ * and the volume becomes read-only. */
+void efs_damaged(struct efs *fs, int kind, const char *sentence);
+/* umbra's extension sector (format §9.1): 512 bytes at x. */
+void efs_ext_encode(uint8_t *x, uint32_t bs, uint64_t jnl_off,
+		    uint64_t jnl_size, uint64_t vol_size);
 
 /* efs_cache.c: every byte goes through here. */
 int efs_cache_init(struct efs *fs);
@@ -276,28 +309,45 @@ int efs_patch64(struct efs *fs, uint64_t off, uint64_t v);
 /* A write to space no committed state refers to (new record versions,
  * growth into a record's slack): written now, not journaled. */
 int efs_direct(struct efs *fs, uint64_t off, const void *buf, size_t len);
-/* Makes room for a change that dirties at most `blocks` more blocks,
- * committing the pending ones first if the journal would overflow. */
-int efs_reserve(struct efs *fs, uint32_t blocks);
 /* Blocks a patch of len bytes at off may dirty. */
 uint32_t efs_blocks_of(struct efs *fs, uint64_t off, size_t len);
-int efs_commit(struct efs *fs);
+/* Steps 1-4 of a commit (fs/README.md, "Transactions"): the journal
+ * entry of the dirty blocks, the commit point, the blocks in place. The
+ * space accounting of step 5 is efs_commit's. */
+int efs_cache_commit(struct efs *fs);
+/* The storage's gate (efs_io.gate): 0, or why a change may not begin. */
+int efs_gate(struct efs *fs);
+/* A change or commit broke off after writing with err: no more writes
+ * until the next mount, and every later change returns the first such
+ * cause as it was (a timeout stays a timeout). Returns err. */
+int efs_stop(struct efs *fs, int err);
 /* Flushes, zeroes the journal entry's header and flushes again: no
- * entry is live, its blocks are durable in place. */
+ * entry is live, its blocks (and every direct write) are durable. */
 int efs_clear_entry(struct efs *fs);
 /* How many blocks one journal entry of size bytes holds (format §9.2). */
 uint32_t efs_journal_capacity(uint64_t size, uint32_t bs);
-/* Mount: replays a committed journal entry (in memory when read-only).
- * Sets *replayed. */
+/* Mount: lays a committed journal entry over the device in the cache
+ * (dirty blocks, nothing written yet); sets *replayed when there was one.
+ * An entry with invalid addresses is left alone (efs_damaged). */
 int efs_replay(struct efs *fs, int *replayed);
+/* Writes the laid-over blocks in place and flushes, once mount has found
+ * that they leave a mountable volume (nothing when read-only). */
+int efs_replay_apply(struct efs *fs);
+/* Forgets the laid-over entry, whose state mount could not open (why):
+ * the volume is mounted read-only as the device has it, with a notice. */
+int efs_replay_refuse(struct efs *fs, int why);
 
 /* efs_node.c */
 /* Loads and validates inode ino's record (cached). */
 int efs_node_get(struct efs *fs, uint32_t ino, struct efs_node *nd);
 void efs_node_forget(struct efs *fs, uint32_t ino);
+/* Drops cached views of ino (node and entries). */
+void efs_forget(struct efs *fs, uint32_t ino);
 /* Absolute offset of slot ino's record per the (in-memory) table. */
 int efs_slot_offset(struct efs *fs, uint32_t ino, uint64_t *off);
 void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs);
+/* Points slot ino at abs, in memory and through the journal. */
+int efs_patch_slot(struct efs *fs, uint32_t ino, uint64_t abs);
 /* Whether slot ino's table entry names inode ino (format §2.2: the
  * strict loader takes the node number from there). */
 int efs_entry_ok(struct efs *fs, uint32_t ino);
@@ -329,20 +379,9 @@ void efs_dir_attach(struct efs *fs, struct dcache *dc, int ok,
 void efs_placeholder(uint32_t ino, uint8_t *out);
 int efs_is_placeholder(const struct efs_node *nd);
 
-/* efs_mount.c */
-/* Resolves path to its parent directory and final name. */
-int efs_resolve_parent(struct efs *fs, const char *path, uint32_t *parent,
-		       const char **name, size_t *name_len);
-int efs_parse_header(const uint8_t *hdr, uint64_t dev_size, uint32_t *n,
-		     uint32_t *width, uint64_t *table_off);
-/* Records damage mount works around: the sentence goes to the notice,
- * and the volume becomes read-only. */
-void efs_damaged(struct efs *fs, int kind, const char *sentence);
-/* umbra's extension sector (format §9.1): 512 bytes at x. */
-void efs_ext_encode(uint8_t *x, uint32_t bs, uint64_t jnl_off,
-		    uint64_t jnl_size, uint64_t vol_size);
-
-/* efs_free.c */
+/* efs_free.c: the sets of space (free, pending, reserved). */
+/* The end of the usable node area (rel offsets are u32). */
+uint64_t efs_area_limit(struct efs *fs);
 /* Forgets all free space (a scan rebuilds it) and sets the delete
  * reserve. */
 void efs_free_reset(struct efs *fs);
@@ -354,14 +393,14 @@ void efs_free_later(struct efs *fs, uint64_t s, uint64_t e);
 /* The open transaction committed: pending space becomes free. */
 void efs_free_committed(struct efs *fs);
 /* Sets aside every piece of space a change will need, before it writes
- * anything; commits earlier changes and takes unused slack back when that
- * makes room. 0, or NO_SPACE with nothing set aside. */
+ * anything. 0, or NO_SPACE with nothing set aside and fs->room saying
+ * what found no place (for the steps that make room: efs_again). */
 int efs_plan(struct efs *fs, const struct efs_need *needs, int n);
 /* Returns what the change did not use. */
 void efs_plan_end(struct efs *fs);
-/* len bytes for a new record, from the change's reservations or else the
- * free map; *off is where the record starts. */
-int efs_alloc(struct efs *fs, uint64_t len, int align, uint64_t *off);
+/* Claims len bytes for a new record, from the change's reservations or
+ * else the free map; *off is where the record starts. */
+int efs_claim(struct efs *fs, uint64_t len, int align, uint64_t *off);
 /* Takes up to want bytes of free space starting exactly at end (a record
  * growing in place); returns how many. */
 uint64_t efs_extend(struct efs *fs, uint64_t end, uint64_t want);
@@ -376,35 +415,14 @@ int efs_take(struct efs *fs, uint64_t s, uint64_t e);
  * allocations go elsewhere); efs_unhold gives them back. */
 int efs_hold(struct efs *fs, uint64_t s, uint64_t e, struct efs_extents *held);
 void efs_unhold(struct efs *fs, struct efs_extents *held);
-/* Gives the slack of every record the open transaction has not touched
- * back to the free map; nonzero when that freed something. */
-int efs_reclaim_slack(struct efs *fs);
 
-/* efs_table.c */
-/* Adds want slots to the table (0: as many again, at least 64) while
- * mounted; see the file. NO_INODES when none can be added, NO_SPACE. */
-int efs_grow_table(struct efs *fs, uint32_t want);
-
-/* efs_compact.c */
-/* Copies record ino to dst (free space already taken) and points its
- * slot there; its old space is free once this commits. */
-int efs_move(struct efs *fs, uint32_t ino, uint64_t dst);
-/* Moves every record that has bytes in [lo, hi) to free space outside it
- * and commits; [lo, hi) is then free. */
-int efs_evacuate(struct efs *fs, uint64_t lo, uint64_t hi);
-/* Moves records out of the cheapest window of len bytes so that it
- * becomes one free piece (committed). 0, or NO_SPACE when no window can
- * be emptied. */
-int efs_make_room(struct efs *fs, uint64_t len);
-
-/* efs_alloc.c */
+/* efs_alloc.c: writing prepared (the scan, slots, a record's space, the
+ * journal's place) and the transaction around a change. */
 int efs_prepare_write(struct efs *fs);
 /* Makes [off, off+size) (taken from free space) the journal: flushes
  * what is pending, zeroes and flushes its first block, then writes and
  * flushes umbra's sector naming it (one sector: atomic). */
 int efs_set_journal(struct efs *fs, uint64_t off, uint64_t size);
-/* The end of the usable node area (rel offsets are u32). */
-uint64_t efs_area_limit(struct efs *fs);
 int efs_alloc_slot(struct efs *fs, uint32_t *ino);
 /* Grows record ino's space to end bytes if it can (its slack, or the
  * free space right after it, with as much again for later growth when
@@ -415,20 +433,59 @@ int efs_scan(struct efs *fs);
 /* The first byte of record ino that may be written directly. */
 uint64_t efs_safe(struct efs *fs, uint32_t ino, const struct efs_node *nd);
 void efs_set_safe(struct efs *fs, uint32_t ino, uint64_t from);
-
-/* efs_write.c: the steps every change is made of. */
+/* Gives the slack of every record the open transaction has not touched
+ * back to the free map; nonzero when that freed something. */
+int efs_reclaim_slack(struct efs *fs);
+/* Makes room in the journal for a change that dirties at most `blocks`
+ * more blocks, committing the open transaction first if it would
+ * overflow. */
+int efs_reserve(struct efs *fs, uint32_t blocks);
+/* Commits the open transaction (efs_cache_commit), then what it freed
+ * becomes free (step 5). */
+int efs_commit(struct efs *fs);
 /* Starts a change: prepares writing, room in the journal. */
 int efs_wbegin(struct efs *fs);
 /* efs_wbegin, then node ino. */
 int efs_wbegin_node(struct efs *fs, uint32_t ino, struct efs_node *nd);
 /* Ends a change: returns unused space; an error after writing began
- * (wrote) stops all writes. Returns err. */
+ * (wrote) stops all writes (efs_stop). Returns err. */
 int efs_wfinish(struct efs *fs, int err, int wrote);
-/* efs_plan, dropping page alignment of content before giving up. */
+
+/* efs_compact.c: moving records (compaction, one window). */
+/* Copies record ino to dst (free space already taken) and points its
+ * slot there; its old space is free once this commits. */
+int efs_move(struct efs *fs, uint32_t ino, uint64_t dst);
+/* Moves every record that has bytes in [lo, hi) to free space outside it
+ * and commits; [lo, hi) is then free. */
+int efs_evacuate(struct efs *fs, uint64_t lo, uint64_t hi);
+/* Gathers one free piece for a need that found no place, keep bytes
+ * left free: empties the cheapest window that can hold it (committed);
+ * the record the need is for may lie in the window (it then grows in
+ * place, or moves to the window's start first). 0, or NO_SPACE when no
+ * window can be emptied. */
+int efs_gather(struct efs *fs, const struct efs_need *need, uint64_t keep);
+
+/* efs_table.c */
+/* Adds want slots to the table (0: as many again, at least 64) while
+ * mounted; see the file. NO_INODES when none can be added, NO_SPACE. */
+int efs_grow_table(struct efs *fs, uint32_t want);
+
+/* efs_mount.c */
+/* Resolves path to its parent directory and final name. */
+int efs_resolve_parent(struct efs *fs, const char *path, uint32_t *parent,
+		       const char **name, size_t *name_len);
+int efs_parse_header(const uint8_t *hdr, uint64_t dev_size, uint32_t *n,
+		     uint32_t *width, uint64_t *table_off);
+
+/* efs_write.c: the steps every change is made of, and the one place a
+ * change runs again (after making room). */
+/* efs_plan, with page alignment of content dropped once room-making has
+ * given up on it; AGAIN when room must be made first (efs_again). */
 int efs_wplan(struct efs *fs, struct efs_need *needs, int n);
-/* Whether a change that returned *err must run again (EFS_ERR_AGAIN, a
- * few times at most; then NO_SPACE). */
-int efs_again(int *err, int *tries);
+/* Whether a change that returned *err must run again: on AGAIN, after
+ * the next step that makes room when its plan found none (a few times
+ * at most; then NO_SPACE, or that step's error, in *err). */
+int efs_again(struct efs *fs, int *err, int *tries);
 /* Writes [off, off+len) of a record whose safe mark is `safe`: patched
  * below it, direct from it. */
 int efs_put(struct efs *fs, uint64_t safe, uint64_t off, const void *buf,
@@ -443,9 +500,6 @@ struct efs_need efs_grow_need(struct efs *fs, uint32_t ino, uint64_t end);
 /* The space a new version of nd with len bytes of data needs. */
 struct efs_need efs_move_need(const struct efs_node *nd, uint64_t len);
 uint64_t efs_record_bytes(uint64_t len);
-int efs_patch_slot(struct efs *fs, uint32_t ino, uint64_t abs);
-/* Drops cached views of ino (node and entries). */
-void efs_forget(struct efs *fs, uint32_t ino);
 /* New lengths, times and the data tag of a canonical record, in place. */
 int efs_set_header(struct efs *fs, const struct efs_node *nd, uint64_t len,
 		   uint64_t now);
@@ -477,6 +531,9 @@ int efs_op_clear_slot(struct efs *fs, uint32_t ino);
 int efs_op_fix_entry(struct efs *fs, uint32_t ino);
 /* Writes a canonical version of ino's record (all base tags). */
 int efs_op_rewrite(struct efs *fs, uint32_t ino);
+/* Writes size into ino's record header, taking the free bytes it then
+ * covers (INVALID when they are not free). */
+int efs_op_set_size(struct efs *fs, uint32_t ino, uint32_t size);
 /* Adds an entry name -> child to dir. */
 int efs_op_link(struct efs *fs, uint32_t dir, const char *name,
 		uint32_t child);

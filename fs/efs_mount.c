@@ -35,30 +35,6 @@ int efs_parse_header(const uint8_t *h, uint64_t dev_size, uint32_t *n,
 	return 0;
 }
 
-void efs_ext_encode(uint8_t *x, uint32_t bs, uint64_t jnl_off,
-		    uint64_t jnl_size, uint64_t vol_size)
-{
-	memset(x, 0, 512);
-	memcpy(x, EXT_MAGIC, 8);
-	efs_st32(x + 8, EXT_VERSION);
-	efs_st32(x + EXT_BS, bs);
-	efs_st64(x + EXT_JNL_OFF, jnl_off);
-	efs_st64(x + EXT_JNL_SIZE, jnl_size);
-	efs_st64(x + EXT_VOL_SIZE, vol_size);
-	efs_st32(x + EXT_CRC_AT, efs_crc32(0, x, EXT_CRC_AT));
-}
-
-void efs_damaged(struct efs *fs, int kind, const char *sentence)
-{
-	struct efs_text t = { fs->notice, sizeof(fs->notice),
-			      strlen(fs->notice) };
-	if (t.len)
-		efs_text_str(&t, "; ");
-	efs_text_str(&t, sentence);
-	fs->damage |= kind;
-	fs->io.read_only = 1;
-}
-
 const char *efs_notice(struct efs *fs)
 {
 	return fs->notice;
@@ -69,7 +45,7 @@ static const char *ext_fault(struct efs *fs, const uint8_t *x)
 {
 	uint32_t bs = efs_ld32(x + EXT_BS);
 	uint64_t off = efs_ld64(x + EXT_JNL_OFF), size = efs_ld64(x + EXT_JNL_SIZE);
-	if (efs_ld32(x + 8) != EXT_VERSION)
+	if (efs_ld32(x + EXT_VER) != EXT_VERSION)
 		return "an unknown version";
 	if ((bs != 512 && bs != 4096) || off % bs ||
 	    size < MIN_JOURNAL_BLOCKS * (uint64_t)bs)
@@ -88,7 +64,7 @@ static void load_ext(struct efs *fs, const uint8_t *h)
 {
 	const uint8_t *x = h + EXT_OFF;
 	const char *why = 0;
-	if (fs->table_off < EXT_OFF + 512 || memcmp(x, EXT_MAGIC, 8))
+	if (fs->table_off < EXT_OFF + 512 || memcmp(x, EXT_MAGIC, EXT_MAGIC_LEN))
 		return;
 	if (efs_crc32(0, x, EXT_CRC_AT) != efs_ld32(x + EXT_CRC_AT))
 		why = "a bad CRC";
@@ -135,6 +111,39 @@ static void fs_free(struct efs *fs)
 	free(fs);
 }
 
+/* The header, the table and the root, as the cache shows them (with a
+ * replayed journal entry laid over the device): what mounting needs. The
+ * header is read again when an entry may have changed it. */
+static int open_volume(struct efs *fs, uint8_t *h, size_t hl, int again)
+{
+	struct efs_node root;
+	int err = again ? efs_bread(fs, 0, h, hl) : 0;
+	if (!err)
+		err = efs_parse_header(h, fs->io.size, &fs->n, &fs->width,
+				       &fs->table_off);
+	if (err)
+		return err;
+	fs->area_off = fs->table_off + (uint64_t)fs->n * fs->width;
+	free(fs->table);
+	fs->table = malloc((size_t)fs->n * fs->width);
+	if (!fs->table)
+		return EFS_ERR_NO_MEMORY;
+	err = efs_dread(fs, fs->table_off, fs->table,
+			(size_t)fs->n * fs->width);
+	if (!err)
+		err = efs_node_get(fs, EFS_ROOT, &root);
+	if (!err && root.kind != EFS_DIR)
+		err = EFS_ERR_CORRUPT;
+	return err;
+}
+
+/* Errors that say the bytes are no volume (not that the device failed). */
+static int unmountable(int err)
+{
+	return err == EFS_ERR_CORRUPT || err == EFS_ERR_NOT_EFS ||
+	       err == EFS_ERR_VERSION || err == EFS_ERR_TOO_BIG;
+}
+
 int efs_mount(const struct efs_io *io, struct efs **out)
 {
 	uint8_t h[1024];
@@ -160,33 +169,23 @@ int efs_mount(const struct efs_io *io, struct efs **out)
 	fs->max_dirty = fs->has_ext ? efs_journal_capacity(fs->jnl_size, fs->bs)
 				    : 0;
 	err = efs_cache_init(fs);
-	if (err)
-		goto fail;
-	int replayed;
-	err = efs_replay(fs, &replayed);
-	/* A replayed entry may have changed the header (table growth): read
-	 * it again, through the cache (a read-only mount replays there). */
-	if (!err && replayed)
-		err = efs_bread(fs, 0, h, hl);
-	if (!err && replayed)
-		err = efs_parse_header(h, io->size, &fs->n, &fs->width,
-				       &fs->table_off);
-	if (err)
-		goto fail;
-	fs->area_off = fs->table_off + (uint64_t)fs->n * fs->width;
-	fs->table = malloc((size_t)fs->n * fs->width);
-	if (!fs->table) {
-		err = EFS_ERR_NO_MEMORY;
-		goto fail;
+	int replayed = 0;
+	if (!err)
+		err = efs_replay(fs, &replayed);
+	if (!err)
+		err = open_volume(fs, h, hl, replayed);
+	/* A committed entry is written in place only once the state it
+	 * makes opens (a replay of table growth changes the header): one
+	 * that would leave no volume is never written (fs/README.md, "What
+	 * mount works around"). */
+	if (replayed && unmountable(err)) {
+		memset(fs->ncache, 0, sizeof(fs->ncache));
+		err = efs_replay_refuse(fs, err);
+		if (!err)
+			err = open_volume(fs, h, hl, 1);
+	} else if (!err && replayed) {
+		err = efs_replay_apply(fs);
 	}
-	err = efs_dread(fs, fs->table_off, fs->table,
-			(size_t)fs->n * fs->width);
-	if (err)
-		goto fail;
-	struct efs_node root;
-	err = efs_node_get(fs, EFS_ROOT, &root);
-	if (!err && root.kind != EFS_DIR)
-		err = EFS_ERR_CORRUPT;
 	if (err)
 		goto fail;
 	*out = fs;

@@ -1,7 +1,8 @@
 /* Changes to names: directory entries, create (files, directories,
  * symlinks), remove, rename, and the small steps fsck's repairs take.
  * Each change runs as efs_write.c describes: begin, plan the space, write,
- * finish; it starts again when planning had to make room. */
+ * finish; it runs again (efs_again) after room was made or the table
+ * grew. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,7 @@ static struct efs_need remove_need(struct efs *fs, const struct efs_node *d,
 {
 	uint64_t at = d->rec + V_DATA + e->pos, el = 8 + e->name_len;
 	if (in_place(fs, d, at, d->data_len - e->pos - el, d->rec + d->rec_size))
-		return (struct efs_need){ 0, 0, ALIGN_NONE };
+		return (struct efs_need){ 0, 0, ALIGN_NONE, 0 };
 	return efs_move_need(d, d->data_len - el);
 }
 
@@ -107,7 +108,7 @@ static int new_placeholder(struct efs *fs, uint32_t ino)
 {
 	uint8_t ph[BASE_RECORD];
 	uint64_t off;
-	int err = efs_alloc(fs, BASE_RECORD, ALIGN_NONE, &off);
+	int err = efs_claim(fs, BASE_RECORD, ALIGN_NONE, &off);
 	if (err)
 		return err;
 	efs_placeholder(ino, ph);
@@ -127,8 +128,8 @@ static struct efs_need free_need(struct efs *fs, uint32_t ino)
 {
 	struct efs_node nd;
 	if (!efs_node_get(fs, ino, &nd) && nd.rec_size < BASE_RECORD)
-		return (struct efs_need){ BASE_RECORD, 0, ALIGN_NONE };
-	return (struct efs_need){ 0, 0, ALIGN_NONE };
+		return (struct efs_need){ BASE_RECORD, 0, ALIGN_NONE, 0 };
+	return (struct efs_need){ 0, 0, ALIGN_NONE, 0 };
 }
 
 /* Turns slot ino into a free placeholder, in its record's place; the rest
@@ -222,7 +223,7 @@ static int make_node(struct efs *fs, const char *path, uint8_t kind,
 		return err ? err : EFS_ERR_AGAIN;
 	}
 	uint64_t size = efs_record_bytes(tl), now = efs_now(fs), off;
-	struct efs_need needs[2] = { { size, 0, ALIGN_NONE },
+	struct efs_need needs[2] = { { size, 0, ALIGN_NONE, 0 },
 				     add_need(fs, &p, nl) };
 	err = efs_wplan(fs, needs, 2);
 	if (!err)
@@ -237,7 +238,7 @@ static int make_node(struct efs *fs, const char *path, uint8_t kind,
 		.rec_size = (uint32_t)size, .data_len = (uint32_t)tl,
 	};
 	uint8_t hdr[V_DATA];
-	err = efs_alloc(fs, size, ALIGN_NONE, &off);
+	err = efs_claim(fs, size, ALIGN_NONE, &off);
 	uint64_t slack = err ? 0 : efs_extend(fs, off + size, RECORD_SLACK_MIN);
 	if (!err)
 		err = efs_direct(fs, off, hdr, efs_node_encode(&n, hdr));
@@ -263,7 +264,7 @@ static int make(struct efs *fs, const char *path, uint8_t kind,
 	int err, tries = 0;
 	do
 		err = make_node(fs, path, kind, mode, target, out);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -311,7 +312,7 @@ static int remove_node(struct efs *fs, const char *path, int want_dir)
 	if (want_dir && c.data_len)
 		return EFS_ERR_NOT_EMPTY;
 	/* A delete may use the reserve: a full volume can be emptied. */
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	struct efs_need needs[2] = { remove_need(fs, &p, &e),
 				     free_need(fs, e.ino) };
 	err = efs_wplan(fs, needs, 2);
@@ -328,7 +329,7 @@ static int remove_path(struct efs *fs, const char *path, int want_dir)
 	int err, tries = 0;
 	do
 		err = remove_node(fs, path, want_dir);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -447,7 +448,7 @@ static int rename_once(struct efs *fs, const char *from, const char *to)
 		remove_need(fs, &d1, &e1),
 		replace ? free_need(fs, e2.ino) : add_need(fs, &d2, l2),
 		p1 == p2 ? efs_move_need(&d1, d1.data_len + 8 + l2)
-			 : (struct efs_need){ 0, 0, ALIGN_NONE },
+			 : (struct efs_need){ 0, 0, ALIGN_NONE, 0 },
 	};
 	err = efs_wplan(fs, needs, 3);
 	if (err)
@@ -472,7 +473,7 @@ int efs_rename(struct efs *fs, const char *from, const char *to)
 	int err, tries = 0;
 	do
 		err = rename_once(fs, from, to);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -485,7 +486,7 @@ static int set_entries_once(struct efs *fs, uint32_t dir, const uint8_t *ents,
 	int err = efs_wbegin_node(fs, dir, &d);
 	if (err)
 		return err;
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	struct efs_seg s = { SEG_BUF, 0, ents, len };
 	int wrote;
 	d.mtime = d.ctime = efs_now(fs);
@@ -499,7 +500,7 @@ int efs_op_set_entries(struct efs *fs, uint32_t dir, const uint8_t *ents,
 	int err, tries = 0;
 	do
 		err = set_entries_once(fs, dir, ents, len);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -508,8 +509,8 @@ static int clear_slot_once(struct efs *fs, uint32_t ino)
 	int err = efs_wbegin(fs);
 	if (err)
 		return err;
-	fs->use_keep = 1;
-	struct efs_need need = { BASE_RECORD, 0, ALIGN_NONE };
+	fs->spend_keep = 1;
+	struct efs_need need = { BASE_RECORD, 0, ALIGN_NONE, 0 };
 	err = efs_wplan(fs, &need, 1);
 	if (err)
 		return efs_wfinish(fs, err, 0);
@@ -529,7 +530,7 @@ int efs_op_clear_slot(struct efs *fs, uint32_t ino)
 	int err, tries = 0;
 	do
 		err = clear_slot_once(fs, ino);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -550,7 +551,7 @@ static int rewrite_once(struct efs *fs, uint32_t ino)
 	int err = efs_wbegin_node(fs, ino, &nd);
 	if (err)
 		return err;
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	struct efs_seg s = { SEG_OLD, 0, 0, nd.data_len };
 	int wrote;
 	err = efs_rewrite(fs, &nd, &s, 1, &wrote);
@@ -562,8 +563,32 @@ int efs_op_rewrite(struct efs *fs, uint32_t ino)
 	int err, tries = 0;
 	do
 		err = rewrite_once(fs, ino);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
+}
+
+int efs_op_set_size(struct efs *fs, uint32_t ino, uint32_t size)
+{
+	uint64_t rec;
+	int err = efs_wbegin(fs);
+	if (!err)
+		err = efs_slot_offset(fs, ino, &rec);
+	if (err)
+		return err;
+	/* The scan gave the record what its old size covered (bad_extent):
+	 * the rest must be free, or another record lies there. */
+	uint64_t *cap = &fs->cap[ino - 1];
+	if (rec + size > *cap) {
+		err = efs_take(fs, *cap, rec + size);
+		if (err)
+			return efs_wfinish(fs, err, 0);
+		*cap = rec + size;
+	}
+	err = efs_patch32(fs, rec + REC_SIZE, size);
+	if (!err)
+		fs->state[ino - 1] = SLOT_LIVE;
+	efs_forget(fs, ino);
+	return efs_wfinish(fs, err, 1);
 }
 
 static int link_once(struct efs *fs, uint32_t dir, const char *name,
@@ -574,7 +599,7 @@ static int link_once(struct efs *fs, uint32_t dir, const char *name,
 	int err = efs_wbegin_node(fs, dir, &d);
 	if (err)
 		return err;
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	struct efs_need need = add_need(fs, &d, nl);
 	err = efs_wplan(fs, &need, 1);
 	if (err)
@@ -589,6 +614,6 @@ int efs_op_link(struct efs *fs, uint32_t dir, const char *name,
 	int err, tries = 0;
 	do
 		err = link_once(fs, dir, name, child);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }

@@ -42,6 +42,19 @@ void efs_slot_set(struct efs *fs, uint32_t ino, uint64_t abs)
 	efs_table_entry(e, fs->width, ino, abs - fs->area_off);
 }
 
+int efs_patch_slot(struct efs *fs, uint32_t ino, uint64_t abs)
+{
+	uint64_t at = (uint64_t)(ino - 1) * fs->width;
+	efs_slot_set(fs, ino, abs);
+	return efs_patch(fs, fs->table_off + at, fs->table + at, fs->width);
+}
+
+void efs_forget(struct efs *fs, uint32_t ino)
+{
+	efs_node_forget(fs, ino);
+	efs_dir_forget(fs, ino);
+}
+
 #define WINDOW 256	/* a record's first bytes, read at once */
 
 struct parse {
@@ -156,8 +169,8 @@ static int parse_record(struct efs *fs, uint32_t ino, struct efs_node *nd)
 	p->win_len = fs->io.size - rec < WINDOW ? (uint32_t)(fs->io.size - rec)
 						: WINDOW;
 	err = efs_bread(fs, rec, p->win, p->win_len);
-	uint32_t rec_size = efs_ld32(p->win + 4);
-	if (!err && (efs_ld32(p->win) != ino || rec_size < REC_HDR ||
+	uint32_t rec_size = efs_ld32(p->win + REC_SIZE);
+	if (!err && (efs_ld32(p->win + REC_INODE) != ino || rec_size < REC_HDR ||
 		     rec_size > fs->io.size - rec))
 		err = EFS_ERR_CORRUPT;
 	if (err)
@@ -251,8 +264,8 @@ static uint8_t *tlv(uint8_t *p, uint16_t tag, uint32_t len)
 size_t efs_node_encode(const struct efs_node *nd, uint8_t *out)
 {
 	uint8_t *p = out;
-	efs_st32(p, nd->ino);
-	efs_st32(p + 4, nd->rec_size);
+	efs_st32(p + REC_INODE, nd->ino);
+	efs_st32(p + REC_SIZE, nd->rec_size);
 	p += REC_HDR;
 	p = tlv(p, TAG_NODE_TYPE, 1);
 	*p++ = nd->kind;

@@ -31,11 +31,9 @@ static uint64_t journal_for(struct efs *fs, uint32_t blocks)
 static int move_journal(struct efs *fs, uint64_t size)
 {
 	uint64_t off, old = fs->jnl_off, old_end = fs->jnl_off + fs->jnl_size;
-	int err = efs_alloc(fs, size, ALIGN_BLOCK, &off);
+	int err = efs_claim(fs, size, ALIGN_BLOCK, &off);
 	if (!err)
-		err = efs_set_journal(fs, off, size);
-	if (err && err != EFS_ERR_NO_SPACE)
-		fs->failed = efs_io_result(err);
+		err = efs_stop(fs, efs_set_journal(fs, off, size));
 	return err ? err : efs_free_add(fs, old, old_end);
 }
 
@@ -69,7 +67,7 @@ static int placeholders(struct efs *fs, uint32_t n, uint32_t k, uint64_t *ph)
 	uint32_t i = 0;
 	int err = 0;
 	for (; i < k && !err; i++) {
-		err = efs_alloc(fs, BASE_RECORD, ALIGN_NONE, &ph[i]);
+		err = efs_claim(fs, BASE_RECORD, ALIGN_NONE, &ph[i]);
 		if (err)
 			break;
 		efs_placeholder(n + 1 + i, rec);
@@ -120,8 +118,7 @@ static int switch_table(struct efs *fs, uint32_t k, const uint64_t *ph,
 		err = efs_commit(fs);
 	if (err) {
 		free(t);
-		fs->failed = fs->failed ? fs->failed : efs_io_result(err);
-		return err;
+		return efs_stop(fs, err);
 	}
 	free(fs->table);
 	fs->table = t;
@@ -155,7 +152,7 @@ int efs_grow_table(struct efs *fs, uint32_t want)
 	int err = efs_commit(fs);
 	if (err)
 		return err;
-	fs->use_keep = 1;
+	fs->spend_keep = 1;
 	uint64_t lo = fs->area_off;
 	uint64_t hi = fs->table_off + (uint64_t)(fs->n + k) * fs->width;
 	uint32_t blocks = efs_blocks_of(fs, fs->table_off, hi - fs->table_off) + 1;
@@ -177,7 +174,7 @@ int efs_grow_table(struct efs *fs, uint32_t want)
 	else
 		free(held.v);	/* those bytes are table now */
 	free(ph);
-	fs->use_keep = 0;
+	fs->spend_keep = 0;
 	return err;
 }
 

@@ -1,4 +1,5 @@
-/* Little-endian accessors, CRC-32, name checks, error strings. */
+/* Little-endian accessors, CRC-32, name checks, text, error strings,
+ * umbra's sector, and the notice of what mount worked around. */
 #include <string.h>
 
 #include "efs_int.h"
@@ -236,6 +237,7 @@ const char *efs_strerror(int err)
 	case EFS_ERR_NO_MEMORY: return "out of memory";
 	case EFS_ERR_READ_ONLY: return "read-only";
 	case EFS_ERR_LOOP: return "too many levels of symbolic links";
+	case EFS_ERR_FROZEN: return "the volume is frozen";
 	case EFS_ERR_INVALID: return "invalid argument";
 	case EFS_ERR_NOT_EFS: return "not an EclipseFS volume";
 	case EFS_ERR_VERSION: return "unsupported EclipseFS version";
@@ -244,4 +246,28 @@ const char *efs_strerror(int err)
 	case EFS_ERR_DEVICE: return "the device failed";
 	default: return "unknown error";
 	}
+}
+
+void efs_ext_encode(uint8_t *x, uint32_t bs, uint64_t jnl_off,
+		    uint64_t jnl_size, uint64_t vol_size)
+{
+	memset(x, 0, 512);
+	memcpy(x, EXT_MAGIC, EXT_MAGIC_LEN);
+	efs_st32(x + EXT_VER, EXT_VERSION);
+	efs_st32(x + EXT_BS, bs);
+	efs_st64(x + EXT_JNL_OFF, jnl_off);
+	efs_st64(x + EXT_JNL_SIZE, jnl_size);
+	efs_st64(x + EXT_VOL_SIZE, vol_size);
+	efs_st32(x + EXT_CRC_AT, efs_crc32(0, x, EXT_CRC_AT));
+}
+
+void efs_damaged(struct efs *fs, int kind, const char *sentence)
+{
+	struct efs_text t = { fs->notice, sizeof(fs->notice),
+			      strlen(fs->notice) };
+	if (t.len)
+		efs_text_str(&t, "; ");
+	efs_text_str(&t, sentence);
+	fs->damage |= kind;
+	fs->io.read_only = 1;
 }

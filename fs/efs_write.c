@@ -1,7 +1,8 @@
-/* Changing records: the steps every change is made of (begin, plan,
- * write, finish), relocation, file content, attributes, sync. Changes to
- * names (create, remove, rename) are in efs_names.c. See fs/README.md for
- * the scheme.
+/* Changing records: the steps every change is made of (plan, write, and
+ * running again after room was made: efs_again, the one place that
+ * retries), relocation, file content, attributes, sync. A change begins
+ * and finishes in efs_alloc.c. Changes to names (create, remove, rename)
+ * are in efs_names.c. See fs/README.md for the scheme.
  *
  * Every change is planned before anything is written: the space it will
  * need is set aside first (efs_plan), so "no space" leaves nothing behind.
@@ -16,54 +17,54 @@
 
 #define REALIGN_MAX (64u << 10)	/* bytes of content worth moving */
 
-
-int efs_wbegin(struct efs *fs)
+/* The steps that make room (fs/README.md, "Free space"), cheapest
+ * first: commit the open transaction (what it freed becomes free), give
+ * unused slack back, empty a window for what was missing. Each changes
+ * what the change decided from, so it runs again after one. 0 when a step
+ * was taken, NO_SPACE when none is left. */
+static int make_room(struct efs *fs)
 {
-	int err = efs_prepare_write(fs);
-	if (!err)
-		err = efs_reserve(fs, OP_BLOCKS);
-	efs_plan_end(fs);
-	fs->use_keep = 0;
-	return err;
-}
-
-int efs_wbegin_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
-{
-	int err = efs_wbegin(fs);
-	return err ? err : efs_node_get(fs, ino, nd);
-}
-
-int efs_wfinish(struct efs *fs, int err, int wrote)
-{
-	efs_plan_end(fs);
-	fs->use_keep = 0;
-	if (err && wrote && !fs->failed)
-		fs->failed = efs_io_result(err);
-	return err;
-}
-
-int efs_again(int *err, int *tries)
-{
-	if (*err != EFS_ERR_AGAIN)
+	if (fs->pending.bytes)
+		return efs_commit(fs);
+	if (efs_reclaim_slack(fs))
 		return 0;
-	if ((*tries)++ < 4)
+	return efs_gather(fs, &fs->room.need, fs->room.keep);
+}
+
+int efs_again(struct efs *fs, int *err, int *tries)
+{
+	int wanted = fs->room.wanted;
+	fs->room.wanted = 0;
+	if (*err == EFS_ERR_AGAIN && wanted) {
+		int e = make_room(fs);
+		/* Page-aligned content is a nicety: dropped (for the rest of
+		 * this operation) before giving up, without counting. */
+		if (e == EFS_ERR_NO_SPACE && fs->room.aligned &&
+		    !fs->room.unaligned) {
+			fs->room.unaligned = 1;
+			return 1;
+		}
+		if (e)
+			*err = e;
+	}
+	if (*err == EFS_ERR_AGAIN && (*tries)++ < 4)
 		return 1;
-	*err = EFS_ERR_NO_SPACE;
+	if (*err == EFS_ERR_AGAIN)
+		*err = EFS_ERR_NO_SPACE;
+	fs->room.unaligned = 0;
 	return 0;
 }
 
 int efs_wplan(struct efs *fs, struct efs_need *needs, int n)
 {
-	int err = efs_plan(fs, needs, n), aligned = 0;
-	if (err != EFS_ERR_NO_SPACE)
-		return err;
-	/* Page-aligned content is a nicety: drop it before giving up. */
+	fs->room.aligned = 0;
 	for (int i = 0; i < n; i++) {
-		aligned |= needs[i].align == ALIGN_CONTENT;
-		if (needs[i].align == ALIGN_CONTENT)
+		fs->room.aligned |= needs[i].align == ALIGN_CONTENT;
+		if (fs->room.unaligned && needs[i].align == ALIGN_CONTENT)
 			needs[i].align = ALIGN_NONE;
 	}
-	return aligned ? efs_plan(fs, needs, n) : err;
+	int err = efs_plan(fs, needs, n);
+	return err == EFS_ERR_NO_SPACE ? EFS_ERR_AGAIN : err;
 }
 
 int efs_put(struct efs *fs, uint64_t safe, uint64_t off, const void *buf,
@@ -114,8 +115,8 @@ int efs_fits(struct efs *fs, uint32_t ino, uint64_t end)
 struct efs_need efs_grow_need(struct efs *fs, uint32_t ino, uint64_t end)
 {
 	uint64_t cap = fs->cap[ino - 1];
-	return end > cap ? (struct efs_need){ end - cap, cap, ALIGN_NONE }
-			 : (struct efs_need){ 0, 0, ALIGN_NONE };
+	return end > cap ? (struct efs_need){ end - cap, cap, ALIGN_NONE, ino }
+			 : (struct efs_need){ 0, 0, ALIGN_NONE, ino };
 }
 
 uint64_t efs_record_bytes(uint64_t len)
@@ -127,20 +128,7 @@ struct efs_need efs_move_need(const struct efs_node *nd, uint64_t len)
 {
 	int big = nd->kind == EFS_FILE && len >= CONTENT_ALIGN;
 	return (struct efs_need){ efs_record_bytes(len), 0,
-				  big ? ALIGN_CONTENT : ALIGN_NONE };
-}
-
-int efs_patch_slot(struct efs *fs, uint32_t ino, uint64_t abs)
-{
-	uint64_t at = (uint64_t)(ino - 1) * fs->width;
-	efs_slot_set(fs, ino, abs);
-	return efs_patch(fs, fs->table_off + at, fs->table + at, fs->width);
-}
-
-void efs_forget(struct efs *fs, uint32_t ino)
-{
-	efs_node_forget(fs, ino);
-	efs_dir_forget(fs, ino);
+				  big ? ALIGN_CONTENT : ALIGN_NONE, nd->ino };
 }
 
 int efs_set_header(struct efs *fs, const struct efs_node *nd, uint64_t len,
@@ -150,7 +138,7 @@ int efs_set_header(struct efs *fs, const struct efs_node *nd, uint64_t len,
 	uint64_t rec = nd->rec;
 	/* Before the record shrinks: mark what is committed (efs_safe). */
 	efs_safe(fs, nd->ino, nd);
-	int err = efs_patch32(fs, rec + 4, len ? (uint32_t)(V_DATA + len)
+	int err = efs_patch32(fs, rec + REC_SIZE, len ? (uint32_t)(V_DATA + len)
 					       : BASE_RECORD);
 	if (!err && nd->kind != EFS_DIR)
 		err = efs_patch64(fs, rec + V_SIZE, len);
@@ -211,9 +199,9 @@ int efs_relocate(struct efs *fs, struct efs_node *nd, const struct efs_seg *s,
 	if (len > CONTENT_MAX)
 		return EFS_ERR_TOO_BIG;
 	struct efs_need need = efs_move_need(nd, len);
-	int err = efs_alloc(fs, need.len, need.align, &off);
+	int err = efs_claim(fs, need.len, need.align, &off);
 	if (err == EFS_ERR_NO_SPACE && need.align)
-		err = efs_alloc(fs, need.len, ALIGN_NONE, &off);
+		err = efs_claim(fs, need.len, ALIGN_NONE, &off);
 	if (err)
 		return err;
 	uint64_t size = need.len;
@@ -258,9 +246,22 @@ int efs_rewrite(struct efs *fs, struct efs_node *nd, const struct efs_seg *s,
 
 /* --- file content ------------------------------------------------------- */
 
+/* The node a change names by inode number. A free slot names nothing:
+ * its placeholder (format §9.3) never takes a change meant for a node
+ * another operation removed (the caller's number is stale). */
+static int live_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
+{
+	if (ino < 1 || ino > fs->n)
+		return EFS_ERR_INVALID;
+	int err = efs_node_get(fs, ino, nd);
+	if (!err && efs_is_placeholder(nd))
+		err = EFS_ERR_NOT_FOUND;
+	return err;
+}
+
 static int file_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
 {
-	int err = efs_node_get(fs, ino, nd);
+	int err = live_node(fs, ino, nd);
 	if (err)
 		return err;
 	if (nd->kind == EFS_DIR)
@@ -268,8 +269,6 @@ static int file_node(struct efs *fs, uint32_t ino, struct efs_node *nd)
 	return nd->kind == EFS_FILE ? 0 : EFS_ERR_INVALID;
 }
 
-/* Whether a change of [off, off+len) of nd's data, ending the record at
- * new_end, can be made where the record is. */
 /* New content times, and lengths when they change. */
 static int content_header(struct efs *fs, const struct efs_node *nd,
 			  uint64_t len, uint64_t now)
@@ -350,7 +349,7 @@ int64_t efs_write(struct efs *fs, uint32_t ino, uint64_t off,
 	int err, tries = 0;
 	do
 		err = write_once(fs, ino, off, buf, len);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err ? err : (int64_t)len;
 }
 
@@ -393,7 +392,7 @@ int efs_truncate(struct efs *fs, uint32_t ino, uint64_t size)
 	int err, tries = 0;
 	do
 		err = truncate_once(fs, ino, size);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -412,7 +411,9 @@ static int set_fields_once(struct efs *fs, uint32_t ino, struct field *f,
 			   int n)
 {
 	struct efs_node nd;
-	int err = efs_wbegin_node(fs, ino, &nd);
+	int err = efs_wbegin(fs);
+	if (!err)
+		err = live_node(fs, ino, &nd);
 	if (err)
 		return err;
 	int wrote = 1;
@@ -436,7 +437,7 @@ static int set_fields(struct efs *fs, uint32_t ino, struct field *f, int n)
 	int err, tries = 0;
 	do
 		err = set_fields_once(fs, ino, f, n);
-	while (efs_again(&err, &tries));
+	while (efs_again(fs, &err, &tries));
 	return err;
 }
 
@@ -463,4 +464,12 @@ int efs_set_times(struct efs *fs, uint32_t ino, uint64_t atime,
 int efs_sync(struct efs *fs)
 {
 	return efs_commit(fs);
+}
+
+int efs_quiesce(struct efs *fs)
+{
+	int err = efs_commit(fs);
+	if (!err && fs->entry_live && !fs->io.read_only && !fs->failed)
+		err = efs_clear_entry(fs);
+	return err;
 }

@@ -23,7 +23,7 @@
 
 static efi_runtime_services *rt;
 static int debug_exit;
-static volatile int button;
+static volatile enum power_req request;
 static const char *button_how = "no ACPI PM1 event block";
 
 /* §4.8.3.1: the PM1 status and enable registers of one event block. */
@@ -41,8 +41,8 @@ static int sci(void *ctx)
 	uint16_t blk[2] = { acpi.pm1a_evt, acpi.pm1b_evt };
 	for (int i = 0; i < 2 && blk[i]; i++) {
 		uint16_t st = inw(blk[i]) & inw(pm1_en(blk[i]));
-		if (st & PWRBTN)
-			button = 1;
+		if ((st & PWRBTN) && !request)
+			request = POWER_REQ_BUTTON;
 		if (st) {
 			outw(blk[i], st);
 			claimed = 1;
@@ -90,7 +90,24 @@ void power_button_init(void)
 
 int power_button_pressed(void)
 {
-	return button;
+	return request != POWER_REQ_NONE;
+}
+
+void power_request(enum power_req what)
+{
+	if (!request)
+		request = what;
+}
+
+enum power_req power_requested(void)
+{
+	return request;
+}
+
+void power_halt(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
 }
 
 const char *power_button_source(void)

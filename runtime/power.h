@@ -22,6 +22,19 @@ void power_init(efi_runtime_services *rt);
  * app syncs and powers off (this room only notes it). */
 void power_button_init(void);
 int power_button_pressed(void);
+
+/* Software presses the button (the guest agent's guest-shutdown): every
+ * wait ends as at a press, the app syncs, then does what was asked. The
+ * first request (a press included) is the one kept. */
+enum power_req {
+	POWER_REQ_NONE,
+	POWER_REQ_BUTTON,	/* the ACPI power button: power off */
+	POWER_REQ_OFF,
+	POWER_REQ_REBOOT,
+	POWER_REQ_HALT,
+};
+void power_request(enum power_req what);
+enum power_req power_requested(void);
 /* How the button is wired, or why it is not ("ACPI fixed power button"). */
 const char *power_button_source(void);
 
@@ -34,6 +47,10 @@ int power_has_debug_exit(void);
  * ACPI is absent or hardware-reduced, the keyboard-controller reset that
  * Firecracker takes as the end of the VM. */
 void power_exit(int status) __attribute__((noreturn));
+
+/* Stops the CPU for good, the machine left on (interrupts off, halted):
+ * what `shutdown -h` leaves. */
+void power_halt(void) __attribute__((noreturn));
 
 /* Resets the machine: FADT reset register (I/O or memory space), port
  * 0xCF9, UEFI ResetSystem, the keyboard controller, in that order. */

@@ -1,4 +1,4 @@
-/* SMBIOS OEM strings; see smbios.h. */
+/* SMBIOS: OEM strings, identity strings, the UUID; see smbios.h. */
 #include "smbios.h"
 
 #include <string.h>
@@ -6,6 +6,8 @@
 #include "le.h"
 
 #define MAX_TABLE (1u << 20)
+#define TYPE_SYSTEM 1
+#define SYSTEM_UUID 8	/* DSP0134 §7.2: 16 bytes */
 #define TYPE_OEM_STRINGS 11
 #define TYPE_END 127
 
@@ -61,34 +63,90 @@ static uint32_t strings_end(uint32_t at)
 	return 0;
 }
 
-long smbios_oem_value(const char *key, char *buf, size_t size)
+/* Walks the structures (DSP0134 §6.1.2: a formatted area of `len` bytes,
+ * then strings up to a double NUL): the offset of the first of `type`
+ * and its formatted length and string set end, or -1. Every length is
+ * checked against the table. */
+static long find(uint8_t want, uint32_t from, uint8_t *len_out,
+		 uint32_t *end_out)
 {
-	size_t klen = strlen(key);
-	for (uint32_t p = 0; table && p + 4 <= table_len;) {
+	for (uint32_t p = from; table && p + 4 <= table_len;) {
 		uint8_t type = table[p], len = table[p + 1];
 		if (len < 4 || p + len > table_len)
 			return -1;
 		uint32_t end = strings_end(p + len);
 		if (!end)
 			return -1;
-		if (type == TYPE_OEM_STRINGS) {
-			for (uint32_t s = p + len; s < end - 1;) {
-				const char *str = (const char *)table + s;
-				size_t n = strnlen(str, end - s);
-				if (n > klen && !memcmp(str, key, klen) &&
-				    str[klen] == '=') {
-					size_t v = n - klen - 1;
-					size_t c = v < size - 1 ? v : size - 1;
-					memcpy(buf, str + klen + 1, c);
-					buf[c] = 0;
-					return (long)v;
-				}
-				s += (uint32_t)n + 1;
-			}
+		if (type == want) {
+			*len_out = len;
+			*end_out = end;
+			return p;
 		}
 		if (type == TYPE_END)
 			return -1;
 		p = end;
 	}
 	return -1;
+}
+
+long smbios_oem_value(const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key);
+	uint8_t len;
+	uint32_t end;
+	for (long p = find(TYPE_OEM_STRINGS, 0, &len, &end); p >= 0;
+	     p = find(TYPE_OEM_STRINGS, end, &len, &end)) {
+		for (uint32_t s = (uint32_t)p + len; s < end - 1;) {
+			const char *str = (const char *)table + s;
+			size_t n = strnlen(str, end - s);
+			if (n > klen && !memcmp(str, key, klen) &&
+			    str[klen] == '=') {
+				size_t v = n - klen - 1;
+				size_t c = v < size - 1 ? v : size - 1;
+				memcpy(buf, str + klen + 1, c);
+				buf[c] = 0;
+				return (long)v;
+			}
+			s += (uint32_t)n + 1;
+		}
+	}
+	return -1;
+}
+
+long smbios_string(unsigned type, unsigned field, char *buf, size_t size)
+{
+	uint8_t len;
+	uint32_t end;
+	long p = find((uint8_t)type, 0, &len, &end);
+	if (p < 0 || field >= len || !table[p + field])
+		return -1;
+	unsigned want = table[p + field];	/* strings count from 1 */
+	uint32_t s = (uint32_t)p + len;
+	for (unsigned i = 1; s < end - 1; i++) {
+		const char *str = (const char *)table + s;
+		size_t n = strnlen(str, end - s);
+		if (!n)		/* the set's end */
+			break;
+		if (i == want) {
+			while (n && str[n - 1] == ' ')	/* as Linux's dmi */
+				n--;
+			size_t c = n < size - 1 ? n : size - 1;
+			memcpy(buf, str, c);
+			buf[c] = 0;
+			return (long)n;
+		}
+		s += (uint32_t)n + 1;
+	}
+	return -1;
+}
+
+int smbios_uuid(uint8_t uuid[16])
+{
+	uint8_t len;
+	uint32_t end;
+	long p = find(TYPE_SYSTEM, 0, &len, &end);
+	if (p < 0 || len < SYSTEM_UUID + 16)
+		return -1;
+	memcpy(uuid, table + p + SYSTEM_UUID, 16);
+	return 0;
 }

@@ -10,7 +10,7 @@
 
 static const char *names[TIMELINE_STAGES] = {
 	"efi_main", "exit_bs", "runtime", "pci", "blk", "mount", "screen",
-	"app_ready",
+	"app_ready", "net", "metadata",
 };
 static uint64_t stamps[TIMELINE_STAGES];
 

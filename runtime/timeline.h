@@ -17,6 +17,9 @@ enum timeline_stage {
 	TIMELINE_MOUNT,		/* root volume mounted (or found absent) */
 	TIMELINE_SCREEN,	/* screen and keyboards found */
 	TIMELINE_APP_READY,	/* the app is about to take commands */
+	TIMELINE_NET,		/* on a cloud: the network up for its
+				 * metadata (absent everywhere else) */
+	TIMELINE_METADATA,	/* ... and its user data asked for */
 	TIMELINE_STAGES
 };
 

@@ -1,5 +1,5 @@
 /* A connection of `serve`; see http_conn.h. lwIP's raw TCP API calls
- * back from inside inet_poll: http_accept, on_recv (bytes arrived),
+ * back from inside inet.c's poll: http_accept, on_recv (bytes arrived),
  * on_sent (the peer acknowledged: room to send more), on_poll (every
  * second: timeouts) and on_err (the connection is gone). One request at
  * a time per connection (RFC 9112 §9.3.2: pipelined requests wait,
@@ -13,6 +13,7 @@
 
 #include "../../runtime/time.h"
 #include "../net/inet.h"
+#include "../storage.h"
 
 #define MAX_CONNS 64		/* a new one evicts the idlest, or is
 				 * refused (reset) */
@@ -50,9 +51,18 @@ static void drop_input(struct http_conn *c)
 	taken(c, n);
 }
 
+/* Uploads whose connection went while the volume was frozen: their
+ * temporary files go at the thaw (http_resume). */
+static struct http_put *orphans[MAX_CONNS];
+static unsigned norphans;
+
 /* An unfinished upload (its temporary file goes) and an answer's memory. */
 static void drop_work(struct http_conn *c)
 {
+	if (c->put && storage_frozen() && norphans < MAX_CONNS) {
+		orphans[norphans++] = c->put;
+		c->put = 0;
+	}
 	if (c->put) {
 		struct http_resp r;
 		http_put_end(c->put, 0, &r);
@@ -71,6 +81,7 @@ static void release(struct http_conn *c)
 			break;
 		}
 	http_srv.nconns--;
+	http_srv.held -= c->held;
 	drop_work(c);
 	http_queue_free(&c->in);
 	free(c);
@@ -180,12 +191,27 @@ static err_t body_done(struct http_conn *c, int status)
 	return http_respond(c);
 }
 
-static err_t dispatch(struct http_conn *c)
+/* A write while the volume is frozen waits, unread: the window closes,
+ * the client waits, nothing is lost; http_resume goes on at the thaw. */
+static err_t hold(struct http_conn *c)
 {
-	http_srv.requests++;
-	int st = http_parse(c->head, c->hlen, &c->req);
-	if (st)
-		return bad(c, st);
+	if (!c->held)
+		http_srv.held++;
+	c->held = 1;
+	return ERR_OK;
+}
+
+static int writes(const struct http_req *r)
+{
+	return r->method == HTTP_PUT || r->method == HTTP_DELETE ||
+	       r->method == HTTP_MKCOL;
+}
+
+/* The request parsed: answered, or its body comes next. */
+static err_t start(struct http_conn *c)
+{
+	if (writes(&c->req) && storage_frozen())
+		return hold(c);
 	if (c->req.method != HTTP_PUT) {
 		http_answer(&http_srv.site, &c->req, &c->resp);
 		return refuse_body(c);
@@ -207,6 +233,13 @@ static err_t dispatch(struct http_conn *c)
 			tcp_output(c->pcb);
 	}
 	return ERR_OK;
+}
+
+static err_t dispatch(struct http_conn *c)
+{
+	http_srv.requests++;
+	int st = http_parse(c->head, c->hlen, &c->req);
+	return st ? bad(c, st) : start(c);
 }
 
 /* Queued body bytes: to the upload (or nowhere). */
@@ -238,6 +271,8 @@ static int take(struct http_conn *c, char *data, size_t n, size_t *used,
 
 static err_t read_body(struct http_conn *c)
 {
+	if (c->put && storage_frozen())
+		return hold(c);
 	int done = !c->req.has_body;
 	while (!done && queued(c)) {
 		size_t used = 0, n;
@@ -285,6 +320,8 @@ static err_t process(struct http_conn *c)
 	for (;;) {
 		int state = c->state;
 		size_t before = queued(c);
+		if (c->held)
+			return ERR_OK;
 		err_t e = state == S_HEAD ? read_head(c)
 			: state == S_BODY ? read_body(c) : ERR_OK;
 		if (e != ERR_OK)
@@ -364,6 +401,10 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 	(void)pcb;
 	if (!c)
 		return ERR_OK;
+	if (c->held) {		/* our wait, not the client's: no timeout */
+		c->since = time_us();
+		return ERR_OK;
+	}
 	uint64_t idle = time_us() - c->since;
 	err_t e = ERR_OK;
 	if (c->state == S_LINGER) {
@@ -390,7 +431,7 @@ static struct http_conn *idlest(void)
 	struct http_conn *best = 0;
 	for (struct http_conn *c = http_srv.conns; c; c = c->next)
 		if ((c->state == S_HEAD || c->state == S_LINGER) &&
-		    (!best || c->since < best->since))
+		    !c->held && (!best || c->since < best->since))
 			best = c;
 	return best;
 }
@@ -428,4 +469,28 @@ err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	tcp_poll(pcb, on_poll, POLL_TICKS);
 	tcp_nagle_disable(pcb);	/* answers go out whole, at once */
 	return ERR_OK;
+}
+
+int http_held(void)
+{
+	return http_srv.held || norphans;
+}
+
+void http_resume(void)
+{
+	struct http_conn *next;
+	while (norphans) {
+		struct http_resp r;
+		http_put_end(orphans[--norphans], 0, &r);
+		free(r.mem);
+	}
+	for (struct http_conn *c = http_srv.conns; c; c = next) {
+		next = c->next;	/* c may go; the others stay */
+		if (!c->held)
+			continue;
+		c->held = 0;
+		http_srv.held--;
+		if ((c->state != S_HEAD || start(c) == ERR_OK) && !c->held)
+			process(c);
+	}
 }

@@ -47,6 +47,9 @@ struct http_conn {
 				 * progress */
 	int kept;		/* kept alive between requests, nothing of
 				 * the next one yet: IDLE_US, not HEAD_US */
+	uint8_t held;		/* a write waits for the volume's thaw (the
+				 * guest agent's fsfreeze): unread, its
+				 * window closes */
 	uint64_t file_off, file_left;
 };
 
@@ -57,6 +60,7 @@ struct http_server {
 	unsigned nconns;
 	uint64_t accepted, refused, evicted, requests, timeouts, bytes_in,
 		 bytes_out;
+	unsigned held;		/* connections waiting for the thaw */
 	uint64_t t0, halted0;
 };
 
@@ -87,6 +91,11 @@ err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err);
 err_t http_close(struct http_conn *c, int reset);
 /* Ends c after an answer that closes the connection (HTTP_GONE). */
 err_t http_linger(struct http_conn *c);
+/* Writes held while the volume is frozen (or uploads whose connection
+ * went meanwhile): nonzero when there are; after the thaw http_resume
+ * makes them go on. */
+int http_held(void);
+void http_resume(void);
 
 /* http_send.c: sends the answer in c->resp (its head formatted first). */
 err_t http_respond(struct http_conn *c);

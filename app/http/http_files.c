@@ -148,6 +148,7 @@ int http_status_of(int err)
 	case EFS_ERR_NO_SPACE:
 	case EFS_ERR_NO_INODES: return 507;
 	case EFS_ERR_READ_ONLY: return 403;
+	case EFS_ERR_FROZEN: return 503;	/* serve holds; a safety net */
 	default: return 500;
 	}
 }

@@ -9,6 +9,7 @@
 #include "../../runtime/idle.h"
 #include "../../runtime/power.h"
 #include "../../runtime/time.h"
+#include "../loop.h"
 #include "../net/inet.h"
 #include "../storage.h"
 
@@ -37,20 +38,37 @@ static void stats(void)
 		   (unsigned long long)(busy % 10));
 }
 
+/* The writes held while the volume was frozen go on at the thaw. */
+static int thawed(void *ctx)
+{
+	(void)ctx;
+	return http_held() && !storage_frozen();
+}
+
+static void resume(void *ctx)
+{
+	(void)ctx;
+	http_resume();
+}
+
+static struct loop_source held = { "serve: held writes", thawed, resume, 0,
+				   0, 0, 0, 0, 0 };
+
 static int wake(void *ctx)
 {
 	(void)ctx;
 	return power_button_pressed() || con_has_input();
 }
 
-/* Listens on port (any address): 0, or an error message. */
+/* Listens on port (any address, IPv4 and IPv6): 0, or an error
+ * message. */
 static const char *listen_on(uint16_t port)
 {
-	struct tcp_pcb *pcb = tcp_new();
+	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
 	if (!pcb)
 		return "out of memory";
 	ip_set_option(pcb, SOF_REUSEADDR);
-	if (tcp_bind(pcb, IP_ADDR_ANY, port) != ERR_OK) {
+	if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
 		tcp_close(pcb);
 		return "the port is in use";
 	}
@@ -114,11 +132,19 @@ int http_serve(const struct http_opts *o)
 	con_printf("serve: http://%s:%u/ from %s (%s); Enter: statistics, "
 		   "Ctrl-C: stop\n", addr, o->port, o->dir,
 		   o->token ? "writes with the token" : "read-only");
+	for (unsigned i = 0; i < ns.n6; i++) {	/* and over IPv6 */
+		char a6[INET_IP_STR];
+		if (inet_ip_linklocal(&ns.addr6[i]))
+			continue;
+		inet_ip_format(&ns.addr6[i], a6);
+		con_printf("serve: also http://[%s]:%u/\n", a6, o->port);
+	}
 	http_srv.t0 = time_us();
 	http_srv.halted0 = idle_halted_tsc();
+	loop_add(&held);
 	int stopped = 0;
 	while (!stopped && !power_button_pressed()) {
-		inet_wait(wake, 0, IDLE_NEVER);
+		loop_wait(wake, 0, IDLE_NEVER);
 		int ch;
 		while ((ch = con_getc()) >= 0) {
 			if (ch == KEY_CTRL_C)
@@ -127,6 +153,7 @@ int http_serve(const struct http_opts *o)
 				stats();
 		}
 	}
+	loop_remove(&held);
 	stop();
 	stats();
 	return 0;

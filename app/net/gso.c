@@ -152,6 +152,8 @@ static int send_now(struct gso *g, struct net_tx *t, struct gso_record *r)
 		g->dropped++;
 		if (r)
 			release_record(g, r);
+	} else {
+		g->queued = 1;
 	}
 	return err;
 }
@@ -316,6 +318,12 @@ void gso_flush(struct gso *g)
 {
 	send_gathered(g);
 	net_flush(g->dev);
+	g->queued = 0;
+}
+
+int gso_pending(const struct gso *g)
+{
+	return g->nseg || g->queued;
 }
 
 int gso_init(struct gso *g, struct net_dev *dev,

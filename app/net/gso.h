@@ -63,6 +63,7 @@ struct gso {
 	uint16_t seg_size;
 	uint8_t psh;
 	struct net_frag frags[1 + GSO_FRAGS];
+	int queued;		/* frames given to the device since the flush */
 	/* counters */
 	uint64_t frames, segments, dropped;
 };
@@ -80,6 +81,9 @@ int gso_send(struct gso *g, const struct gso_frame *f);
 /* Sends what is gathered and tells the device (one notification for the
  * burst). */
 void gso_flush(struct gso *g);
+
+/* Whether frames wait for gso_flush. */
+int gso_pending(const struct gso *g);
 
 /* The device's tx_done (drivers/net.h): the frame's tokens released. */
 void gso_tx_done(void *ctx, void *token);

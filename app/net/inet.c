@@ -11,12 +11,14 @@
 #include "../../runtime/idle.h"
 #include "../../runtime/page.h"
 #include "../../runtime/pci.h"
-#include "../../runtime/power.h"
 #include "../../runtime/random.h"
 #include "../../runtime/time.h"
+#include "../loop.h"
 #include "lwip/dhcp.h"
+#include "lwip/dhcp6.h"
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
+#include "lwip/ethip6.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -35,10 +37,11 @@ static struct netif nif;
 static struct idle_timer timer;
 static volatile int timers_due;
 static int started;		/* lwIP runs (from the first net up on) */
-static int inside;		/* in lwIP now: inet_poll must not enter */
+static int inside;		/* in lwIP now: poll must not enter */
 static int dhcp_on;
 static uint64_t rx_nomem, rx_badsum;
 static struct gso gso;		/* frames on their way to dev */
+static ip_addr_t dns4[DNS_MAX_SERVERS];	/* DHCP's or static: first */
 
 const char *inet_strerror(int err)
 {
@@ -59,13 +62,23 @@ u32_t sys_now(void)
 	return (u32_t)(time_us() / 1000);
 }
 
+/* An address folded to 32 bits (for the keyed hash below). */
+static uint32_t fold(const ip_addr_t *a)
+{
+	if (IP_IS_V4(a))
+		return ip4_addr_get_u32(ip_2_ip4(a));
+	const u32_t *w = ip_2_ip6(a)->addr;
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
 /* RFC 6528 §3: M + F(4-tuple, secret), M a 4-microsecond clock. */
 u32_t inet_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 		   const ip_addr_t *remote_ip, u16_t remote_port)
 {
-	uint32_t in[4] = { ip4_addr_get_u32(local_ip),
-			   ip4_addr_get_u32(remote_ip),
-			   (uint32_t)local_port << 16 | remote_port, 0 };
+	uint32_t in[4] = { fold(local_ip), fold(remote_ip),
+			   (uint32_t)local_port << 16 | remote_port,
+			   IP_IS_V6(remote_ip) ? ip_2_ip6(remote_ip)->addr[3]
+					       : 0 };
 	return (u32_t)(time_us() / 4) + random_keyed(in);
 }
 
@@ -110,29 +123,43 @@ static void release(void *ctx, void *token)
 	pbuf_free(token);
 }
 
+/* Where a TCP segment's headers end in frame p (IPv4, or IPv6 with TCP
+ * next: lwIP puts no extension header before it); 0 for anything else. */
+static unsigned tcp_end(struct pbuf *p)
+{
+	unsigned at;
+	u16_t type = (u16_t)(pbuf_get_at(p, 12) << 8 | pbuf_get_at(p, 13));
+	if (type == ETHTYPE_IP) {
+		unsigned v_ihl = pbuf_get_at(p, SIZEOF_ETH_HDR);
+		at = SIZEOF_ETH_HDR + (v_ihl & 15u) * 4;
+		if ((v_ihl >> 4) != 4 || (v_ihl & 15u) < 5 ||
+		    pbuf_get_at(p, SIZEOF_ETH_HDR + 9) != IP_PROTO_TCP)
+			return 0;
+	} else if (type == ETHTYPE_IPV6) {
+		at = SIZEOF_ETH_HDR + 40;
+		if ((pbuf_get_at(p, SIZEOF_ETH_HDR) >> 4) != 6 ||
+		    pbuf_get_at(p, SIZEOF_ETH_HDR + 6) != IP_PROTO_TCP)
+			return 0;
+	} else {
+		return 0;
+	}
+	if (p->tot_len < at + 20)
+		return 0;
+	return at + (pbuf_get_at(p, (u16_t)(at + 12)) >> 4) * 4u;
+}
+
 /* How many of p's first bytes the device copies: a TCP segment's
  * headers exactly (so that its payload can join others', gso.h), else
  * up to NET_COPY_MAX. */
 static u16_t head_len(struct pbuf *p)
 {
 	u16_t most = p->tot_len < NET_COPY_MAX ? p->tot_len : NET_COPY_MAX;
-	if (p->tot_len < SIZEOF_ETH_HDR + 40 || pbuf_get_at(p, 12) != 0x08 ||
-	    pbuf_get_at(p, 13) != 0x00)
-		return most;
-	unsigned v_ihl = pbuf_get_at(p, SIZEOF_ETH_HDR);
-	unsigned ihl = (v_ihl & 15u) * 4;
-	if ((v_ihl >> 4) != 4 || ihl < 20 ||
-	    pbuf_get_at(p, SIZEOF_ETH_HDR + 9) != IP_PROTO_TCP ||
-	    p->tot_len < SIZEOF_ETH_HDR + ihl + 20)
-		return most;
-	unsigned thl = (pbuf_get_at(p, (u16_t)(SIZEOF_ETH_HDR + ihl + 12))
-			>> 4) * 4u;
-	unsigned h = SIZEOF_ETH_HDR + ihl + thl;
-	return thl >= 20 && h <= most ? (u16_t)h : most;
+	unsigned h = p->tot_len >= SIZEOF_ETH_HDR + 40 ? tcp_end(p) : 0;
+	return h && h <= most ? (u16_t)h : most;
 }
 
-/* Whether the device may read p's bytes past skip after we return:
- * lwIP's PBUF_REF pieces are the caller's, valid only during the call. */
+/* Whether the device may read p's bytes after we return: lwIP's
+ * PBUF_REF pieces are the caller's, valid only during the call. */
 static int referable(struct pbuf *p)
 {
 	for (struct pbuf *q = p; q; q = q->next)
@@ -192,8 +219,9 @@ static err_t if_init(struct netif *n)
 	memcpy(n->hwaddr, dev->mac, ETH_HWADDR_LEN);
 	n->mtu = dev->mtu;
 	n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
-		   NETIF_FLAG_ETHERNET;
-	n->output = etharp_output;
+		   NETIF_FLAG_ETHERNET | NETIF_FLAG_MLD6;
+	n->output = inet_route_output;	/* routes, then etharp_output */
+	n->output_ip6 = ethip6_output;
 	n->linkoutput = if_output;
 	/* TCP's checksums: the device completes them (gso.c gives it the
 	 * pseudo-header's sum), and checks those it hands in, or says
@@ -204,7 +232,7 @@ static err_t if_init(struct netif *n)
 	if (dev->rx_csum)
 		sums &= (u16_t)~NETIF_CHECKSUM_CHECK_TCP;
 	NETIF_SET_CHECKSUM_CTRL(n, sums);
-	netif_set_hostname(n, "umbra");
+	netif_set_hostname(n, INET_HOSTNAME);
 	return ERR_OK;
 }
 
@@ -226,37 +254,73 @@ static uint16_t sum_range(struct pbuf *p, u16_t from, u16_t to)
 	return (uint16_t)~acc;
 }
 
-/* Where the packet in frame p ends (IPv4: its total length, not the
- * Ethernet padding behind it). */
-static u16_t packet_end(struct pbuf *p)
+/* A received frame's IP packet: where its payload starts and ends (not
+ * the Ethernet padding behind it), whether it is TCP, and its
+ * addresses; 0 when it is no IP packet lwIP would take. */
+struct packet {
+	u16_t at, end;
+	int tcp, v6;
+	uint8_t src[16], dst[16];
+};
+
+static int packet_of(struct pbuf *p, struct packet *k)
 {
-	if (p->tot_len < SIZEOF_ETH_HDR + 20 || pbuf_get_at(p, 12) != 0x08 ||
-	    pbuf_get_at(p, 13) != 0x00)
-		return p->tot_len;
-	unsigned end = SIZEOF_ETH_HDR + ((unsigned)pbuf_get_at(p, 16) << 8 |
-					 pbuf_get_at(p, 17));
-	return end < p->tot_len ? (u16_t)end : p->tot_len;
+	uint8_t ip[40];
+	u16_t type = (u16_t)(pbuf_get_at(p, 12) << 8 | pbuf_get_at(p, 13));
+	unsigned end;
+	memset(k, 0, sizeof(*k));
+	if (type == ETHTYPE_IP && pbuf_copy_partial(p, ip, 20,
+						    SIZEOF_ETH_HDR) == 20) {
+		unsigned ihl = (ip[0] & 15u) * 4;
+		if ((ip[0] >> 4) != 4 || ihl < 20)
+			return 0;
+		k->at = (u16_t)(SIZEOF_ETH_HDR + ihl);
+		end = SIZEOF_ETH_HDR + ((unsigned)ip[2] << 8 | ip[3]);
+		k->tcp = ip[9] == IP_PROTO_TCP && !(ip[6] & 0x3f) && !ip[7];
+		memcpy(k->src, ip + 12, 4);
+		memcpy(k->dst, ip + 16, 4);
+	} else if (type == ETHTYPE_IPV6 && pbuf_copy_partial(p, ip, 40,
+							SIZEOF_ETH_HDR) == 40) {
+		if ((ip[0] >> 4) != 6)
+			return 0;
+		k->v6 = 1;
+		k->at = SIZEOF_ETH_HDR + 40;
+		end = k->at + ((unsigned)ip[4] << 8 | ip[5]);
+		k->tcp = ip[6] == IP_PROTO_TCP;
+		memcpy(k->src, ip + 8, 16);
+		memcpy(k->dst, ip + 24, 16);
+	} else {
+		return 0;
+	}
+	if (end > p->tot_len || k->at > end || k->at > p->len)
+		return 0;
+	k->end = (u16_t)end;
+	return 1;
 }
 
-/* Where a TCP segment in IPv4 starts in frame p, its length, and its
- * addresses; 0 when p is something else. */
-static u16_t tcp_at(struct pbuf *p, u16_t *len, ip4_addr_t *src,
-		    ip4_addr_t *dst)
+/* Whether a TCP segment's checksum holds (RFC 9293 §3.1, RFC 8200
+ * §8.1). */
+static int tcp_sum_ok(struct pbuf *p, const struct packet *k)
 {
-	uint8_t ip[20];
-	if (p->tot_len < SIZEOF_ETH_HDR + 40 || pbuf_get_at(p, 12) != 0x08 ||
-	    pbuf_get_at(p, 13) != 0x00 ||
-	    pbuf_copy_partial(p, ip, 20, SIZEOF_ETH_HDR) != 20)
-		return 0;
-	unsigned ihl = (ip[0] & 15u) * 4, total = (unsigned)ip[2] << 8 | ip[3];
-	if ((ip[0] >> 4) != 4 || ip[9] != IP_PROTO_TCP || ihl < 20 ||
-	    total < ihl + 20 || SIZEOF_ETH_HDR + total > p->tot_len ||
-	    (ip[6] & 0x3f) || ip[7] || SIZEOF_ETH_HDR + ihl > p->len)
-		return 0;	/* not TCP, a fragment, or a short one */
-	memcpy(&src->addr, ip + 12, 4);
-	memcpy(&dst->addr, ip + 16, 4);
-	*len = (u16_t)(total - ihl);
-	return (u16_t)(SIZEOF_ETH_HDR + ihl);
+	u16_t len = (u16_t)(k->end - k->at), sum;
+	pbuf_remove_header(p, k->at);
+	if (k->v6) {
+		ip6_addr_t s, d;
+		memset(&s, 0, sizeof(s));
+		memset(&d, 0, sizeof(d));
+		memcpy(s.addr, k->src, 16);
+		memcpy(d.addr, k->dst, 16);
+		sum = ip6_chksum_pseudo_partial(p, IP_PROTO_TCP, len, len, &s,
+						&d);
+	} else {
+		ip4_addr_t s, d;
+		memcpy(&s.addr, k->src, 4);
+		memcpy(&d.addr, k->dst, 4);
+		sum = inet_chksum_pseudo_partial(p, IP_PROTO_TCP, len, len, &s,
+						 &d);
+	}
+	pbuf_add_header_force(p, k->at);
+	return sum == 0;
 }
 
 /* Checksums, from a device that says which it checked (lwIP's own TCP
@@ -266,27 +330,20 @@ static u16_t tcp_at(struct pbuf *p, u16_t *len, ip4_addr_t *src,
  * check. 0 when p is to be dropped. */
 static int rx_checksums(struct pbuf *p, const struct net_rx_info *info)
 {
-	u16_t len, at;
-	ip4_addr_t src, dst;
-	if (!dev->rx_csum)
+	struct packet k;
+	if (!dev->rx_csum || !packet_of(p, &k))
 		return 1;
-	at = tcp_at(p, &len, &src, &dst);
-	if (at && (info->flags & (NET_RX_DATA_VALID | NET_RX_NEEDS_CSUM)))
+	if (k.tcp && (info->flags & (NET_RX_DATA_VALID | NET_RX_NEEDS_CSUM)))
 		return 1;
-	if (at) {
-		pbuf_remove_header(p, at);
-		u16_t sum = inet_chksum_pseudo_partial(p, IP_PROTO_TCP, len,
-						       len, &src, &dst);
-		pbuf_add_header_force(p, at);
-		return sum == 0;
-	}
+	if (k.tcp)
+		return tcp_sum_ok(p, &k);
 	if (!(info->flags & NET_RX_NEEDS_CSUM))
 		return 1;
-	u16_t start = info->csum_start, end = packet_end(p);
+	u16_t start = info->csum_start;
 	u16_t where = (u16_t)(start + info->csum_offset);
-	if (start >= end || where + 2 > end)
+	if (start >= k.end || where + 2 > k.end)
 		return 0;
-	uint16_t sum = sum_range(p, start, end);
+	uint16_t sum = sum_range(p, start, k.end);
 	uint8_t be[2] = { (uint8_t)(sum >> 8), (uint8_t)sum };
 	pbuf_take_at(p, be, 2, where);
 	return 1;
@@ -321,7 +378,7 @@ static void rx_frame(void *ctx, const struct net_frag *f, unsigned n,
 static void timer_fn(void *ctx)
 {
 	(void)ctx;
-	timers_due = 1;		/* inet_poll runs them, outside any wait */
+	timers_due = 1;		/* poll runs them, outside any wait */
 }
 
 static void rearm(void)
@@ -334,16 +391,24 @@ static void rearm(void)
 			       timer_fn, 0);
 }
 
-/* Frames gathered and queued go to the device: once each time control
- * leaves lwIP. */
-void inet_flush(void)
+/* Stateless DHCPv6 puts its server into DNS's first slot, over the one
+ * DHCP or `net up` gave: the IPv4 servers go back in front, the IPv6
+ * one after them when there is room. */
+static void dns_order(void)
 {
-	if (started && !inside)
-		gso_flush(&gso);
+	const ip_addr_t *first = dns_getserver(0);
+	if (ip_addr_isany(&dns4[0]) || !IP_IS_V6(first))
+		return;
+	ip_addr_t v6 = *first;
+	dns_setserver(0, &dns4[0]);
+	dns_setserver(1, ip_addr_isany(&dns4[1]) ? &v6 : &dns4[1]);
 }
 
-void inet_poll(void)
+/* Runs what is due: received frames into lwIP, then lwIP's timers. Not
+ * from inside lwIP (a callback that reached a wait). */
+static void poll(void *ctx)
 {
+	(void)ctx;
 	if (!started || inside)
 		return;
 	inside = 1;
@@ -354,44 +419,49 @@ void inet_poll(void)
 		con_printf("%s: %s\n", dev->name, net_strerror(n));
 	timers_due = 0;
 	sys_check_timeouts();
+	dns_order();
 	rearm();
-	gso_flush(&gso);
+	gso_flush(&gso);	/* what lwIP sent, to the device at once */
 	inside = 0;
 }
 
-int inet_pending(void)
+/* Control leaves lwIP: what it sent goes to the device. */
+static void leave(void)
 {
-	return started && !inside && (timers_due || (!dev->failed &&
-				      dev->ops->pending(dev, 0)));
+	inside = 0;
+	gso_flush(&gso);
 }
 
-struct wait_ctx {
-	int (*ready)(void *ctx);
-	void *ctx;
-};
-
-static int wake(void *ctx)
+void inet_flush(void)
 {
-	struct wait_ctx *w = ctx;
-	return timers_due || power_button_pressed() ||
-	       (w->ready && w->ready(w->ctx));
+	if (started && !inside)
+		gso_flush(&gso);
 }
 
-int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us)
+/* Interrupts off: only looks. */
+static int pending(void *ctx)
 {
-	struct wait_ctx w = { ready, ctx };
-	for (;;) {
-		inet_poll();
-		if (ready && ready(ctx))
-			return 1;
-		if (power_button_pressed() || time_us() >= deadline_us)
-			return 0;	/* the button ends every wait */
-		if (!started)
-			idle_wait(wake, &w, deadline_us);
-		else
-			net_wait(dev, 0, wake, &w, deadline_us);
-	}
+	(void)ctx;
+	return started && !inside && (timers_due || gso_pending(&gso) ||
+				      (!dev->failed &&
+				       dev->ops->pending(dev, 0)));
 }
+
+static uint64_t watch(void *ctx, uint64_t *irqs)
+{
+	(void)ctx;
+	return net_watch(dev, 0, irqs);
+}
+
+static void woke(void *ctx, int irq_came)
+{
+	(void)ctx;
+	net_woke(dev, irq_came);
+}
+
+/* The network as a source of the app's loop, from the first net up. */
+static struct loop_source source = { "network", pending, poll, watch, woke,
+				     0, 0, 0, 0 };
 
 static void probe_one(struct pci_dev *p)
 {
@@ -432,7 +502,13 @@ static int start(void)
 		  if_init, ethernet_input);
 	netif_set_default(&nif);
 	netif_set_up(&nif);
+	/* IPv6 (RFC 4862): a link-local address now, global ones from
+	 * router advertisements, DNS by stateless DHCPv6 when they say so */
+	netif_create_ip6_linklocal_address(&nif, 1);
+	netif_set_ip6_autoconfig_enabled(&nif, 1);
+	dhcp6_enable_stateless(&nif);
 	rearm();
+	loop_add(&source);
 	return 0;
 }
 
@@ -455,6 +531,8 @@ static void reset_addr(void)
 		dhcp_on = 0;
 	}
 	netif_set_addr(&nif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4);
+	inet_route_reset(&nif, dev->mtu);
+	memset(dns4, 0, sizeof(dns4));
 }
 
 static int check_link(void)
@@ -476,15 +554,24 @@ int inet_up_dhcp(uint64_t deadline_us)
 	int err = check_link();
 	if (err)
 		return err;
+	if (dhcp_on && dhcp_supplied_address(&nif))
+		return 0;	/* a lease is bound (the cloud's): kept */
 	inside = 1;
 	reset_addr();
 	err = dhcp_start(&nif) == ERR_OK ? 0 : INET_ERR_NOMEM;
 	dhcp_on = !err;
-	inside = 0;
-	inet_flush();
+	leave();
 	if (err)
 		return err;
-	return inet_wait(bound, 0, deadline_us) ? 0 : INET_ERR_TIMEOUT;
+	if (!loop_wait(bound, 0, deadline_us))
+		return INET_ERR_TIMEOUT;
+	inside = 1;
+	inet_route_apply(&nif, dev);	/* options 26 and 121 */
+	for (int i = 0; i < DNS_MAX_SERVERS; i++)
+		if (IP_IS_V4(dns_getserver((u8_t)i)))
+			dns4[i] = *dns_getserver((u8_t)i);
+	leave();
+	return 0;
 }
 
 int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
@@ -501,11 +588,14 @@ int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
 	inside = 1;
 	reset_addr();
 	netif_set_addr(&nif, &a, &m, &g);
-	dns_setserver(0, dns ? &d : 0);
-	inside = 0;
-	inet_flush();
+	ip_addr_set_ip4_u32_val(dns4[0], ip4_addr_get_u32(&d));
+	dns_setserver(0, dns ? &dns4[0] : 0);
+	leave();
 	return 0;
 }
+
+_Static_assert(INET_ADDR6_MAX == LWIP_IPV6_NUM_ADDRESSES, "inet.h");
+_Static_assert(INET_DNS_MAX == DNS_MAX_SERVERS, "inet.h");
 
 void inet_status(struct inet_status *st)
 {
@@ -521,13 +611,21 @@ void inet_status(struct inet_status *st)
 	st->gateway = ip4_addr_get_u32(netif_ip4_gw(&nif));
 	st->up = st->addr != 0;
 	st->dhcp = dhcp_on && dhcp_supplied_address(&nif);
-	for (int i = 0; i < 2; i++)
-		st->dns[i] = ip4_addr_get_u32(dns_getserver((u8_t)i));
+	st->mtu = nif.mtu;
+	for (int i = 0; i < INET_DNS_MAX; i++)
+		inet_from_lwip(dns_getserver((u8_t)i), &st->dns[i]);
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+		u8_t state = netif_ip6_addr_state(&nif, i);
+		if (!ip6_addr_isvalid(state) && !ip6_addr_istentative(state))
+			continue;
+		inet_from_lwip(&nif.ip6_addr[i], &st->addr6[st->n6]);
+		st->tentative6[st->n6++] = ip6_addr_istentative(state) != 0;
+	}
 }
 
 struct lookup {
 	int done;
-	uint32_t addr;
+	ip_addr_t addr;
 };
 
 static void found(const char *name, const ip_addr_t *a, void *arg)
@@ -536,7 +634,7 @@ static void found(const char *name, const ip_addr_t *a, void *arg)
 	struct lookup *l = arg;
 	l->done = a ? 1 : -1;
 	if (a)
-		l->addr = ip4_addr_get_u32(a);
+		l->addr = *a;
 }
 
 static int looked_up(void *ctx)
@@ -544,30 +642,75 @@ static int looked_up(void *ctx)
 	return ((struct lookup *)ctx)->done != 0;
 }
 
-int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us)
+static int have_address(void)
 {
-	if (!inet_ip4_parse(host, addr))
+	if (ip4_addr_get_u32(netif_ip4_addr(&nif)))
+		return 1;
+	for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+		if (ip6_addr_isvalid(netif_ip6_addr_state(&nif, i)) &&
+		    !ip6_addr_islinklocal(netif_ip6_addr(&nif, i)))
+			return 1;
+	return 0;
+}
+
+int inet_resolve(const char *host, struct inet_ip *addr,
+		 uint64_t deadline_us)
+{
+	if (!inet_ip_parse(host, addr))
 		return 0;
 	if (!dev)
 		return INET_ERR_NODEV;
-	if (!started || !ip4_addr_get_u32(netif_ip4_addr(&nif)))
+	if (!started || !have_address())
 		return INET_ERR_DOWN;
-	struct lookup l = { 0, 0 };
+	struct lookup l;
+	memset(&l, 0, sizeof(l));
 	ip_addr_t a;
 	inside = 1;
-	err_t e = dns_gethostbyname(host, &a, found, &l);
-	inside = 0;
-	inet_flush();
+	err_t e = dns_gethostbyname_addrtype(host, &a, found, &l,
+					     LWIP_DNS_ADDRTYPE_IPV4_IPV6);
+	leave();
 	if (e == ERR_OK) {
-		*addr = ip4_addr_get_u32(&a);
+		inet_from_lwip(&a, addr);
 		return 0;
 	}
 	if (e != ERR_INPROGRESS)
 		return INET_ERR_NOT_FOUND;
-	if (!inet_wait(looked_up, &l, deadline_us))
+	if (!loop_wait(looked_up, &l, deadline_us))
 		return INET_ERR_TIMEOUT;
-	*addr = l.addr;
-	return l.done > 0 ? 0 : INET_ERR_NOT_FOUND;
+	if (l.done < 0)
+		return INET_ERR_NOT_FOUND;
+	inet_from_lwip(&l.addr, addr);
+	return 0;
+}
+
+struct arp_wait {
+	ip4_addr_t addr;
+};
+
+static int arp_known(void *ctx)
+{
+	struct eth_addr *mac;
+	const ip4_addr_t *ip;
+	return etharp_find_addr(&nif, &((struct arp_wait *)ctx)->addr, &mac,
+				&ip) >= 0;
+}
+
+int inet_arp(uint32_t addr, uint64_t deadline_us)
+{
+	if (!started || !ip4_addr_get_u32(netif_ip4_addr(&nif)))
+		return INET_ERR_DOWN;
+	struct arp_wait w;
+	ip4_addr_set_u32(&w.addr, addr);
+	/* two requests, the second halfway, in case one is lost */
+	uint64_t now = time_us(), half = now + (deadline_us - now) / 2;
+	for (int i = 0; i < 2; i++) {
+		inside = 1;
+		etharp_request(&nif, &w.addr);
+		leave();
+		if (loop_wait(arp_known, &w, i ? deadline_us : half))
+			return 0;
+	}
+	return INET_ERR_TIMEOUT;
 }
 
 void inet_ip4_format(uint32_t addr, char out[16])

@@ -1,18 +1,34 @@
 /* The application's network: lwIP (raw API, no threads) over the first
  * network device. The glue between drivers/net.h and lwIP; neither knows
- * the other. Addresses are IPv4 in network byte order (lwIP's
- * ip4_addr_t.addr), so that callers need no lwIP header.
+ * the other. IPv4 addresses are in network byte order (lwIP's
+ * ip4_addr_t.addr) and either family is a struct inet_ip, so that
+ * callers need no lwIP header.
  *
- * lwIP is not reentrant: it runs only from inet_poll, which the waiting
- * loops call (inet_wait, the prompt's background hook), and from the
- * callbacks that inet_poll makes. An idle timer wakes the loop when one
- * of lwIP's timers is due; it never calls into lwIP itself. */
+ * lwIP is not reentrant: it runs only as a source of the app's loop
+ * (app/loop.h: received frames in, then its timers; from the first net
+ * up), and from the callbacks it makes there. An idle timer wakes the
+ * loop when one of lwIP's timers is due; it never calls into lwIP
+ * itself. Waiting for the network is loop_wait. */
 #ifndef UMBRA_INET_H
 #define UMBRA_INET_H
 
 #include <stdint.h>
 
 struct net_dev;
+
+#define INET_HOSTNAME "umbra"	/* what DHCP and the guest agent say */
+struct netif;
+struct pbuf;
+struct ip4_addr;
+
+/* An IPv4 or IPv6 address, its bytes in network order. */
+struct inet_ip {
+	uint8_t v6;		/* 0: IPv4 in b[0..3]; 1: IPv6 */
+	uint8_t b[16];
+};
+#define INET_IP_STR 46		/* the longest text form and a NUL */
+#define INET_ADDR6_MAX 3	/* IPv6 addresses (lwipopts.h) */
+#define INET_DNS_MAX 2
 
 enum inet_err {
 	INET_OK = 0,
@@ -34,7 +50,10 @@ void inet_probe(void);
 /* The device lwIP runs on, or NULL. */
 struct net_dev *inet_dev(void);
 
-/* DHCP until a lease is bound, or INET_ERR_TIMEOUT at deadline_us. */
+/* DHCP until a lease is bound (one bound already is kept), or
+ * INET_ERR_TIMEOUT at deadline_us; then the lease's options 26 and 121
+ * applied. IPv6 configures itself beside it (SLAAC, stateless DHCPv6)
+ * from lwIP's start on. */
 int inet_up_dhcp(uint64_t deadline_us);
 
 /* A static address: addr/prefix, gateway, DNS server (0: none). */
@@ -44,7 +63,13 @@ int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
 struct inet_status {
 	int up;			/* an address is configured */
 	int dhcp;		/* ... from a DHCP lease */
-	uint32_t addr, mask, gateway, dns[2];
+	uint32_t addr, mask, gateway;
+	struct inet_ip dns[INET_DNS_MAX];	/* v6 0 and zero bytes: none */
+	uint16_t mtu;		/* IPv4's (DHCP option 26 may lower it) */
+	unsigned n6;		/* IPv6 addresses in addr6 */
+	struct inet_ip addr6[INET_ADDR6_MAX];
+	uint8_t tentative6[INET_ADDR6_MAX];	/* still checked (RFC 4862
+						 * §5.4) */
 	uint64_t rx_nomem;	/* frames dropped for want of a buffer */
 	uint64_t rx_badsum;	/* ... for a bad TCP checksum (checked
 				 * here for a device with rx_csum) */
@@ -53,24 +78,13 @@ struct inet_status {
 };
 void inet_status(struct inet_status *st);
 
-/* Runs what is due: received frames into lwIP, then lwIP's timers.
- * Returns at once when called from inside lwIP. */
-void inet_poll(void);
-
 /* Frames lwIP sent are queued (and TCP segments gathered, gso.h) until
- * this tells the device of them: inet_poll and the inet_* functions do
- * at their end; code that calls lwIP itself (outside lwIP's callbacks)
- * calls it after. */
+ * they are flushed to the device, once per round of the loop's network
+ * source, or at the end of the inet_* functions that call lwIP; code
+ * that calls lwIP itself outside them and does not wait next (when the
+ * loop would flush) calls this. */
 void inet_flush(void);
 
-/* Nonzero when inet_poll has something to do (interrupts off: only
- * looks). */
-int inet_pending(void);
-
-/* Runs the network until ready(ctx) (called with interrupts off, after
- * each round; it must not wait) says so: 1, or 0 at deadline_us or when
- * the power button was pressed (every network wait ends there). */
-int inet_wait(int (*ready)(void *ctx), void *ctx, uint64_t deadline_us);
 
 /* Half-open connections on a listener: when lwIP runs out of TCP
  * slots, a new SYN evicts the oldest half-open (SYN_RCVD) connection,
@@ -83,8 +97,53 @@ struct tcp_pcb;
 void inet_tcp_guard(struct tcp_pcb *pcb);
 void inet_tcp_accepted(struct tcp_pcb *pcb);
 
-/* A dotted quad, or a name through DNS. */
-int inet_resolve(const char *host, uint32_t *addr, uint64_t deadline_us);
+/* An address (either family), or a name through DNS: its A record, or
+ * its AAAA record when it has none. */
+int inet_resolve(const char *host, struct inet_ip *addr,
+		 uint64_t deadline_us);
+
+/* Asks who has addr (ARP) and waits for the answer: 0, or
+ * INET_ERR_TIMEOUT at deadline_us (INET_ERR_DOWN without an address). */
+int inet_arp(uint32_t addr, uint64_t deadline_us);
+
+/* "10.0.2.15", "fec0::5054:ff:fe12:3456" into out. */
+void inet_ip_format(const struct inet_ip *ip, char out[INET_IP_STR]);
+
+/* Parses either family's text form: 0, or -1. */
+int inet_ip_parse(const char *s, struct inet_ip *ip);
+
+/* Whether ip is link-local (169.254/16, fe80::/10). */
+int inet_ip_linklocal(const struct inet_ip *ip);
+
+/* Between struct inet_ip and lwIP's ip_addr_t (struct ip_addr), for the
+ * files that call lwIP themselves (a zone-less IPv6 address). */
+struct ip_addr;
+void inet_to_lwip(const struct inet_ip *in, struct ip_addr *a);
+void inet_from_lwip(const struct ip_addr *a, struct inet_ip *out);
+
+/* Routes (inet_route.c): those of DHCP option 121 and those added here,
+ * tried before the gateway, longest prefix first; the lease's interface
+ * MTU (option 26). */
+
+/* A route to dest/prefix through gw (0: on the link); it replaces one to
+ * the same destination. 0, or INET_ERR_NOMEM when the table is full. */
+int inet_route_add(uint32_t dest, unsigned prefix, uint32_t gw);
+
+/* The i-th route: 0 and its fields (from: "DHCP" or "added"), or -1. */
+int inet_route_get(unsigned i, uint32_t *dest, unsigned *prefix,
+		   uint32_t *gw, const char **from);
+
+/* The next hop for dest by the routes (its gateway, or dest itself when
+ * on the link), or 0 when no route holds it (then the gateway). */
+uint32_t inet_route_hop(uint32_t dest);
+
+/* For inet.c: lwIP's netif output (the routes, then etharp_output); the
+ * routes and MTU forgotten at a new address; the lease's options
+ * applied once it is bound (one line for each it refuses). */
+int8_t inet_route_output(struct netif *n, struct pbuf *p,
+			 const struct ip4_addr *dest);
+void inet_route_reset(struct netif *n, uint16_t mtu);
+void inet_route_apply(struct netif *n, struct net_dev *d);
 
 /* "10.0.2.15" into out (16 bytes). (Not POSIX's inet_ntoa, whose name
  * lwIP's headers take as a macro.) */

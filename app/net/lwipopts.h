@@ -1,6 +1,7 @@
 /* lwIP's configuration for umbra (lwIP src/include/lwip/opt.h lists every
  * option and its default). One thread and no operating system (NO_SYS,
- * the raw callback API); IPv4 with ARP, ICMP, UDP, TCP, DHCP and DNS. The
+ * the raw callback API); IPv4 with ARP, ICMP, UDP, TCP, DHCP and DNS;
+ * IPv6 with SLAAC, ICMPv6, ND, MLD and stateless DHCPv6. The
  * pools are fixed: what a flood of hostile clients can take is bounded. */
 #ifndef UMBRA_LWIPOPTS_H
 #define UMBRA_LWIPOPTS_H
@@ -13,7 +14,7 @@
 #define LWIP_SINGLE_NETIF 1
 
 #define LWIP_IPV4 1
-#define LWIP_IPV6 0
+#define LWIP_IPV6 1
 #define LWIP_ARP 1
 #define LWIP_ETHERNET 1
 #define LWIP_ICMP 1
@@ -34,6 +35,14 @@
  * `net up`; DHCP servers of virtual networks do not hand out taken ones. */
 #define DHCP_DOES_ARP_CHECK 0
 #define LWIP_DHCP_GET_NTP_SRV 0
+/* IPv6 as lwIP builds it: addresses from router advertisements
+ * (SLAAC), DNS from stateless DHCPv6 (into the first slot: inet.c puts
+ * the IPv4 servers back in front), no fragments either way. */
+#define LWIP_IPV6_FRAG 0
+#define LWIP_IPV6_REASS 0
+#define LWIP_IPV6_DHCP6 1
+#define LWIP_DHCP6_MAX_DNS_SERVERS 1
+#define LWIP_IPV6_NUM_ADDRESSES 3	/* link-local and two prefixes */
 #define DNS_TABLE_SIZE 4
 #define DNS_MAX_SERVERS 2
 #define DNS_MAX_NAME_LENGTH 256
@@ -100,5 +109,10 @@ extern unsigned char *inet_ram_heap;
 
 #define LWIP_HOOK_FILENAME "lwip_hooks.h"
 #define LWIP_HOOK_TCP_ISN inet_tcp_isn
+/* DHCP options lwIP 2.1 drops: 26 (MTU) and 121 (routes), asked for and
+ * taken (app/net/inet_route.c) */
+#define LWIP_HOOK_DHCP_APPEND_OPTIONS inet_dhcp_append
+#define LWIP_HOOK_DHCP_PARSE_OPTION inet_dhcp_option
+#define LWIP_HOOK_ETHARP_GET_GW inet_route_gw	/* those routes */
 
 #endif

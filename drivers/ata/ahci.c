@@ -5,7 +5,9 @@
  * drive both have it, so the drive holds them all at once; READ/WRITE DMA
  * EXT otherwise (the HBA runs those one after another). FLUSH CACHE EXT
  * is not queued and never mixed with queued commands. A failed command
- * stops the port, clears its errors and starts it again. */
+ * stops the port, clears its errors and starts it again. A port whose
+ * device is ATAPI (a CD/DVD drive) carries SCSI commands (drivers/scsi/)
+ * in PACKET commands, one at a time, its data by DMA. */
 #include "ahci.h"
 
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 #include "../../runtime/le.h"
 #include "../../runtime/page.h"
 #include "../../runtime/time.h"
-#include "ata.h"
+#include "ahci_int.h"
 
 /* §3.1 generic host control */
 #define CAP 0x00	/* NP 4:0, NCS 12:8, S64A 31 */
@@ -31,60 +33,6 @@
 #define IE_DONE 0x0000000fu	/* PxIE: D2H, PIO setup, DMA setup, SDB FIS */
 #define CAP_S64A (1u << 31)
 #define CAP_SNCQ (1u << 30)
-#define LOW4G (1ull << 32)
-/* §3.3 port registers, at 0x100 + 0x80 * port */
-#define P_CLB 0x00
-#define P_CLBU 0x04
-#define P_FB 0x08
-#define P_FBU 0x0c
-#define P_IS 0x10
-#define P_IE 0x14
-#define P_CMD 0x18	/* ST 0, SUD 1, POD 2, CLO 3, FRE 4, FR 14, CR 15 */
-#define P_TFD 0x20	/* status 7:0, error 15:8 */
-#define P_SIG 0x24
-#define P_SSTS 0x28	/* DET 3:0 */
-#define P_SCTL 0x2c	/* DET 3:0: 1 = COMRESET */
-#define P_SERR 0x30
-#define P_SACT 0x34	/* NCQ tags outstanding (§3.3.13) */
-#define P_CI 0x38
-#define CMD_ST 0x0001
-#define CMD_CLO 0x0008
-#define CMD_FRE 0x0010
-#define CMD_FR 0x4000
-#define CMD_CR 0x8000
-#define IS_TFES (1u << 30)	/* task file error */
-#define IS_ERRORS 0x7d800010u	/* every error bit of PxIS (§3.3.5) */
-#define SIG_ATA 0x00000101
-#define DET_PRESENT 3
-
-#define FIS_H2D 0x27
-#define PRD_MAX (4u << 20)	/* DBC is 22 bits: 4 MiB per PRD */
-#define WAIT_US 5000000ull
-/* -DAHCI_NCQ=0 builds the driver without queued commands, to compare:
- * under QEMU 7.2 TCG, 4 KiB random reads at depth 32 went from 19800 and
- * 29500 IOPS (p99 100 ms and 36 ms) to 43300 and 60400 (p99 0.9 ms and
- * 4.6 ms) with NCQ, alternating boots. */
-#ifndef AHCI_NCQ
-#define AHCI_NCQ 1
-#endif
-#define HANDOFF_US 2000000ull
-
-struct port {
-	volatile uint8_t *r;	/* this port's registers */
-	uint8_t *cl;		/* command list: 32 headers of 32 bytes */
-	uint8_t *fis;		/* received-FIS area */
-	uint8_t *tables;	/* command tables, 256 bytes each */
-	uint32_t slots;
-	uint32_t busy;		/* slots we issued */
-	uint8_t ncq;		/* reads and writes go FPDMA QUEUED */
-	uint8_t busy_queued;	/* what is in flight is queued */
-	struct blk_req *req[32];
-	struct ata_identity id;
-	struct blk_dev blk;
-	uint32_t index;
-	volatile uint32_t is_seen;	/* PxIS bits the handler cleared */
-};
-
 /* One HBA: its registers, its ports, its interrupt. */
 struct hba {
 	volatile uint8_t *abar;
@@ -173,9 +121,9 @@ static void port_recover(struct port *p)
 	p->busy_queued = 0;
 }
 
-/* Fills slot s with a command: H2D register FIS and one PRD. */
-static void build(struct port *p, uint32_t s, uint8_t cmd, uint64_t lba,
-		  uint32_t count, uint64_t addr, uint32_t bytes, int write)
+/* See ahci_int.h. */
+void ahci_build(struct port *p, uint32_t s, uint8_t cmd, uint64_t lba,
+		uint32_t count, uint64_t addr, uint32_t bytes, int write)
 {
 	uint8_t *h = p->cl + 32 * s, *t = p->tables + 256 * s;
 	memset(t, 0, 0x90);
@@ -238,19 +186,24 @@ static int submit(struct blk_dev *b, struct blk_req *r)
 	if (s < 0 || (p->busy && queued != p->busy_queued))
 		return BLK_ERR_BUSY;
 	uint32_t bytes = r->count * b->sector_size;
-	switch (r->op) {
+	if (p->atapi && r->op != BLK_READ)
+		return BLK_ERR_UNSUPP;
+	switch (p->atapi ? -1 : r->op) {
+	case -1:	/* READ(10) in a PACKET */
+		ahci_atapi_read(p, (uint32_t)s, r->lba, r->count, r->addr);
+		break;
 	case BLK_READ:
-		build(p, (uint32_t)s, queued ? ATA_READ_FPDMA_QUEUED
+		ahci_build(p, (uint32_t)s, queued ? ATA_READ_FPDMA_QUEUED
 				      : ATA_READ_DMA_EXT, r->lba, r->count,
 		      r->addr, bytes, 0);
 		break;
 	case BLK_WRITE:
-		build(p, (uint32_t)s, queued ? ATA_WRITE_FPDMA_QUEUED
+		ahci_build(p, (uint32_t)s, queued ? ATA_WRITE_FPDMA_QUEUED
 				      : ATA_WRITE_DMA_EXT, r->lba, r->count,
 		      r->addr, bytes, 1);
 		break;
 	case BLK_FLUSH:
-		build(p, (uint32_t)s, ATA_FLUSH_CACHE_EXT, 0, 0, 0, 0, 0);
+		ahci_build(p, (uint32_t)s, ATA_FLUSH_CACHE_EXT, 0, 0, 0, 0, 0);
 		break;
 	default:
 		return BLK_ERR_UNSUPP;
@@ -306,6 +259,8 @@ static int poll(struct blk_dev *b)
 			   (tfd >> 8) & 0xff, is);
 		int n = __builtin_popcount(p->busy);
 		port_recover(p);
+		if (p->atapi && (is & IS_TFES))	/* the sense data says why */
+			ahci_atapi_detail(p, (uint8_t)(tfd >> 8));
 		return n;
 	}
 	/* a queued command is done when its tag leaves PxSACT (the Set
@@ -335,24 +290,43 @@ static int fail(struct blk_dev *b)
 
 static const struct blk_ops ahci_ops = { submit, kick, poll, fail };
 
-/* Runs one command to completion (IDENTIFY at setup). */
-static int run_one(struct port *p, uint8_t cmd, void *buf, uint32_t bytes)
+/* See ahci_int.h. */
+int ahci_run_slot0(struct port *p, uint32_t *tfd)
 {
-	build(p, 0, cmd, 0, 0, (uintptr_t)buf, bytes, 0);
 	mmio_write32(p->r, P_CI, 1);
 	uint64_t end = time_us() + WAIT_US;
-	while (mmio_read32(p->r, P_CI) & 1) {
-		if ((mmio_read32(p->r, P_IS) & IS_TFES) || time_us() > end) {
-			port_stop(p);
-			port_start(p);
-			return -1;
+	int st = 0;
+	for (;;) {
+		if ((mmio_read32(p->r, P_IS) | p->is_seen) & IS_TFES) {
+			*tfd = mmio_read32(p->r, P_TFD);
+			st = 1;
+			break;
+		}
+		if (!(mmio_read32(p->r, P_CI) & 1))
+			return 0;
+		if (time_us() > end) {
+			st = -1;
+			break;
 		}
 		cpu_pause();
 	}
-	return mmio_read32(p->r, P_IS) & IS_TFES ? -1 : 0;
+	int on = irq_save();
+	port_stop(p);
+	port_start(p);
+	p->is_seen = 0;
+	irq_restore(on);
+	return st;
 }
 
-static const char *port_setup(struct port *p, uint32_t slots)
+/* Runs one command to completion (IDENTIFY at setup). */
+static int run_one(struct port *p, uint8_t cmd, void *buf, uint32_t bytes)
+{
+	uint32_t tfd;
+	ahci_build(p, 0, cmd, 0, 0, (uintptr_t)buf, bytes, 0);
+	return ahci_run_slot0(p, &tfd) ? -1 : 0;
+}
+
+const char *ahci_port_setup(struct port *p, uint32_t slots)
 {
 	p->slots = slots;
 	/* One page: command list (1 KiB, 1 KiB aligned) and received FIS
@@ -379,7 +353,7 @@ static const char *port_setup(struct port *p, uint32_t slots)
 static const char *port_disk(struct port *p, uint32_t slots)
 {
 	uint16_t *w = (uint16_t *)(uintptr_t)page_alloc_below(1, LOW4G);
-	const char *why = !w ? "out of memory" : port_setup(p, slots);
+	const char *why = !w ? "out of memory" : ahci_port_setup(p, slots);
 	if (!why && run_one(p, ATA_IDENTIFY, w, 512))
 		why = "IDENTIFY DEVICE failed";
 	if (!why && ata_parse_identity(w, &p->id))
@@ -389,48 +363,74 @@ static const char *port_disk(struct port *p, uint32_t slots)
 	return why;
 }
 
-static void add_port(struct pci_dev *pd, struct hba *h, uint32_t i,
-		     uint32_t cap)
+/* A disk's block device: NCQ when the HBA (CAP.SNCQ) and the drive
+ * (IDENTIFY word 76) both have it, as deep as the smaller of slots and
+ * the drive. */
+static void disk_blk(struct port *p, uint32_t cap, uint32_t slots)
 {
-	volatile uint8_t *r = h->abar + 0x100 + 0x80 * i;
-	if ((mmio_read32(r, P_SSTS) & 0xf) != DET_PRESENT ||
-	    mmio_read32(r, P_SIG) != SIG_ATA)
-		return;		/* no link, or not a disk (ATAPI, PM) */
-	uint32_t slots = ((cap >> 8) & 0x1f) + 1;
-	struct port *p = calloc(1, sizeof(*p));
-	const char *why = p ? (p->r = r, port_disk(p, slots)) : "out of memory";
-	if (why) {
-		char where[16];
-		pci_where(pd, where);
-		fmt_snprintf(where + 7, sizeof(where) - 7, "/p%u", i);
-		blk_broken(where, "ahci", "%s", why);
-		free(p);
-		return;
-	}
-	p->index = i;
 	struct blk_dev *b = &p->blk;
-	fmt_snprintf(b->name, sizeof(b->name), "sd%c", 'a' + ndisks++);
-	/* NCQ when the HBA (CAP.SNCQ) and the drive (IDENTIFY word 76)
-	 * both have it: as deep as the smaller of slots and the drive */
 	uint32_t depth = slots;
 	p->ncq = AHCI_NCQ && (cap & CAP_SNCQ) && p->id.ncq_depth;
 	if (p->ncq && p->id.ncq_depth < depth)
 		depth = p->id.ncq_depth;
 	fmt_snprintf(b->model, sizeof(b->model), "%s (AHCI port %u, %s)",
-		     p->id.model, i, p->ncq ? "NCQ" : "DMA");
+		     p->id.model, p->index, p->ncq ? "NCQ" : "DMA");
 	memcpy(b->serial, p->id.serial, sizeof(b->serial) - 1);
-	b->transport = "ahci";
 	b->sectors = p->id.sectors;
 	b->sector_size = p->id.sector_size;
 	b->max_sectors = PRD_MAX / p->id.sector_size;
 	if (b->max_sectors > 65536)
 		b->max_sectors = 65536;	/* the EXT count field */
 	b->queue_depth = depth;
+	b->can_flush = 1;
+	b->cache = p->id.write_cache ? "write-back" : "write-through";
+}
+
+static unsigned natapi;
+
+static void add_port(struct pci_dev *pd, struct hba *h, uint32_t i,
+		     uint32_t cap)
+{
+	volatile uint8_t *r = h->abar + 0x100 + 0x80 * i;
+	uint32_t sig = mmio_read32(r, P_SIG);
+	if ((mmio_read32(r, P_SSTS) & 0xf) != DET_PRESENT ||
+	    (sig != SIG_ATA && sig != SIG_ATAPI))
+		return;		/* no link, or a port multiplier */
+	uint32_t slots = ((cap >> 8) & 0x1f) + 1;
+	struct port *p = calloc(1, sizeof(*p));
+	const char *why = "out of memory";
+	int st = -1;
+	if (p) {
+		p->r = r;
+		p->index = i;
+		p->atapi = sig == SIG_ATAPI;
+		why = 0;
+		st = p->atapi ? ahci_atapi_port(p, slots, &why)
+			      : (why = port_disk(p, slots)) ? -1 : 0;
+	}
+	if (st) {
+		char where[16];
+		pci_where(pd, where);
+		fmt_snprintf(where + 7, sizeof(where) - 7, "/p%u", i);
+		if (st < 0)
+			blk_broken(where, "ahci", "%s", why);
+		if (p && p->page && !port_stop(p))	/* no more DMA */
+			page_free((uintptr_t)p->page, 2);
+		free(p);
+		return;
+	}
+	struct blk_dev *b = &p->blk;
+	if (p->atapi)
+		fmt_snprintf(b->name, sizeof(b->name), "sr%u", natapi++);
+	else
+		fmt_snprintf(b->name, sizeof(b->name), "sd%c", 'a' + ndisks++);
+	if (!p->atapi)
+		disk_blk(p, cap, slots);
+	b->transport = "ahci";
+	b->pci = pd;
 	b->dma_align = 2;	/* PRD DBA bit 0 is reserved */
 	/* §3.1.1 CAP.S64A clear: the HBA cannot reach above 4 GiB */
 	b->dma_limit = cap & CAP_S64A ? 0 : LOW4G;
-	b->can_flush = 1;
-	b->cache = p->id.write_cache ? "write-back" : "write-through";
 	b->ops = &ahci_ops;
 	b->priv = p;
 	if (blk_register(b))

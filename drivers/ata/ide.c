@@ -5,7 +5,8 @@
  * completion inside submit (the queue is one deep): a DMA transfer halts
  * the CPU until the channel's interrupt. A drive whose DMA transfer fails
  * (the controller's error, a PRD table that ended early, no end at all)
- * gets the request again by PIO, and PIO from then on, said once. */
+ * gets the request again by PIO, and PIO from then on, said once. ATAPI
+ * devices (CD/DVD drives) are driven by ide_atapi.c, by PIO. */
 #include "ide.h"
 
 #include <stdlib.h>
@@ -204,6 +205,8 @@ static int transfer(struct ide *d, int write, uint64_t lba, uint32_t count,
 		    uint64_t addr)
 {
 	uint8_t *buf = (uint8_t *)(uintptr_t)addr;
+	if (d->atapi)	/* read-only: the engine refused any write */
+		return ide_atapi_read(d, lba, count, buf);
 	if (d->dma) {
 		int err = ide_dma(d, write, lba, count, addr);
 		if (err != 1)
@@ -251,8 +254,9 @@ int ide_fault_dma(struct blk_dev *b)
 	return 0;
 }
 
-/* IDENTIFY DEVICE on one position; 0 and the identity when an ATA disk
- * answers. ATAPI and SATA signatures (LBA mid/high) are not ours. */
+/* IDENTIFY DEVICE on one position: 0 and the identity when an ATA disk
+ * answers, 1 when a PACKET device refuses it with the ATAPI signature
+ * (ATA8-ACS §9.12), -1 otherwise (no device, SATA signatures). */
 static int identify(const struct chan *c, int slave, struct ata_identity *id)
 {
 	static uint16_t w[256];
@@ -270,7 +274,10 @@ static int identify(const struct chan *c, int slave, struct ata_identity *id)
 		return -1;
 	if (ide_wait_ready(c, 0, PROBE_US) < 0)
 		return -1;
-	if (inb(c->cmd + R_LBA1) || inb(c->cmd + R_LBA2))
+	uint8_t mid = inb(c->cmd + R_LBA1), high = inb(c->cmd + R_LBA2);
+	if (mid == ATAPI_SIG_MID && high == ATAPI_SIG_HIGH)
+		return 1;
+	if (mid || high)
 		return -1;
 	int s = ide_wait_ready(c, 1, PROBE_US);
 	if (s < 0 || (s & ATA_SR_ERR) || !(s & ATA_SR_DRQ))
@@ -280,11 +287,27 @@ static int identify(const struct chan *c, int slave, struct ata_identity *id)
 	return ata_parse_identity(w, id);
 }
 
+/* A PACKET device's block device (its unit brought up by ide_atapi.c):
+ * 0, or nonzero when it is not one (d is then the caller's to free). */
+static int atapi_dev(struct ide *d)
+{
+	char where[16];
+	fmt_snprintf(where, sizeof(where), "ide%d.%d", d->secondary, d->slave);
+	d->atapi = 1;
+	if (ide_atapi_probe(d, where))
+		return -1;
+	d->blk.queue_depth = 1;
+	d->blk.dma_align = 2;
+	d->blk.irq_vec = d->ch.vec;
+	return 0;
+}
+
 static void add_disk(const struct chan *c, int slave, int secondary,
 		     uint16_t device)
 {
 	struct ata_identity id;
-	if (identify(c, slave, &id))
+	int kind = identify(c, slave, &id);
+	if (kind < 0)
 		return;
 	struct ide *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -294,12 +317,23 @@ static void add_disk(const struct chan *c, int slave, int secondary,
 	d->secondary = secondary;
 	d->id = id;
 	struct blk_dev *b = &d->blk;
+	if (kind && atapi_dev(d)) {
+		free(d);
+		return;
+	}
 	fmt_snprintf(b->name, sizeof(b->name), "hd%c", 'a' + ndisks++);
+	b->transport = "ide";
+	b->ops = &ide_ops;
+	b->priv = d;
+	if (kind) {
+		if (blk_register(b))
+			free(d);
+		return;
+	}
 	fmt_snprintf(d->mode, sizeof(d->mode), "PIO");
 	d->dma = !ide_dma_mode(d, device);
 	ide_name_model(d);
 	memcpy(b->serial, id.serial, sizeof(b->serial) - 1);
-	b->transport = "ide";
 	b->sectors = id.lba48 ? id.sectors
 			      : (id.sectors < ATA_LBA28_MAX ? id.sectors
 							    : ATA_LBA28_MAX);
@@ -313,9 +347,7 @@ static void add_disk(const struct chan *c, int slave, int secondary,
 	b->dma_align = 2;
 	b->can_flush = 1;
 	b->cache = id.write_cache ? "write-back" : "write-through";
-	b->ops = &ide_ops;
 	b->irq_vec = d->ch.vec;	/* the driver halts for it itself */
-	b->priv = d;
 	if (blk_register(b))
 		free(d);
 }

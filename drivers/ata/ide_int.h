@@ -7,6 +7,7 @@
 
 #include "../blk.h"
 #include "ata.h"
+#include "atapi.h"
 
 /* Command block registers (offsets from the command base). */
 #define R_DATA 0	/* 16-bit data */
@@ -39,6 +40,7 @@ struct ide {
 	struct blk_dev blk;
 	uint32_t completed;
 	uint8_t dma;		/* transfers by DMA (else PIO) */
+	uint8_t atapi;		/* a PACKET device (ide_atapi.c) */
 	uint8_t dma_fault;	/* `fault dma`: the next PRD table is short */
 	char mode[16];		/* "UDMA5", "MWDMA2", "PIO" */
 };
@@ -74,6 +76,15 @@ int ide_dma_mode(struct ide *d, uint16_t device);
  * DMA itself failed (said once; d is PIO from now on). */
 int ide_dma(struct ide *d, int write, uint64_t lba, uint32_t count,
 	    uint64_t addr);
+
+/* ATAPI (ide_atapi.c): brings up the unit on d (d->ch, slave, secondary
+ * set), filling d->blk; 0, SCSI_NOT_DISK or SCSI_NO_MEDIUM (left alone
+ * quietly), or a negative BLK_ERR_* after blk_broken(where, ...). */
+int ide_atapi_probe(struct ide *d, const char *where);
+
+/* READ(10) of count sectors at lba into buf by PIO: 0, or a BLK_ERR_*
+ * with the words (the sense data's) in d's detail. */
+int ide_atapi_read(struct ide *d, uint64_t lba, uint32_t count, uint8_t *buf);
 
 /* SFF-8038i §1.2: [addr, addr + bytes) as PRD entries in prd (4 KiB),
  * none crossing a 64 KiB boundary, the last marked EOT; -1 when the

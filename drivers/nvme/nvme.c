@@ -481,6 +481,7 @@ static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page)
 		     nsid);
 	memcpy(b->serial, c->serial, sizeof(b->serial) - 1);
 	b->transport = "nvme";
+	b->pci = c->pci;
 	b->cache = c->vwc ? "write-back" : "write-through";
 	b->sector_size = 1u << lbads;
 	b->sectors = nsze;

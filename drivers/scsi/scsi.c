@@ -11,6 +11,7 @@
 
 /* SPC-4 §6 / SBC-3 §5 operation codes */
 #define OP_TEST_UNIT_READY 0x00
+#define OP_REQUEST_SENSE 0x03
 #define OP_INQUIRY 0x12
 #define OP_MODE_SENSE6 0x1a
 #define OP_READ_CAPACITY10 0x25
@@ -207,6 +208,14 @@ unsigned scsi_cdb_rw(uint8_t *cdb, int write, uint64_t lba, uint32_t count)
 	return 16;
 }
 
+unsigned scsi_cdb_request_sense(uint8_t *cdb, uint8_t alloc)
+{
+	memset(cdb, 0, SCSI_CDB_MAX);
+	cdb[0] = OP_REQUEST_SENSE;
+	cdb[4] = alloc;
+	return 6;
+}
+
 unsigned scsi_cdb_sync(uint8_t *cdb)
 {
 	/* SBC-3 §5.24: LBA 0 and 0 blocks: the whole medium */
@@ -293,9 +302,11 @@ static int inquiry(struct scsi_exec *x, struct scsi_disk *d)
 	if (got < 1)
 		return failed(d, BLK_ERR_DEVICE, "%s",
 			      "INQUIRY returned no data");
-	/* SPC-4 §6.6.2: qualifier 0 (connected), type 0 (direct access) */
-	if (b[0] != 0)
+	/* SPC-4 §6.6.2: qualifier 0 (connected), type 0 (direct access)
+	 * or 5 (CD/DVD) */
+	if (b[0] != SCSI_TYPE_DISK && b[0] != SCSI_TYPE_CD)
 		return SCSI_NOT_DISK;
+	d->type = b[0];
 	if (got >= 16)
 		copy_ascii(d->vendor, b + 8, 8);
 	if (got >= 32)
@@ -304,7 +315,8 @@ static int inquiry(struct scsi_exec *x, struct scsi_disk *d)
 }
 
 /* SPC-4 §5.14: a unit attention is reported once and cleared; "becoming
- * ready" is waited for; anything else means the unit cannot be used. */
+ * ready" is waited for; "medium not present" (ASC 3A) in a CD/DVD unit
+ * is an empty drive; anything else means the unit cannot be used. */
 static int ready(struct scsi_exec *x, struct scsi_disk *d)
 {
 	uint8_t cdb[6] = { OP_TEST_UNIT_READY };
@@ -326,6 +338,10 @@ static int ready(struct scsi_exec *x, struct scsi_disk *d)
 			idle_sleep_until(time_us() + READY_WAIT_US);
 			continue;
 		}
+		if (d->type == SCSI_TYPE_CD && r.status == SCSI_CHECK_CONDITION &&
+		    !scsi_sense_parse(r.sense, r.sense_len, &k) &&
+		    k.key == SCSI_KEY_NOT_READY && k.asc == 0x3a)
+			return SCSI_NO_MEDIUM;
 		return refused(d, "TEST UNIT READY", &r);
 	}
 	return failed(d, BLK_ERR_TIMEOUT, "%s", "not ready after 50 tries");
@@ -454,18 +470,24 @@ int scsi_disk_probe(struct scsi_exec *x, struct scsi_disk *d)
 	int err = inquiry(x, d);
 	if (!err)
 		err = ready(x, d);
-	int unsupp = 0;
-	if (!err)
+	/* MMC-6 §6.23: a CD/DVD unit has READ CAPACITY(10) only */
+	int unsupp = d->type == SCSI_TYPE_CD;
+	if (!err && !unsupp)
 		err = capacity16(x, d, &unsupp);
 	if (!err && unsupp)
 		err = capacity10(x, d);
 	if (err)
 		return err;
-	if (d->block_size != 512 && d->block_size != 4096) {
+	if (d->block_size != 512 && d->block_size != 1024 &&
+	    d->block_size != 2048 && d->block_size != 4096) {
 		fmt_snprintf(d->why, sizeof(d->why), "logical blocks of %u "
-			     "bytes (only 512 and 4096 are addressed)",
-			     d->block_size);
+			     "bytes (only 512, 1024, 2048 and 4096 are "
+			     "addressed)", d->block_size);
 		return BLK_ERR_DEVICE;
+	}
+	if (d->type == SCSI_TYPE_CD) {	/* MMC-6: read-only here */
+		d->read_only = 1;
+		return 0;
 	}
 	vpd_pages(x, d);
 	mode_sense(x, d);

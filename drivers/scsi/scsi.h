@@ -1,9 +1,10 @@
-/* SCSI for host bus adapters: the commands umbra sends (SPC-4, SBC-3),
- * what a completed command means for the block layer (status and sense
- * data), and the bring-up of one direct-access logical unit. Independent
- * of the HBA: an HBA driver (virtio-scsi today) hands in a way to run one
- * command and gets the unit's geometry back; nothing here touches memory
- * a device writes except through the buffers it is given. */
+/* SCSI for host bus adapters: the commands umbra sends (SPC-4, SBC-3,
+ * MMC-6 for CD/DVD units), what a completed command means for the block
+ * layer (status and sense data), and the bring-up of one direct-access or
+ * CD/DVD logical unit. Independent of the transport: a driver (virtio-scsi,
+ * and ATAPI on AHCI and IDE) hands in a way to run one command and gets
+ * the unit's geometry back; nothing here touches memory a device writes
+ * except through the buffers it is given. */
 #ifndef UMBRA_SCSI_H
 #define UMBRA_SCSI_H
 
@@ -91,8 +92,13 @@ struct scsi_exec {
 	const char *why;	/* the HBA's words after a failure */
 };
 
-/* What scsi_disk_probe learnt of a direct-access logical unit. */
+/* SPC-4 §6.6.2 peripheral device types umbra drives */
+#define SCSI_TYPE_DISK 0x00	/* direct access (SBC-3) */
+#define SCSI_TYPE_CD 0x05	/* CD/DVD (MMC-6): read-only here */
+
+/* What scsi_disk_probe learnt of a direct-access or CD/DVD unit. */
 struct scsi_disk {
+	uint8_t type;		/* SCSI_TYPE_* */
 	char vendor[9], product[17], serial[37];
 	uint32_t block_size;
 	uint64_t blocks;	/* saturates: a last LBA of all ones stays */
@@ -104,15 +110,24 @@ struct scsi_disk {
 	char why[112];		/* why the unit cannot be used */
 };
 
-#define SCSI_NOT_DISK 1
+#define SCSI_NOT_DISK 1		/* another kind of unit */
+#define SCSI_NO_MEDIUM 2	/* a CD/DVD drive with no disc in it */
 
 /* Brings up the unit x->run talks to: INQUIRY (SPC-4 §6.6; a
- * direct-access device, qualifier 0; else SCSI_NOT_DISK), TEST UNIT
- * READY until ready (unit attentions cleared, "becoming ready" waited
- * for, bounded), READ CAPACITY(16) or (10), the VPD pages (serial, Block
- * Limits, Logical Block Provisioning) and MODE SENSE (write protect,
- * write cache). 0, SCSI_NOT_DISK, or a negative BLK_ERR_* with d->why. */
+ * direct-access or CD/DVD device, qualifier 0; else SCSI_NOT_DISK), TEST
+ * UNIT READY until ready (unit attentions cleared, "becoming ready"
+ * waited for, bounded; a CD/DVD unit with no medium: SCSI_NO_MEDIUM),
+ * READ CAPACITY(16) or
+ * (10) (logical blocks of 512, 1024, 2048 or 4096 bytes); for a disk the
+ * VPD pages (serial, Block Limits, Logical Block Provisioning) and MODE
+ * SENSE (write protect, write cache); a CD/DVD unit is read-only (MMC-6
+ * units answer neither MODE SENSE(6) nor the SBC pages). 0,
+ * SCSI_NOT_DISK, SCSI_NO_MEDIUM, or a negative BLK_ERR_* with d->why. */
 int scsi_disk_probe(struct scsi_exec *x, struct scsi_disk *d);
+
+/* REQUEST SENSE (SPC-4 §6.29) in cdb: for transports whose device keeps
+ * the sense data until asked (ATAPI), with alloc bytes wanted. */
+unsigned scsi_cdb_request_sense(uint8_t *cdb, uint8_t alloc);
 
 /* REPORT LUNS (SPC-4 §6.33) on the target x->run addresses: up to max
  * single-level LUN numbers (peripheral or flat addressing, SAM-5 §4.7)

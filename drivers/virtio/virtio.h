@@ -28,6 +28,7 @@
 /* virtio 1.2 §5 device ids */
 #define VIRTIO_TYPE_NET 1
 #define VIRTIO_TYPE_BLOCK 2
+#define VIRTIO_TYPE_CONSOLE 3
 #define VIRTIO_TYPE_RNG 4
 #define VIRTIO_TYPE_SCSI 8
 #define VIRTIO_TYPE_GPU 16
@@ -91,6 +92,7 @@ struct virtio_dev {
 	void *transport;		/* the transport's own state */
 	const char *transport_name;	/* "modern", "legacy", "mmio v2" ... */
 	uint16_t type;			/* virtio 1.2 §5: 2 = block */
+	struct pci_dev *pci;		/* the PCI function, or NULL */
 	int legacy;
 	uint64_t features;		/* negotiated */
 };

@@ -326,6 +326,7 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 							 : ", split ring",
 		     v->q.indirect ? ", indirect" : "");
 	b->transport = "virtio";
+	b->pci = v->dev->pci;
 	b->ops = &vblk_ops;
 	b->priv = v;
 	b->queue_depth = v->nslots;

@@ -50,7 +50,7 @@
 #define ACPI_HID "LNRO0005"
 #define WORD_KEY "virtio_mmio.device"
 
-#define MAX_QUEUES 8
+#define MAX_QUEUES 20	/* virtio-console: control and 8 ports */
 
 struct vmmio {
 	volatile uint8_t *regs;

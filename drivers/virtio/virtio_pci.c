@@ -47,7 +47,7 @@
 #define L_ISR 0x13		/* u8 r */
 #define L_CONFIG 0x14		/* device config, MSI-X disabled */
 
-#define MAX_QUEUES 8
+#define MAX_QUEUES 20	/* virtio-console: control and 8 ports */
 #define NO_VECTOR 0xffff	/* §4.1.5.1.2 */
 #define ISR_QUEUE 1		/* §4.1.4.5 ISR status bits */
 #define ISR_CONFIG 2
@@ -62,8 +62,10 @@ struct vpci {
 	struct pci_msix msix;
 	int config_vec, intx_vec;
 	char config_name[24];
-	irq_fn *fn[MAX_QUEUES];		/* INTx: whom the ISR calls */
-	void *ctx[MAX_QUEUES];
+	irq_fn *fn[MAX_QUEUES];		/* INTx (and MSI-X entry 1 when */
+	void *ctx[MAX_QUEUES];		/* shared): whom the ISR calls */
+	int entry1_vec;			/* MSI-X entry 1's vector */
+	uint32_t shared;		/* queues on entry 1 */
 	uint64_t config_changes;
 };
 
@@ -225,9 +227,22 @@ static void msix_mask(void *ctx)
 	pci_msix_enable(v->pci, &v->msix, 0);
 }
 
+/* MSI-X entry 1 shared by several queues: each queue's handler looks. */
+static int shared_irq(void *ctx)
+{
+	struct vpci *v = ctx;
+	int any = 0;
+	for (int q = 0; q < MAX_QUEUES; q++)
+		if ((v->shared >> q & 1) && v->fn[q])
+			any |= v->fn[q](v->ctx[q]);
+	return any;
+}
+
 /* §4.1.4.3, §4.1.5.1.2: MSI-X entry 0 for configuration changes, entry
  * 1 + q for queue q; a vector the device cannot use reads back as
- * NO_VECTOR. */
+ * NO_VECTOR. A table too small for that (virtio-serial-pci has 2 entries
+ * by default, for up to 64 queues) puts the queues beyond it on entry 1
+ * with queue 0, as Linux does: one vector whose handler asks each. */
 static int m_irq(struct virtio_dev *d, uint16_t q, const char *name,
 		 irq_fn *fn, void *ctx)
 {
@@ -237,8 +252,11 @@ static int m_irq(struct virtio_dev *d, uint16_t q, const char *name,
 		return 0;
 	if (!v->msix.table && pci_msix_init(v->pci, &v->msix))
 		return v->isr ? intx_irq(v, q, name, fn, ctx) : 0;
-	if (v->msix.size < q + 2u)
+	if (v->msix.size < 2)
 		return 0;
+	uint16_t entry = v->msix.size < q + 2u ? 1 : (uint16_t)(1 + q);
+	v->fn[q] = fn;
+	v->ctx[q] = ctx;
 	if (!v->config_vec) {
 		fmt_snprintf(v->config_name, sizeof(v->config_name),
 			     "%s-config", name);
@@ -248,12 +266,19 @@ static int m_irq(struct virtio_dev *d, uint16_t q, const char *name,
 		pci_msix_set(&v->msix, 0, v->config_vec);
 		mmio_write16(c, C_MSIX_CONFIG, 0);
 	}
-	int vec = irq_alloc(name, fn, ctx);
+	int vec = entry == 1 && v->entry1_vec ? v->entry1_vec
+						 : irq_alloc(name, fn, ctx);
 	if (!vec)
 		return 0;
-	pci_msix_set(&v->msix, (uint16_t)(1 + q), vec);
+	if (entry == 1) {	/* queue 0's own, or shared: ask each */
+		v->shared |= 1u << q;
+		if (v->shared & (v->shared - 1))	/* more than one */
+			irq_replace(vec, shared_irq, v);
+		v->entry1_vec = vec;
+	}
+	pci_msix_set(&v->msix, entry, vec);
 	mmio_write16(c, C_QSELECT, q);
-	mmio_write16(c, C_QMSIX, (uint16_t)(1 + q));
+	mmio_write16(c, C_QMSIX, entry);
 	if (mmio_read16(c, C_QMSIX) == NO_VECTOR)
 		return 0;
 	irq_set_mask_fn(vec, msix_mask, v);
@@ -400,6 +425,7 @@ int virtio_pci_attach(struct pci_dev *p, struct virtio_dev *d)
 	v->pci = p;
 	memset(d, 0, sizeof(*d));
 	d->transport = v;
+	d->pci = p;
 	d->type = virtio_pci_type(p);
 	pci_enable(p, PCI_CMD_MEM | PCI_CMD_IO | PCI_CMD_MASTER);
 	if (!attach_modern(p, v)) {

@@ -1,6 +1,7 @@
-/* virtio-scsi host adapters (virtio 1.2 §5.6): each direct-access logical
- * unit becomes a block device, vsa, vsb, ... in the order found (HBA,
- * then target, then LUN). */
+/* virtio-scsi host adapters (virtio 1.2 §5.6): each direct-access or
+ * CD/DVD logical unit (a disc in it: read-only, 2048-byte sectors)
+ * becomes a block device, vsa, vsb, ... in the order found (HBA, then
+ * target, then LUN). */
 #ifndef UMBRA_VIRTIO_SCSI_H
 #define UMBRA_VIRTIO_SCSI_H
 

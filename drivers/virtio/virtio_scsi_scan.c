@@ -126,8 +126,8 @@ static struct vscsi_lun *probe_lun(struct vscsi *h, struct scsi_exec *x,
 }
 
 /* §5.6.4: targets up to max_target, LUNs from REPORT LUNS (LUN 0 when a
- * target has no list); direct-access units only. 0, or the HBA's
- * failure. */
+ * target has no list); direct-access and CD/DVD units only (an empty
+ * drive is passed over). 0, or the HBA's failure. */
 static int scan(struct vscsi *h, void *buf)
 {
 	struct probe_ctx p = { h, { 0 } };
@@ -262,6 +262,9 @@ static int add_disk(struct vscsi *h, struct vscsi_lun *l, uint32_t depth)
 		     in->vendor, in->product, l->target, l->number);
 	fmt_snprintf(b->serial, sizeof(b->serial), "%s", in->serial);
 	b->transport = "virtio-scsi";
+	b->pci = h->dev->pci;
+	b->target = l->target;
+	b->unit = l->number;
 	b->sector_size = in->block_size;
 	b->sectors = in->blocks;
 	uint64_t bytes = MAX_REQ_BYTES;
@@ -275,7 +278,7 @@ static int add_disk(struct vscsi *h, struct vscsi_lun *l, uint32_t depth)
 	b->queue_depth = l->depth = depth;
 	b->dma_align = 1;
 	b->read_only = in->read_only;
-	b->can_flush = !in->cache_known || in->write_cache;
+	b->can_flush = !in->read_only && (!in->cache_known || in->write_cache);
 	b->can_discard = in->max_unmap >= b->max_sectors && !in->read_only;
 	b->cache = !in->cache_known ? "unknown"
 		 : in->write_cache ? "write-back" : "write-through";

@@ -176,6 +176,27 @@ void tree_files_free(struct tree_file *f, size_t n)
 	free(f);
 }
 
+static int inode_byte(void *ctx, uint32_t ino, uint64_t off, void *buf,
+		      size_t len)
+{
+	(void)ctx;
+	(void)off;
+	memset(buf, (int)ino, len);
+	return 0;
+}
+
+int build_ab(const struct efs_io *io, const struct efs_build_opts *opts,
+	     uint64_t a, uint64_t b, efs_content_fn *fn)
+{
+	struct efs_build_child kids[] = { { "a", 2 }, { "b", 3 } };
+	struct efs_build_node nodes[] = {
+		{ EFS_DIR, 040755, 0, 0, 2, 0, 0, 0, 0, 2, kids },
+		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, a, 0, 0 },
+		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, b, 0, 0 },
+	};
+	return efs_build(io, opts, 3, nodes, fn ? fn : inode_byte, 0);
+}
+
 /* Paths the workload plays with: few, so operations collide often. */
 static const char *const paths[] = {
 	"/a", "/b", "/c", "/d", "/d/e", "/d/f", "/d/g", "/d/sub",

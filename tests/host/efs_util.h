@@ -24,6 +24,12 @@ int tree_files(struct efs *fs, struct tree_file **out, size_t *n);
 void tree_files_free(struct tree_file *f, size_t n);
 extern int tree_verbose;	/* tree_digest lists files as it goes */
 
+/* Builds (efs_build, opts NULL: umbra's defaults) a root holding files
+ * "a" (inode 2, a bytes) and "b" (inode 3, b bytes); the content of
+ * inode i is the byte i, or comes from fn when given. */
+int build_ab(const struct efs_io *io, const struct efs_build_opts *opts,
+	     uint64_t a, uint64_t b, efs_content_fn *fn);
+
 /* One step of a random workload (seeded); returns the fs result. kind
  * gets a short name of what was tried. */
 int workload_step(struct efs *fs, uint64_t *seed, const char **kind);

@@ -133,6 +133,93 @@ static int prds(struct emu_ahci *e, const uint8_t *t, uint32_t prdtl,
 	return done == bytes ? 0 : -1;
 }
 
+void emu_ahci_atapi(struct emu_ahci *e, uint64_t sectors)
+{
+	free(e->data);
+	e->atapi = 1;
+	e->block_size = 2048;
+	e->sectors = sectors;
+	e->data = calloc(sectors, 2048);
+	mmio_write32(e->abar + PORT, P_SIG, 0xeb140101);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+/* CHECK CONDITION: the sense kept (fixed format), the key for the error
+ * register's high nibble. */
+static uint8_t check(struct emu_ahci *e, uint8_t key, uint8_t asc)
+{
+	memset(e->sense, 0, sizeof(e->sense));
+	e->sense[0] = 0x70;
+	e->sense[2] = key;
+	e->sense[7] = 10;
+	e->sense[12] = asc;
+	return (uint8_t)(key << 4 | E_ABRT);
+}
+
+/* One ATAPI command (SPC-4, MMC-6), its data through the PRDs; 0, or the
+ * error register (the sense key in bits 7:4, ABRT). */
+static uint8_t packet(struct emu_ahci *e, uint8_t *h, const uint8_t *t,
+		      uint32_t prdtl)
+{
+	const uint8_t *cdb = t + 0x40;
+	uint8_t buf[36];
+	uint32_t n = 0;
+	memset(buf, 0, sizeof(buf));
+	if (!(le32_get(h) & (1u << 5)) || !(t[3] & 1) != !prdtl)
+		e->bad++;	/* no A bit, or DMA said wrong */
+	switch (cdb[0]) {
+	case 0x00:	/* TEST UNIT READY */
+		return e->no_medium ? check(e, 2, 0x3a) : 0;
+	case 0x03:	/* REQUEST SENSE */
+		if (e->sense_fails)
+			return (uint8_t)(5 << 4 | E_ABRT);
+		n = cdb[4] < sizeof(e->sense) ? cdb[4] : sizeof(e->sense);
+		memcpy(buf, e->sense, n);
+		memset(e->sense, 0, sizeof(e->sense));
+		break;
+	case 0x12:	/* INQUIRY: a CD/DVD unit, removable */
+		if (cdb[1] & 1)
+			return check(e, 5, 0x24);
+		buf[0] = 5;
+		buf[1] = 0x80;
+		buf[4] = 31;
+		memcpy(buf + 8, "EMU     ATAPI CD-ROM    ", 24);
+		n = cdb[4] < 36 ? cdb[4] : 36;
+		break;
+	case 0x25:	/* READ CAPACITY(10) */
+		put_be32(buf, (uint32_t)e->sectors - 1);
+		put_be32(buf + 4, e->block_size);
+		n = 8;
+		break;
+	case 0x28: {	/* READ(10) */
+		uint64_t lba = (uint64_t)cdb[2] << 24 | cdb[3] << 16 |
+			       cdb[4] << 8 | cdb[5];
+		uint32_t count = (uint32_t)(cdb[7] << 8 | cdb[8]);
+		if (lba >= e->sectors || count > e->sectors - lba)
+			return check(e, 5, 0x21);
+		if (e->fail_next) {
+			e->fail_next = 0;
+			return check(e, 3, 0x11);
+		}
+		if (prds(e, t, prdtl, lba * 2048, 0, count * 2048ull, 0))
+			return E_ABRT;
+		le32_put(h + 4, count * 2048);
+		return 0;
+	}
+	default:	/* MMC-6 units have no SBC pages or MODE SENSE(6) */
+		return check(e, 5, 0x20);
+	}
+	if (n && prds(e, t, prdtl, 0, buf, n, 0))
+		return E_ABRT;
+	le32_put(h + 4, n);
+	return 0;
+}
+
 /* Runs the H2D register FIS of slot 0; 0, or the ATA error bits. */
 static uint8_t execute(struct emu_ahci *e, uint8_t *h)
 {
@@ -152,6 +239,8 @@ static uint8_t execute(struct emu_ahci *e, uint8_t *h)
 		       (uint64_t)t[10] << 40;
 	uint64_t count = t[12] | t[13] << 8;
 	int write = t[2] == 0x35;
+	if (e->atapi)	/* ATA8-ACS §7.18: PACKET, nothing else */
+		return t[2] == 0xa0 ? packet(e, h, t, prdtl) : E_ABRT;
 	switch (t[2]) {
 	case 0xec:		/* IDENTIFY DEVICE */
 		le32_put(h + 4, 512);
@@ -195,7 +284,7 @@ static void cmd_bits(struct emu_ahci *e, uint32_t set, uint32_t clear)
  * clear) or fail (TFES; CI stays until the port stops). */
 static int issue(struct emu_ahci *e, volatile uint8_t *p)
 {
-	if (!e->running || !e->fis_on || e->stuck ||
+	if (!e->running || !e->fis_on || e->stuck || (e->atapi && e->silent) ||
 	    !(mmio_read32(p, P_CI) & 1))
 		return 0;
 	int refuse = 0;

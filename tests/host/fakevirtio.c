@@ -83,6 +83,11 @@ static uint64_t r64(uint64_t a) { uint64_t v; memcpy(&v, P(a), 8); return v; }
 static void w16(uint64_t a, uint16_t v) { memcpy(P(a), &v, 2); }
 static void w32(uint64_t a, uint32_t v) { memcpy(P(a), &v, 4); }
 
+uint16_t fakevirtio_avail(struct fakevirtio *f, int q)
+{
+	return r16(f->driver[q] + 2);
+}
+
 /* Descriptors from table t (count of them, or a chain through NEXT from
  * index i) into c. */
 static void walk(struct fakevirtio_chain *c, uint64_t t, uint16_t i,
@@ -109,7 +114,7 @@ static void walk(struct fakevirtio_chain *c, uint64_t t, uint16_t i,
 int fakevirtio_take(struct fakevirtio *f, int q, struct fakevirtio_chain *c)
 {
 	uint16_t size = f->size[q];
-	if (r16(f->driver[q] + 2) == f->seen[q])
+	if (!size || fakevirtio_avail(f, q) == f->seen[q])
 		return 0;
 	c->head = r16(f->driver[q] + 4 + 2 * (f->seen[q] % size));
 	f->seen[q]++;

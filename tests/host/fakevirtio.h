@@ -11,7 +11,7 @@
 
 #include "../../drivers/virtio/virtio.h"
 
-#define FAKEVIRTIO_QUEUES 2
+#define FAKEVIRTIO_QUEUES 20
 #define FAKEVIRTIO_CHAIN 128	/* descriptors of a chain the device reads */
 
 struct fakevirtio {
@@ -57,5 +57,8 @@ void fakevirtio_used(struct fakevirtio *f, int q, uint32_t id, uint32_t len);
  * alike), n of them into out; how many there were. */
 size_t fakevirtio_read(const struct fakevirtio_chain *c, size_t off,
 		       void *out, size_t n);
+
+/* The driver's available index of queue q. */
+uint16_t fakevirtio_avail(struct fakevirtio *f, int q);
 
 #endif

@@ -89,3 +89,10 @@ void idle_set_flusher(int (*due)(uint64_t *when_us), void (*run)(void))
 	(void)due;
 	(void)run;
 }
+
+void irq_replace(int vec, irq_fn *fn, void *ctx)
+{
+	(void)vec;
+	(void)fn;
+	(void)ctx;
+}

@@ -552,6 +552,129 @@ static void test_no_space(void)
 	memdev_free(&m);
 }
 
+/* 8 MB free in two pieces of 4 MB around a placeholder (two 4,000,000
+ * byte files made back to back and deleted: each leaves its placeholder
+ * where it began), and a 4 MiB file written as the HTTP server (256 KiB
+ * at a time), the host tool (1 MiB) and a program (at once) write it:
+ * the free space holds it, so it must go in without a compaction by hand.
+ * The planner empties the window it needs, moving the placeholder and,
+ * when it lies in the way, the growing file itself (found by trying: a
+ * 4 MiB PUT answered 507 with 8 MB free). */
+static void make_two_pieces(struct memdev *m, uint64_t a, uint64_t b)
+{
+	struct efs *fs;
+	struct efs_build_opts o = { .slots = 16, .journal_size = 96 << 10 };
+	uint64_t end = 0;
+	/* Built once to learn where the records end, then on a device
+	 * that ends 4 KiB later. */
+	memdev_init(m, 3 * a);
+	CHECK_INT(build_ab(&m->io, &o, a, b, 0), 0);
+	CHECK_INT(efs_mount(&m->io, &fs), 0);
+	struct efs_space sp;
+	CHECK_INT(efs_space(fs, &sp), 0);
+	end = m->size - sp.largest;
+	efs_unmount(fs);
+	memdev_free(m);
+	memdev_init(m, end + 4096);
+	CHECK_INT(build_ab(&m->io, &o, a, b, 0), 0);
+	CHECK_INT(efs_mount(&m->io, &fs), 0);
+	CHECK_INT(efs_unlink(fs, "/a"), 0);
+	CHECK_INT(efs_unlink(fs, "/b"), 0);
+	CHECK_INT(efs_unmount(fs), 0);
+}
+
+static void test_two_pieces(void)
+{
+	static uint8_t buf[4 << 20];
+	static const struct {
+		uint64_t a, b, chunk;
+	} cases[] = {
+		{ 4000000, 4000000, 256 << 10 }, { 3990000, 4000000, 256 << 10 },
+		{ 4000000, 3990000, 256 << 10 }, { 4000000, 4000000, 1 << 20 },
+		{ 4100000, 4000000, 1 << 20 }, { 4000000, 4000000, 64 << 10 },
+		{ 4000000, 4000000, 4 << 20 },
+	};
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + i / 4096);
+	for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+		struct memdev m;
+		struct efs *fs;
+		struct efs_space sp;
+		uint32_t ino;
+		make_two_pieces(&m, cases[t].a, cases[t].b);
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		CHECK_INT(efs_space(fs, &sp), 0);
+		CHECK(sp.free > 2 * sizeof(buf) - (400 << 10));
+		CHECK(sp.largest < sizeof(buf) + V_DATA);	/* no piece holds it */
+		CHECK_INT(efs_create(fs, "/c", 0644, &ino), 0);
+		int64_t r = 0;
+		for (uint64_t off = 0; off < sizeof(buf) && r >= 0;
+		     off += cases[t].chunk)
+			r = efs_write(fs, ino, off, buf + off, cases[t].chunk);
+		if (r < 0)
+			printf("two pieces %llu/%llu, %llu at a time: %s\n",
+			       (unsigned long long)cases[t].a,
+			       (unsigned long long)cases[t].b,
+			       (unsigned long long)cases[t].chunk,
+			       efs_strerror((int)r));
+		CHECK_INT(r, (int64_t)cases[t].chunk);
+		fs = remount(&m, fs);
+		CHECK_INT(efs_lookup(fs, "/c", 1, &ino), 0);
+		static uint8_t back[sizeof(buf)];
+		CHECK_INT(efs_read(fs, ino, 0, back, sizeof(back)),
+			  (int64_t)sizeof(back));
+		CHECK(!memcmp(back, buf, sizeof(buf)));
+		CHECK_INT(efs_unmount(fs), 0);
+		CHECK_INT(fsck_errors(&m), 0);
+		memdev_free(&m);
+	}
+}
+
+/* A change by inode number to a slot another operation freed (a PUT's
+ * file deleted under it) is refused, clearly, and writes nothing: no
+ * unreachable record is left for fsck to find (found by trying: an
+ * upload went on into its deleted file's slot). */
+static void test_freed_slot(void)
+{
+	struct memdev m;
+	struct efs *fs = fresh(&m, 1 * MIB);
+	uint32_t ino, other;
+	static uint8_t big[200 << 10];
+	CHECK_INT(efs_create(fs, "/up", 0644, &ino), 0);
+	CHECK_INT(efs_write(fs, ino, 0, "first", 5), 5);
+	CHECK_INT(efs_create(fs, "/other", 0644, &other), 0);
+	for (int synced = 0; synced < 2; synced++) {
+		CHECK_INT(efs_unlink(fs, "/up"), 0);
+		if (synced)
+			CHECK_INT(efs_sync(fs), 0);
+		uint64_t before, after;
+		struct efs_space sp0, sp1;
+		CHECK_INT(tree_digest(fs, &before), 0);
+		CHECK_INT(efs_space(fs, &sp0), 0);
+		CHECK_INT(efs_write(fs, ino, 0, big, sizeof(big)),
+			  EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_write(fs, ino, 5, "x", 1), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_append(fs, ino, "x", 1), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_truncate(fs, ino, 10), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_chmod(fs, ino, 0600), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_chown(fs, ino, 1, 1), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_set_times(fs, ino, 1, 1), EFS_ERR_NOT_FOUND);
+		CHECK_INT(efs_write(fs, 0, 0, "x", 1), EFS_ERR_INVALID);
+		CHECK_INT(efs_write(fs, 1u << 30, 0, "x", 1), EFS_ERR_INVALID);
+		CHECK_INT(tree_digest(fs, &after), 0);
+		CHECK(before == after);
+		CHECK_INT(efs_space(fs, &sp1), 0);
+		CHECK_INT(sp1.free_slots, sp0.free_slots);
+		CHECK_INT(sp1.free + sp1.pending, sp0.free + sp0.pending);
+		/* the volume goes on */
+		CHECK_INT(efs_write(fs, other, 0, "ok", 2), 2);
+		CHECK_INT(efs_create(fs, "/up", 0644, &ino), 0);
+	}
+	efs_unmount(fs);
+	CHECK_INT(fsck_errors(&m), 0);
+	memdev_free(&m);
+}
+
 /* A full volume can always be emptied, in the same mount, and what a
  * delete frees is usable at once (found by trying: a full 1 MiB volume
  * said "no space" to rm, and to a write after a reboot). */
@@ -949,6 +1072,163 @@ static void test_device_errors(void)
 	CHECK_STR(efs_strerror(EFS_ERR_DEVICE), "the device failed");
 }
 
+/* The storage's gate (efs_io.gate: the guest agent's fsfreeze). After
+ * efs_quiesce no journal entry is live, so a copy of the device mounts
+ * as it is and is clean; while the gate refuses, every change returns
+ * EFS_ERR_FROZEN and not a byte is written or flushed, reads and a sync
+ * with nothing to do go on; once it opens, changes go on. */
+static int gate_closed;
+static long gate_asked;
+
+static int gate_fn(void *ctx)
+{
+	(void)ctx;
+	gate_asked++;
+	return gate_closed ? EFS_ERR_FROZEN : 0;
+}
+
+static void test_gate(void)
+{
+	struct memdev m, snap;
+	struct efs *fs = 0, *s = 0;
+	uint32_t a, b;
+	char buf[16];
+	memdev_init(&m, 8 * MIB);
+	CHECK_INT(efs_format(&m.io, 0, m.now), 0);
+	m.io.gate = gate_fn;
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_mkdir(fs, "/d", 0755), 0);
+	CHECK_INT(efs_create(fs, "/d/f", 0644, &a), 0);
+	CHECK_INT(efs_write(fs, a, 0, "before", 6), 6);
+	CHECK(gate_asked > 0);
+	CHECK_INT(efs_quiesce(fs), 0);
+	CHECK(!fs->entry_live && !fs->ndirty && !fs->direct_pending);
+	memdev_clone(&snap, &m);
+	CHECK_INT(fsck_errors(&snap), 0);
+	snap.io.read_only = 1;
+	CHECK_INT(efs_mount(&snap.io, &s), 0);
+	CHECK_INT(efs_lookup(s, "/d/f", 1, &b), 0);
+	CHECK_INT(efs_read(s, b, 0, buf, sizeof(buf)), 6);
+	CHECK(!memcmp(buf, "before", 6));
+	efs_unmount(s);
+	memdev_free(&snap);
+
+	gate_closed = 1;
+	long writes = m.writes, syncs = m.syncs;
+	struct efs_compact_result cr;
+	CHECK_INT(efs_create(fs, "/g", 0644, &b), EFS_ERR_FROZEN);
+	CHECK_INT(efs_mkdir(fs, "/e", 0755), EFS_ERR_FROZEN);
+	CHECK_INT(efs_symlink(fs, "d", "/l"), EFS_ERR_FROZEN);
+	CHECK_INT(efs_write(fs, a, 0, "after", 5), EFS_ERR_FROZEN);
+	CHECK_INT(efs_append(fs, a, "!", 1), EFS_ERR_FROZEN);
+	CHECK_INT(efs_truncate(fs, a, 1), EFS_ERR_FROZEN);
+	CHECK_INT(efs_chmod(fs, a, 0600), EFS_ERR_FROZEN);
+	CHECK_INT(efs_chown(fs, a, 1, 1), EFS_ERR_FROZEN);
+	CHECK_INT(efs_set_times(fs, a, 1, 1), EFS_ERR_FROZEN);
+	CHECK_INT(efs_rename(fs, "/d/f", "/f"), EFS_ERR_FROZEN);
+	CHECK_INT(efs_unlink(fs, "/d/f"), EFS_ERR_FROZEN);
+	CHECK_INT(efs_rmdir(fs, "/d"), EFS_ERR_FROZEN);
+	CHECK_INT(efs_grow_slots(fs, 4096), EFS_ERR_FROZEN);
+	CHECK_INT(efs_compact(fs, &cr), EFS_ERR_FROZEN);
+	CHECK_INT(efs_sync(fs), 0);
+	CHECK_INT(efs_quiesce(fs), 0);
+	CHECK_INT(efs_read(fs, a, 0, buf, sizeof(buf)), 6);
+	CHECK_INT(m.writes, writes);
+	CHECK_INT(m.syncs, syncs);
+	CHECK(!fs->failed);
+
+	gate_closed = 0;
+	CHECK_INT(efs_write(fs, a, 0, "after!", 6), 6);
+	fs = remount(&m, fs);
+	CHECK_INT(efs_lookup(fs, "/d/f", 1, &a), 0);
+	CHECK_INT(efs_read(fs, a, 0, buf, sizeof(buf)), 6);
+	CHECK(!memcmp(buf, "after!", 6));
+	CHECK_INT(efs_unmount(fs), 0);
+	CHECK_INT(fsck_errors(&m), 0);
+	memdev_free(&m);
+}
+
+/* The cause of a change that broke off reaches its caller as it was, and
+ * every later change gets the same one: a timeout, a failed device, no
+ * memory for the request (the block layer's bounce buffer), an I/O error;
+ * in a file's write, a commit, a compaction and a table growth. */
+static void expect_cause(struct memdev *m, struct efs *fs, int code,
+			 const char *what, int got)
+{
+	uint32_t ino;
+	if (got != code)
+		printf("%s: %s, want %s\n", what, efs_strerror(got),
+		       efs_strerror(code));
+	CHECK_INT(got, code);
+	CHECK_INT(efs_create(fs, "/later", 0644, &ino), code);
+	CHECK_INT(efs_sync(fs), code);
+	m->fail_write_at = m->fail_sync_at = -1;
+	efs_unmount(fs);
+	CHECK_INT(fsck_errors(m), 0);
+}
+
+static void test_causes(void)
+{
+	static const int codes[] = { EFS_ERR_TIMEOUT, EFS_ERR_DEVICE,
+				     EFS_ERR_NO_MEMORY, EFS_ERR_IO };
+	static uint8_t buf[8 << 10];
+	for (int i = 0; i < 4; i++) {
+		int code = codes[i];
+		struct memdev m;
+		struct efs *fs = fresh(&m, 2 * MIB);
+		uint32_t ino;
+		char name[16];
+		m.fail_code = code;
+		/* a write that relocates the file: its new bytes fail */
+		CHECK_INT(efs_create(fs, "/f", 0644, &ino), 0);
+		CHECK_INT(efs_sync(fs), 0);
+		m.fail_write_at = m.writes;
+		expect_cause(&m, fs, code, "write",
+			     (int)efs_write(fs, ino, 0, buf, sizeof(buf)));
+
+		/* a commit: its flush fails */
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		CHECK_INT(efs_write(fs, ino, 0, buf, 100), 100);
+		m.fail_sync_at = m.syncs;
+		expect_cause(&m, fs, code, "sync", efs_sync(fs));
+
+		/* a compaction: its first copy fails */
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		for (int k = 0; k < 40; k++) {
+			snprintf(name, sizeof(name), "/c%d", k);
+			CHECK_INT(efs_create(fs, name, 0644, &ino), 0);
+			CHECK_INT(efs_write(fs, ino, 0, buf, sizeof(buf)),
+				  sizeof(buf));
+		}
+		for (int k = 0; k < 40; k += 2) {
+			snprintf(name, sizeof(name), "/c%d", k);
+			CHECK_INT(efs_unlink(fs, name), 0);
+		}
+		CHECK_INT(efs_sync(fs), 0);
+		m.fail_write_at = m.writes;
+		expect_cause(&m, fs, code, "compact", efs_compact(fs, 0));
+		memdev_free(&m);
+
+		/* a table growth: 8 slots, the ninth file moves the journal */
+		struct efs_build_opts o = { .slots = 8 };
+		memdev_init(&m, 2 * MIB);
+		m.fail_code = code;
+		CHECK_INT(efs_format(&m.io, &o, m.now), 0);
+		CHECK_INT(efs_mount(&m.io, &fs), 0);
+		int k = 0, err = 0;
+		for (; !err && k < 7; k++) {
+			snprintf(name, sizeof(name), "/g%d", k);
+			err = efs_create(fs, name, 0644, &ino);
+		}
+		CHECK_INT(err, 0);
+		CHECK_INT(efs_sync(fs), 0);
+		m.fail_write_at = m.writes;
+		expect_cause(&m, fs, code, "table growth",
+			     efs_create(fs, "/g-more", 0644, &ino));
+		memdev_free(&m);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	check_args(argc, argv);
@@ -961,15 +1241,19 @@ int main(int argc, char **argv)
 	RUN(test_big);
 	RUN(test_append_cost);
 	RUN(test_no_space);
+	RUN(test_two_pieces);
+	RUN(test_freed_slot);
 	RUN(test_full_volume);
 	RUN(test_limits);
 	RUN(test_random);
 	RUN(test_read_errors);
 	RUN(test_device_errors);
+	RUN(test_causes);
 	RUN(test_stat_text);
 	RUN(test_small_read);
 	RUN(test_long_names);
 	RUN(test_dir_appends);
 	RUN(test_huge_dir);
+	RUN(test_gate);
 	return check_done();
 }

@@ -377,8 +377,11 @@ static void journal_of(struct memdev *m, uint64_t *off, uint32_t *bs)
 	efs_unmount(fs);
 }
 
-/* A committed entry (good CRC) of one block at address a. */
-static void forge_entry(struct memdev *m, uint64_t a)
+/* A committed entry (good CRC, a newer generation) of one block at
+ * address a, whose image is the block as it is, passed to edit (NULL:
+ * 0x5a bytes). */
+static void forge_block(struct memdev *m, uint64_t a,
+			void (*edit)(uint8_t *blk, uint32_t bs, uint64_t a))
 {
 	uint64_t j;
 	uint32_t bs;
@@ -390,9 +393,19 @@ static void forge_entry(struct memdev *m, uint64_t a)
 	efs_st32(e + 16, 1);
 	efs_st32(e + 20, bs);
 	efs_st64(e + 32, a);
-	memset(e + bs, 0x5a, bs);	/* the block's image */
+	if (edit && a + bs <= m->size) {
+		memcpy(e + bs, m->data + a, bs);
+		edit(e + bs, bs, a);
+	} else {
+		memset(e + bs, 0x5a, bs);	/* the block's image */
+	}
 	uint32_t crc = efs_crc32(0, e, 24);
 	efs_st32(e + 24, efs_crc32(crc, e + 32, 2 * bs - 32));
+}
+
+static void forge_entry(struct memdev *m, uint64_t a)
+{
+	forge_block(m, a, 0);
 }
 
 /* Mounted read-only as it was, saying why; a change refused; fsck says
@@ -412,7 +425,15 @@ static void expect_notice(const struct memdev *base, const char *what,
 	damage(&m);
 	uint8_t *before = malloc(m.size);
 	memcpy(before, m.data, m.size);
-	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	int err = efs_mount(&m.io, &fs);
+	CHECK_INT(err, 0);
+	if (err) {
+		printf("%s: mount: %s\n", what, efs_strerror(err));
+		CHECK(!memcmp(before, m.data, m.size));	/* nothing written */
+		free(before);
+		memdev_free(&m);
+		return;
+	}
 	const char *n = efs_notice(fs);
 	if (!strstr(n, says))
 		printf("%s: notice \"%s\"\n", what, n);
@@ -448,6 +469,36 @@ static void jnl_in_journal(struct memdev *m)
 	journal_of(m, &j, &bs);
 	forge_entry(m, j + 4 * bs);
 }
+/* Entries whose blocks are whole and in place, but whose replay would
+ * leave no volume to mount: block 0 of zeros (the header gone), a header
+ * whose table lies past the device, a root record that is no record. */
+static void zeros(uint8_t *blk, uint32_t bs, uint64_t a)
+{
+	(void)a;
+	memset(blk, 0, bs);
+}
+static void far_table(uint8_t *blk, uint32_t bs, uint64_t a)
+{
+	(void)bs;
+	(void)a;
+	efs_st64(blk + 13, 1ull << 40);
+}
+static uint64_t root_at;
+static void root_gone(uint8_t *blk, uint32_t bs, uint64_t a)
+{
+	memset(blk + (root_at - a), 0xee, bs - (root_at - a) < 16
+						? bs - (root_at - a) : 16);
+}
+static void jnl_header(struct memdev *m) { forge_block(m, 0, zeros); }
+static void jnl_table(struct memdev *m) { forge_block(m, 0, far_table); }
+static void jnl_root(struct memdev *m)
+{
+	uint32_t bs;
+	uint64_t j;
+	journal_of(m, &j, &bs);
+	root_at = rec_of(m, "/");
+	forge_block(m, root_at / bs * bs, root_gone);
+}
 static void ext_crc(struct memdev *m) { m->data[512 + 100] ^= 1; }
 static void ext_far(struct memdev *m)	/* journal past the device */
 {
@@ -462,6 +513,12 @@ static void test_notices(const struct memdev *base)
 	expect_notice(base, "entry in ext", jnl_in_ext, "umbra sector");
 	expect_notice(base, "entry in journal", jnl_in_journal,
 		      "inside the journal");
+	expect_notice(base, "entry for the header", jnl_header,
+		      "would leave the volume unmountable");
+	expect_notice(base, "entry for the table", jnl_table,
+		      "would leave the volume unmountable");
+	expect_notice(base, "entry for the root", jnl_root,
+		      "would leave the volume unmountable");
 	expect_notice(base, "sector CRC", ext_crc, "bad CRC");
 	expect_notice(base, "journal far", ext_far, "outside the node area");
 }
@@ -492,14 +549,8 @@ static void test_short_device(const struct memdev *base)
 	memdev_free(&m);
 	/* A plain image, no umbra sector: the records tell. */
 	memdev_init(&m, 64 << 10);
-	struct efs_build_child kids[] = { { "a", 2 }, { "b", 3 } };
-	struct efs_build_node nodes[] = {
-		{ EFS_DIR, 040755, 0, 0, 2, 0, 0, 0, 0, 2, kids },
-		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 0, 0, 0 },
-		{ EFS_FILE, 0100644, 0, 0, 1, 0, 0, 0, 0, 0, 0 },
-	};
 	struct efs_build_opts plain = { .plain = 1 };
-	CHECK_INT(efs_build(&m.io, &plain, 3, nodes, 0, 0), 0);
+	CHECK_INT(build_ab(&m.io, &plain, 0, 0, 0), 0);
 	m.io.size = 4096 + 24 + 111 + 60;	/* the last record cut off */
 	m.io.read_only = 1;
 	lines = 0;
@@ -507,6 +558,184 @@ static void test_short_device(const struct memdev *base)
 	CHECK(r.errors > 0);
 	CHECK(lines >= 2);
 	memdev_free(&m);
+}
+
+/* fsck's lines, gathered. */
+struct lines {
+	char text[8192];
+	int n;
+};
+
+static void collect(void *ctx, const char *line)
+{
+	struct lines *l = ctx;
+	size_t have = strlen(l->text);
+	snprintf(l->text + have, sizeof(l->text) - have, "%s\n", line);
+	l->n++;
+}
+
+static int two_files(void *ctx, uint32_t ino, uint64_t off, void *buf,
+		     size_t len)
+{
+	(void)ctx;
+	memcpy(buf, (ino == 2 ? "one\n" : "two\n") + off, len);
+	return 0;
+}
+
+/* A plain volume with three slots, none free (as mkfs --plain makes from
+ * two files), whose entry "b" names the first file's inode, on a device
+ * of dev bytes. */
+static void make_renamed_twice(struct memdev *m, uint64_t dev)
+{
+	struct efs_build_opts plain = { .plain = 1 };
+	memdev_init(m, dev);
+	CHECK_INT(build_ab(&m->io, &plain, 4, 4, two_files), 0);
+	/* root's record follows the table; entry "a" is 9 bytes */
+	efs_st32(m->data + 4096 + 3 * 8 + V_DATA + 9 + 4, 2);
+}
+
+/* The orphan this leaves must go to a new /lost+found, and making that
+ * directory grows the full table: fsck's per-inode arrays must follow
+ * the new count (ASan watches), the new directory is no orphan of its
+ * own, and one repair leaves a volume the next fsck finds clean. */
+static void test_repair_grows_table(void)
+{
+	struct memdev m;
+	struct efs_fsck_result r;
+	struct lines l = { "", 0 };
+	make_renamed_twice(&m, 1 << 20);
+	CHECK_INT(efs_fsck(&m.io, 1, collect, &l, &r), 0);
+	CHECK(strstr(l.text, "inode 3: unreachable file") != 0);
+	CHECK(strstr(l.text, "unreachable directory") == 0);
+	CHECK(strstr(l.text, "repair failed") == 0);
+	if (r.errors)
+		printf("renamed twice: after repair:\n%s", l.text);
+	CHECK_INT(r.errors, 0);
+	CHECK(r.repaired >= 2);
+	CHECK(r.nodes > 3);
+	CHECK_INT(r.free_slots, r.nodes - 4);
+
+	struct efs *fs;
+	uint32_t ino, lf = 0;
+	char got[8];
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_lookup(fs, "/a", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, got, sizeof(got)), 4);
+	CHECK(!memcmp(got, "one\n", 4));
+	CHECK_INT(efs_lookup(fs, "/b", 1, &ino), EFS_ERR_NOT_FOUND);
+	CHECK_INT(efs_lookup(fs, "/lost+found/#3", 1, &ino), 0);
+	CHECK_INT(efs_read(fs, ino, 0, got, sizeof(got)), 4);
+	CHECK(!memcmp(got, "two\n", 4));
+	CHECK_INT(efs_lookup(fs, "/lost+found", 1, &lf), 0);
+	struct efs_dir *d;
+	struct efs_dirent e;
+	int n = 0;
+	if (!efs_opendir(fs, lf, &d)) {
+		while (efs_readdir(d, &e) > 0)
+			n++;
+		efs_closedir(d);
+	}
+	CHECK_INT(n, 1);	/* #3 only, not itself */
+	CHECK_INT(efs_unmount(fs), 0);
+
+	/* Nothing left for a second repair, or a check. */
+	l.text[0] = 0;
+	CHECK_INT(efs_fsck(&m.io, 1, collect, &l, &r), 0);
+	CHECK_INT(r.errors, 0);
+	CHECK_INT(r.repaired, 0);
+	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
+	CHECK_INT(r.errors, 0);
+	char why[128] = "";
+	CHECK_INT(original_rules(m.data, m.size, why, sizeof(why)), 8);
+	memdev_free(&m);
+
+	/* No free byte at all: the repair cannot be made, and says why. */
+	make_renamed_twice(&m, 4096 + 3 * 8 + 135 + 2 * 121);
+	uint8_t *before = malloc(m.size);
+	memcpy(before, m.data, m.size);
+	l.text[0] = 0;
+	CHECK_INT(efs_fsck(&m.io, 1, collect, &l, &r), EFS_ERR_NO_SPACE);
+	if (!strstr(l.text, "repair failed: no space left"))
+		printf("full volume: fsck said:\n%s", l.text);
+	CHECK(strstr(l.text, "repair failed: no space left") != 0);
+	CHECK(r.errors > 0);
+	CHECK(!memcmp(before, m.data, m.size));
+	free(before);
+	memdev_free(&m);
+}
+
+/* One record with an impossible size (a damaged size field, the device
+ * whole): fsck names the record and does not call the volume truncated;
+ * --repair restores the size the record's canonical tags give, keeps the
+ * file, and says the volume is clean exactly when the next fsck agrees. */
+static void size_huge(struct memdev *m)
+{
+	efs_st32(m->data + rec_of(m, "/etc/motd") + 4, 0xfffffff0u);
+}
+static void size_small(struct memdev *m)
+{
+	efs_st32(m->data + rec_of(m, "/etc/motd") + 4, 20);
+}
+static void size_and_tag(struct memdev *m)	/* nothing tells the size */
+{
+	uint64_t r = rec_of(m, "/etc/motd");
+	efs_st32(m->data + r + 4, 0xfffffff0u);
+	efs_st16(m->data + r + BASE_RECORD, 0x00ff);
+}
+
+static void expect_size_repair(const struct memdev *base, const char *what,
+			       void (*damage)(struct memdev *), int kept)
+{
+	struct memdev m;
+	struct efs_fsck_result r;
+	struct lines l = { "", 0 };
+	memdev_clone(&m, base);
+	struct efs *fs;
+	uint32_t ino = 0;
+	char got[8], want[64];
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+	efs_unmount(fs);
+	snprintf(want, sizeof(want), "inode %u: its record's size", ino);
+	damage(&m);
+	CHECK_INT(efs_fsck(&m.io, 0, collect, &l, &r), 0);
+	CHECK(r.errors > 0);
+	int named = strstr(l.text, want) != 0;
+	if (!named || strstr(l.text, "truncated"))
+		printf("%s: fsck said:\n%s", what, l.text);
+	CHECK(named);
+	CHECK(strstr(l.text, "truncated") == 0);
+	l.text[0] = 0;
+	int err = efs_fsck(&m.io, 1, collect, &l, &r);
+	CHECK_INT(err, 0);
+	CHECK(r.repaired > 0);
+	int left = r.errors;
+	CHECK_INT(efs_fsck(&m.io, 0, 0, 0, &r), 0);
+	if (left || r.errors)
+		printf("%s: repair left %d, then %u:\n%s", what, left, r.errors,
+		       l.text);
+	CHECK_INT(left, 0);	/* --repair's verdict ... */
+	CHECK_INT(r.errors, 0);	/* ... is the next fsck's */
+	CHECK_INT(efs_mount(&m.io, &fs), 0);
+	if (kept) {
+		CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino), 0);
+		CHECK_INT(efs_read(fs, ino, 0, got, sizeof(got)), 6);
+		CHECK(!memcmp(got, "hello\n", 6));
+	} else {
+		CHECK_INT(efs_lookup(fs, "/etc/motd", 1, &ino),
+			  EFS_ERR_NOT_FOUND);
+	}
+	CHECK_INT(efs_lookup(fs, "/bin/busybox", 1, &ino), 0);
+	CHECK_INT(efs_create(fs, "/after-repair", 0644, &ino), 0);
+	CHECK_INT(efs_unmount(fs), 0);
+	memdev_free(&m);
+}
+
+static void test_record_size(const struct memdev *base)
+{
+	expect_size_repair(base, "huge size", size_huge, 1);
+	expect_size_repair(base, "small size", size_small, 1);
+	expect_size_repair(base, "size and data tag", size_and_tag, 0);
 }
 
 int main(int argc, char **argv)
@@ -521,6 +750,8 @@ int main(int argc, char **argv)
 	RUN(test_repair, &base);
 	RUN(test_notices, &base);
 	RUN(test_short_device, &base);
+	RUN(test_repair_grows_table);
+	RUN(test_record_size, &base);
 	memdev_free(&base);
 	return check_done();
 }

@@ -87,6 +87,50 @@ static int growth_wl(struct efs *fs, uint64_t *seed, const char **kind)
 	return efs_create(fs, path, 0644, &ino);
 }
 
+/* pieces: the free space is in two pieces around a placeholder (two big
+ * files made and removed in setup); a file grows in appends of 128 KiB
+ * past the size of either piece, so the planner empties a window (moving
+ * the placeholder, and the growing file itself when it lies in the way),
+ * then goes, with a small file now and then in the holes. */
+static uint64_t pieces_max;	/* the big file's size at most */
+
+static int pieces_wl(struct efs *fs, uint64_t *seed, const char **kind)
+{
+	static uint8_t buf[128 << 10];
+	uint64_t r = memdev_rand(seed);
+	uint32_t ino;
+	struct efs_stat st;
+	if (r % 8 == 0) {
+		char path[16];
+		snprintf(path, sizeof(path), "/s%llu",
+			 (unsigned long long)(r / 8 % 6));
+		*kind = "small";
+		int err = efs_create(fs, path, 0644, &ino);
+		if (err == EFS_ERR_EXISTS)
+			return efs_unlink(fs, path);
+		int64_t w = err ? err : efs_write(fs, ino, 0, buf, 300);
+		return w < 0 ? (int)w : 0;
+	}
+	int err = efs_lookup(fs, "/big", 1, &ino);
+	if (err == EFS_ERR_NOT_FOUND) {
+		*kind = "create";
+		return efs_create(fs, "/big", 0644, &ino);
+	}
+	if (!err)
+		err = efs_stat(fs, ino, &st);
+	if (err)
+		return err;
+	if (st.size >= pieces_max) {
+		*kind = "unlink";
+		return efs_unlink(fs, "/big");
+	}
+	*kind = "append";
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(st.size / sizeof(buf) + i * 13);
+	int64_t w = efs_append(fs, ino, buf, sizeof(buf));
+	return w < 0 ? (int)w : 0;
+}
+
 static const struct {
 	const char *name;
 	step_fn *step;
@@ -95,6 +139,7 @@ static const struct {
 	{ "churn", churn_wl },
 	{ "compact", compact_wl },
 	{ "growth", growth_wl },
+	{ "pieces", pieces_wl },
 };
 
 static step_fn *find_workload(const char *name)
@@ -105,10 +150,45 @@ static step_fn *find_workload(const char *name)
 	return 0;
 }
 
+/* The volume built with two files back to back, "a" 56 KiB bigger than
+ * "b", then both removed: their placeholders split the free space in two,
+ * the upper piece a little smaller. A file starts there (the best fit),
+ * fills it, and then fits neither piece: it moves to the lower piece's
+ * start and grows over the upper one. */
+static void setup_pieces(const struct crash_case *c, struct memdev *m)
+{
+	struct efs_build_opts o = { .journal_size = c->journal };
+	struct efs *fs;
+	struct efs_space sp;
+	uint64_t a = c->dev_size / 2, b = 64 << 10;
+	for (int pass = 0; pass < 2; pass++) {
+		CHECK_INT(build_ab(&m->io, &o, a, b, 0), 0);
+		CHECK_INT(efs_mount(&m->io, &fs), 0);
+		CHECK_INT(efs_space(fs, &sp), 0);
+		if (pass == 0) {	/* all but 8 KiB, a 56 KiB more than b */
+			uint64_t all = a + b + sp.largest - (8 << 10);
+			b = (all - (56 << 10)) / 2;
+			a = all - b;
+			CHECK_INT(efs_unmount(fs), 0);
+		}
+	}
+	CHECK_INT(efs_unlink(fs, "/a"), 0);
+	CHECK_INT(efs_unlink(fs, "/b"), 0);
+	CHECK_INT(efs_sync(fs), 0);
+	CHECK_INT(efs_space(fs, &sp), 0);
+	pieces_max = sp.largest + (128 << 10);
+	CHECK(sp.free > pieces_max + (256 << 10));
+	CHECK_INT(efs_unmount(fs), 0);
+}
+
 /* What a workload needs on the volume before its first step. */
 static void setup(const struct crash_case *c, struct memdev *m)
 {
 	struct efs *fs;
+	if (!strcmp(c->workload, "pieces")) {
+		setup_pieces(c, m);
+		return;
+	}
 	if (strcmp(c->workload, "churn") || efs_mount(&m->io, &fs))
 		return;
 	churn_free(&churn);

@@ -13,6 +13,11 @@
  *   AHCI         without CAP.S64A every address the HBA is given is
  *                below 4 GiB, even for buffers above it; with S64A a
  *                high buffer is used directly
+ *   ATAPI        a CD-ROM on AHCI (PACKET commands) is read-only with
+ *                2048-byte sectors; a failed read says why from REQUEST
+ *                SENSE, or from the error register when that fails too;
+ *                an empty drive is left alone, 1000-byte blocks and a
+ *                drive that never answers refused
  *   capacity     sectors times sector size that would overflow (virtio
  *                2^63 sectors, ATA LBA48 all ones, an NVMe namespace)
  *                is refused with a message and never registered
@@ -620,6 +625,88 @@ static void test_ahci(int s64a)
 	emu_ahci_free(&e);
 }
 
+/* An ATAPI drive that set spoils: nothing registered; said (as "ahci:
+ * not used: said") or, when said is NULL, nothing said. */
+static void atapi_unused(uint8_t slot, void (*set)(struct emu_ahci *),
+			 const char *said)
+{
+	static struct emu_ahci e;
+	char line[160];
+	unsigned n = blk_count();
+	emu_ahci_init(&e, slot, 0, 0, 0);
+	emu_ahci_atapi(&e, 300);
+	set(&e);
+	CHECK_INT(emu_ahci_start(&e), 0);
+	hostcon_clear();
+	CHECK_INT(ahci_probe(&e.pci.pci), 0);
+	CHECK_INT(blk_count(), n);
+	snprintf(line, sizeof(line), "ahci: not used: %s", said ? said : "");
+	CHECK(said ? strstr(hostcon_log, line) != 0
+		   : !strstr(hostcon_log, "not used"));
+	emu_ahci_free(&e);
+}
+
+static void no_disc(struct emu_ahci *e) { e->no_medium = 1; }
+static void blocks_1000(struct emu_ahci *e) { e->block_size = 1000; }
+static void silent(struct emu_ahci *e) { e->silent = 1; }
+
+/* An ATAPI drive on AHCI (the PACKET command, §4.2.2 bit A, the CDB in
+ * the table's ACMD): brought up by drivers/scsi/ as a read-only device of
+ * 2048-byte sectors; a failed read says why from REQUEST SENSE (or, when
+ * that fails too, from the error register's sense key), the port
+ * recovers; writes never reach the drive; an empty drive is left alone,
+ * a nonsense block size refused. */
+static void test_ahci_atapi(void)
+{
+	static struct emu_ahci e;
+	unsigned n = blk_count();
+	emu_ahci_init(&e, 13, 0, 0, 0);
+	emu_ahci_atapi(&e, 300);
+	fill(e.data, 300 * 2048, 9);
+	CHECK_INT(emu_ahci_start(&e), 0);
+	CHECK_INT(ahci_probe(&e.pci.pci), 0);
+	CHECK_INT(blk_count(), n + 1);
+	struct blk_dev *d = blk_get(n);
+	CHECK(d && !strncmp(d->name, "sr", 2));
+	if (!d)
+		return;
+	CHECK(d->sectors == 300 && d->sector_size == 2048 && d->read_only);
+	CHECK_STR(d->model, "EMU ATAPI CD-ROM (AHCI port 0, ATAPI)");
+	uint8_t *r = malloc(40 * 2048);
+	CHECK_INT(blk_io(d, BLK_READ, 7, 40, r), 0);
+	CHECK(!memcmp(r, e.data + 7 * 2048, 40 * 2048));
+	CHECK_INT(blk_read_bytes(d, 32768 + 3, r, 3000), 0);
+	CHECK(!memcmp(r, e.data + 32768 + 3, 3000));
+	unsigned before = e.commands;
+	CHECK_INT(blk_write(d, 1, 1, r), BLK_ERR_RO);
+	CHECK_INT(e.commands, before);
+	e.fail_next = 1;
+	CHECK_INT(blk_io(d, BLK_READ, 3, 1, r), BLK_ERR_IO);
+	CHECK(strstr(blk_last_error(d), "medium error: unrecovered read "
+		     "error (sense key 3, ASC/ASCQ 11/00)") != 0);
+	e.fail_next = 1;
+	e.sense_fails = 1;
+	CHECK_INT(blk_io(d, BLK_READ, 3, 1, r), BLK_ERR_IO);
+	CHECK(strstr(blk_last_error(d), "medium error (sense key 3, ASC/ASCQ "
+		     "00/00)") != 0);
+	e.sense_fails = 0;
+	CHECK(!d->failed);
+	CHECK_INT(blk_io(d, BLK_READ, 299, 1, r), 0);
+	CHECK(!memcmp(r, e.data + 299 * 2048, 2048));
+	CHECK_INT(e.bad, 0);
+	CHECK(e.dma_end <= LOW4G && e.upper_set == 0);
+	CHECK(fakepci_guards_intact(&e.pci));
+	d->ops->fail(d);
+	d->failed = 1;
+	emu_ahci_free(&e);
+
+	free(r);
+	atapi_unused(14, no_disc, 0);
+	atapi_unused(15, blocks_1000, "logical blocks of 1000 bytes");
+	atapi_unused(16, silent,
+		     "INQUIRY: no answer to a PACKET command within 5 s");
+}
+
 /* --- IDE: PRD tables -------------------------------------------------------- */
 
 /* SFF-8038i §1.2: entries cover exactly [addr, addr + bytes), none
@@ -684,6 +771,7 @@ int main(int argc, char **argv)
 	RUN(test_ahci, 0);
 	RUN(test_ahci, 1);
 	RUN(test_ahci_capacity);
+	RUN(test_ahci_atapi);
 	RUN(test_ide_prd);
 	return check_done();
 }

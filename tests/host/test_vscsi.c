@@ -6,7 +6,8 @@
  * the buffer, residuals beyond the data, completions for commands never
  * sent, response codes that mean nothing, nonsense INQUIRY and READ
  * CAPACITY data, a unit never ready, a REPORT LUNS list longer than it
- * is, events for buffers never posted, a device that never answers. Each
+ * is, events for buffers never posted, a device that never answers; and
+ * a CD/DVD unit, read-only with 2048-byte sectors, or empty. Each
  * is a clear error, never a crash, a hang or a write outside a buffer
  * (ASan watches the driver's side). */
 #include <signal.h>
@@ -262,7 +263,6 @@ static void unit(void (*set)(struct emu_vscsi *), const char *words)
 	emu_vscsi_free(&e);
 }
 
-static void set_cdrom(struct emu_vscsi *e) { e->inq_type = 5; }
 static void set_qualifier(struct emu_vscsi *e) { e->inq_type = 0x7f; }
 static void set_inq_empty(struct emu_vscsi *e) { e->inq_empty = 1; }
 static void set_block_size(struct emu_vscsi *e) { e->block_size = 1000; }
@@ -275,9 +275,15 @@ static void set_rc10_only(struct emu_vscsi *e)
 	e->last_lba = 1ull << 33;
 }
 
+static void set_empty_cd(struct emu_vscsi *e)
+{
+	e->inq_type = 5;
+	e->never_ready = 1;
+}
+
 static void test_bringup(void)
 {
-	unit(set_cdrom, 0);		/* not a disk: quietly skipped */
+	unit(set_empty_cd, 0);		/* no disc: quietly skipped */
 	unit(set_qualifier, 0);
 	unit(set_inq_empty, "INQUIRY returned no data");
 	unit(set_block_size, "logical blocks of 1000 bytes");
@@ -287,6 +293,43 @@ static void test_bringup(void)
 			   "usable");
 	unit(set_rc10_only, "more than 2^32 blocks, but READ CAPACITY(16) "
 			    "is refused");
+}
+
+/* A CD/DVD unit (MMC-6) with a disc: a read-only device of 2048-byte
+ * sectors, sized by READ CAPACITY(10) alone, no SBC pages asked for;
+ * reads work, writes and flushes never reach it. */
+static void test_cdrom(void)
+{
+	static struct emu_vscsi e;
+	unsigned first;
+	emu_vscsi_init(&e, 1, 1, 2048);
+	e.inq_type = 5;
+	e.rc16_refused = 1;	/* as MMC units do */
+	e.unit_attention = 1;	/* "medium may have changed", once */
+	struct blk_dev *d = up(&e, &first);
+	CHECK_INT(blk_count(), first + 1);
+	CHECK(d != 0);
+	if (!d)
+		return;
+	CHECK_INT(d->sector_size, 2048);
+	CHECK_INT(d->sectors, EMU_VSCSI_BLOCKS);
+	CHECK(d->read_only && !d->can_flush && !d->can_discard);
+	uint8_t *r = malloc(3 * 2048 + 1), *w = malloc(2048);
+	fill(e.data[0] + 10 * 2048, 3 * 2048, 5);
+	r[3 * 2048] = 0x5a;
+	CHECK_INT(blk_io(d, BLK_READ, 10, 3, r), 0);
+	CHECK(!memcmp(r, e.data[0] + 10 * 2048, 3 * 2048) &&
+	      r[3 * 2048] == 0x5a);
+	/* bytes across sector edges, as the seed reader asks */
+	CHECK_INT(blk_read_bytes(d, 32768 + 100, r, 5000), 0);
+	CHECK(!memcmp(r, e.data[0] + 32768 + 100, 5000));
+	CHECK_INT(blk_write(d, 1, 1, w), BLK_ERR_RO);
+	CHECK_INT(blk_flush(d), BLK_ERR_RO);
+	CHECK_INT(e.writes, 0);
+	CHECK_INT(e.syncs, 0);
+	free(r);
+	free(w);
+	down(&e, first, 1);
 }
 
 /* READ CAPACITY(16) refused, (10) fine: used; a REPORT LUNS list that
@@ -417,6 +460,7 @@ int main(int argc, char **argv)
 	RUN(test_sense);
 	RUN(test_lies);
 	RUN(test_bringup);
+	RUN(test_cdrom);
 	RUN(test_fallbacks);
 	RUN(test_events);
 	RUN(test_silent);

@@ -233,6 +233,7 @@ def microvm(t):
 def lost_irq(t):
     vm, port = serve_vm(t, "net up; fault irq net0; serve /etc; net")
     for _ in range(6):	# frames from the host come when they come
+        time.sleep(0.3)	# while the CPU halts: found by the tick
         r, data = request(port, "GET", "/motd")
         expect(r, 200, "GET with the interrupt lost")
     vm.until("polling from now on", seconds=30)

@@ -221,19 +221,23 @@ def tsc(t):
         raise harness.Fail(f"PIT says {pit} MHz, PM timer {pm} MHz")
 
 
-@case("pvh: umbra's share of the boot (entry to app ready) on microvm",
+@case("pvh: the timeline on microvm has every stage, in order",
       timeout=TIMEOUT)
-def share(t):
-    best = None
-    for _ in range(3):	# the best of three: a loaded host stalls any one
-        r = t.boot(machine="microvm", cmd="timeline")
-        r.expect_status(0)
-        us = int(r.expect(r"^timeline: .*app_ready=(\d+)us$").group(1))
-        best = us if best is None else min(best, us)
-    # The target is 10 ms (ninja bench reports the median); a test only
-    # catches a gross regression on a loaded machine.
-    if best > 100000:
-        raise harness.Fail(f"app ready after {best} us at best")
+def timeline_order(t):
+    # How long the stages take is ninja bench's (its PVH rows); a test
+    # only checks what the timeline says is whole and in order.
+    r = t.boot(machine="microvm", cmd="timeline")
+    r.expect_status(0)
+    line = r.expect(r"^timeline: (.*)$").group(1)
+    stages = [w.split("=") for w in line.split()]
+    names = [n for n, _ in stages]
+    want = ["pvh_entry", "runtime", "pci", "blk", "mount", "screen",
+            "app_ready"]
+    if names != want:
+        raise harness.Fail(f"stages {names}, wanted {want}")
+    us = [int(v[:-2]) for _, v in stages]
+    if us[0] != 0 or us != sorted(us):
+        raise harness.Fail(f"stages out of order: {line}")
 
 
 def kvmclock(t):

@@ -47,7 +47,8 @@ def persist(t):
         raise harness.Fail(f"host tool read {out!r}")
 
 
-@case("scsi: two LUNs on a target, a second target, a CD-ROM left alone")
+@case("scsi: two LUNs on a target, a second target, an empty CD-ROM left "
+      "alone")
 def luns(t):
     boot = mkimage(t, "boot.img")
     data = data_disk(t, "data.img", 32 << 20, 512, ROOTFS)
@@ -64,7 +65,7 @@ def luns(t):
     r.expect(r'^vsb +virtio-scsi +32\.0M .*\(virtio-scsi 0:1\)')
     r.expect(r'^vsc +virtio-scsi +16\.0M .*\(virtio-scsi 5:0\)')
     r.expect(r"^vsb1 +part .*\(root\)$")	# the boot disk has no volume
-    r.expect_not(r"^vsd ")		# the CD-ROM is not a disk
+    r.expect_not(r"^vsd ")		# a drive without a disc is not listed
     r.expect(r"^bench: seqread vsc: 4194304 bytes in \d+ us")
     r.expect(r"^bench: randread vsa bs=4096 depth=16: 200 ops")
     expect_rootfs(r)
@@ -99,7 +100,8 @@ def medium_error(t):
     r.expect(r"^read error on vsb at LBA \d+ \(\+\d+\): I/O error reported "
              r"by the device: medium error: unrecovered read error \(sense "
              r"key 3, ASC/ASCQ 11/00\)$")
-    r.expect(r"^bench: vsb: I/O error")
+    r.expect(r"^bench: read error on vsb at LBA \d+ \(\+\d+\): I/O error "
+             r"reported by the device: medium error")
     r.expect(r"^Welcome to umbra")
     r.expect(rf"^{README_SHA}  /README.txt$")
     r.expect(r"^vsb +virtio-scsi +16\.0M +512 rw ")

@@ -56,7 +56,8 @@ def transitional(t):
     r.expect(r"^vda2 +part .*\(root\)$")
     r.expect(r"^drwxr-xr-x +2 +0 +0 +0 etc$")
     expect_rootfs(r)
-    r.expect(r"^timeline: .* blk=\d+us mount=\d+us app_ready=\d+us$")
+    r.expect(r"^timeline: .* blk=\d+us mount=\d+us screen=\d+us "
+             r"app_ready=\d+us$")
 
 
 @case("virtio: legacy-only device (disable-modern=on)")
