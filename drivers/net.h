@@ -148,7 +148,7 @@ struct net_stats {
 
 struct net_dev {
 	char name[8];		/* net0, net1 ... (set by net_register) */
-	char model[96];		/* "virtio-net modern, split ring" */
+	char model[112];	/* "virtio-net modern, split ring" */
 	const char *transport;	/* "virtio" */
 	uint8_t mac[6];
 	uint16_t mtu;		/* payload bytes per frame */

@@ -8,6 +8,7 @@
 
 #define ETH_HLEN 14
 #define ETH_IPV4 0x0800
+#define ETH_IPV6 0x86dd
 #define PROTO_TCP 6
 /* RFC 9293 §3.1: TCP's flags (byte 13 of its header) */
 #define TCP_FIN 0x01
@@ -49,37 +50,59 @@ static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
 	return sum;
 }
 
-/* A TCP segment in IPv4 over Ethernet, exactly its headers in head:
- * where they start, and its payload length. 0 when f is anything else. */
+/* A TCP segment in IPv4 or IPv6 (TCP next: lwIP puts no extension
+ * header before it) over Ethernet, exactly its headers in head: where
+ * they start, and its payload length. 0 when f is anything else. */
 struct tcp_seg {
 	unsigned ip_off, tcp_off, hlen;
 	uint32_t payload, seq;
-	uint8_t flags;
+	uint8_t flags, gso;
 };
+
+/* The IP header: its length and the TCP length it says; 0 when it is
+ * no TCP segment (or a fragment). */
+static unsigned ip_header(const struct gso_frame *f, unsigned *tcp_len,
+			  uint8_t *gso)
+{
+	const uint8_t *ip = f->head + ETH_HLEN;
+	uint16_t type = be16(f->head + 12);
+	if (type == ETH_IPV4) {
+		unsigned ihl = (ip[0] & 15u) * 4;
+		if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != PROTO_TCP ||
+		    (be16(ip + 6) & 0x3fff) || be16(ip + 2) < ihl)
+			return 0;	/* not TCP, or a fragment */
+		*tcp_len = be16(ip + 2) - ihl;
+		*gso = NET_GSO_TCPV4;
+		return ihl;
+	}
+	if (type == ETH_IPV6 && f->head_len >= ETH_HLEN + 60 &&
+	    (ip[0] >> 4) == 6 && ip[6] == PROTO_TCP) {
+		*tcp_len = be16(ip + 4);
+		*gso = NET_GSO_TCPV6;
+		return 40;
+	}
+	return 0;
+}
 
 static int parse(const struct gso_frame *f, struct tcp_seg *s)
 {
-	const uint8_t *h = f->head;
+	unsigned tcp_len;
 	size_t rest = 0;
-	if (f->head_len < ETH_HLEN + 40 || be16(h + 12) != ETH_IPV4)
+	if (f->head_len < ETH_HLEN + 40)
 		return 0;
-	const uint8_t *ip = h + ETH_HLEN;
-	unsigned ihl = (ip[0] & 15u) * 4, total = be16(ip + 2);
-	if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != PROTO_TCP ||
-	    (be16(ip + 6) & 0x3fff))
-		return 0;	/* not TCP, or a fragment */
-	if (ETH_HLEN + ihl + 20 > f->head_len)
+	unsigned iphl = ip_header(f, &tcp_len, &s->gso);
+	if (!iphl || ETH_HLEN + iphl + 20 > f->head_len)
 		return 0;
-	const uint8_t *tcp = ip + ihl;
+	const uint8_t *tcp = f->head + ETH_HLEN + iphl;
 	unsigned thl = (tcp[12] >> 4) * 4u;
 	for (unsigned i = 0; i < f->nrest; i++)
 		rest += f->rest[i].len;
-	if (thl < 20 || ETH_HLEN + ihl + thl != f->head_len ||
-	    total != ihl + thl + rest)
+	if (thl < 20 || ETH_HLEN + iphl + thl != f->head_len ||
+	    tcp_len != thl + rest)
 		return 0;	/* not exactly the headers copied */
 	s->ip_off = ETH_HLEN;
-	s->tcp_off = ETH_HLEN + ihl;
-	s->hlen = ETH_HLEN + ihl + thl;
+	s->tcp_off = ETH_HLEN + iphl;
+	s->hlen = ETH_HLEN + iphl + thl;
 	s->payload = (uint32_t)rest;
 	s->seq = be32(tcp + 4);
 	s->flags = tcp[13];
@@ -97,12 +120,14 @@ static int gatherable(const struct tcp_seg *s, const struct gso_frame *f)
 }
 
 /* TCP's checksum field gets the sum of the pseudo-header (RFC 9293
- * §3.1) for tcp_len bytes; the device completes it (virtio 1.2
- * §5.1.6.2). */
+ * §3.1, RFC 8200 §8.1) for tcp_len bytes; the device completes it
+ * (virtio 1.2 §5.1.6.2). */
 static void pseudo_sum(uint8_t *h, unsigned ip_off, unsigned tcp_off,
 		       uint32_t tcp_len)
 {
-	uint32_t sum = sum16(h + ip_off + 12, 8, PROTO_TCP + tcp_len);
+	const uint8_t *ip = h + ip_off;
+	uint32_t sum = (ip[0] >> 4) == 6 ? sum16(ip + 8, 32, PROTO_TCP + tcp_len)
+					 : sum16(ip + 12, 8, PROTO_TCP + tcp_len);
 	put16(h + tcp_off + TCP_CSUM, (uint16_t)sum);
 }
 
@@ -216,12 +241,16 @@ static int send_gathered(struct gso *g)
 	struct net_offload off = { 1, NET_GSO_NONE, (uint16_t)g->tcp_off,
 				   TCP_CSUM, 0, 0 };
 	uint32_t tcp_len = g->hlen - g->tcp_off + g->payload;
-	if (n > 1) {
+	if (n > 1 && g->gso == NET_GSO_TCPV6) {
+		put16(h + g->ip_off + 4, (uint16_t)tcp_len);
+	} else if (n > 1) {
 		put16(h + g->ip_off + 2,
 		      (uint16_t)(g->tcp_off - g->ip_off + tcp_len));
 		ip_checksum(h + g->ip_off);
+	}
+	if (n > 1) {
 		h[g->tcp_off + 13] |= g->psh;
-		off.gso = NET_GSO_TCPV4;
+		off.gso = g->gso;
 		off.gso_size = g->seg_size;
 		off.hdr_len = (uint16_t)g->hlen;
 	}
@@ -241,17 +270,23 @@ static int continues(const struct gso *g, const struct gso_frame *f,
 {
 	const uint8_t *a = g->hdr, *b = f->head;
 	unsigned ip = g->ip_off, tcp = g->tcp_off;
-	if (s->hlen != g->hlen || s->tcp_off != tcp || s->seq != g->next_seq ||
+	if (s->gso != g->gso || s->hlen != g->hlen || s->tcp_off != tcp ||
+	    s->seq != g->next_seq ||
 	    g->payload % g->seg_size || s->payload > g->seg_size ||
 	    g->nseg == GSO_SEGS || g->nfrags + f->nrest > GSO_FRAGS ||
 	    1 + g->nfrags + f->nrest > (unsigned)g->dev->tx_frags + 1 ||
 	    g->hlen + g->payload + s->payload > NET_GSO_MAX)
 		return 0;
-	/* Ethernet addresses and type; IP but length, id, checksum; TCP
-	 * ports (seq checked), ack, flags but PSH, window, options */
-	return !memcmp(a, b, ETH_HLEN) && a[ip] == b[ip] &&
-	       a[ip + 1] == b[ip + 1] && !memcmp(a + ip + 6, b + ip + 6, 4) &&
-	       !memcmp(a + ip + 12, b + ip + 12, tcp - ip - 12) &&
+	/* Ethernet addresses and type; IP but length, id, checksum (IPv6:
+	 * but the payload length); TCP ports (seq checked), ack, flags but
+	 * PSH, window, options */
+	int same_ip = g->gso == NET_GSO_TCPV6
+		      ? !memcmp(a + ip, b + ip, 4) &&
+			!memcmp(a + ip + 6, b + ip + 6, 34)
+		      : a[ip] == b[ip] && a[ip + 1] == b[ip + 1] &&
+			!memcmp(a + ip + 6, b + ip + 6, 4) &&
+			!memcmp(a + ip + 12, b + ip + 12, tcp - ip - 12);
+	return !memcmp(a, b, ETH_HLEN) && same_ip &&
 	       !memcmp(a + tcp, b + tcp, 4) &&
 	       !memcmp(a + tcp + 8, b + tcp + 8, 5) &&
 	       (a[tcp + 13] & ~TCP_PSH) == (b[tcp + 13] & ~TCP_PSH) &&
@@ -270,6 +305,7 @@ static void add(struct gso *g, const struct gso_frame *f,
 		g->payload = 0;
 		g->nfrags = 0;
 		g->seg_size = (uint16_t)s->payload;
+		g->gso = s->gso;
 		g->psh = 0;
 	}
 	g->psh |= f->head[s->tcp_off + 13] & TCP_PSH;
@@ -306,8 +342,8 @@ int gso_send(struct gso *g, const struct gso_frame *f)
 {
 	struct tcp_seg s;
 	int tcp = parse(f, &s);
-	if (tcp && (g->dev->tx_gso >> NET_GSO_TCPV4 & 1) && gatherable(&s, f)
-	    && f->nrest <= GSO_FRAGS)
+	if (tcp && (g->dev->tx_gso >> s.gso & 1) && gatherable(&s, f) &&
+	    f->nrest <= GSO_FRAGS)
 		return gather(g, f, &s);
 	int err = send_gathered(g);	/* in order */
 	int e2 = send_plain(g, f, tcp ? &s : 0);

@@ -1,8 +1,9 @@
-/* Outgoing frames onto a network device, TCP segments of one flow that
- * follow each other coalesced into one frame of up to 64 KiB that the
- * device cuts back into segments (segmentation offload, drivers/net.h).
+/* Outgoing frames onto a network device, TCP segments (IPv4, IPv6) of
+ * one flow that follow each other coalesced into one frame of up to 64
+ * KiB that the device cuts back into segments (segmentation offload,
+ * drivers/net.h).
  * Between lwIP and drivers/net.h (app/net/inet.c feeds it), but without
- * lwIP: it reads the frames' Ethernet, IPv4 and TCP headers itself.
+ * lwIP: it reads the frames' Ethernet, IP and TCP headers itself.
  *
  * lwIP hands one segment of at most an MSS at a time. A segment that
  * continues the one before (same addresses, ports, ack, window, flags
@@ -27,7 +28,7 @@
 #define GSO_SEGS 45		/* segments per frame: 45 x 1460 < 64 KiB */
 #define GSO_FRAGS 64		/* pieces per frame past the header */
 #define GSO_RECORDS 256		/* frames in flight */
-#define GSO_HDR_MAX 134		/* Ethernet, IPv4 and TCP with options */
+#define GSO_HDR_MAX 134		/* Ethernet, IP and TCP with options */
 
 /* One frame as the stack built it: its first head_len bytes copied
  * (a TCP segment's headers, exactly; else at most NET_COPY_MAX bytes),
@@ -61,6 +62,7 @@ struct gso {
 	unsigned nseg, nfrags;
 	uint32_t next_seq, payload;
 	uint16_t seg_size;
+	uint8_t gso;		/* NET_GSO_TCPV4 or TCPV6 */
 	uint8_t psh;
 	struct net_frag frags[1 + GSO_FRAGS];
 	int queued;		/* frames given to the device since the flush */

@@ -27,7 +27,9 @@
 #define F_GUEST_CSUM 1		/* ... and hands in partly checksummed */
 #define F_MAC 5
 #define F_GUEST_TSO4 7		/* the device hands in large TCP frames */
+#define F_GUEST_TSO6 8		/* ... over IPv6 too */
 #define F_HOST_TSO4 11		/* the device segments large TCP frames */
+#define F_HOST_TSO6 12		/* ... over IPv6 too */
 #define F_MRG_RXBUF 15
 #define F_STATUS 16
 #define F_ANY_LAYOUT 27		/* §2.6.4.3: legacy framing rules off */
@@ -480,9 +482,9 @@ static void interrupts(struct vnet *v)
 static uint64_t requirements(uint64_t f)
 {
 	if (!(f & VIRTIO_BIT(F_CSUM)))
-		f &= ~VIRTIO_BIT(F_HOST_TSO4);
+		f &= ~(VIRTIO_BIT(F_HOST_TSO4) | VIRTIO_BIT(F_HOST_TSO6));
 	if (!(f & VIRTIO_BIT(F_GUEST_CSUM)) || !(f & VIRTIO_BIT(F_MRG_RXBUF)))
-		f &= ~VIRTIO_BIT(F_GUEST_TSO4);
+		f &= ~(VIRTIO_BIT(F_GUEST_TSO4) | VIRTIO_BIT(F_GUEST_TSO6));
 	return f;
 }
 
@@ -494,7 +496,8 @@ static int negotiate(struct vnet *v, const char **why)
 {
 	uint64_t want = VIRTIO_BIT(F_CSUM) | VIRTIO_BIT(F_GUEST_CSUM) |
 			VIRTIO_BIT(F_MAC) | VIRTIO_BIT(F_GUEST_TSO4) |
-			VIRTIO_BIT(F_HOST_TSO4) | VIRTIO_BIT(F_MRG_RXBUF) |
+			VIRTIO_BIT(F_GUEST_TSO6) | VIRTIO_BIT(F_HOST_TSO4) |
+			VIRTIO_BIT(F_HOST_TSO6) | VIRTIO_BIT(F_MRG_RXBUF) |
 			VIRTIO_BIT(F_STATUS) | VIRTIO_BIT(F_ANY_LAYOUT) |
 			VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |
 			VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
@@ -511,9 +514,11 @@ static int negotiate(struct vnet *v, const char **why)
 		     ? HDR_LEN : HDR_LEN_LEGACY;
 	v->split = d->legacy && !virtio_has(d, F_ANY_LAYOUT);
 	n->tx_csum = (uint8_t)virtio_has(d, F_CSUM);
-	n->tx_gso = virtio_has(d, F_HOST_TSO4) ? 1 << NET_GSO_TCPV4 : 0;
+	n->tx_gso = (uint8_t)((virtio_has(d, F_HOST_TSO4) << NET_GSO_TCPV4) |
+			      (virtio_has(d, F_HOST_TSO6) << NET_GSO_TCPV6));
 	n->rx_csum = (uint8_t)virtio_has(d, F_GUEST_CSUM);
-	n->rx_max = virtio_has(d, F_GUEST_TSO4) ? NET_GSO_MAX : NET_FRAME_MAX;
+	n->rx_max = virtio_has(d, F_GUEST_TSO4) || virtio_has(d, F_GUEST_TSO6)
+		    ? NET_GSO_MAX : NET_FRAME_MAX;
 	return 0;
 }
 
@@ -542,7 +547,7 @@ static int bring_up(struct vnet *v, const char **why)
 }
 
 /* "virtio-net modern, split ring, mergeable buffers, offloads tx-csum
- * tso4 rx-csum rx-tso4" */
+ * tso4 tso6 rx-csum rx-tso4 rx-tso6" */
 static void describe_model(struct vnet *v)
 {
 	struct net_dev *n = &v->net;
@@ -550,12 +555,15 @@ static void describe_model(struct vnet *v)
 			     "virtio-net %s, %s ring%s",
 			     v->dev->transport_name, v->rx.packed ? "packed"
 			     : "split", v->mrg ? ", mergeable buffers" : "");
+	struct virtio_dev *d = v->dev;
 	if (n->tx_csum || n->rx_csum)
 		fmt_snprintf(n->model + k, sizeof(n->model) - (size_t)k,
-			     ", offloads%s%s%s%s", n->tx_csum ? " tx-csum" : "",
-			     n->tx_gso ? " tso4" : "",
+			     ", offloads%s%s%s%s%s%s", n->tx_csum ? " tx-csum" : "",
+			     virtio_has(d, F_HOST_TSO4) ? " tso4" : "",
+			     virtio_has(d, F_HOST_TSO6) ? " tso6" : "",
 			     n->rx_csum ? " rx-csum" : "",
-			     n->rx_max > NET_FRAME_MAX ? " rx-tso4" : "");
+			     virtio_has(d, F_GUEST_TSO4) ? " rx-tso4" : "",
+			     virtio_has(d, F_GUEST_TSO6) ? " rx-tso6" : "");
 }
 
 int vnet_attach(struct virtio_dev *dev, const char **why)

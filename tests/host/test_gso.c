@@ -25,6 +25,7 @@
 #define F_GUEST_CSUM (1ull << 1)
 #define F_MAC (1ull << 5)
 #define F_HOST_TSO4 (1ull << 11)
+#define F_HOST_TSO6 (1ull << 12)
 #define F_MRG (1ull << 15)
 #define F_INDIRECT (1ull << 28)
 #define F_V1 (1ull << 32)
@@ -32,6 +33,7 @@
 	       F_INDIRECT | F_V1)
 
 #define MSS 1460
+#define MSS6 1440		/* 1500 less IPv6's and TCP's headers */
 #define STREAM (256 * 1024)
 #define TOKENS 1024
 
@@ -55,7 +57,14 @@ struct flow {
 	uint16_t sport, dport;
 	uint32_t seq0, ack;
 	uint16_t id;
+	int v6;			/* IPv6, else IPv4 */
 };
+
+/* The IP header's length in a flow's frames, and all the headers'. */
+static unsigned iplen(const struct flow *fl)
+{
+	return fl->v6 ? 40 : 20;
+}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -95,25 +104,39 @@ static uint16_t fold(uint32_t acc)
 	return (uint16_t)acc;
 }
 
-/* Ethernet, IPv4 (its checksum done) and TCP (checksum left 0, as lwIP
- * leaves it for a device that completes it) headers of a segment of n
- * payload bytes at stream offset off. */
+/* Ethernet, IPv4 (its checksum done) or IPv6, and TCP (checksum left 0,
+ * as lwIP leaves it for a device that completes it) headers of a
+ * segment of n payload bytes at stream offset off. */
 static void headers(uint8_t *h, struct flow *fl, uint32_t off, unsigned n,
 		    uint8_t flags)
 {
-	static const uint8_t eth[14] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2,
-					 8, 0 };
-	memcpy(h, eth, 14);
-	uint8_t *ip = h + 14, *tcp = ip + 20;
-	memset(ip, 0, 40);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(40 + n));
-	put16(ip + 4, fl->id++);
-	ip[8] = 255;
-	ip[9] = 6;
-	put32(ip + 12, 0x0a000302);
-	put32(ip + 16, 0x0a000301);
-	put16(ip + 10, (uint16_t)~fold(sum(ip, 20, 0)));
+	static const uint8_t eth[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
+	memcpy(h, eth, 12);
+	uint8_t *ip = h + 14, *tcp = ip + iplen(fl);
+	memset(ip, 0, iplen(fl) + 20);
+	if (fl->v6) {
+		put16(h + 12, 0x86dd);
+		ip[0] = 0x60;
+		ip[1] = 0x0a;	/* a traffic class and a flow label */
+		ip[3] = 0x42;
+		put16(ip + 4, (uint16_t)(20 + n));
+		ip[6] = 6;
+		ip[7] = 64;
+		ip[8] = 0xfd;
+		ip[23] = 2;	/* fd00::2 to fd00::1 */
+		ip[24] = 0xfd;
+		ip[39] = 1;
+	} else {
+		put16(h + 12, 0x0800);
+		ip[0] = 0x45;
+		put16(ip + 2, (uint16_t)(40 + n));
+		put16(ip + 4, fl->id++);
+		ip[8] = 255;
+		ip[9] = 6;
+		put32(ip + 12, 0x0a000302);
+		put32(ip + 16, 0x0a000301);
+		put16(ip + 10, (uint16_t)~fold(sum(ip, 20, 0)));
+	}
 	put16(tcp, fl->sport);
 	put16(tcp + 2, fl->dport);
 	put32(tcp + 4, fl->seq0 + off);
@@ -132,10 +155,11 @@ static void headers(uint8_t *h, struct flow *fl, uint32_t off, unsigned n,
 static int segment(struct gso *g, struct flow *fl, uint32_t off, unsigned n,
 		   uint8_t flags, int t)
 {
-	uint8_t h[54];
+	uint8_t h[74];
 	headers(h, fl, off, n, flags);
 	struct net_frag rest = { stream + off, n };
-	struct gso_frame f = { h, 54, &rest, n ? 1 : 0, n ? &released[t] : 0 };
+	struct gso_frame f = { h, 34 + iplen(fl), &rest, n ? 1 : 0,
+			       n ? &released[t] : 0 };
 	return gso_send(g, &f);
 }
 
@@ -163,22 +187,32 @@ static unsigned nframes;
 static int bad;			/* a segment that would fail on the wire */
 
 /* A segment as the wire carries it: checked from scratch (IPv4 header
- * checksum; TCP checksum over the pseudo-header), its payload recorded
- * by sequence number. */
+ * checksum, or IPv6's payload length; TCP checksum over the
+ * pseudo-header), its payload recorded by sequence number. */
 static void on_wire(struct flow *fl, const uint8_t *f, size_t len)
 {
-	const uint8_t *ip = f + 14, *tcp = ip + 20;
-	unsigned tot = get16(ip + 2);
-	if (tot + 14 != len || fold(sum(ip, 20, 0)) != 0xffff) {
+	const uint8_t *ip = f + 14, *tcp = ip + iplen(fl);
+	unsigned tcp_len = (unsigned)len - 14 - iplen(fl);
+	uint32_t acc;
+	if (fl->v6) {
+		if (get16(ip + 4) != tcp_len) {
+			bad++;
+			return;
+		}
+		acc = sum(ip + 8, 32, 6 + tcp_len);
+	} else {
+		if (get16(ip + 2) + 14u != len ||
+		    fold(sum(ip, 20, 0)) != 0xffff) {
+			bad++;
+			return;
+		}
+		acc = sum(ip + 12, 8, 6 + tcp_len);
+	}
+	if (fold(sum(tcp, tcp_len, acc)) != 0xffff) {
 		bad++;
 		return;
 	}
-	uint32_t acc = sum(ip + 12, 8, 6 + tot - 20);
-	if (fold(sum(tcp, tot - 20, acc)) != 0xffff) {
-		bad++;
-		return;
-	}
-	unsigned n = tot - 40;
+	unsigned n = tcp_len - 20;
 	uint32_t seq = get32(tcp + 4);
 	struct seg_seen *s = &segs[nsegs++];
 	*s = (struct seg_seen){ seq, n, tcp[13], get16(tcp) };
@@ -197,28 +231,31 @@ static void complete(uint8_t *f, size_t len, unsigned start, unsigned off)
 	put16(f + start + off, (uint16_t)~c);
 }
 
-/* What the host does with a frame: as Linux's tcp_gso_segment and
- * inet_gso_segment do for GSO_TCPV4 (per segment: IP length and id,
- * TCP sequence, PSH and FIN on the last only, the checksum's length
- * part replaced), then completes the checksum. */
+/* What the host does with a frame: as Linux's tcp_gso_segment with
+ * inet_gso_segment or ipv6_gso_segment (per segment: IPv4's length and
+ * id and header checksum, or IPv6's payload length; TCP's sequence, PSH
+ * and FIN on the last only, the checksum's length part replaced), then
+ * completes the checksum. */
 static void device_frame(struct flow *fl, uint8_t *f, size_t len,
 			 const uint8_t *vh)
 {
+	unsigned il = iplen(fl), to = 14 + il;
 	struct frame_seen *fs = &frames[nframes++];
 	*fs = (struct frame_seen){ vh[1], (uint16_t)(vh[4] | vh[5] << 8),
 				   (uint16_t)(vh[2] | vh[3] << 8),
 				   (uint16_t)(vh[6] | vh[7] << 8),
 				   (uint16_t)(vh[8] | vh[9] << 8),
-				   vh[0] & 1, f[14 + 20 + 13], (unsigned)len };
+				   vh[0] & 1, f[to + 13], (unsigned)len };
 	if (!fs->gso) {
 		if (fs->csum)
 			complete(f, len, fs->csum_start, fs->csum_offset);
 		on_wire(fl, f, len);
 		return;
 	}
-	unsigned hl = 54, mss = fs->gso_size;
-	uint8_t *ip = f + 14, *tcp = ip + 20;
-	uint16_t whole = (uint16_t)(len - 34), id = get16(ip + 4);
+	CHECK_INT(fs->gso, fl->v6 ? 4 : 1);
+	unsigned hl = to + 20, mss = fs->gso_size;
+	uint8_t *ip = f + 14, *tcp = f + to;
+	uint16_t whole = (uint16_t)(len - to), id = get16(ip + 4);
 	uint32_t seq = get32(tcp + 4);
 	uint16_t check = get16(tcp + 16);
 	static uint8_t seg[2000];
@@ -227,11 +264,15 @@ static void device_frame(struct flow *fl, uint8_t *f, size_t len,
 		int last = at + n == len;
 		memcpy(seg, f, hl);
 		memcpy(seg + hl, f + at, n);
-		uint8_t *sip = seg + 14, *stcp = sip + 20;
-		put16(sip + 2, (uint16_t)(40 + n));
-		put16(sip + 4, (uint16_t)(id + i));
-		put16(sip + 10, 0);
-		put16(sip + 10, (uint16_t)~fold(sum(sip, 20, 0)));
+		uint8_t *sip = seg + 14, *stcp = seg + to;
+		if (fl->v6) {
+			put16(sip + 4, (uint16_t)(20 + n));
+		} else {
+			put16(sip + 2, (uint16_t)(40 + n));
+			put16(sip + 4, (uint16_t)(id + i));
+			put16(sip + 10, 0);
+			put16(sip + 10, (uint16_t)~fold(sum(sip, 20, 0)));
+		}
 		put32(stcp + 4, seq + (uint32_t)(at - hl));
 		if (!last)
 			stcp[13] &= (uint8_t)~(PSH | FIN);
@@ -239,7 +280,7 @@ static void device_frame(struct flow *fl, uint8_t *f, size_t len,
 		 * segment's put in (ones' complement) */
 		put16(stcp + 16, fold((uint32_t)check + (uint16_t)~whole +
 				      20 + n));
-		complete(seg, hl + n, 34, 16);
+		complete(seg, hl + n, to, 16);
 		on_wire(fl, seg, hl + n);
 	}
 }
@@ -311,7 +352,7 @@ static void test_gather(void)
 {
 	static struct fake f;
 	static struct gso g;
-	struct flow fl = { 40000, 80, 1000000, 777, 1 };
+	struct flow fl = { 40000, 80, 1000000, 777, 1, 0 };
 	struct net_dev *d = start(&f, &g, F_TSO, 256, &fl);
 	uint32_t off = 0;
 	for (int i = 0; i < 101; i++) {
@@ -355,13 +396,50 @@ static void test_gather(void)
 	CHECK_INT(g.frames, 4);
 }
 
+/* The same over IPv6 (a device that segments TCPv6): frames of 45
+ * segments with the IPv6 payload length of the whole; a device that
+ * segments only TCPv4 gets them one by one. */
+static void test_gather6(void)
+{
+	static struct fake f;
+	static struct gso g;
+	struct flow fl = { 40000, 443, 77, 5, 0, 1 };
+	struct net_dev *d = start(&f, &g, F_TSO | F_HOST_TSO6, 256, &fl);
+	CHECK(d->tx_gso == (1 << NET_GSO_TCPV4 | 1 << NET_GSO_TCPV6));
+	uint32_t off = 0;
+	for (int i = 0; i < 50; i++, off += MSS6)
+		CHECK_INT(segment(&g, &fl, off, MSS6, ACK | (i == 49 ? PSH : 0),
+				  i), 0);
+	gso_flush(&g);
+	CHECK_INT(device_run(&f, 1), 2);
+	CHECK(frames[0].gso == 4 && frames[0].hdr_len == 74 &&
+	      frames[0].csum_start == 54 && frames[0].csum_offset == 16 &&
+	      frames[0].len == 74 + 45 * MSS6 && frames[1].len == 74 + 5 * MSS6);
+	CHECK((frames[1].flags & PSH) && !(frames[0].flags & PSH));
+	CHECK_INT(bad, 0);
+	CHECK_INT(nsegs, 50);
+	CHECK(!memcmp(wire, stream, off));
+	CHECK_INT(net_reap(d), 2);
+	CHECK(all_released(50, 1));
+	/* a device that segments only TCPv4: each IPv6 segment alone */
+	static struct fake h;
+	d = start(&h, &g, F_TSO, 256, &fl);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(segment(&g, &fl, (uint32_t)i * MSS6, MSS6, ACK, i), 0);
+	gso_flush(&g);
+	CHECK_INT(device_run(&h, 1), 3);
+	CHECK(!frames[0].gso && frames[0].csum && frames[0].csum_start == 54);
+	CHECK_INT(bad, 0);
+}
+
 /* What ends a frame: another flow, a gap, another ack, a short segment,
  * FIN; a pure ACK goes as it is, copied whole. */
 static void test_breaks(void)
 {
 	static struct fake f;
 	static struct gso g;
-	struct flow a = { 40000, 80, 5000, 1, 1 }, b = { 40001, 80, 5000, 1, 1 };
+	struct flow a = { 40000, 80, 5000, 1, 1, 0 };
+	struct flow b = { 40001, 80, 5000, 1, 1, 0 };
 	start(&f, &g, F_TSO, 256, &a);
 	int t = 0;
 	segment(&g, &a, 0, MSS, ACK, t++);
@@ -399,7 +477,7 @@ static void test_plain(void)
 {
 	static struct fake f;
 	static struct gso g;
-	struct flow fl = { 1234, 80, 7, 9, 1 };
+	struct flow fl = { 1234, 80, 7, 9, 1, 0 };
 	struct net_dev *d = start(&f, &g, F_CSUM | F_MRG | F_INDIRECT | F_V1,
 				  256, &fl);
 	CHECK(d->tx_csum && !d->tx_gso);
@@ -437,7 +515,7 @@ static void test_full(void)
 {
 	static struct fake f;
 	static struct gso g;
-	struct flow fl = { 1, 2, 0, 0, 1 };
+	struct flow fl = { 1, 2, 0, 0, 1, 0 };
 	start(&f, &g, F_CSUM | F_MRG | F_INDIRECT | F_V1, 16, &fl);
 	g.wait_us = 1000;
 	int refused = 0;
@@ -461,6 +539,7 @@ int main(int argc, char **argv)
 	dmamem_init(32 << 20);
 	fill_stream();
 	RUN(test_gather);
+	RUN(test_gather6);
 	RUN(test_breaks);
 	RUN(test_plain);
 	RUN(test_full);

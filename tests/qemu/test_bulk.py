@@ -17,7 +17,8 @@ from test_virtio import mkimage
 
 TOKEN = "bulk-token"
 MIB = 64
-OFF = ",csum=off,guest_csum=off,host_tso4=off,guest_tso4=off"
+OFF = (",csum=off,guest_csum=off,host_tso4=off,guest_tso4=off,host_tso6=off,"
+       "guest_tso6=off")
 
 
 def volume(t):
@@ -108,15 +109,16 @@ def over_tap(t, img, want, device):
 def bulk(t):
     img, want = volume(t)
     out = over_tap(t, img, want, "")
-    m = re.search(r"offloads tx-csum tso4 rx-csum rx-tso4;.*\n(.*\n)*?"
-                  r"net0: offloads: tx (\d+) segments in (\d+) frames, (\d+) "
-                  r"segmented by the device; rx (\d+) large frames, 0 bad "
-                  r"checksums", out)
-    if not m or int(m[4]) == 0 or int(m[5]) == 0 or \
-            int(m[2]) < 2 * int(m[3]):
+    m = re.search(r"offloads tx-csum tso4( tso6)? rx-csum rx-tso4"
+                  r"( rx-tso6)?;.*\n(.*\n)*?net0: offloads: tx (?P<segs>\d+) "
+                  r"segments in (?P<frames>\d+) frames, (?P<gso>\d+) "
+                  r"segmented by the device; rx (?P<large>\d+) large "
+                  r"frames, 0 bad checksums", out)
+    if not m or int(m["gso"]) == 0 or int(m["large"]) == 0 or \
+            int(m["segs"]) < 2 * int(m["frames"]):
         raise harness.Fail(f"with the offloads: {out[-600:]!r}")
-    print(f"tap, offloads: {m[2]} segments in {m[3]} frames, {m[4]} "
-          f"segmented, {m[5]} large frames in")
+    print(f"tap, offloads: {m['segs']} segments in {m['frames']} frames, "
+          f"{m['gso']} segmented, {m['large']} large frames in")
     out = over_tap(t, img, want, OFF)
     if re.search(r"offloads", out) or \
             not re.search(r"net0: virtio-net mmio v2, split ring, "
