@@ -84,6 +84,7 @@ static void release(struct http_conn *c)
 	http_srv.held -= c->held;
 	drop_work(c);
 	http_queue_free(&c->in);
+	http_bufs_drop(&c->fb);	/* the pcb is gone (on_err), or has them */
 	free(c);
 }
 
@@ -103,13 +104,19 @@ static void detach(struct tcp_pcb *pcb)
 err_t http_close(struct http_conn *c, int reset)
 {
 	struct tcp_pcb *pcb = c->pcb;
+	struct http_fbufs fb = c->fb;	/* lwIP may still read them */
+	c->fb = (struct http_fbufs){ 0, 0, 0 };
 	if (!reset)
 		drop_input(c);	/* unread data would make it a reset */
 	release(c);
 	detach(pcb);
-	if (!reset && tcp_close(pcb) == ERR_OK)
+	/* the answer's file bytes stay until TCP is done with them (the
+	 * pcb's callbacks are theirs now; a reset frees them at once) */
+	int kept = reset ? 0 : http_bufs_orphan(&fb, pcb);
+	if (!reset && kept >= 0 && tcp_close(pcb) == ERR_OK)
 		return HTTP_GONE;
-	tcp_abort(pcb);
+	tcp_abort(pcb);		/* a kept orphan hears it (its err) */
+	http_bufs_drop(&fb);
 	return ERR_ABRT;
 }
 
@@ -375,8 +382,9 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct http_conn *c = arg;
-	(void)pcb;
 	(void)len;
+	if (c)			/* acknowledged file bytes: buffers back */
+		http_bufs_acked(&c->fb, pcb);
 	if (!c || c->state != S_SEND)
 		return ERR_OK;
 	c->since = time_us();

@@ -28,6 +28,14 @@ struct http_queue {
 	size_t off, len, cap;
 };
 
+/* The buffers a connection's file bytes went to lwIP in, by reference
+ * (http_send.c): oldest first. */
+struct http_fbuf;
+struct http_fbufs {
+	struct http_fbuf *head, *tail;
+	unsigned n;
+};
+
 struct http_conn {
 	struct tcp_pcb *pcb;
 	struct http_conn *next;
@@ -51,6 +59,7 @@ struct http_conn {
 				 * guest agent's fsfreeze): unread, its
 				 * window closes */
 	uint64_t file_off, file_left;
+	struct http_fbufs fb;	/* file bytes lwIP refers to */
 };
 
 struct http_server {
@@ -96,6 +105,18 @@ err_t http_linger(struct http_conn *c);
  * makes them go on. */
 int http_held(void);
 void http_resume(void);
+
+/* http_send.c: file bytes go to lwIP by reference (tcp_write without a
+ * copy) from buffers of the connection's, each given back when TCP has
+ * them acknowledged and the device is done with the frames that carried
+ * them. http_bufs_acked gives back those acknowledged (on_sent);
+ * http_bufs_drop all of them, once the pcb is gone or reset;
+ * http_bufs_orphan takes them over for a pcb about to be closed whose
+ * answer is still on its way (its callbacks are the buffers' from then
+ * on): 1, or 0 when nothing was left to wait for, -1 out of memory. */
+void http_bufs_acked(struct http_fbufs *q, struct tcp_pcb *pcb);
+void http_bufs_drop(struct http_fbufs *q);
+int http_bufs_orphan(struct http_fbufs *q, struct tcp_pcb *pcb);
 
 /* http_send.c: sends the answer in c->resp (its head formatted first). */
 err_t http_respond(struct http_conn *c);

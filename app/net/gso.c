@@ -142,10 +142,18 @@ static void ip_checksum(uint8_t *ip)
 static struct gso_record *record(struct gso *g)
 {
 	struct gso_record *r = g->free;
-	if (r) {
-		g->free = r->next;
-		r->n = 0;
-	}
+	if (!r)
+		return 0;
+	g->free = r->next;
+	r->n = 0;
+	r->seq = ++g->seq;
+	r->older = g->newest;
+	r->newer = 0;
+	if (g->newest)
+		g->newest->newer = r;
+	else
+		g->oldest = r;
+	g->newest = r;
 	return r;
 }
 
@@ -154,8 +162,26 @@ static void release_record(struct gso *g, struct gso_record *r)
 	for (unsigned i = 0; i < r->n; i++)
 		g->release(g->ctx, r->tokens[i]);
 	r->n = 0;
+	if (r->older)
+		r->older->newer = r->newer;
+	else
+		g->oldest = r->newer;
+	if (r->newer)
+		r->newer->older = r->older;
+	else
+		g->newest = r->older;
 	r->next = g->free;
 	g->free = r;
+}
+
+uint64_t gso_mark(const struct gso *g)
+{
+	return g->seq;
+}
+
+int gso_passed(const struct gso *g, uint64_t mark)
+{
+	return !g->oldest || g->oldest->seq > mark;
 }
 
 void gso_tx_done(void *ctx, void *token)

@@ -42,9 +42,11 @@ struct gso_frame {
 	void *token;
 };
 
-/* A frame on its way, and what it holds. */
+/* A frame on its way (or being gathered), and what it holds. */
 struct gso_record {
 	struct gso_record *next;	/* free list */
+	struct gso_record *older, *newer;	/* those taken, in order */
+	uint64_t seq;		/* taken as the seq'th */
 	unsigned n;
 	void *tokens[GSO_SEGS];
 };
@@ -55,6 +57,8 @@ struct gso {
 	void *ctx;
 	uint64_t wait_us;	/* a full ring gets this long at a flush */
 	struct gso_record *records, *free;
+	struct gso_record *oldest, *newest;	/* taken, not yet back */
+	uint64_t seq;		/* records taken so far */
 	/* the frame being gathered */
 	struct gso_record *rec;
 	uint8_t hdr[GSO_HDR_MAX];
@@ -86,6 +90,12 @@ void gso_flush(struct gso *g);
 
 /* Whether frames wait for gso_flush. */
 int gso_pending(const struct gso *g);
+
+/* A mark of everything handed to g so far, and whether all of it is
+ * back from the device since (memory the frames referred to is then
+ * the caller's again, even when TCP let go of it earlier). */
+uint64_t gso_mark(const struct gso *g);
+int gso_passed(const struct gso *g, uint64_t mark);
 
 /* The device's tx_done (drivers/net.h): the frame's tokens released. */
 void gso_tx_done(void *ctx, void *token);

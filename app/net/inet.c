@@ -438,6 +438,16 @@ void inet_flush(void)
 		gso_flush(&gso);
 }
 
+uint64_t inet_tx_mark(void)
+{
+	return started ? gso_mark(&gso) : 0;
+}
+
+int inet_tx_passed(uint64_t mark)
+{
+	return !started || gso_passed(&gso, mark);
+}
+
 /* Interrupts off: only looks. */
 static int pending(void *ctx)
 {

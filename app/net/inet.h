@@ -85,6 +85,14 @@ void inet_status(struct inet_status *st);
  * loop would flush) calls this. */
 void inet_flush(void);
 
+/* Bytes handed to lwIP by reference (tcp_write without a copy) are read
+ * by the device until the frames that carry them are back, which may be
+ * after TCP is done with them (acknowledged, or the connection reset).
+ * inet_tx_mark marks what was sent so far; inet_tx_passed(mark) says
+ * whether all of it is back. */
+uint64_t inet_tx_mark(void);
+int inet_tx_passed(uint64_t mark);
+
 
 /* Half-open connections on a listener: when lwIP runs out of TCP
  * slots, a new SYN evicts the oldest half-open (SYN_RCVD) connection,

@@ -60,12 +60,14 @@
 extern unsigned char *inet_ram_heap;
 #define LWIP_RAM_HEAP_POINTER inet_ram_heap
 #define PBUF_POOL_SIZE 256
-#define MEMP_NUM_PBUF 64
+#define MEMP_NUM_PBUF 2048	/* what TCP sends by reference: one per
+				 * segment (app/http/http_send.c: up to
+				 * 2.8 MiB of file bytes for all) */
 #define MEMP_NUM_RAW_PCB 2
 #define MEMP_NUM_UDP_PCB 4
 #define MEMP_NUM_TCP_PCB 80	/* app/http: at most 64 connections */
 #define MEMP_NUM_TCP_PCB_LISTEN 4
-#define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN
+#define MEMP_NUM_TCP_SEG 2048	/* >= TCP_SND_QUEUELEN */
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
 
 /* TCP for a LAN or a cloud: windows past 64 KiB (RFC 7323 scaling), so

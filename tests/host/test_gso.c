@@ -533,6 +533,37 @@ static void test_full(void)
 	CHECK(all_released(40, 1));
 }
 
+/* The mark: everything handed over until then is back only when every
+ * frame up to it is, in whatever order the device gives them back. */
+static void test_mark(void)
+{
+	static struct fake f;
+	static struct gso g;
+	struct flow fl = { 9, 10, 0, 0, 1, 0 };
+	start(&f, &g, F_CSUM | F_MRG | F_INDIRECT | F_V1, 16, &fl);
+	for (int i = 0; i < 3; i++)
+		segment(&g, &fl, (uint32_t)i * MSS, MSS, ACK, i);
+	uint64_t m = gso_mark(&g);
+	CHECK(!gso_passed(&g, m));
+	gso_flush(&g);
+	struct fakevirtio_chain c[3];
+	for (int i = 0; i < 3; i++)
+		CHECK(fakevirtio_take(&f.v, 1, &c[i]));
+	fakevirtio_used(&f.v, 1, c[2].head, 0);
+	fakevirtio_used(&f.v, 1, c[1].head, 0);
+	CHECK_INT(net_reap(g.dev), 2);
+	CHECK(!gso_passed(&g, m));
+	CHECK(gso_passed(&g, 0));
+	segment(&g, &fl, 3 * MSS, MSS, ACK, 3);	/* after the mark */
+	gso_flush(&g);
+	fakevirtio_used(&f.v, 1, c[0].head, 0);
+	CHECK_INT(net_reap(g.dev), 1);
+	CHECK(gso_passed(&g, m));
+	CHECK(!gso_passed(&g, gso_mark(&g)));
+	CHECK(released[0] == 1 && released[1] == 1 && released[2] == 1 &&
+	      released[3] == 0);
+}
+
 int main(int argc, char **argv)
 {
 	check_args(argc, argv);
@@ -543,5 +574,6 @@ int main(int argc, char **argv)
 	RUN(test_breaks);
 	RUN(test_plain);
 	RUN(test_full);
+	RUN(test_mark);
 	return check_done();
 }

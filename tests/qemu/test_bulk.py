@@ -1,14 +1,16 @@
 """Bulk transfers through `serve`, every byte checked: a 64 MiB GET and
 a 64 MiB PUT (read back) hash exactly over a tap device in a private
 network namespace with the device's offloads (64 KiB TCP frames it
-segments, and large ones it hands in; checksums both ways) and without
-them, and through QEMU's user network (which offers none: plain
-frames). The PVH kernel on microvm, one boot per way."""
+segments, and large ones it hands in; checksums both ways; then 8 GETs
+at once, more than serve's file buffers hold) and without them, and
+through QEMU's user network (which offers none: plain frames). The PVH
+kernel on microvm, one boot per way."""
 
 import hashlib
 import os
 import re
 import socket
+import threading
 
 import harness
 import netns
@@ -76,6 +78,29 @@ def transfers(connect, want):
     s.close()
 
 
+def parallel(connect, want, n):
+    """n GETs of /big.bin at once (more than the file buffers of all
+    connections hold: some of it goes by copy): every body exact."""
+    out = [None] * n
+
+    def one(i):
+        try:
+            s = connect()
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: u\r\n\r\n")
+            out[i] = answer(s)
+            s.close()
+        except (OSError, harness.Fail) as e:
+            out[i] = e
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for r in out:
+        if r != (200, want, MIB << 20):
+            raise harness.Fail(f"{n} GETs at once: {r}")
+
+
 def counters(vm):
     """Ctrl-C ends serve; the script's `net` then prints the device, and
     umbra powers off: the console."""
@@ -94,7 +119,10 @@ def over_tap(t, img, want, device):
                      mmio_version=2, extra=ns.nic("virtio-net-device" +
                                                   device))
         vm.until("serve: http://", seconds=60)
-        transfers(lambda: ns.connect(80, timeout=120), want)
+        connect = lambda: ns.connect(80, timeout=120)
+        transfers(connect, want)
+        if not device:
+            ns.call(parallel, connect, want, 8)
         out = counters(vm)
     finally:
         for live in t.live:
