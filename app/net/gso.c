@@ -203,6 +203,11 @@ static int send_now(struct gso *g, struct net_tx *t, struct gso_record *r)
 		g->dropped++;
 		if (r)
 			release_record(g, r);
+	} else if (!t->off || !t->off->gso) {
+		/* a small frame (a handshake, a short answer) at once: the
+		 * host works on it while the guest goes on; 64 KiB ones,
+		 * which come in bursts, at the flush */
+		net_flush(g->dev);
 	} else {
 		g->queued = 1;
 	}

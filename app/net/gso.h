@@ -85,7 +85,7 @@ int gso_init(struct gso *g, struct net_dev *dev,
 int gso_send(struct gso *g, const struct gso_frame *f);
 
 /* Sends what is gathered and tells the device (one notification for the
- * burst). */
+ * burst of 64 KiB frames; a plain frame is told at once). */
 void gso_flush(struct gso *g);
 
 /* Whether frames wait for gso_flush. */
