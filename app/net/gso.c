@@ -252,7 +252,8 @@ static int send_plain(struct gso *g, const struct gso_frame *f,
 		r->tokens[r->n++] = f->token;
 	}
 	frags[0] = (struct net_frag){ head, f->head_len };
-	memcpy(frags + 1, f->rest, f->nrest * sizeof(*frags));
+	if (f->nrest)
+		memcpy(frags + 1, f->rest, f->nrest * sizeof(*frags));
 	struct net_tx t = { frags, 1 + f->nrest, f->head_len,
 			    off.csum ? &off : 0, r };
 	g->frames++;

@@ -506,6 +506,16 @@ static void test_plain(void)
 	CHECK_INT(fakevirtio_read(&c, 0, got, sizeof(got)), sizeof(got));
 	CHECK(got[0] == 0 && got[1] == 0 && get16(got + 12 + 50) == 0xbeef);
 	CHECK(!c.indirect && c.n == 2 && c.addr[1] == (uintptr_t)stream);
+	/* not TCP, all of it in the first piece: copied, untouched */
+	static uint8_t other[200];
+	memset(other, 0x5a, sizeof(other));
+	put16(other + 12, 0x0800);
+	struct gso_frame udp = { other, sizeof(other), 0, 0, 0 };
+	CHECK_INT(gso_send(&g, &udp), 0);
+	CHECK(fakevirtio_take(&h.v, 1, &c));
+	static uint8_t back[200];
+	CHECK_INT(fakevirtio_read(&c, 12, back, sizeof(back)), sizeof(back));
+	CHECK(c.n == 1 && !memcmp(back, other, sizeof(other)));
 }
 
 /* A ring the device never empties: the frames that do not fit are
