@@ -314,27 +314,43 @@ static int cmd_cloud(int argc, char **argv)
 	return 0;
 }
 
-/* serve [--port N] [--token TOKEN] [DIR] */
+/* A port number: 1..65535, or 0 when zero is allowed. */
+static int parse_port(const char *s, int zero_ok, uint16_t *port)
+{
+	unsigned long long v;
+	if (shell_parse_u64(s, &v) || v > 65535 || (!v && !zero_ok))
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* serve [--port N] [--token TOKEN] [--tls CERT KEY] [--tls-port N] [DIR] */
 static int cmd_serve(int argc, char **argv)
 {
-	struct http_opts o = { 80, 0, "/" };
-	int i = 1;
-	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-		unsigned long long port;
-		if (!strcmp(argv[i], "--port") &&
-		    !shell_parse_u64(argv[i + 1], &port) && port &&
-		    port <= 65535)
-			o.port = (uint16_t)port;
-		else if (!strcmp(argv[i], "--token") && argv[i + 1][0])
+	struct http_opts o = { .port = 80, .dir = "/", .tls_port = 443 };
+	int i = 1, bad = 0;
+	while (!bad && i + 1 < argc && argv[i][0] == '-') {
+		const char *opt = argv[i];
+		if (!strcmp(opt, "--port"))
+			bad = parse_port(argv[i + 1], 1, &o.port);
+		else if (!strcmp(opt, "--tls-port"))
+			bad = parse_port(argv[i + 1], 0, &o.tls_port);
+		else if (!strcmp(opt, "--token") && argv[i + 1][0])
 			o.token = argv[i + 1];
-		else
-			break;
+		else if (!strcmp(opt, "--tls") && i + 2 < argc &&
+			 argv[i + 1][0] && argv[i + 2][0]) {
+			o.tls_cert = argv[i + 1];
+			o.tls_key = argv[++i + 1];
+		} else
+			bad = 1;
+		i += 2;
 	}
-	if (i < argc && argv[i][0] != '-')
+	if (!bad && i < argc && argv[i][0] != '-')
 		o.dir = argv[i++];
-	if (i != argc)
+	if (bad || i != argc)
 		return shell_err(argv[0], SHELL_USAGE, "usage: serve [--port N]"
-				 " [--token TOKEN] [DIR]");
+				 " [--token TOKEN] [--tls CERT KEY] "
+				 "[--tls-port N] [DIR]");
 	return http_serve(&o);
 }
 
@@ -344,7 +360,8 @@ const struct shell_cmd shell_net_cmds[] = {
 	{ "ping", "HOST [COUNT]", "ICMP echo, once a second", cmd_ping },
 	{ "cloud", "", "the cloud (from SMBIOS), its metadata, the script's "
 	  "source", cmd_cloud },
-	{ "serve", "[--port N] [--token T] [DIR]",
-	  "HTTP/1.1 server for DIR until power-off", cmd_serve },
+	{ "serve", "[--port N] [--token T] [--tls CERT KEY] [--tls-port N] "
+	  "[DIR]", "HTTP/1.1 (and HTTPS) server for DIR until power-off",
+	  cmd_serve },
 	{ 0, 0, 0, 0 },
 };

@@ -7,7 +7,7 @@
 #include "../runtime/console.h"
 #include "../runtime/page.h"
 #include "app.h"
-#include "sha256.h"
+#include "bearssl_hash.h"
 #include "shell.h"
 #include "storage.h"
 
@@ -130,20 +130,20 @@ static int cmd_sha256(int argc, char **argv)
 	for (int i = 1; !st && i < argc; i++) {
 		uint32_t ino;
 		struct efs_stat s;
-		struct sha256 h;
+		br_sha256_context h;
 		uint8_t md[32];
 		int64_t n = 0;
 		st = app_open_file(argv[0], argv[i], &ino, &s);
-		sha256_init(&h);
+		br_sha256_init(&h);
 		for (uint64_t off = 0; !st &&
 		     (n = efs_read(storage_root(), ino, off, buf, CHUNK)) > 0;
 		     off += (uint64_t)n)
-			sha256_update(&h, buf, (size_t)n);
+			br_sha256_update(&h, buf, (size_t)n);
 		if (!st && n < 0)
 			st = app_fs_err(argv[0], argv[i], (int)n);
 		if (st)
 			break;
-		sha256_final(&h, md);
+		br_sha256_out(&h, md);
 		for (int k = 0; k < 32; k++)
 			con_printf("%02x", md[k]);
 		con_printf("  %s\n", argv[i]);

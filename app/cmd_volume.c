@@ -29,7 +29,7 @@ static int cmd_lsblk(int argc, char **argv)
 				   d == storage_root_dev() ? " (root)" : "");
 		else
 			con_printf("model=\"%s\" serial=\"%s\" cache=%s "
-				   "queue=%u%s%s%s%s\n", d->model, d->serial,
+				   "queue=%u%s%s%s%s\n", d->model, blk_serial(d),
 				   d->cache ? d->cache : "unknown", d->queue_depth,
 				   d->can_discard ? " discard" : "",
 				   d->can_write_zeroes ? " write-zeroes" : "",

@@ -271,6 +271,7 @@ int app_main(void)
 	agent_probe();	/* virtio-serial on PCI (and MMIO's, taken there) */
 	rtc_init();
 	timeline_mark(TIMELINE_APP_READY);
+	time_refine();	/* before any figure is printed */
 	banner();
 	if (mounted) {
 		con_printf("root: %s mounted (EclipseFS%s)\n",

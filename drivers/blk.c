@@ -191,6 +191,19 @@ void blk_ident_string(char *out, const uint8_t *in, unsigned n, int swapped)
 			out[i] = '?';
 }
 
+const char *blk_serial(struct blk_dev *d)
+{
+	uint64_t first;
+	struct blk_dev *disk = blk_disk(d, &first);
+	/* (not while queued requests hold its slots: asked again later) */
+	if (!disk->identified && !disk->inflight) {
+		if (disk->ops->ident && !disk->failed)
+			disk->ops->ident(disk);
+		disk->identified = 1;
+	}
+	return disk->serial;
+}
+
 const char *blk_last_error(struct blk_dev *d)
 {
 	uint64_t first;

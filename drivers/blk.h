@@ -68,11 +68,15 @@ struct blk_ops {
 	/* Stops the device for good (reset: no more DMA), after a timeout or
 	 * a protocol error. 0, or an error when the reset did not take. */
 	int (*fail)(struct blk_dev *d);
+	/* Optional: fills d->serial with a request of its own, for a
+	 * device whose serial costs one (virtio-blk's GET_ID); called
+	 * once, by blk_serial, when someone first asks. */
+	void (*ident)(struct blk_dev *d);
 };
 
 struct blk_dev {
 	char name[16];		/* vda, vda1, sda, nvme0n1 ... */
-	char model[64], serial[24];
+	char model[64], serial[24];	/* serial: read it by blk_serial */
 	const char *transport;	/* "virtio", "ahci", "ide", "nvme" */
 	const struct pci_dev *pci;	/* the function it is on, or NULL */
 	uint32_t target, unit;	/* virtio-scsi: its SCSI address */
@@ -88,6 +92,7 @@ struct blk_dev {
 	uint64_t timeout_us;	/* 0: BLK_TIMEOUT_US */
 	int irq_vec;		/* the driver's completion interrupt; 0: none */
 	uint8_t polling;	/* wait by polling even with an interrupt */
+	uint8_t identified;	/* ops->ident has run (blk_serial) */
 	uint32_t spin_us;	/* spin this long before halting; 0: adapt */
 	const struct blk_ops *ops;
 	void *priv;
@@ -153,6 +158,11 @@ void blk_note(struct blk_dev *d, const char *fmt, ...)
  * bytes): byte pairs swapped when `swapped` (ATA), trailing spaces and
  * NULs dropped, anything unprintable shown as '?'. */
 void blk_ident_string(char *out, const uint8_t *in, unsigned n, int swapped);
+
+/* d's (its disk's) serial, "" when it has none: asked of the device the
+ * first time where that costs a request (ops->ident), so that the boot
+ * does not wait for it. */
+const char *blk_serial(struct blk_dev *d);
 
 /* The failure of the last request on d's disk as a sentence ("timeout
  * on vda after 15 s"), or "" when it did not fail at the device: each

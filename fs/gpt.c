@@ -128,13 +128,36 @@ static const char *header_problem(const struct gpt_io *io, uint64_t lba,
 	return 0;
 }
 
+/* The sectors gpt_read reads: the start of the disk (protective MBR,
+ * header, and the usual 16 KiB of entries right behind it) comes in one
+ * request, and what it holds is served from there; anything else (the
+ * backup, entries elsewhere or beyond) is read as asked. */
+struct reader {
+	const struct gpt_io *io;
+	uint8_t *head;
+	uint64_t head_secs;	/* 0: no head (its read failed) */
+};
+
+#define HEAD_BYTES (2 * 4096 + 16384)	/* MBR, header, 128 x 128 bytes */
+
+static int rd(const struct reader *r, uint64_t lba, uint32_t n, void *buf)
+{
+	uint32_t ss = r->io->sector_size;
+	if (lba < r->head_secs && n <= r->head_secs - lba) {
+		memcpy(buf, r->head + lba * ss, (size_t)n * ss);
+		return 0;
+	}
+	return r->io->read(r->io->ctx, lba, n, buf);
+}
+
 /* UEFI §5.3.2: the header at lba, with its CRC over header_size bytes
  * (CRC field zeroed) and its fields within the disk. NO_GPT when there is
  * no header signature; HEADER (and *why) when there is one we refuse. */
-static int read_header(const struct gpt_io *io, uint64_t lba, uint8_t *sec,
+static int read_header(const struct reader *r, uint64_t lba, uint8_t *sec,
 		       struct hdr *h, const char **why)
 {
-	if (io->read(io->ctx, lba, 1, sec))
+	const struct gpt_io *io = r->io;
+	if (rd(r, lba, 1, sec))
 		return GPT_ERR_IO;
 	if (memcmp(sec, HDR_SIG, 8))
 		return GPT_ERR_NO_GPT;
@@ -167,9 +190,10 @@ static int cmp_first(const void *a, const void *b)
 }
 
 /* The entry array: its CRC, then each used entry's range. */
-static int read_entries(const struct gpt_io *io, const struct hdr *h,
+static int read_entries(const struct reader *r, const struct hdr *h,
 			struct gpt *out, const char **why)
 {
+	const struct gpt_io *io = r->io;
 	uint64_t bytes = (uint64_t)h->nentries * h->entry_size;
 	uint32_t secs = (uint32_t)((bytes + io->sector_size - 1) /
 				   io->sector_size);
@@ -179,8 +203,7 @@ static int read_entries(const struct gpt_io *io, const struct hdr *h,
 	uint8_t *e = malloc((size_t)secs * io->sector_size + 1);
 	if (!e)
 		return GPT_ERR_NO_MEMORY;
-	int err = secs && io->read(io->ctx, h->entries_lba, secs, e) ? GPT_ERR_IO
-								    : 0;
+	int err = secs && rd(r, h->entries_lba, secs, e) ? GPT_ERR_IO : 0;
 	*why = "entry array CRC mismatch";
 	if (!err && efs_crc32(0, e, bytes) != h->entries_crc)
 		err = GPT_ERR_CORRUPT;
@@ -237,11 +260,11 @@ static int check_mbr(const uint8_t *sec)
 }
 
 /* One copy of the table: the header at lba and its entries. */
-static int read_copy(const struct gpt_io *io, uint64_t lba, uint8_t *sec,
+static int read_copy(const struct reader *r, uint64_t lba, uint8_t *sec,
 		     struct hdr *h, struct gpt *out, const char **why)
 {
-	int err = read_header(io, lba, sec, h, why);
-	return err ? err : read_entries(io, h, out, why);
+	int err = read_header(r, lba, sec, h, why);
+	return err ? err : read_entries(r, h, out, why);
 }
 
 int gpt_read(const struct gpt_io *io, struct gpt *out)
@@ -250,21 +273,32 @@ int gpt_read(const struct gpt_io *io, struct gpt *out)
 				 io->sector_size != 4096) || io->sectors < 3)
 		return GPT_ERR_INVALID;
 	uint8_t *sec = malloc(io->sector_size);
-	if (!sec)
+	struct reader r = { io, 0, HEAD_BYTES / io->sector_size };
+	if (r.head_secs > io->sectors)
+		r.head_secs = io->sectors;
+	r.head = malloc(r.head_secs * io->sector_size);
+	if (!sec || !r.head) {
+		free(sec);
+		free(r.head);
 		return GPT_ERR_NO_MEMORY;
+	}
+	/* a failed head read leaves the sectors to be read one by one: a
+	 * bad sector among them then fails only what needs it */
+	if (io->read(io->ctx, 0, (uint32_t)r.head_secs, r.head))
+		r.head_secs = 0;
 	memset(out, 0, sizeof(*out));
 	out->why = "";
 	struct hdr h;
 	const char *why = 0;
-	int err = io->read(io->ctx, 0, 1, sec) ? GPT_ERR_IO : check_mbr(sec);
+	int err = rd(&r, 0, 1, sec) ? GPT_ERR_IO : check_mbr(sec);
 	if (!err)
-		err = read_copy(io, 1, sec, &h, out, &why);
+		err = read_copy(&r, 1, sec, &h, out, &why);
 	if (err && err != GPT_ERR_IO && err != GPT_ERR_NO_MEMORY &&
 	    err != GPT_ERR_MBR) {
 		/* The backup header lives in the last sector; the primary's
 		 * pointer to it is not trusted. */
 		const char *why2 = 0;
-		int err2 = read_copy(io, io->sectors - 1, sec, &h, out, &why2);
+		int err2 = read_copy(&r, io->sectors - 1, sec, &h, out, &why2);
 		out->primary_why = err == GPT_ERR_NO_GPT
 					   ? "no primary header" : why;
 		out->used_backup = 1;
@@ -278,5 +312,6 @@ int gpt_read(const struct gpt_io *io, struct gpt *out)
 	else if (why)
 		out->why = why;
 	free(sec);
+	free(r.head);
 	return err;
 }

@@ -5,54 +5,30 @@
 
 #include <string.h>
 
+#include "bearssl_block.h"
 #include "cpu.h"
 
 #define HW_NONE 0
 #define HW_RDRAND 1
 #define HW_RDSEED 2
 #define JITTER_SAMPLES 256
+#define JITTER_CHANGES 16	/* fewer changes between samples: no seed */
 
 static uint32_t key[8];		/* the generator's */
 static uint32_t secret[8];	/* random_keyed's, drawn once */
 static uint32_t counter[4];
-static int seeded, hw;
+static int seeded, hw, has_seed;
 static const char *seed_name = "none";
 static const char *added;	/* a device that stirred entropy in */
 static char name[40];
 
-static uint32_t rotl(uint32_t x, int n)
-{
-	return x << n | x >> (32 - n);
-}
-
-/* RFC 8439 §2.1 */
-static void quarter(uint32_t *x, int a, int b, int c, int d)
-{
-	x[a] += x[b]; x[d] = rotl(x[d] ^ x[a], 16);
-	x[c] += x[d]; x[b] = rotl(x[b] ^ x[c], 12);
-	x[a] += x[b]; x[d] = rotl(x[d] ^ x[a], 8);
-	x[c] += x[d]; x[b] = rotl(x[b] ^ x[c], 7);
-}
-
-/* RFC 8439 §2.3: the block function; `in` is the counter and nonce. */
+/* RFC 8439 §2.3: the block function (BearSSL's constant-time ChaCha20
+ * on zeros gives the block as bytes, little-endian words as here); `in`
+ * is the block counter and the nonce. */
 static void block(const uint32_t k[8], const uint32_t in[4], uint32_t out[16])
 {
-	uint32_t s[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
-	memcpy(s + 4, k, 32);
-	memcpy(s + 12, in, 16);
-	memcpy(out, s, 64);
-	for (int i = 0; i < 10; i++) {
-		quarter(out, 0, 4, 8, 12);
-		quarter(out, 1, 5, 9, 13);
-		quarter(out, 2, 6, 10, 14);
-		quarter(out, 3, 7, 11, 15);
-		quarter(out, 0, 5, 10, 15);
-		quarter(out, 1, 6, 11, 12);
-		quarter(out, 2, 7, 8, 13);
-		quarter(out, 3, 4, 9, 14);
-	}
-	for (int i = 0; i < 16; i++)
-		out[i] += s[i];
+	memset(out, 0, 64);
+	br_chacha20_ct_run(k, in + 1, in[0], out, 64);
 }
 
 /* The next block; its first half replaces the key, the second is ours. */
@@ -98,7 +74,11 @@ static int hw_word(uint64_t *v)
 		else
 			__asm__ volatile("rdrand %0; setc %1"
 					 : "=r"(*v), "=qm"(ok));
-		if (ok)
+		/* All ones with CF set is the answer of AMD family 16h
+		 * parts whose generator stopped after a suspend (the fix
+		 * BearSSL made after 0.6 to its own RDRAND seeder):
+		 * no random word. */
+		if (ok && *v != ~0ull)
 			return 1;
 		cpu_pause();
 	}
@@ -127,7 +107,10 @@ static void detect(void)
 
 /* Without a CPU generator: how long CPUID takes varies from call to call
  * (an exit to the hypervisor, or emulation); those variations, many of
- * them, stirred in. */
+ * them, stirred in. They count as a seed only when they vary: a machine
+ * whose timings never change (an emulator counting instructions) gives
+ * none. QEMU's TCG, whose timings change from one sample to the next
+ * 40 to 170 times in 256, gives some. */
 static void jitter(void)
 {
 	uint64_t t[JITTER_SAMPLES];
@@ -139,6 +122,15 @@ static void jitter(void)
 	}
 	mix(t, sizeof(t));
 	seed_name = "TSC jitter";
+	has_seed = random_jitter_varies(t, JITTER_SAMPLES);
+}
+
+int random_jitter_varies(const uint64_t *t, size_t n)
+{
+	size_t changes = 0;
+	for (size_t i = 1; i < n; i++)
+		changes += (t[i] & 0xfffff) != (t[i - 1] & 0xfffff);
+	return changes >= JITTER_CHANGES;
 }
 
 static void seed(void)
@@ -149,10 +141,12 @@ static void seed(void)
 	for (int i = 0; i < 4 && hw; i++)
 		if (!hw_word(&w[i]))
 			hw = HW_NONE;	/* it does not answer: not relied on */
-	if (hw)
+	if (hw) {
 		mix(w, sizeof(w));
-	else
+		has_seed = 1;
+	} else {
 		jitter();
+	}
 	next(secret);
 }
 
@@ -193,6 +187,15 @@ void random_add(const void *buf, size_t n, const char *source)
 		seed();
 	mix(buf, n);
 	added = source;
+	if (n >= 32)
+		has_seed = 1;
+}
+
+int random_seeded(void)
+{
+	if (!seeded)
+		seed();
+	return has_seed;
 }
 
 const char *random_source(void)

@@ -299,7 +299,7 @@ static void zone(struct qga *q, const struct qga_args *a, struct jw *w)
 
 /* GuestDiskAddress: where libvirt finds the disk in the domain (its PCI
  * function; -1 where there is none, as the schema says). */
-static void disk_address(const struct blk_dev *d, struct jw *w)
+static void disk_address(struct blk_dev *d, struct jw *w)
 {
 	const struct pci_dev *p = d->pci;
 	const char *t = d->transport;
@@ -318,8 +318,8 @@ static void disk_address(const struct blk_dev *d, struct jw *w)
 	jw_kint(w, "bus", 0);
 	jw_kint(w, "target", d->target);
 	jw_kint(w, "unit", d->unit);
-	if (d->serial[0])
-		jw_kstr(w, "serial", d->serial);
+	if (blk_serial(d)[0])
+		jw_kstr(w, "serial", blk_serial(d));
 	jw_kstr(w, "dev", d->name);
 	jw_end(w);
 }

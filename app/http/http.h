@@ -13,9 +13,14 @@
 #define HTTP_BODY_MAX (1ull << 30)	/* a PUT body: larger is 413 */
 
 struct http_opts {
-	uint16_t port;
+	uint16_t port;		/* plain HTTP; 0: none (with TLS only) */
 	const char *token;	/* writes need "Bearer <token>"; NULL: none */
 	const char *dir;	/* served directory (absolute) */
+	/* HTTPS (http_tls.c): the certificate chain and the private key in
+	 * PEM, each a path on the volume or "fw_cfg" (QEMU's fw_cfg items
+	 * opt/umbra/tls/cert and opt/umbra/tls/key); NULL: no TLS. */
+	const char *tls_cert, *tls_key;
+	uint16_t tls_port;
 };
 
 /* Serves until the power button (or Ctrl-C on the console; Enter prints
@@ -27,6 +32,7 @@ struct http_site {
 	struct efs *fs;
 	char root[EFS_PATH_MAX + 1];	/* the served directory, "" for / */
 	const char *token;
+	int tls_only;		/* writes and the token only over TLS */
 };
 
 /* A response: status, fields, and a body of a file's bytes or of memory

@@ -1,4 +1,5 @@
-/* A connection of `serve`; see http_conn.h. lwIP's raw TCP API calls
+/* A connection of `serve`; see http_conn.h. lwIP's altcp API (plain TCP,
+ * or TLS through app/net/altcp_tls.c: the same code either way) calls
  * back from inside inet.c's poll: http_accept, on_recv (bytes arrived),
  * on_sent (the peer acknowledged: room to send more), on_poll (every
  * second: timeouts) and on_err (the connection is gone). One request at
@@ -12,11 +13,8 @@
 #include <string.h>
 
 #include "../../runtime/time.h"
-#include "../net/inet.h"
 #include "../storage.h"
 
-#define MAX_CONNS 64		/* a new one evicts the idlest, or is
-				 * refused (reset) */
 #define HEAD_US 10000000ull	/* a request head must arrive in this (from
 				 * accept, or from its first byte) */
 #define IDLE_US 60000000ull	/* a kept-alive connection may idle this */
@@ -38,7 +36,7 @@ static void taken(struct http_conn *c, size_t n)
 {
 	while (n) {
 		u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
-		tcp_recved(c->pcb, k);
+		altcp_recved(c->pcb, k);
 		n -= k;
 	}
 }
@@ -53,13 +51,13 @@ static void drop_input(struct http_conn *c)
 
 /* Uploads whose connection went while the volume was frozen: their
  * temporary files go at the thaw (http_resume). */
-static struct http_put *orphans[MAX_CONNS];
+static struct http_put *orphans[HTTP_CONNS_MAX];
 static unsigned norphans;
 
 /* An unfinished upload (its temporary file goes) and an answer's memory. */
 static void drop_work(struct http_conn *c)
 {
-	if (c->put && storage_frozen() && norphans < MAX_CONNS) {
+	if (c->put && storage_frozen() && norphans < HTTP_CONNS_MAX) {
 		orphans[norphans++] = c->put;
 		c->put = 0;
 	}
@@ -84,17 +82,17 @@ static void release(struct http_conn *c)
 	http_srv.held -= c->held;
 	drop_work(c);
 	http_queue_free(&c->in);
-	http_bufs_drop(&c->fb);	/* the pcb is gone (on_err), or has them */
+	http_bufs_drop(&c->fb);	/* the pcb is gone (on_err), or reset */
 	free(c);
 }
 
-static void detach(struct tcp_pcb *pcb)
+static void detach(struct altcp_pcb *pcb)
 {
-	tcp_arg(pcb, 0);
-	tcp_recv(pcb, 0);
-	tcp_sent(pcb, 0);
-	tcp_err(pcb, 0);
-	tcp_poll(pcb, 0, 0);
+	altcp_arg(pcb, 0);
+	altcp_recv(pcb, 0);
+	altcp_sent(pcb, 0);
+	altcp_err(pcb, 0);
+	altcp_poll(pcb, 0, 0);
 }
 
 /* Ends c now: an orderly close (what was queued is still sent), or a
@@ -103,20 +101,20 @@ static void detach(struct tcp_pcb *pcb)
  * (the pcb is gone too). Only the callbacks translate (lwip_err). */
 err_t http_close(struct http_conn *c, int reset)
 {
-	struct tcp_pcb *pcb = c->pcb;
-	struct http_fbufs fb = c->fb;	/* lwIP may still read them */
-	c->fb = (struct http_fbufs){ 0, 0, 0 };
+	struct altcp_pcb *pcb = c->pcb;
+	/* File bytes lwIP still refers to (http_send.c): the pcb must live
+	 * on with its callbacks until they are acknowledged, and altcp's
+	 * close takes the callbacks: the connection lingers instead, its
+	 * side shut (on_poll ends it). */
+	if (!reset && http_bufs_waiting(c))
+		return c->state == S_LINGER ? HTTP_GONE : http_linger(c);
 	if (!reset)
 		drop_input(c);	/* unread data would make it a reset */
 	release(c);
 	detach(pcb);
-	/* the answer's file bytes stay until TCP is done with them (the
-	 * pcb's callbacks are theirs now; a reset frees them at once) */
-	int kept = reset ? 0 : http_bufs_orphan(&fb, pcb);
-	if (!reset && kept >= 0 && tcp_close(pcb) == ERR_OK)
+	if (!reset && altcp_close(pcb) == ERR_OK)
 		return HTTP_GONE;
-	tcp_abort(pcb);		/* a kept orphan hears it (its err) */
-	http_bufs_drop(&fb);
+	altcp_abort(pcb);
 	return ERR_ABRT;
 }
 
@@ -128,7 +126,7 @@ err_t http_linger(struct http_conn *c)
 {
 	drop_input(c);
 	drop_work(c);
-	if (tcp_shutdown(c->pcb, 0, 1) != ERR_OK)
+	if (altcp_shutdown(c->pcb, 0, 1) != ERR_OK)
 		return http_close(c, 1);
 	c->state = S_LINGER;
 	c->since = time_us();
@@ -235,9 +233,9 @@ static err_t start(struct http_conn *c)
 		return body_done(c, 0);
 	if (c->req.expect_continue) {	/* RFC 9110 §10.1.1 */
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		if (tcp_write(c->pcb, cont, sizeof(cont) - 1,
+		if (altcp_write(c->pcb, cont, sizeof(cont) - 1,
 			      TCP_WRITE_FLAG_COPY) == ERR_OK)
-			tcp_output(c->pcb);
+			altcp_output(c->pcb);
 	}
 	return ERR_OK;
 }
@@ -246,7 +244,10 @@ static err_t dispatch(struct http_conn *c)
 {
 	http_srv.requests++;
 	int st = http_parse(c->head, c->hlen, &c->req);
-	return st ? bad(c, st) : start(c);
+	if (st)
+		return bad(c, st);
+	c->req.tls = c->tls;	/* the policy on plain HTTP (http_files.c) */
+	return start(c);
 }
 
 /* Queued body bytes: to the upload (or nowhere). */
@@ -350,13 +351,13 @@ static err_t send_more(struct http_conn *c)
 	return e;
 }
 
-static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+static err_t on_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct http_conn *c = arg;
 	(void)pcb;
 	if (p && (!c || err != ERR_OK || c->state == S_LINGER)) {
 		if (c)		/* read and dropped */
-			tcp_recved(pcb, p->tot_len);
+			altcp_recved(pcb, p->tot_len);
 		pbuf_free(p);
 		return ERR_OK;
 	}
@@ -379,12 +380,13 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	return ERR_OK;
 }
 
-static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+static err_t on_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
 {
 	struct http_conn *c = arg;
+	(void)pcb;
 	(void)len;
 	if (c)			/* acknowledged file bytes: buffers back */
-		http_bufs_acked(&c->fb, pcb);
+		http_bufs_acked(c);
 	if (!c || c->state != S_SEND)
 		return ERR_OK;
 	c->since = time_us();
@@ -403,7 +405,7 @@ static void on_err(void *arg, err_t err)
  * counted from accept, so that connections that send nothing cannot
  * hold the slots), a body or a response that stalls, an idle kept-alive
  * connection. */
-static err_t on_poll(void *arg, struct tcp_pcb *pcb)
+static err_t on_poll(void *arg, struct altcp_pcb *pcb)
 {
 	struct http_conn *c = arg;
 	(void)pcb;
@@ -416,7 +418,9 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
 	uint64_t idle = time_us() - c->since;
 	err_t e = ERR_OK;
 	if (c->state == S_LINGER) {
-		if (idle > LINGER_US)
+		if (idle > STALL_US)	/* file bytes not taken in time */
+			e = http_close(c, 1);
+		else if (idle > LINGER_US)
 			e = http_close(c, 0);
 	} else if (c->state == S_HEAD && !c->kept && idle > HEAD_US) {
 		http_srv.timeouts++;
@@ -444,38 +448,37 @@ static struct http_conn *idlest(void)
 	return best;
 }
 
-err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+err_t http_accept(void *arg, struct altcp_pcb *pcb, err_t err)
 {
-	(void)arg;
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
 	/* All slots taken: the new client evicts the idlest connection
 	 * (reset), so that idle ones cannot lock clients out. */
-	struct http_conn *old = http_srv.nconns < MAX_CONNS ? 0 : idlest();
+	struct http_conn *old = http_srv.nconns < HTTP_CONNS_MAX ? 0 : idlest();
 	if (old) {
 		http_srv.evicted++;
 		http_close(old, 1);
 	}
-	struct http_conn *c = http_srv.nconns < MAX_CONNS
+	struct http_conn *c = http_srv.nconns < HTTP_CONNS_MAX
 			      ? calloc(1, sizeof(*c)) : 0;
 	if (!c) {
 		http_srv.refused++;
-		tcp_abort(pcb);
+		altcp_abort(pcb);
 		return ERR_ABRT;
 	}
-	inet_tcp_accepted(pcb);	/* no longer a SYN's to evict */
 	c->pcb = pcb;
+	c->tls = arg != 0;
 	c->since = time_us();
 	c->next = http_srv.conns;
 	http_srv.conns = c;
 	http_srv.nconns++;
 	http_srv.accepted++;
-	tcp_arg(pcb, c);
-	tcp_recv(pcb, on_recv);
-	tcp_sent(pcb, on_sent);
-	tcp_err(pcb, on_err);
-	tcp_poll(pcb, on_poll, POLL_TICKS);
-	tcp_nagle_disable(pcb);	/* answers go out whole, at once */
+	altcp_arg(pcb, c);
+	altcp_recv(pcb, on_recv);
+	altcp_sent(pcb, on_sent);
+	altcp_err(pcb, on_err);
+	altcp_poll(pcb, on_poll, POLL_TICKS);
+	altcp_nagle_disable(pcb);	/* answers go out whole, at once */
 	return ERR_OK;
 }
 

@@ -9,9 +9,12 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "lwip/altcp.h"
 #include "lwip/tcp.h"
 
 #define HTTP_OUT_MAX 768	/* a response head */
+#define HTTP_CONNS_MAX 64	/* a new one evicts the idlest, or is
+				 * refused (reset) */
 
 enum { S_HEAD, S_BODY, S_SEND, S_LINGER };
 
@@ -37,7 +40,8 @@ struct http_fbufs {
 };
 
 struct http_conn {
-	struct tcp_pcb *pcb;
+	struct altcp_pcb *pcb;	/* plain TCP or TLS: the same calls */
+	int tls;		/* accepted on the TLS listener */
 	struct http_conn *next;
 	int state;
 	struct http_queue in;	/* received, not yet consumed */
@@ -64,7 +68,7 @@ struct http_conn {
 
 struct http_server {
 	struct http_site site;
-	struct tcp_pcb *listen;
+	struct altcp_pcb *listen, *listen_tls;
 	struct http_conn *conns;
 	unsigned nconns;
 	uint64_t accepted, refused, evicted, requests, timeouts, bytes_in,
@@ -94,8 +98,9 @@ int http_spill(struct http_queue *q);
 /* Frees all of it. */
 void http_queue_free(struct http_queue *q);
 
-/* http_conn.c: lwIP's accept callback for the listener. */
-err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err);
+/* http_conn.c: the listeners' accept callback (altcp); arg is NULL for
+ * plain HTTP's, non-NULL for the TLS listener's. */
+err_t http_accept(void *arg, struct altcp_pcb *pcb, err_t err);
 /* Ends c now: closed (what was queued is still sent) or reset. */
 err_t http_close(struct http_conn *c, int reset);
 /* Ends c after an answer that closes the connection (HTTP_GONE). */
@@ -106,17 +111,17 @@ err_t http_linger(struct http_conn *c);
 int http_held(void);
 void http_resume(void);
 
-/* http_send.c: file bytes go to lwIP by reference (tcp_write without a
- * copy) from buffers of the connection's, each given back when TCP has
- * them acknowledged and the device is done with the frames that carried
- * them. http_bufs_acked gives back those acknowledged (on_sent);
- * http_bufs_drop all of them, once the pcb is gone or reset;
- * http_bufs_orphan takes them over for a pcb about to be closed whose
- * answer is still on its way (its callbacks are the buffers' from then
- * on): 1, or 0 when nothing was left to wait for, -1 out of memory. */
-void http_bufs_acked(struct http_fbufs *q, struct tcp_pcb *pcb);
+/* http_send.c: a plain connection's file bytes go to lwIP by reference
+ * (altcp_write without a copy) from buffers of the connection's, each
+ * given back when TCP has it acknowledged and the device is done with
+ * the frames that carried it. http_bufs_acked gives back those
+ * acknowledged (on_sent); http_bufs_waiting says whether any is not
+ * yet (then an orderly close lingers: the pcb must live on with its
+ * callbacks, altcp's close takes them); http_bufs_drop gives back all,
+ * once the pcb is gone or reset. */
+void http_bufs_acked(struct http_conn *c);
+int http_bufs_waiting(const struct http_conn *c);
 void http_bufs_drop(struct http_fbufs *q);
-int http_bufs_orphan(struct http_fbufs *q, struct tcp_pcb *pcb);
 
 /* http_send.c: sends the answer in c->resp (its head formatted first). */
 err_t http_respond(struct http_conn *c);

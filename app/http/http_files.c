@@ -182,11 +182,33 @@ static void get(struct http_site *s, const struct http_req *r,
 	o->head_only = r->method == HTTP_HEAD;
 }
 
+/* With TLS on, a write or the token over plain HTTP is refused (403)
+ * with a sentence saying why: the token and uploads never cross the
+ * network in clear text, even by a client's mistake. */
+static int plain_refused(const struct http_site *s, const struct http_req *r,
+			 struct http_resp *o)
+{
+	static const char why[] = "403 Forbidden: writes and the token are "
+				  "accepted over HTTPS only on this server\n";
+	int reads = r->method == HTTP_GET || r->method == HTTP_HEAD;
+	if (!s->tls_only || r->tls || (reads && !r->authorization))
+		return 0;
+	http_error(o, 403);
+	free(o->mem);
+	o->mem = malloc(sizeof(why));
+	o->len = o->mem ? sizeof(why) - 1 : 0;
+	if (o->mem)
+		memcpy(o->mem, why, sizeof(why));
+	return 1;
+}
+
 /* Writes need the token (RFC 6750 §3: 401 names the scheme); without
  * one the server is read-only (403). */
 int http_may_write(const struct http_site *s, const struct http_req *r,
 		   struct http_resp *o)
 {
+	if (plain_refused(s, r, o))
+		return 0;
 	if (!s->token) {
 		http_error(o, 403);
 		return 0;
@@ -246,6 +268,8 @@ static void change(struct http_site *s, const struct http_req *r,
 void http_answer(struct http_site *s, const struct http_req *r,
 		 struct http_resp *o)
 {
+	if (plain_refused(s, r, o))
+		return;
 	if (r->method == HTTP_GET || r->method == HTTP_HEAD)
 		get(s, r, o);
 	else if (r->method == HTTP_DELETE || r->method == HTTP_MKCOL)

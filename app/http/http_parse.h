@@ -42,6 +42,8 @@ struct http_req {
 	const char *if_range;
 	const char *authorization;
 	const char *content_range;
+	int tls;		/* came over TLS: set by the connection, after
+				 * http_parse, not from the request */
 };
 
 /* Where the head ends in buf[0..len): the offset just past the empty

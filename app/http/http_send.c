@@ -8,7 +8,8 @@
  * until TCP has all of it acknowledged (or the connection is reset),
  * then waits until every frame sent by then is back from the device
  * (inet_tx_passed: a frame sent again may still be in flight), then is
- * spare. A connection reads ahead no further than the peer's window
+ * spare (a TLS connection's bytes are encrypted into records, so they
+ * are copied). A connection reads ahead no further than the peer's window
  * (and half a buffer) beyond what lwIP holds, and FBUF_CONN buffers;
  * FBUF_ALL for all bound the memory. A small rest of a file, and every
  * read while all buffers are in use, go by copy into lwIP's heap, as
@@ -25,17 +26,77 @@
 #include "../../runtime/time.h"
 #include "../net/inet.h"
 #include "../storage.h"
+#include "lwip/tcp.h"
+
+#define CHUNK 32768		/* file bytes per copying altcp_write */
+#define BLOCK 4096		/* smaller reads: whole blocks of the file */
+
+static char chunk[CHUNK];	/* file bytes on their way to be copied */
+
+/* One line on the console for a failure the client cannot see the
+ * cause of: "serve: PUT /a.txt: 500 Internal Server Error: write error
+ * on vda at LBA 133190 (+1): ...". */
+static void say(struct http_conn *c, const char *what, const char *why)
+{
+	con_printf("serve: %s %s: %s: %s\n", http_method_name(c->req.method),
+		   c->req.path[0] ? c->req.path : "-", what,
+		   why[0] ? why : "no cause recorded");
+}
+
+/* A 5xx that says the server failed (not 501 or 505, which answer what
+ * the client asked for) is said on the console with its cause. */
+static void say_failure(struct http_conn *c)
+{
+	const struct http_resp *r = &c->resp;
+	char what[48];
+	if (r->status < 500 || r->status == 501 || r->status == 505)
+		return;
+	fmt_snprintf(what, sizeof(what), "%d %s", r->status,
+		     http_reason(r->status));
+	say(c, what, r->why);
+}
+
+static void format_head(struct http_conn *c)
+{
+	struct http_resp *r = &c->resp;
+	char date[30], mod[30];
+	http_date(rtc_now(), date);
+	int n = fmt_snprintf(c->out, HTTP_OUT_MAX, "HTTP/1.1 %d %s\r\nServer: "
+			     "umbra\r\nDate: %s\r\n", r->status,
+			     http_reason(r->status), date);
+	if (r->type)
+		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n,
+				  "Content-Type: %s\r\n", r->type);
+	if (r->status != 204 && r->status != 304)	/* RFC 9110 §8.6 */
+		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n,
+				  "Content-Length: %llu\r\n",
+				  (unsigned long long)r->len);
+	if (r->mtime) {
+		http_date(r->mtime, mod);
+		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n,
+				  "Last-Modified: %s\r\n", mod);
+	}
+	if (r->etag[0])
+		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n, "ETag: %s\r\n",
+				  r->etag);
+	if (r->ino)
+		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n,
+				  "Accept-Ranges: bytes\r\n");
+	n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n, "%s%s\r\n", r->fields,
+			  r->close ? "Connection: close\r\n"
+			  : c->req.minor == 0 ? "Connection: keep-alive\r\n"
+			  : "");
+	c->out_len = (size_t)n < HTTP_OUT_MAX ? (size_t)n : HTTP_OUT_MAX - 1;
+	c->out_off = 0;
+}
 
 #define FBUF (60u << 10)	/* file bytes per read, one tcp_write */
 #define FBUF_CONN 8		/* buffers a connection may have */
 #define FBUF_ALL 48		/* ... all of them: 2.8 MiB */
 #define FBUF_SPARE 8		/* kept for the next reads */
 #define FBUF_LOW (16u << 10)	/* less than this goes by copy */
-#define CHUNK 32768		/* ... in pieces of at most this */
 
-static char chunk[CHUNK];	/* file bytes on their way to be copied */
-
-_Static_assert(FBUF <= 0xffff, "one tcp_write (u16 length)");
+_Static_assert(FBUF <= 0xffff, "one altcp_write (u16 length)");
 
 struct http_fbuf {
 	struct http_fbuf *next;
@@ -104,11 +165,25 @@ static void fbuf_pop(struct http_fbufs *q)
 	retire(b);
 }
 
-void http_bufs_acked(struct http_fbufs *q, struct tcp_pcb *pcb)
+/* A plain connection's TCP pcb (altcp_tcp keeps it as its state); NULL
+ * for TLS. */
+static struct tcp_pcb *tcp_of(const struct http_conn *c)
 {
-	while (q->head && q->head->sent == q->head->len &&
-	       (int32_t)(pcb->lastack - q->head->end) >= 0)
+	return c->tls ? 0 : (struct tcp_pcb *)c->pcb->state;
+}
+
+void http_bufs_acked(struct http_conn *c)
+{
+	struct http_fbufs *q = &c->fb;
+	struct tcp_pcb *tp = tcp_of(c);
+	while (tp && q->head && q->head->sent == q->head->len &&
+	       (int32_t)(tp->lastack - q->head->end) >= 0)
 		fbuf_pop(q);
+}
+
+int http_bufs_waiting(const struct http_conn *c)
+{
+	return c->fb.head != 0;
 }
 
 void http_bufs_drop(struct http_fbufs *q)
@@ -117,120 +192,11 @@ void http_bufs_drop(struct http_fbufs *q)
 		fbuf_pop(q);
 }
 
-/* A closed connection's buffers: nothing more will be written from
- * them; those acknowledged go back. */
-static void settle(struct http_fbufs *q, struct tcp_pcb *pcb)
-{
-	for (struct http_fbuf *b = q->head; b; b = b->next)
-		b->len = b->sent;
-	http_bufs_acked(q, pcb);
-}
-
-/* ... the rest, on the pcb until TCP is done. */
-static err_t orphan_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
-{
-	struct http_fbufs *q = arg;
-	(void)len;
-	if (!q)
-		return ERR_OK;
-	settle(q, pcb);
-	if (!q->head) {
-		tcp_arg(pcb, 0);
-		tcp_sent(pcb, 0);
-		tcp_err(pcb, 0);
-		free(q);
-	}
-	return ERR_OK;
-}
-
-static void orphan_err(void *arg, err_t err)
-{
-	struct http_fbufs *q = arg;
-	(void)err;
-	if (q) {		/* the pcb is gone: so are its segments */
-		http_bufs_drop(q);
-		free(q);
-	}
-}
-
-int http_bufs_orphan(struct http_fbufs *q, struct tcp_pcb *pcb)
-{
-	settle(q, pcb);
-	if (!q->head)
-		return 0;
-	struct http_fbufs *o = malloc(sizeof(*o));
-	if (!o)
-		return -1;
-	*o = *q;
-	*q = (struct http_fbufs){ 0, 0, 0 };
-	tcp_arg(pcb, o);
-	tcp_sent(pcb, orphan_sent);
-	tcp_err(pcb, orphan_err);
-	return 1;
-}
-
-/* One line on the console for a failure the client cannot see the
- * cause of: "serve: PUT /a.txt: 500 Internal Server Error: write error
- * on vda at LBA 133190 (+1): ...". */
-static void say(struct http_conn *c, const char *what, const char *why)
-{
-	con_printf("serve: %s %s: %s: %s\n", http_method_name(c->req.method),
-		   c->req.path[0] ? c->req.path : "-", what,
-		   why[0] ? why : "no cause recorded");
-}
-
-/* A 5xx that says the server failed (not 501 or 505, which answer what
- * the client asked for) is said on the console with its cause. */
-static void say_failure(struct http_conn *c)
-{
-	const struct http_resp *r = &c->resp;
-	char what[48];
-	if (r->status < 500 || r->status == 501 || r->status == 505)
-		return;
-	fmt_snprintf(what, sizeof(what), "%d %s", r->status,
-		     http_reason(r->status));
-	say(c, what, r->why);
-}
-
-static void format_head(struct http_conn *c)
-{
-	struct http_resp *r = &c->resp;
-	char date[30], mod[30];
-	http_date(rtc_now(), date);
-	int n = fmt_snprintf(c->out, HTTP_OUT_MAX, "HTTP/1.1 %d %s\r\nServer: "
-			     "umbra\r\nDate: %s\r\n", r->status,
-			     http_reason(r->status), date);
-	if (r->type)
-		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n,
-				  "Content-Type: %s\r\n", r->type);
-	if (r->status != 204 && r->status != 304)	/* RFC 9110 §8.6 */
-		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n,
-				  "Content-Length: %llu\r\n",
-				  (unsigned long long)r->len);
-	if (r->mtime) {
-		http_date(r->mtime, mod);
-		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n,
-				  "Last-Modified: %s\r\n", mod);
-	}
-	if (r->etag[0])
-		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n, "ETag: %s\r\n",
-				  r->etag);
-	if (r->ino)
-		n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n,
-				  "Accept-Ranges: bytes\r\n");
-	n += fmt_snprintf(c->out + n, HTTP_OUT_MAX - n, "%s%s\r\n", r->fields,
-			  r->close ? "Connection: close\r\n"
-			  : c->req.minor == 0 ? "Connection: keep-alive\r\n"
-			  : "");
-	c->out_len = (size_t)n < HTTP_OUT_MAX ? (size_t)n : HTTP_OUT_MAX - 1;
-	c->out_off = 0;
-}
-
 /* Queues what fits of the bytes at data; how many, or -1 when lwIP
  * is out of memory for now. */
 static long put_bytes(struct http_conn *c, const void *data, size_t n, int more)
 {
-	size_t room = tcp_sndbuf(c->pcb);
+	size_t room = altcp_sndbuf(c->pcb);
 	size_t k = n < room ? n : room;
 	if (k > 0xffff)
 		k = 0xffff;
@@ -238,16 +204,16 @@ static long put_bytes(struct http_conn *c, const void *data, size_t n, int more)
 		return 0;
 	u8_t flags = TCP_WRITE_FLAG_COPY | (more || k < n ?
 					    TCP_WRITE_FLAG_MORE : 0);
-	if (tcp_write(c->pcb, data, (u16_t)k, flags) != ERR_OK)
+	if (altcp_write(c->pcb, data, (u16_t)k, flags) != ERR_OK)
 		return -1;
 	http_srv.bytes_out += k;
 	return (long)k;
 }
 
 /* What to write next: from a buffer (the last one, if lwIP has not
- * taken all of it, or a new one read from the file), by copy (a small
- * rest of the file, or every buffer in use: then lwIP's heap holds
- * them, as it did before buffers), or nothing for now (the peer's
+ * taken all of it, or a new one read from the file), by copy (TLS, a
+ * small rest of the file, or every buffer in use: then lwIP's heap
+ * holds them, as it did before buffers), or nothing for now (the peer's
  * window is full with what lwIP holds, or the connection has as many
  * buffers as it may: on_sent or on_poll comes back), or the file could
  * not be read (said on the console). */
@@ -256,16 +222,16 @@ enum { F_BUF, F_COPY, F_WAIT, F_ERR };
 static int next_buf(struct http_conn *c, struct http_fbuf **out)
 {
 	struct http_fbufs *q = &c->fb;
-	struct tcp_pcb *pcb = c->pcb;
+	struct tcp_pcb *tp = tcp_of(c);
 	if (q->tail && q->tail->sent < q->tail->len) {
 		*out = q->tail;
 		return F_BUF;
 	}
-	uint32_t held = pcb->snd_lbb - pcb->lastack;
-	if (c->file_left < FBUF_LOW)
+	if (!tp || c->file_left < FBUF_LOW)
 		return F_COPY;
-	if (q->n == FBUF_CONN || held >= pcb->snd_wnd + FBUF / 2 ||
-	    tcp_sndbuf(pcb) < FBUF_LOW)
+	uint32_t held = tp->snd_lbb - tp->lastack;
+	if (q->n == FBUF_CONN || held >= tp->snd_wnd + FBUF / 2 ||
+	    altcp_sndbuf(c->pcb) < FBUF_LOW)
 		return F_WAIT;
 	struct http_fbuf *b = fbuf_get();
 	if (!b)
@@ -291,13 +257,20 @@ static int next_buf(struct http_conn *c, struct http_fbuf **out)
 	return F_BUF;
 }
 
-/* One piece of the file by copy (lwIP's heap): how many bytes, 0 when
- * lwIP takes none now, -1 when the file could not be read. */
+/* One piece of the file by copy: what the connection takes now, in
+ * whole blocks, at least half a chunk (a TLS connection takes a record,
+ * 16 KiB, at a time) unless it is the end of the file: small writes
+ * make small segments. How many bytes, 0 when lwIP takes none now, -1
+ * when the file could not be read. */
 static long copy_file(struct http_conn *c)
 {
-	size_t want = c->file_left < CHUNK ? (size_t)c->file_left : CHUNK;
-	if (tcp_sndbuf(c->pcb) < want)
+	size_t want = CHUNK, room = altcp_sndbuf(c->pcb);
+	if (want > c->file_left)
+		want = (size_t)c->file_left;
+	if (room < want && room < CHUNK / 2)
 		return 0;
+	if (room < want)
+		want = room & ~(size_t)(BLOCK - 1);
 	int64_t got = efs_read(http_srv.site.fs, c->resp.ino, c->file_off,
 			       chunk, want);
 	if (got <= 0) {
@@ -311,7 +284,7 @@ static long copy_file(struct http_conn *c)
 		return 0;
 	c->file_off += (uint64_t)k;
 	c->file_left -= (uint64_t)k;
-	return k;
+	return k == got ? k : 0;	/* lwIP memory: on_sent comes back */
 }
 
 /* The file's bytes to lwIP, as its send buffer, the peer's window and
@@ -331,15 +304,15 @@ static int send_file(struct http_conn *c)
 				return k < 0 ? -1 : 0;
 			continue;
 		}
-		size_t n = b->len - b->sent, room = tcp_sndbuf(c->pcb);
+		size_t n = b->len - b->sent, room = altcp_sndbuf(c->pcb);
 		if (n > room)
 			n = room;
 		u8_t more = c->file_left > n ? TCP_WRITE_FLAG_MORE : 0;
-		if (!n || tcp_write(c->pcb, b->data + b->sent, (u16_t)n,
-				    more) != ERR_OK)
+		if (!n || altcp_write(c->pcb, b->data + b->sent, (u16_t)n,
+				      more) != ERR_OK)
 			return 0;	/* lwIP memory: on_sent comes back */
 		b->sent += n;
-		b->end = c->pcb->snd_lbb;
+		b->end = tcp_of(c)->snd_lbb;
 		c->file_off += n;
 		c->file_left -= n;
 		http_srv.bytes_out += n;
@@ -359,7 +332,7 @@ static int file_same(struct http_conn *c)
 
 static err_t output(struct http_conn *c)
 {
-	tcp_output(c->pcb);
+	altcp_output(c->pcb);
 	return ERR_OK;
 }
 
@@ -398,8 +371,7 @@ err_t http_pump(struct http_conn *c)
 	} else if (body) {
 		if (c->file_left && !file_same(c))
 			return http_close(c, 1);
-		int err = send_file(c);
-		if (err < 0)
+		if (send_file(c) < 0)
 			return http_close(c, 1);
 		if (c->file_left)
 			return output(c);

@@ -14,6 +14,8 @@
 #include "../../runtime/random.h"
 #include "../../runtime/time.h"
 #include "../loop.h"
+#include "lwip/altcp.h"
+#include "lwip/altcp_tcp.h"
 #include "lwip/dhcp.h"
 #include "lwip/dhcp6.h"
 #include "lwip/dns.h"
@@ -103,7 +105,7 @@ static err_t half_open(u8_t id, struct tcp_pcb_listen *lpcb,
 
 static const struct tcp_ext_arg_callbacks guard = { 0, half_open };
 
-void inet_tcp_guard(struct tcp_pcb *pcb)
+static void listen_guard(struct tcp_pcb *pcb)
 {
 	static u8_t id = LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID;
 	if (id == LWIP_TCP_PCB_NUM_EXT_ARG_ID_INVALID)
@@ -112,7 +114,7 @@ void inet_tcp_guard(struct tcp_pcb *pcb)
 	tcp_ext_arg_set_callbacks(pcb, id, &guard);
 }
 
-void inet_tcp_accepted(struct tcp_pcb *pcb)
+static void listen_kept(struct tcp_pcb *pcb)
 {
 	tcp_setprio(pcb, PRIO_OPEN);
 }
@@ -721,6 +723,52 @@ int inet_arp(uint32_t addr, uint64_t deadline_us)
 			return 0;
 	}
 	return INET_ERR_TIMEOUT;
+}
+
+/* The listener's accept (what altcp_tcp's does, with the no-pcb call
+ * lwIP makes when it is out of TCP pcbs refused): the new pcb as an
+ * altcp pcb, to the listener's own accept. */
+static err_t accept_tcp(void *arg, struct tcp_pcb *tp, err_t err)
+{
+	struct altcp_pcb *l = arg;
+	if (!tp || !l || !l->accept)
+		return ERR_VAL;
+	struct altcp_pcb *conn = altcp_tcp_wrap(tp);
+	if (!conn)
+		return ERR_MEM;		/* lwIP resets tp */
+	err_t e = l->accept(l->arg, conn, err);
+	if (e == ERR_OK)
+		listen_kept(tp);	/* no longer a SYN's to evict */
+	return e;
+}
+
+struct altcp_pcb *inet_listen(uint16_t port, const char **why)
+{
+	struct tcp_pcb *tp = tcp_new_ip_type(IPADDR_TYPE_ANY);	/* v4, v6 */
+	struct altcp_pcb *l = tp ? altcp_tcp_wrap(tp) : 0;
+	*why = "out of memory";
+	if (!l) {
+		if (tp)
+			tcp_close(tp);
+		return 0;
+	}
+	ip_set_option(tp, SOF_REUSEADDR);	/* again on a port in TIME_WAIT */
+	listen_guard(tp);	/* a SYN flood evicts its own */
+	if (altcp_bind(l, IP_ANY_TYPE, port) != ERR_OK) {
+		altcp_close(l);
+		*why = "the port is in use";
+		return 0;
+	}
+	struct altcp_pcb *listening = altcp_listen(l);
+	if (!listening) {
+		altcp_close(l);
+		return 0;
+	}
+	/* altcp_tcp keeps the listening tcp_pcb as its state; its arg is
+	 * the altcp pcb */
+	tcp_accept((struct tcp_pcb *)listening->state, accept_tcp);
+	*why = 0;
+	return listening;
 }
 
 void inet_ip4_format(uint32_t addr, char out[16])

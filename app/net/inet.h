@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct net_dev;
+struct altcp_pcb;
 
 #define INET_HOSTNAME "umbra"	/* what DHCP and the guest agent say */
 struct netif;
@@ -94,16 +95,18 @@ uint64_t inet_tx_mark(void);
 int inet_tx_passed(uint64_t mark);
 
 
-/* Half-open connections on a listener: when lwIP runs out of TCP
- * slots, a new SYN evicts the oldest half-open (SYN_RCVD) connection,
- * never an established one, so that a flood of SYNs from spoofed
- * addresses keeps no real client out. inet_tcp_guard takes the pcb
- * before tcp_listen; inet_tcp_accepted each connection the listener's
- * accept callback keeps. (lwIP's tcp_alloc evicts by priority: the
- * half-open ones get the lowest.) */
-struct tcp_pcb;
-void inet_tcp_guard(struct tcp_pcb *pcb);
-void inet_tcp_accepted(struct tcp_pcb *pcb);
+/* A TCP listener on port (any address, SO_REUSEADDR), as an altcp pcb
+ * for altcp_accept and altcp_close; NULL with *why when the port is in
+ * use or memory is short. Half-open connections on it: when lwIP runs
+ * out of TCP slots, a new SYN evicts the oldest half-open (SYN_RCVD)
+ * connection, never an established one, so that a flood of SYNs from
+ * spoofed addresses keeps no real client out (lwIP's tcp_alloc evicts
+ * by priority: the half-open ones get the lowest, those the listener's
+ * accept callback keeps the listener's). Its accept callback is
+ * umbra's, not lwIP 2.1.3's altcp_tcp one, which takes the no-pcb call
+ * lwIP makes when it runs out of TCP pcbs for a pcb (fixed in lwIP 2.2)
+ * and would stop the appliance. */
+struct altcp_pcb *inet_listen(uint16_t port, const char **why);
 
 /* An address (either family), or a name through DNS: its A record, or
  * its AAAA record when it has none. */

@@ -67,7 +67,12 @@ extern unsigned char *inet_ram_heap;
 #define MEMP_NUM_UDP_PCB 4
 #define MEMP_NUM_TCP_PCB 80	/* app/http: at most 64 connections */
 #define MEMP_NUM_TCP_PCB_LISTEN 4
-#define MEMP_NUM_TCP_SEG 2048	/* >= TCP_SND_QUEUELEN */
+/* Segments queued to send, for every connection: with 512, a dozen
+ * clients that read nothing left none for a new connection's SYN-ACK,
+ * which then waited for them to time out (40 bytes each). Enough for
+ * what the heap can hold copied (2 MiB: ~1400) and serve's file buffers
+ * by reference (2.8 MiB: ~2000), and more; >= TCP_SND_QUEUELEN. */
+#define MEMP_NUM_TCP_SEG 4096
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
 
 /* TCP for a LAN or a cloud: windows past 64 KiB (RFC 7323 scaling), so
@@ -85,13 +90,13 @@ extern unsigned char *inet_ram_heap;
 #define TCP_QUEUE_OOSEQ 1
 #define TCP_OOSEQ_MAX_PBUFS 16	/* per connection */
 #define TCP_OOSEQ_MAX_BYTES (16 * TCP_MSS)
-/* One extension slot per pcb: inet_tcp_guard marks half-open
+/* One extension slot per pcb: inet_listen marks half-open
  * connections expendable through its passive-open callback. */
 #define LWIP_TCP_PCB_NUM_EXT_ARGS 1
 #define LWIP_TCP_KEEPALIVE 0
 #define LWIP_TCP_TIMESTAMPS 0
 #define TCP_LISTEN_BACKLOG 0	/* a backlog would drop new SYNs when
-				 * full; inet_tcp_guard evicts the oldest
+				 * full; inet_listen evicts the oldest
 				 * half-open one instead */
 #define SO_REUSE 1		/* serve again on a port in TIME_WAIT */
 #define LWIP_CHECKSUM_ON_COPY 0	/* a device that completes TCP's
@@ -100,14 +105,20 @@ extern unsigned char *inet_ram_heap;
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1	/* TCP's to a device that can */
 
 /* lwIP's assertions check how its own API is used (by app/net and
- * app/http, which the tests drive); as in lwIP's release builds they are
- * off: with them the image would not keep within its 256 KiB (and a
- * failed one would stop the appliance all the same). Input from the wire
- * is checked by lwIP's code proper, not by assertions. */
-#define LWIP_NOASSERT 1
+ * app/http, which the tests drive) and its invariants: on, as a panic
+ * that names lwIP's file and line (arch/cc.h). Input from the wire is
+ * checked by lwIP's code proper, not by assertions. */
 #define LWIP_STATS 0
 #define LWIP_NETIF_STATUS_CALLBACK 0
 #define LWIP_NETIF_LINK_CALLBACK 0
+
+/* The altcp layer: app/http talks to one interface whether the bytes
+ * go over plain TCP (lwIP's altcp_tcp) or TLS (app/net/altcp_tls.c,
+ * BearSSL): two altcp pcbs per TLS connection, one per plain one, and
+ * the listeners. */
+#define LWIP_ALTCP 1
+#define LWIP_ALTCP_TLS 1
+#define MEMP_NUM_ALTCP_PCB (2 * MEMP_NUM_TCP_PCB + 4)
 
 #define LWIP_HOOK_FILENAME "lwip_hooks.h"
 #define LWIP_HOOK_TCP_ISN inet_tcp_isn

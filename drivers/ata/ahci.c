@@ -288,7 +288,7 @@ static int fail(struct blk_dev *b)
 	return port_stop(p) ? BLK_ERR_TIMEOUT : 0;	/* no more DMA */
 }
 
-static const struct blk_ops ahci_ops = { submit, kick, poll, fail };
+static const struct blk_ops ahci_ops = { submit, kick, poll, fail, 0 };
 
 /* See ahci_int.h. */
 int ahci_run_slot0(struct port *p, uint32_t *tfd)

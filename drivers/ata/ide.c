@@ -243,7 +243,7 @@ static int poll(struct blk_dev *b)
 	return n;
 }
 
-static const struct blk_ops ide_ops = { submit, kick, poll, 0 };
+static const struct blk_ops ide_ops = { submit, kick, poll, 0, 0 };
 
 int ide_fault_dma(struct blk_dev *b)
 {

@@ -446,7 +446,7 @@ static int fail(struct blk_dev *b)
 	return wait_ready(c, 0) ? BLK_ERR_TIMEOUT : 0;
 }
 
-static const struct blk_ops nvme_ops = { submit, kick, poll, fail };
+static const struct blk_ops nvme_ops = { submit, kick, poll, fail, 0 };
 
 /* §5.15.2.1 Identify Namespace: size, and the LBA format in use. */
 static void add_namespace(struct ctrl *c, uint32_t nsid, uint8_t *page)

@@ -59,6 +59,15 @@ void virtio_fail(struct virtio_dev *d)
 	d->ops->set_status(d, d->ops->get_status(d) | VIRTIO_STATUS_FAILED);
 }
 
+int virtio_give_up(struct virtio_dev *d, const char **why)
+{
+	virtio_fail(d);
+	if (!virtio_reset(d))
+		return 0;
+	*why = virtio_strerror(VIRTIO_ERR_RESET);
+	return VIRTIO_ERR_RESET;
+}
+
 const char *virtio_strerror(int err)
 {
 	switch (err) {

@@ -111,6 +111,11 @@ int virtio_negotiate_fix(struct virtio_dev *d, uint64_t wanted,
 			 uint64_t (*fix)(uint64_t features));
 void virtio_ready(struct virtio_dev *d);
 void virtio_fail(struct virtio_dev *d);
+/* Gives up on a device whose setup failed: marked FAILED and reset, so
+ * that it stops all DMA. 0 when the reset took (the driver may free what
+ * it gave the device); VIRTIO_ERR_RESET, and *why saying so, when it did
+ * not: the device may still write, so its rings and buffers must stay. */
+int virtio_give_up(struct virtio_dev *d, const char **why);
 
 /* Whether a queue's three areas are laid out as a legacy device expects
  * (see VIRTIO_LEGACY_ALIGN), with the base's page number in 32 bits. */

@@ -70,6 +70,10 @@ struct vblk {
 };
 
 static unsigned count;
+/* Devices whose reset never completed: their memory stays theirs (they
+ * may still write it), kept here rather than lost. */
+static struct vblk *stuck[VBLK_MAX];
+static unsigned nstuck;
 
 static uint32_t cfg32(struct virtio_dev *d, uint32_t off)
 {
@@ -168,19 +172,12 @@ static int fail(struct blk_dev *bd)
 	return virtio_reset(v->dev) ? BLK_ERR_TIMEOUT : 0;
 }
 
-static const struct blk_ops vblk_ops = { submit, kick, poll, fail };
-
-/* The queue's interrupt: the waiter reaps; this only says whether there
- * was anything to reap. */
-static int vblk_irq(void *ctx)
+/* §5.2.6.4: GET_ID returns up to 20 bytes of serial, NUL-padded. A
+ * request of its own: asked for when someone wants the serial
+ * (blk_serial), not at boot. */
+static void read_serial(struct blk_dev *d)
 {
-	struct vblk *v = ctx;
-	return virtq_pending(&v->q);
-}
-
-/* §5.2.6.4: GET_ID returns up to 20 bytes of serial, NUL-padded. */
-static void read_serial(struct vblk *v)
-{
+	struct vblk *v = d->priv;
 	uint8_t *id = (uint8_t *)(uintptr_t)page_alloc_zero(1);
 	if (!id)
 		return;
@@ -207,6 +204,18 @@ static void read_serial(struct vblk *v)
 	}
 	page_free((uintptr_t)id, 1);
 }
+
+static const struct blk_ops vblk_ops = { submit, kick, poll, fail,
+					 read_serial };
+
+/* The queue's interrupt: the waiter reaps; this only says whether there
+ * was anything to reap. */
+static int vblk_irq(void *ctx)
+{
+	struct vblk *v = ctx;
+	return virtq_pending(&v->q);
+}
+
 
 static void read_geometry(struct vblk *v)
 {
@@ -309,10 +318,10 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 		*why = "out of memory";
 	}
 	if (err) {
-		virtio_fail(v->dev);
-		if (virtio_reset(v->dev))	/* no more DMA */
-			*why = virtio_strerror(VIRTIO_ERR_RESET);
-		drop(v);
+		if (!virtio_give_up(v->dev, why))
+			drop(v);
+		else if (nstuck < VBLK_MAX)	/* it may still write there */
+			stuck[nstuck++] = v;
 		return err;
 	}
 	struct blk_dev *b = &v->blk;
@@ -333,7 +342,6 @@ int vblk_attach(struct virtio_dev *dev, const char **why)
 	b->dma_align = 1;
 	read_geometry(v);
 	b->cache = v->writeback ? "write-back" : "write-through";
-	read_serial(v);
 	count++;
 	if (blk_register(b)) {
 		*why = 0;	/* blk_register said why */

@@ -385,10 +385,7 @@ int vcon_attach(struct virtio_dev *dev, const char **why)
 	fmt_snprintf(v->pub.name, sizeof(v->pub.name), "vport%u", ndevs);
 	int err = bring_up(v, why);
 	if (err) {
-		virtio_fail(dev);
-		if (virtio_reset(dev))	/* no more DMA */
-			*why = virtio_strerror(VIRTIO_ERR_RESET);
-		else
+		if (!virtio_give_up(dev, why))
 			drop(v);
 		return err;
 	}

@@ -360,10 +360,7 @@ int vgpu_attach(struct virtio_dev *d, const char **why)
 		*why = "the screen console cannot use its mode";
 	}
 	if (err) {
-		virtio_fail(d);
-		if (virtio_reset(d)) {	/* it may still write: keep its memory */
-			*why = virtio_strerror(VIRTIO_ERR_RESET);
-		} else {
+		if (!virtio_give_up(d, why)) {	/* else keep its memory */
 			if (g->px)
 				page_free((uintptr_t)g->px, g->px_pages);
 			if (g->page)

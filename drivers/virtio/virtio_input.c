@@ -149,11 +149,8 @@ int vinput_attach(struct virtio_dev *d, const char **why)
 	v->dev = d;
 	int err = bring_up(v, why);
 	if (err) {
-		virtio_fail(d);
-		if (virtio_reset(d)) {	/* it may still write: keep it all */
-			*why = virtio_strerror(VIRTIO_ERR_RESET);
+		if (virtio_give_up(d, why))	/* it may still write: keep it */
 			return VIRTIO_ERR_RESET;
-		}
 		if (v->events)
 			page_free((uintptr_t)v->events, 1);
 		virtq_free(&v->q);

@@ -584,10 +584,7 @@ int vnet_attach(struct virtio_dev *dev, const char **why)
 		*why = "too many network devices";
 	}
 	if (err) {
-		virtio_fail(dev);
-		if (virtio_reset(dev))	/* no more DMA */
-			*why = virtio_strerror(VIRTIO_ERR_RESET);
-		else
+		if (!virtio_give_up(dev, why))
 			drop(v);
 		return err;
 	}

@@ -326,7 +326,7 @@ static int fail(struct blk_dev *b)
 	return virtio_reset(h->dev) ? BLK_ERR_TIMEOUT : 0;
 }
 
-const struct blk_ops vscsi_ops = { submit, kick, poll, fail };
+const struct blk_ops vscsi_ops = { submit, kick, poll, fail, 0 };
 
 /* The request queue's interrupt: the waiter reaps. */
 int vscsi_irq(void *ctx)

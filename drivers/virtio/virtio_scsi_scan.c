@@ -339,12 +339,10 @@ int vscsi_attach(struct virtio_dev *dev, const char **why)
 		*why = words;
 	}
 	if (err || !add_disks(h, vec)) {
-		virtio_fail(dev);
-		if (virtio_reset(dev))	/* no more DMA */
-			*why = virtio_strerror(VIRTIO_ERR_RESET);
 		/* with a vector, its handler keeps h: leave it (no DMA, no
-		 * interrupts from a reset device) */
-		if (!vec)
+		 * interrupts from a reset device); a device whose reset did
+		 * not take may still write: leave it too */
+		if (!virtio_give_up(dev, why) && !vec)
 			drop(h);
 	}
 	return err;

@@ -9,7 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "../../drivers/virtio/virtio.h"
+
+/* Guest memory as the device sees it: physical addresses are the test's
+ * own pointers (fakevirtio hands the driver identity-mapped memory). */
+static inline uint8_t *P(uint64_t a) { return (uint8_t *)(uintptr_t)a; }
+static inline uint16_t r16(uint64_t a) { uint16_t v; memcpy(&v, P(a), 2); return v; }
+static inline uint32_t r32(uint64_t a) { uint32_t v; memcpy(&v, P(a), 4); return v; }
+static inline uint64_t r64(uint64_t a) { uint64_t v; memcpy(&v, P(a), 8); return v; }
+static inline void w16(uint64_t a, uint16_t v) { memcpy(P(a), &v, 2); }
+static inline void w32(uint64_t a, uint32_t v) { memcpy(P(a), &v, 4); }
 
 #define FAKEVIRTIO_QUEUES 20
 #define FAKEVIRTIO_CHAIN 128	/* descriptors of a chain the device reads */

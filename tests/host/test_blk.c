@@ -90,7 +90,7 @@ static int f_fail(struct blk_dev *d)
 	return 0;
 }
 
-static const struct blk_ops fake_ops = { f_submit, f_kick, f_poll, f_fail };
+static const struct blk_ops fake_ops = { f_submit, f_kick, f_poll, f_fail, 0 };
 
 static void arena(void)
 {

@@ -23,12 +23,6 @@
 #define QSIZE 16
 #define F_V1 (1ull << 32)
 
-static uint8_t *P(uint64_t a) { return (uint8_t *)(uintptr_t)a; }
-static uint16_t r16(uint64_t a) { uint16_t v; memcpy(&v, P(a), 2); return v; }
-static uint32_t r32(uint64_t a) { uint32_t v; memcpy(&v, P(a), 4); return v; }
-static uint64_t r64(uint64_t a) { uint64_t v; memcpy(&v, P(a), 8); return v; }
-static void w16(uint64_t a, uint16_t v) { memcpy(P(a), &v, 2); }
-static void w32(uint64_t a, uint32_t v) { memcpy(P(a), &v, 4); }
 
 /* --- a virtio-gpu -------------------------------------------------------- */
 

@@ -25,7 +25,6 @@
 enum { DEVICE_READY, DEVICE_ADD, DEVICE_REMOVE, PORT_READY, CONSOLE_PORT,
        RESIZE, PORT_OPEN, PORT_NAME };
 
-static uint8_t *P(uint64_t a) { return (uint8_t *)(uintptr_t)a; }
 
 static uint16_t rxq(uint32_t id)
 {

@@ -43,11 +43,7 @@ static void fake_init(struct fake *f, uint64_t features)
 
 /* --- the device side of a split ring -------------------------------------- */
 
-static uint8_t *P(uint64_t a) { return (uint8_t *)(uintptr_t)a; }
 
-static uint16_t r16(uint64_t a) { uint16_t v; memcpy(&v, P(a), 2); return v; }
-static void w16(uint64_t a, uint16_t v) { memcpy(P(a), &v, 2); }
-static void w32(uint64_t a, uint32_t v) { memcpy(P(a), &v, 4); }
 
 static uint16_t dev_avail_seen;
 

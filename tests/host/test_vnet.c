@@ -49,7 +49,6 @@ static void fake_init(struct fake *f, uint64_t features, int legacy)
 
 typedef struct fakevirtio_chain chain_t;
 
-static uint8_t *P(uint64_t a) { return (uint8_t *)(uintptr_t)a; }
 
 static int take(struct fake *f, int q, chain_t *c)
 {

@@ -25,7 +25,9 @@
 #define LWIP_NO_CTYPE_H 1
 
 #define LWIP_PLATFORM_DIAG(x) do { con_printf x; } while (0)
-#define LWIP_PLATFORM_ASSERT(x) panic("lwIP: %s", x)	/* (LWIP_NOASSERT) */
+/* A failed LWIP_ASSERT: panic expands where lwIP asserts, so the
+ * message names lwIP's file and line. */
+#define LWIP_PLATFORM_ASSERT(x) panic("lwIP: assertion failed: %s", x)
 
 #define LWIP_RAND() ((u32_t)random_u64())
 
