@@ -46,7 +46,7 @@ FS = EFS + " gpt " + SEEDFS
 APP = """main loop shell line cmd_sys app_fs cmd_read cmd_change cmd_volume
 storage seed userdata cmd_bench cmd_compact screen http/http_parse
 http/http_fields http/http_chunked http/http_files http/http_list
-http/http_put net/dhcpopt cloud/cloud cloud/cloud_id cloud/hresp
+http/http_put net/gso net/dhcpopt cloud/cloud cloud/cloud_id cloud/hresp
 cloud/b64 cloud/jstr cmd_agent agent/agent agent/agent_cmds agent/jw
 agent/qga net/tls_creds"""
 
@@ -120,7 +120,8 @@ ssl/ssl_hs_client x509/x509_knownkey x509/x509_minimal ec/ec_keygen"""
 
 # The hot paths, compiled for speed (-O2) where the rest is compiled for
 # size: the virtqueues and the virtio drivers, the block engine and its
-# byte copies, memcpy, the network glue, lwIP's checksum, pbufs, pools
+# byte copies, memcpy, the network glue and segment coalescing (gso.c),
+# lwIP's checksum, pbufs, pools
 # and TCP, and BearSSL's bulk ciphers, MACs, record layers and engine
 # (what every byte of HTTPS passes). lwIP's checksum runs 5.5 times
 # faster at -O2 (1.6 -> 9 GB/s natively). A handshake's curve work (P-256,
@@ -129,7 +130,7 @@ ssl/ssl_hs_client x509/x509_knownkey x509/x509_minimal ec/ec_keygen"""
 # budget needs for the rest of this wave.
 HOT = """drivers/virtio/virtq drivers/virtio/virtio_net
 drivers/virtio/virtio_blk drivers/net drivers/blk drivers/blk_bytes
-runtime/string app/net/inet app/net/altcp_tls
+runtime/string app/net/inet app/net/gso app/net/altcp_tls
 lwip/core/inet_chksum lwip/core/tcp_out lwip/core/tcp_in lwip/core/pbuf
 lwip/core/ipv4/ip4 lwip/core/mem lwip/core/memp
 bearssl/symcipher/aes_ct64 bearssl/symcipher/aes_ct64_ctr
@@ -195,6 +196,12 @@ HOST_TESTS = {
     "test_vnet": f"tests/host/test_vnet tests/host/fakevirtio "
                  f"tests/host/dmamem drivers/net drivers/virtio/virtio_net "
                  f"{VIRTIO} runtime/random @bearssl {HOST_RUNTIME}",
+    # TCP segments gathered for the device to segment (app/net/gso.c)
+    # over virtio-net, against a device that segments as a host does.
+    "test_gso": f"tests/host/test_gso tests/host/fakevirtio "
+                f"tests/host/dmamem app/net/gso drivers/net "
+                f"drivers/virtio/virtio_net {VIRTIO} runtime/random "
+                f"@bearssl {HOST_RUNTIME}",
     # The screen: virtio-gpu and the screen console against a device
     # played by the test, virtio-input keyboards, the keyboard layout.
     "test_screen": f"tests/host/test_screen tests/host/fakevirtio "

@@ -118,6 +118,15 @@ static void print_dev(struct net_dev *d)
 		   (unsigned long long)s->tx_busy,
 		   (unsigned long long)(d->irq_vec ? irq_count(d->irq_vec) : 0),
 		   (unsigned long long)s->halts);
+	if (d == inet_dev() && (d->tx_csum || d->rx_csum))
+		con_printf("%s: offloads: tx %llu segments in %llu frames, %llu "
+			   "segmented by the device; rx %llu large frames, "
+			   "%llu bad checksums\n", d->name,
+			   (unsigned long long)st.tx_segments,
+			   (unsigned long long)st.tx_frames,
+			   (unsigned long long)s->tx_gso,
+			   (unsigned long long)s->rx_large,
+			   (unsigned long long)st.rx_badsum);
 	if (d->failed && d->detail[0])
 		con_printf("%s: error: %s\n", d->name, d->detail);
 }

@@ -74,27 +74,60 @@ static int stop(struct net_dev *d, int err)
 	return err;
 }
 
-int net_send(struct net_dev *d, const struct net_frag *f, unsigned n,
-	     const struct net_csum *csum)
+/* An offload the device does, within the copied bytes of a frame of
+ * len bytes; segmentation only with a checksum and the headers copied,
+ * of at least one segment's payload. */
+static int offload_ok(const struct net_dev *d, const struct net_tx *t,
+		      size_t len)
+{
+	const struct net_offload *o = t->off;
+	if (!o)
+		return len <= NET_FRAME_MAX;
+	if (o->csum && (!d->tx_csum || o->csum_start > t->copy ||
+			t->copy - o->csum_start < (size_t)o->csum_offset + 2))
+		return 0;
+	if (o->gso == NET_GSO_NONE)
+		return len <= NET_FRAME_MAX;
+	return o->gso < 8 && (d->tx_gso >> o->gso & 1) && o->csum &&
+	       o->gso_size && o->hdr_len <= t->copy && len <= NET_GSO_MAX &&
+	       len > o->hdr_len;
+}
+
+int net_send(struct net_dev *d, const struct net_tx *t)
 {
 	size_t len = 0;
 	if (d->failed)
 		return NET_ERR_DOWN;
-	for (unsigned i = 0; i < n; i++)
-		len += f[i].len;
-	if (len < NET_FRAME_MIN || len > NET_FRAME_MAX)
+	for (unsigned i = 0; i < t->n; i++)
+		len += t->frags[i].len;
+	if (len < NET_FRAME_MIN || t->copy > NET_COPY_MAX || t->copy > len ||
+	    (t->copy < len && !t->token) || (t->token && !d->tx_done) ||
+	    !offload_ok(d, t, len))
 		return NET_ERR_SIZE;
-	if (csum && (!d->tx_csum || csum->start > len ||
-		     len - csum->start < (size_t)csum->offset + 2))
-		return NET_ERR_SIZE;
-	int err = d->ops->send(d, f, n, csum);
+	int err = d->ops->send(d, t);
 	if (err == NET_ERR_BUSY)
 		d->stats.tx_busy++;
 	if (err)
 		return stop(d, err);
 	d->stats.tx_frames++;
 	d->stats.tx_bytes += len;
+	if (t->off && t->off->gso)
+		d->stats.tx_gso++;
 	return 0;
+}
+
+void net_flush(struct net_dev *d)
+{
+	if (!d->failed)
+		d->ops->flush(d);
+}
+
+int net_reap(struct net_dev *d)
+{
+	if (d->failed)
+		return NET_ERR_DOWN;
+	int n = d->ops->reap(d);
+	return n < 0 ? stop(d, n) : n;
 }
 
 struct counted {
@@ -103,12 +136,15 @@ struct counted {
 	void *ctx;
 };
 
-static void count_rx(void *ctx, const void *frame, size_t len)
+static void count_rx(void *ctx, const struct net_frag *f, unsigned n,
+		     size_t len, const struct net_rx_info *info)
 {
 	struct counted *c = ctx;
 	c->d->stats.rx_frames++;
 	c->d->stats.rx_bytes += len;
-	c->fn(c->ctx, frame, len);
+	if (len > NET_FRAME_MAX)
+		c->d->stats.rx_large++;
+	c->fn(c->ctx, f, n, len, info);
 }
 
 int net_recv(struct net_dev *d, net_rx_fn *fn, void *ctx, unsigned budget)

@@ -114,6 +114,8 @@ int con_printf(const char *fmt, ...)
  * bytes, for con_getc. */
 static uint8_t ring[RING];
 static volatile unsigned ring_head, ring_tail;
+static int uart_irq_on;		/* its handler fills the ring */
+static uint64_t uart_polled;	/* TSC at the last look at LSR */
 
 static int uart_byte(void)
 {
@@ -178,7 +180,14 @@ void con_irq_init(void)
 	/* OUT2 gates the UART's interrupt line on PC hardware. */
 	outb(COM1 + UART_MCR, MCR_DTR_RTS | MCR_OUT2);
 	outb(COM1 + UART_IER, IER_RX);
+	uart_irq_on = 1;
 }
+
+/* Every wait asks this before it halts, and a port read is a trip out
+ * of the guest (under TCG, one that waits for QEMU's lock): with the
+ * UART's interrupt filling the ring, the port itself is looked at only
+ * every UART_POLL_TSC (in case the interrupt got lost). */
+#define UART_POLL_TSC (1ull << 24)	/* ~8 ms at 2 GHz */
 
 int con_has_input(void)
 {
@@ -187,6 +196,10 @@ int con_has_input(void)
 	for (struct con_source *s = sources; s; s = s->next)
 		if (s->pending(s->ctx))
 			return 1;
+	uint64_t now = cpu_rdtsc();
+	if (uart_irq_on && now - uart_polled < UART_POLL_TSC)
+		return 0;
+	uart_polled = now;
 	uint8_t lsr = inb(COM1 + UART_LSR);
 	return lsr != 0xff && (lsr & LSR_DR);
 }

@@ -82,6 +82,7 @@ static void release(struct http_conn *c)
 	http_srv.held -= c->held;
 	drop_work(c);
 	http_queue_free(&c->in);
+	http_bufs_drop(&c->fb);	/* the pcb is gone (on_err), or reset */
 	free(c);
 }
 
@@ -101,6 +102,12 @@ static void detach(struct altcp_pcb *pcb)
 err_t http_close(struct http_conn *c, int reset)
 {
 	struct altcp_pcb *pcb = c->pcb;
+	/* File bytes lwIP still refers to (http_send.c): the pcb must live
+	 * on with its callbacks until they are acknowledged, and altcp's
+	 * close takes the callbacks: the connection lingers instead, its
+	 * side shut (on_poll ends it). */
+	if (!reset && http_bufs_waiting(c))
+		return c->state == S_LINGER ? HTTP_GONE : http_linger(c);
 	if (!reset)
 		drop_input(c);	/* unread data would make it a reset */
 	release(c);
@@ -378,6 +385,8 @@ static err_t on_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
 	struct http_conn *c = arg;
 	(void)pcb;
 	(void)len;
+	if (c)			/* acknowledged file bytes: buffers back */
+		http_bufs_acked(c);
 	if (!c || c->state != S_SEND)
 		return ERR_OK;
 	c->since = time_us();
@@ -409,7 +418,9 @@ static err_t on_poll(void *arg, struct altcp_pcb *pcb)
 	uint64_t idle = time_us() - c->since;
 	err_t e = ERR_OK;
 	if (c->state == S_LINGER) {
-		if (idle > LINGER_US)
+		if (idle > STALL_US)	/* file bytes not taken in time */
+			e = http_close(c, 1);
+		else if (idle > LINGER_US)
 			e = http_close(c, 0);
 	} else if (c->state == S_HEAD && !c->kept && idle > HEAD_US) {
 		http_srv.timeouts++;

@@ -31,6 +31,14 @@ struct http_queue {
 	size_t off, len, cap;
 };
 
+/* The buffers a connection's file bytes went to lwIP in, by reference
+ * (http_send.c): oldest first. */
+struct http_fbuf;
+struct http_fbufs {
+	struct http_fbuf *head, *tail;
+	unsigned n;
+};
+
 struct http_conn {
 	struct altcp_pcb *pcb;	/* plain TCP or TLS: the same calls */
 	int tls;		/* accepted on the TLS listener */
@@ -55,6 +63,7 @@ struct http_conn {
 				 * guest agent's fsfreeze): unread, its
 				 * window closes */
 	uint64_t file_off, file_left;
+	struct http_fbufs fb;	/* file bytes lwIP refers to */
 };
 
 struct http_server {
@@ -101,6 +110,18 @@ err_t http_linger(struct http_conn *c);
  * makes them go on. */
 int http_held(void);
 void http_resume(void);
+
+/* http_send.c: a plain connection's file bytes go to lwIP by reference
+ * (altcp_write without a copy) from buffers of the connection's, each
+ * given back when TCP has it acknowledged and the device is done with
+ * the frames that carried it. http_bufs_acked gives back those
+ * acknowledged (on_sent); http_bufs_waiting says whether any is not
+ * yet (then an orderly close lingers: the pcb must live on with its
+ * callbacks, altcp's close takes them); http_bufs_drop gives back all,
+ * once the pcb is gone or reset. */
+void http_bufs_acked(struct http_conn *c);
+int http_bufs_waiting(const struct http_conn *c);
+void http_bufs_drop(struct http_fbufs *q);
 
 /* http_send.c: sends the answer in c->resp (its head formatted first). */
 err_t http_respond(struct http_conn *c);

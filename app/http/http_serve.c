@@ -98,6 +98,7 @@ static void stop(void)
 		}
 	while (http_srv.conns)
 		http_close(http_srv.conns, 1);
+	inet_flush();		/* the resets go out */
 }
 
 /* The served directory: must exist and be one. */

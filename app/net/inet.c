@@ -21,18 +21,18 @@
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
 #include "lwip/ethip6.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
+#include "gso.h"
 #include "lwip_hooks.h"
 #include "netif/ethernet.h"
 
 #define RX_BUDGET 64		/* frames per round, then the timers */
-#define TX_WAIT_US 200000	/* a full transmit ring gets this long */
-#define MAX_FRAGS 8
 
 static struct net_dev *dev;
 static struct netif nif;
@@ -41,9 +41,9 @@ static volatile int timers_due;
 static int started;		/* lwIP runs (from the first net up on) */
 static int inside;		/* in lwIP now: poll must not enter */
 static int dhcp_on;
-static uint64_t rx_nomem;
+static uint64_t rx_nomem, rx_badsum;
+static struct gso gso;		/* frames on their way to dev */
 static ip_addr_t dns4[DNS_MAX_SERVERS];	/* DHCP's or static: first */
-static uint8_t flat[NET_FRAME_MAX];	/* a frame of many pieces */
 
 const char *inet_strerror(int err)
 {
@@ -119,86 +119,97 @@ static void listen_kept(struct tcp_pcb *pcb)
 	tcp_setprio(pcb, PRIO_OPEN);
 }
 
-/* The pseudo-header's sum (RFC 9293 §3.1; RFC 8200 §8.1) where TCP's
- * checksum goes, at start + 16 (the device adds the rest). */
-static void put_sum(struct pbuf *p, uint32_t sum, struct net_csum *c,
-		    unsigned start)
+static void release(void *ctx, void *token)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	c->start = (uint16_t)start;
-	c->offset = 16;		/* RFC 9293 §3.1: the checksum field */
-	pbuf_put_at(p, (u16_t)(c->start + c->offset), (u8_t)(sum >> 8));
-	pbuf_put_at(p, (u16_t)(c->start + c->offset + 1), (u8_t)sum);
+	(void)ctx;
+	pbuf_free(token);
 }
 
-/* A TCP segment in IPv6 (lwIP puts no extension header before it). */
-static int offload6(struct pbuf *p, struct net_csum *c)
+/* Where a TCP segment's headers end in frame p (IPv4, or IPv6 with TCP
+ * next: lwIP puts no extension header before it); 0 for anything else. */
+static unsigned tcp_end(struct pbuf *p)
 {
-	uint8_t ip[40];
-	if (p->tot_len < SIZEOF_ETH_HDR + 60 ||
-	    pbuf_copy_partial(p, ip, 40, SIZEOF_ETH_HDR) != 40)
+	unsigned at;
+	u16_t type = (u16_t)(pbuf_get_at(p, 12) << 8 | pbuf_get_at(p, 13));
+	if (type == ETHTYPE_IP) {
+		unsigned v_ihl = pbuf_get_at(p, SIZEOF_ETH_HDR);
+		at = SIZEOF_ETH_HDR + (v_ihl & 15u) * 4;
+		if ((v_ihl >> 4) != 4 || (v_ihl & 15u) < 5 ||
+		    pbuf_get_at(p, SIZEOF_ETH_HDR + 9) != IP_PROTO_TCP)
+			return 0;
+	} else if (type == ETHTYPE_IPV6) {
+		at = SIZEOF_ETH_HDR + 40;
+		if ((pbuf_get_at(p, SIZEOF_ETH_HDR) >> 4) != 6 ||
+		    pbuf_get_at(p, SIZEOF_ETH_HDR + 6) != IP_PROTO_TCP)
+			return 0;
+	} else {
 		return 0;
-	unsigned len = (unsigned)ip[4] << 8 | ip[5];
-	if ((ip[0] >> 4) != 6 || ip[6] != IP_PROTO_TCP || len < 20 ||
-	    SIZEOF_ETH_HDR + 40u + len > p->tot_len)
+	}
+	if (p->tot_len < at + 20)
 		return 0;
-	uint32_t sum = IP_PROTO_TCP + len;
-	for (int i = 8; i < 40; i += 2)	/* source, destination */
-		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
-	put_sum(p, sum, c, SIZEOF_ETH_HDR + 40);
+	return at + (pbuf_get_at(p, (u16_t)(at + 12)) >> 4) * 4u;
+}
+
+/* How many of p's first bytes the device copies: a TCP segment's
+ * headers exactly (so that its payload can join others', gso.h), else
+ * up to NET_COPY_MAX. */
+static u16_t head_len(struct pbuf *p)
+{
+	u16_t most = p->tot_len < NET_COPY_MAX ? p->tot_len : NET_COPY_MAX;
+	unsigned h = p->tot_len >= SIZEOF_ETH_HDR + 40 ? tcp_end(p) : 0;
+	return h && h <= most ? (u16_t)h : most;
+}
+
+/* Whether the device may read p's bytes after we return: lwIP's
+ * PBUF_REF pieces are the caller's, valid only during the call. */
+static int referable(struct pbuf *p)
+{
+	for (struct pbuf *q = p; q; q = q->next)
+		if (q->type_internal & PBUF_TYPE_FLAG_DATA_VOLATILE)
+			return 0;
 	return 1;
 }
 
-/* For a device that completes checksums: a TCP segment gets the sum of
- * its pseudo-header where the checksum goes, and the device is told
- * where to start (virtio 1.2 §5.1.6.2). 0 when p is something else. */
-static int offload(struct pbuf *p, struct net_csum *c)
-{
-	uint8_t ip[20];
-	if (pbuf_get_at(p, 12) == 0x86 && pbuf_get_at(p, 13) == 0xdd)
-		return offload6(p, c);
-	if (p->tot_len < SIZEOF_ETH_HDR + 40 ||
-	    pbuf_get_at(p, 12) != 0x08 || pbuf_get_at(p, 13) != 0x00 ||
-	    pbuf_copy_partial(p, ip, 20, SIZEOF_ETH_HDR) != 20)
-		return 0;
-	unsigned ihl = (ip[0] & 15u) * 4, total = (unsigned)ip[2] << 8 | ip[3];
-	if ((ip[0] >> 4) != 4 || ip[9] != IP_PROTO_TCP || ihl < 20 ||
-	    total < ihl + 20 || SIZEOF_ETH_HDR + total > p->tot_len ||
-	    (ip[6] & 0x3f) || ip[7])
-		return 0;	/* not TCP, or a fragment */
-	uint32_t sum = IP_PROTO_TCP + total - ihl;
-	for (int i = 12; i < 20; i += 2)	/* source, destination */
-		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
-	put_sum(p, sum, c, SIZEOF_ETH_HDR + ihl);
-	return 1;
-}
-
+/* The frame goes to the device by way of gso.c: its headers copied, the
+ * rest referenced (p held, pbuf_ref, until the device is done with it:
+ * lwIP meanwhile leaves a segment still referenced alone, and sends it
+ * again only once it is back, tcp_output_segment_busy). A frame of
+ * more pieces than that takes, or of volatile ones, is cloned first. */
 static err_t if_output(struct netif *n, struct pbuf *p)
 {
 	(void)n;
-	struct net_csum csum, *cs = 0;
-	if (dev->tx_csum && offload(p, &csum))
-		cs = &csum;
-	struct net_frag f[MAX_FRAGS];
+	uint8_t head[NET_COPY_MAX];
+	struct net_frag rest[GSO_FRAGS];
+	struct pbuf *held = p;
 	unsigned k = 0;
-	for (struct pbuf *q = p; q && k <= MAX_FRAGS; q = q->next)
-		if (k < MAX_FRAGS)
-			f[k++] = (struct net_frag){ q->payload, q->len };
-		else
-			k++;
-	if (k > MAX_FRAGS) {	/* rare: flatten it */
-		if (p->tot_len > sizeof(flat))
-			return ERR_BUF;
-		pbuf_copy_partial(p, flat, p->tot_len, 0);
-		f[0] = (struct net_frag){ flat, p->tot_len };
-		k = 1;
+	for (struct pbuf *q = p; q; q = q->next)
+		k++;
+	if (k > GSO_FRAGS || !referable(p)) {
+		held = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+		if (!held)
+			return ERR_MEM;
+	} else {
+		pbuf_ref(p);
 	}
-	int err = net_send(dev, f, k, cs);
-	if (err == NET_ERR_BUSY) {
-		net_wait(dev, 1, 0, 0, time_us() + TX_WAIT_US);
-		err = net_send(dev, f, k, cs);
+	u16_t h = head_len(held);
+	pbuf_copy_partial(held, head, h, 0);
+	k = 0;
+	u16_t skip = h;
+	for (struct pbuf *q = held; q; q = q->next) {
+		if (skip >= q->len) {
+			skip = (u16_t)(skip - q->len);
+			continue;
+		}
+		rest[k++] = (struct net_frag){ (uint8_t *)q->payload + skip,
+					       (size_t)(q->len - skip) };
+		skip = 0;
 	}
+	if (!k) {		/* all of it copied: nothing to hold */
+		pbuf_free(held);
+		held = 0;
+	}
+	struct gso_frame f = { head, h, rest, k, held };
+	int err = gso_send(&gso, &f);
 	return err == NET_ERR_BUSY ? ERR_MEM : err ? ERR_IF : ERR_OK;
 }
 
@@ -214,22 +225,154 @@ static err_t if_init(struct netif *n)
 	n->output = inet_route_output;	/* routes, then etharp_output */
 	n->output_ip6 = ethip6_output;
 	n->linkoutput = if_output;
-	if (dev->tx_csum)	/* the device completes TCP's (offload) */
-		NETIF_SET_CHECKSUM_CTRL(n, NETIF_CHECKSUM_ENABLE_ALL &
-				       ~NETIF_CHECKSUM_GEN_TCP);
+	/* TCP's checksums: the device completes them (gso.c gives it the
+	 * pseudo-header's sum), and checks those it hands in, or says
+	 * they need none (rx_frame checks the others) */
+	u16_t sums = NETIF_CHECKSUM_ENABLE_ALL;
+	if (dev->tx_csum)
+		sums &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+	if (dev->rx_csum)
+		sums &= (u16_t)~NETIF_CHECKSUM_CHECK_TCP;
+	NETIF_SET_CHECKSUM_CTRL(n, sums);
 	netif_set_hostname(n, INET_HOSTNAME);
 	return ERR_OK;
 }
 
-static void rx_frame(void *ctx, const void *frame, size_t len)
+/* The ones' complement checksum (RFC 1071) of p's bytes [from, to),
+ * big-endian. */
+static uint16_t sum_range(struct pbuf *p, u16_t from, u16_t to)
+{
+	uint8_t b[64];
+	uint32_t acc = 0;
+	for (u16_t at = from; at < to;) {
+		u16_t k = (u16_t)(to - at < 64 ? to - at : 64);
+		pbuf_copy_partial(p, b, k, at);
+		for (u16_t i = 0; i < k; i += 2)
+			acc += (uint32_t)b[i] << 8 | (i + 1 < k ? b[i + 1] : 0);
+		at = (u16_t)(at + k);
+	}
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)~acc;
+}
+
+/* A received frame's IP packet: where its payload starts and ends (not
+ * the Ethernet padding behind it), whether it is TCP, and its
+ * addresses; 0 when it is no IP packet lwIP would take. */
+struct packet {
+	u16_t at, end;
+	int tcp, v6;
+	uint8_t src[16], dst[16];
+};
+
+static int packet_of(struct pbuf *p, struct packet *k)
+{
+	uint8_t ip[40];
+	u16_t type = (u16_t)(pbuf_get_at(p, 12) << 8 | pbuf_get_at(p, 13));
+	unsigned end;
+	memset(k, 0, sizeof(*k));
+	if (type == ETHTYPE_IP && pbuf_copy_partial(p, ip, 20,
+						    SIZEOF_ETH_HDR) == 20) {
+		unsigned ihl = (ip[0] & 15u) * 4;
+		if ((ip[0] >> 4) != 4 || ihl < 20)
+			return 0;
+		k->at = (u16_t)(SIZEOF_ETH_HDR + ihl);
+		end = SIZEOF_ETH_HDR + ((unsigned)ip[2] << 8 | ip[3]);
+		k->tcp = ip[9] == IP_PROTO_TCP && !(ip[6] & 0x3f) && !ip[7];
+		memcpy(k->src, ip + 12, 4);
+		memcpy(k->dst, ip + 16, 4);
+	} else if (type == ETHTYPE_IPV6 && pbuf_copy_partial(p, ip, 40,
+							SIZEOF_ETH_HDR) == 40) {
+		if ((ip[0] >> 4) != 6)
+			return 0;
+		k->v6 = 1;
+		k->at = SIZEOF_ETH_HDR + 40;
+		end = k->at + ((unsigned)ip[4] << 8 | ip[5]);
+		k->tcp = ip[6] == IP_PROTO_TCP;
+		memcpy(k->src, ip + 8, 16);
+		memcpy(k->dst, ip + 24, 16);
+	} else {
+		return 0;
+	}
+	if (end > p->tot_len || k->at > end || k->at > p->len)
+		return 0;
+	k->end = (u16_t)end;
+	return 1;
+}
+
+/* Whether a TCP segment's checksum holds (RFC 9293 §3.1, RFC 8200
+ * §8.1). */
+static int tcp_sum_ok(struct pbuf *p, const struct packet *k)
+{
+	u16_t len = (u16_t)(k->end - k->at), sum;
+	pbuf_remove_header(p, k->at);
+	if (k->v6) {
+		ip6_addr_t s, d;
+		memset(&s, 0, sizeof(s));
+		memset(&d, 0, sizeof(d));
+		memcpy(s.addr, k->src, 16);
+		memcpy(d.addr, k->dst, 16);
+		sum = ip6_chksum_pseudo_partial(p, IP_PROTO_TCP, len, len, &s,
+						&d);
+	} else {
+		ip4_addr_t s, d;
+		memcpy(&s.addr, k->src, 4);
+		memcpy(&d.addr, k->dst, 4);
+		sum = inet_chksum_pseudo_partial(p, IP_PROTO_TCP, len, len, &s,
+						 &d);
+	}
+	pbuf_add_header_force(p, k->at);
+	return sum == 0;
+}
+
+/* Checksums, from a device that says which it checked (lwIP's own TCP
+ * check is off then): a TCP segment it vouched for passes; one it did
+ * not is checked here; a frame whose checksum it left incomplete (the
+ * data is good: NEEDS_CSUM) is completed when not TCP, for lwIP to
+ * check. 0 when p is to be dropped. */
+static int rx_checksums(struct pbuf *p, const struct net_rx_info *info)
+{
+	struct packet k;
+	if (!dev->rx_csum || !packet_of(p, &k))
+		return 1;
+	if (k.tcp && (info->flags & (NET_RX_DATA_VALID | NET_RX_NEEDS_CSUM)))
+		return 1;
+	if (k.tcp)
+		return tcp_sum_ok(p, &k);
+	if (!(info->flags & NET_RX_NEEDS_CSUM))
+		return 1;
+	u16_t start = info->csum_start;
+	u16_t where = (u16_t)(start + info->csum_offset);
+	if (start >= k.end || where + 2 > k.end)
+		return 0;
+	uint16_t sum = sum_range(p, start, k.end);
+	uint8_t be[2] = { (uint8_t)(sum >> 8), (uint8_t)sum };
+	pbuf_take_at(p, be, 2, where);
+	return 1;
+}
+
+/* A frame from the device: its pieces into a chain of lwIP's pool
+ * buffers (a frame up to 64 KiB when the device hands in large ones). */
+static void rx_frame(void *ctx, const struct net_frag *f, unsigned n,
+		     size_t len, const struct net_rx_info *info)
 {
 	(void)ctx;
-	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+	struct pbuf *p = len <= 0xffff
+			 ? pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL) : 0;
 	if (!p) {
 		rx_nomem++;
 		return;
 	}
-	pbuf_take(p, frame, (u16_t)len);
+	u16_t at = 0;
+	for (unsigned i = 0; i < n; i++) {
+		pbuf_take_at(p, f[i].data, (u16_t)f[i].len, at);
+		at = (u16_t)(at + f[i].len);
+	}
+	if (!rx_checksums(p, info)) {
+		rx_badsum++;
+		pbuf_free(p);
+		return;
+	}
 	if (nif.input(p, &nif) != ERR_OK)
 		pbuf_free(p);
 }
@@ -271,22 +414,49 @@ static void poll(void *ctx)
 	if (!started || inside)
 		return;
 	inside = 1;
-	int n = net_recv(dev, rx_frame, 0, RX_BUDGET);
+	int n = net_reap(dev);	/* lwIP's buffers back first */
+	if (n >= 0)
+		n = net_recv(dev, rx_frame, 0, RX_BUDGET);
 	if (n < 0 && !dev->failed)
 		con_printf("%s: %s\n", dev->name, net_strerror(n));
 	timers_due = 0;
 	sys_check_timeouts();
 	dns_order();
 	rearm();
+	gso_flush(&gso);	/* what lwIP sent, to the device at once */
 	inside = 0;
+}
+
+/* Control leaves lwIP: what it sent goes to the device. */
+static void leave(void)
+{
+	inside = 0;
+	gso_flush(&gso);
+}
+
+void inet_flush(void)
+{
+	if (started && !inside)
+		gso_flush(&gso);
+}
+
+uint64_t inet_tx_mark(void)
+{
+	return started ? gso_mark(&gso) : 0;
+}
+
+int inet_tx_passed(uint64_t mark)
+{
+	return !started || gso_passed(&gso, mark);
 }
 
 /* Interrupts off: only looks. */
 static int pending(void *ctx)
 {
 	(void)ctx;
-	return started && !inside && (timers_due || (!dev->failed &&
-				      dev->ops->pending(dev, 0)));
+	return started && !inside && (timers_due || gso_pending(&gso) ||
+				      (!dev->failed &&
+				       dev->ops->pending(dev, 0)));
 }
 
 static uint64_t watch(void *ctx, uint64_t *irqs)
@@ -336,7 +506,7 @@ static int start(void)
 		return 0;
 	uint64_t bytes = MEM_SIZE + 4096;	/* with lwIP's own headers */
 	inet_ram_heap = page_alloc_zero((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
-	if (!inet_ram_heap)
+	if (!inet_ram_heap || gso_init(&gso, dev, release, 0))
 		return INET_ERR_NOMEM;
 	started = 1;
 	lwip_init();
@@ -402,7 +572,7 @@ int inet_up_dhcp(uint64_t deadline_us)
 	reset_addr();
 	err = dhcp_start(&nif) == ERR_OK ? 0 : INET_ERR_NOMEM;
 	dhcp_on = !err;
-	inside = 0;
+	leave();
 	if (err)
 		return err;
 	if (!loop_wait(bound, 0, deadline_us))
@@ -412,7 +582,7 @@ int inet_up_dhcp(uint64_t deadline_us)
 	for (int i = 0; i < DNS_MAX_SERVERS; i++)
 		if (IP_IS_V4(dns_getserver((u8_t)i)))
 			dns4[i] = *dns_getserver((u8_t)i);
-	inside = 0;
+	leave();
 	return 0;
 }
 
@@ -432,7 +602,7 @@ int inet_up_static(uint32_t addr, unsigned prefix, uint32_t gateway,
 	netif_set_addr(&nif, &a, &m, &g);
 	ip_addr_set_ip4_u32_val(dns4[0], ip4_addr_get_u32(&d));
 	dns_setserver(0, dns ? &dns4[0] : 0);
-	inside = 0;
+	leave();
 	return 0;
 }
 
@@ -443,6 +613,9 @@ void inet_status(struct inet_status *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->rx_nomem = rx_nomem;
+	st->rx_badsum = rx_badsum;
+	st->tx_segments = gso.segments;
+	st->tx_frames = gso.frames;
 	if (!started)
 		return;
 	st->addr = ip4_addr_get_u32(netif_ip4_addr(&nif));
@@ -507,7 +680,7 @@ int inet_resolve(const char *host, struct inet_ip *addr,
 	inside = 1;
 	err_t e = dns_gethostbyname_addrtype(host, &a, found, &l,
 					     LWIP_DNS_ADDRTYPE_IPV4_IPV6);
-	inside = 0;
+	leave();
 	if (e == ERR_OK) {
 		inet_from_lwip(&a, addr);
 		return 0;
@@ -545,7 +718,7 @@ int inet_arp(uint32_t addr, uint64_t deadline_us)
 	for (int i = 0; i < 2; i++) {
 		inside = 1;
 		etharp_request(&nif, &w.addr);
-		inside = 0;
+		leave();
 		if (loop_wait(arp_known, &w, i ? deadline_us : half))
 			return 0;
 	}

@@ -72,8 +72,27 @@ struct inet_status {
 	uint8_t tentative6[INET_ADDR6_MAX];	/* still checked (RFC 4862
 						 * §5.4) */
 	uint64_t rx_nomem;	/* frames dropped for want of a buffer */
+	uint64_t rx_badsum;	/* ... for a bad TCP checksum (checked
+				 * here for a device with rx_csum) */
+	uint64_t tx_segments;	/* lwIP's frames, gathered into ... */
+	uint64_t tx_frames;	/* ... the device's (gso.h) */
 };
 void inet_status(struct inet_status *st);
+
+/* Frames lwIP sent are queued (and TCP segments gathered, gso.h) until
+ * they are flushed to the device, once per round of the loop's network
+ * source, or at the end of the inet_* functions that call lwIP; code
+ * that calls lwIP itself outside them and does not wait next (when the
+ * loop would flush) calls this. */
+void inet_flush(void);
+
+/* Bytes handed to lwIP by reference (tcp_write without a copy) are read
+ * by the device until the frames that carry them are back, which may be
+ * after TCP is done with them (acknowledged, or the connection reset).
+ * inet_tx_mark marks what was sent so far; inet_tx_passed(mark) says
+ * whether all of it is back. */
+uint64_t inet_tx_mark(void);
+int inet_tx_passed(uint64_t mark);
 
 
 /* A TCP listener on port (any address, SO_REUSEADDR), as an altcp pcb

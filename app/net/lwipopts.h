@@ -50,8 +50,9 @@
 #define ARP_QUEUEING 1
 #define MEMP_NUM_ARP_QUEUE 32
 
-/* Memory: the heap holds what TCP sends (copied at tcp_write); the pool
- * holds received frames. */
+/* Memory: the heap holds what TCP sends (copied at tcp_write, or the
+ * headers of what it sends by reference); the pool holds received
+ * frames (a 64 KiB one from a device that hands those in takes 44). */
 #define MEM_ALIGNMENT 8
 #define MEM_SIZE (2 * 1024 * 1024)
 /* the heap is taken from the page allocator at the first net up
@@ -59,22 +60,33 @@
 extern unsigned char *inet_ram_heap;
 #define LWIP_RAM_HEAP_POINTER inet_ram_heap
 #define PBUF_POOL_SIZE 256
-#define MEMP_NUM_PBUF 64
+#define MEMP_NUM_PBUF 2048	/* what TCP sends by reference: one per
+				 * segment (app/http/http_send.c: up to
+				 * 2.8 MiB of file bytes for all) */
 #define MEMP_NUM_RAW_PCB 2
 #define MEMP_NUM_UDP_PCB 4
 #define MEMP_NUM_TCP_PCB 80	/* app/http: at most 64 connections */
 #define MEMP_NUM_TCP_PCB_LISTEN 4
-/* Segments queued to send, for every connection: a full send buffer
- * (TCP_SND_BUF) takes 45 to 50; with 512, a dozen clients that read
- * nothing left none for a new connection's SYN-ACK, which then waited
- * for them to time out (40 bytes each). */
-#define MEMP_NUM_TCP_SEG 1024
+/* Segments queued to send, for every connection: with 512, a dozen
+ * clients that read nothing left none for a new connection's SYN-ACK,
+ * which then waited for them to time out (40 bytes each). Enough for
+ * what the heap can hold copied (2 MiB: ~1400) and serve's file buffers
+ * by reference (2.8 MiB: ~2000), and more; >= TCP_SND_QUEUELEN. */
+#define MEMP_NUM_TCP_SEG 4096
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
 
+/* TCP for a LAN or a cloud: windows past 64 KiB (RFC 7323 scaling), so
+ * that a burst fills the 64 KiB frames the device segments (gso.h) and
+ * the send buffer covers the time an ACK takes to come back through the
+ * host. What a connection sends is bounded by lwIP's heap (2 MiB for
+ * all), what it receives and the server has not read by its window. */
 #define TCP_MSS 1460
-#define TCP_WND (32 * TCP_MSS)
-#define TCP_SND_BUF (44 * TCP_MSS)	/* below 64 KiB: no window scaling */
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 2		/* windows up to 256 KiB */
+#define TCP_WND (128 * 1024)
+#define TCP_SND_BUF (512 * 1024)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+#define TCP_SNDLOWAT (32 * 1024)	/* (sockets' select; lwIP checks it) */
 #define TCP_QUEUE_OOSEQ 1
 #define TCP_OOSEQ_MAX_PBUFS 16	/* per connection */
 #define TCP_OOSEQ_MAX_BYTES (16 * TCP_MSS)
@@ -87,7 +99,9 @@ extern unsigned char *inet_ram_heap;
 				 * full; inet_listen evicts the oldest
 				 * half-open one instead */
 #define SO_REUSE 1		/* serve again on a port in TIME_WAIT */
-#define LWIP_CHECKSUM_ON_COPY 1
+#define LWIP_CHECKSUM_ON_COPY 0	/* a device that completes TCP's
+				 * checksums needs none, and for one that
+				 * does not lwIP sums at output */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1	/* TCP's to a device that can */
 
 /* lwIP's assertions check how its own API is used (by app/net and

@@ -20,6 +20,12 @@ int virtio_reset(struct virtio_dev *d)
 
 int virtio_negotiate(struct virtio_dev *d, uint64_t wanted)
 {
+	return virtio_negotiate_fix(d, wanted, 0);
+}
+
+int virtio_negotiate_fix(struct virtio_dev *d, uint64_t wanted,
+			 uint64_t (*fix)(uint64_t features))
+{
 	int err = virtio_reset(d);
 	if (err)
 		return err;
@@ -29,6 +35,8 @@ int virtio_negotiate(struct virtio_dev *d, uint64_t wanted)
 	if (d->legacy)
 		wanted &= 0xffffffffull;	/* legacy: 32 feature bits */
 	d->features = offered & wanted;
+	if (fix)
+		d->features = fix(d->features) & offered & wanted;
 	d->ops->set_features(d, d->features);
 	if (d->legacy)
 		return 0;	/* legacy has no FEATURES_OK (§4.1.4.8) */

@@ -105,6 +105,10 @@ int virtio_reset(struct virtio_dev *d);
  * the device has), FEATURES_OK and read it back. On failure sets FAILED.
  * The driver then sets up queues and calls virtio_ready. */
 int virtio_negotiate(struct virtio_dev *d, uint64_t wanted);
+/* The same, fix(offered & wanted) choosing what of it to accept (a
+ * feature whose requirements are missing dropped, §6.1). */
+int virtio_negotiate_fix(struct virtio_dev *d, uint64_t wanted,
+			 uint64_t (*fix)(uint64_t features));
 void virtio_ready(struct virtio_dev *d);
 void virtio_fail(struct virtio_dev *d);
 /* Gives up on a device whose setup failed: marked FAILED and reset, so

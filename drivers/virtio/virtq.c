@@ -61,7 +61,7 @@ static int alloc_state(struct virtq *q)
 		q->next[i] = (uint16_t)(i + 1);
 	q->free = q->size;
 	if (q->indirect) {
-		uint64_t bytes = (uint64_t)n * VIRTQ_MAX_SEGS * 16;
+		uint64_t bytes = (uint64_t)n * q->segs * 16;
 		uint64_t p = page_alloc_below((bytes + 4095) / 4096, LOW4G);
 		if (!p)
 			return VIRTIO_ERR_NOMEM;
@@ -133,6 +133,12 @@ int virtq_pending(const struct virtq *q)
 int virtq_init(struct virtq *q, struct virtio_dev *d, uint16_t index,
 	       uint16_t want)
 {
+	return virtq_init_segs(q, d, index, want, VIRTQ_MAX_SEGS);
+}
+
+int virtq_init_segs(struct virtq *q, struct virtio_dev *d, uint16_t index,
+		    uint16_t want, uint16_t segs)
+{
 	int fixed;
 	memset(q, 0, sizeof(*q));
 	q->dev = d;
@@ -149,6 +155,9 @@ int virtq_init(struct virtq *q, struct virtio_dev *d, uint16_t index,
 	 * otherwise is refused rather than trusted. */
 	if (!q->packed && (q->size & (q->size - 1)))
 		return VIRTIO_ERR_DEVICE;
+	q->segs = segs ? segs : 1;
+	if (!q->indirect && q->segs > q->size)
+		q->segs = q->size;
 	int err = alloc_state(q);
 	if (!err)
 		err = alloc_rings(q);
@@ -169,7 +178,7 @@ void virtq_free(struct virtq *q)
 	free(q->next);
 	if (q->itab)
 		page_free((uintptr_t)q->itab,
-			  ((uint64_t)q->size * VIRTQ_MAX_SEGS * 16 + 4095) / 4096);
+			  ((uint64_t)q->size * q->segs * 16 + 4095) / 4096);
 	if (q->mem)
 		page_free(q->mem, q->mem_pages);
 	memset(q, 0, sizeof(*q));
@@ -179,7 +188,7 @@ void virtq_free(struct virtq *q)
 static struct virtq_buf indirect(struct virtq *q, uint16_t id,
 				 const struct virtq_buf *b, unsigned n)
 {
-	volatile uint8_t *t = q->itab + (uint32_t)id * VIRTQ_MAX_SEGS * 16;
+	volatile uint8_t *t = q->itab + (uint32_t)id * q->segs * 16;
 	for (unsigned i = 0; i < n; i++) {
 		uint16_t f = b[i].device_writes ? DESC_WRITE : 0;
 		/* Split tables chain with NEXT; packed ones are implicit. */
@@ -274,7 +283,7 @@ int virtq_add(struct virtq *q, const struct virtq_buf *b, unsigned n,
 	      void *token)
 {
 	uint32_t writable = 0;
-	if (!n || n > VIRTQ_MAX_SEGS || !token || !virtq_room(q, n))
+	if (!n || !token || !virtq_room(q, n))
 		return -1;
 	for (unsigned i = 0; i < n; i++)
 		if (b[i].device_writes)

@@ -9,7 +9,8 @@
 
 #include "virtio.h"
 
-#define VIRTQ_MAX_SEGS 4	/* buffers per request we ever post */
+#define VIRTQ_MAX_SEGS 4	/* buffers per request, unless the queue
+				 * was given its own maximum */
 
 struct virtq_buf {
 	uint64_t addr;
@@ -26,12 +27,13 @@ struct virtq {
 	 * adds the data-out length: §5.6.6 says a driver may not rely on
 	 * them). Set by the driver after virtq_init. */
 	uint8_t loose_len;
+	uint16_t segs;		/* buffers a request may have */
 	uint16_t free;		/* ring descriptors not in use */
 	void **token;		/* [size]: per buffer id; 0 = not in flight */
 	uint16_t *chain;	/* [size]: ring descriptors the id holds */
 	uint32_t *writable;	/* [size]: device-writable bytes posted */
 	uint16_t *next;		/* [size]: split free list / packed free ids */
-	uint8_t *itab;		/* indirect tables, VIRTQ_MAX_SEGS each */
+	uint8_t *itab;		/* indirect tables, segs entries each */
 	uint64_t mem;		/* the rings */
 	uint32_t mem_pages;
 	/* split */
@@ -44,17 +46,24 @@ struct virtq {
 };
 
 /* Sets up queue `index` of d (after virtio_negotiate): the ring kind from
- * the negotiated features, the size min(device max, want). */
+ * the negotiated features, the size min(device max, want), requests of
+ * up to VIRTQ_MAX_SEGS buffers. */
 int virtq_init(struct virtq *q, struct virtio_dev *d, uint16_t index,
 	       uint16_t want);
+
+/* The same for requests of up to segs buffers (an indirect table of segs
+ * descriptors per ring entry when the device takes them; without, a
+ * request takes segs ring descriptors, so segs is cut to the size). */
+int virtq_init_segs(struct virtq *q, struct virtio_dev *d, uint16_t index,
+		    uint16_t want, uint16_t segs);
 
 /* Gives back the queue's memory (the device must be reset first). */
 void virtq_free(struct virtq *q);
 
-/* Slots a request of n buffers would take now. */
+/* Whether a request of n (<= segs) buffers fits now. */
 static inline int virtq_room(const struct virtq *q, unsigned n)
 {
-	return q->free >= (q->indirect && n > 1 ? 1 : n);
+	return n <= q->segs && q->free >= (q->indirect && n > 1 ? 1 : n);
 }
 
 /* Makes n buffers (device-readable ones first) available as one request

@@ -82,6 +82,29 @@ uint16_t fakevirtio_avail(struct fakevirtio *f, int q)
 	return r16(f->driver[q] + 2);
 }
 
+/* Descriptors from table t (count of them, or a chain through NEXT from
+ * index i) into c. */
+static void walk(struct fakevirtio_chain *c, uint64_t t, uint16_t i,
+		 unsigned count)
+{
+	uint16_t flags;
+	do {
+		uint64_t d = t + 16ull * i;
+		flags = r16(d + 12);
+		if ((flags & 4) && !c->indirect) {	/* §2.7.5.3 */
+			c->indirect = 1;
+			walk(c, r64(d), 0, r32(d + 8) / 16);
+			return;
+		}
+		c->addr[c->n] = r64(d);
+		c->len[c->n] = r32(d + 8);
+		c->writes[c->n] = !!(flags & 2);
+		c->n++;
+		i = r16(d + 14);
+	} while ((flags & 1) && c->n < FAKEVIRTIO_CHAIN &&
+		 (!count || c->n < count));
+}
+
 int fakevirtio_take(struct fakevirtio *f, int q, struct fakevirtio_chain *c)
 {
 	uint16_t size = f->size[q];
@@ -89,25 +112,36 @@ int fakevirtio_take(struct fakevirtio *f, int q, struct fakevirtio_chain *c)
 		return 0;
 	c->head = r16(f->driver[q] + 4 + 2 * (f->seen[q] % size));
 	f->seen[q]++;
-	uint16_t i = c->head, flags;
 	c->n = 0;
-	do {
-		uint64_t d = f->desc[q] + 16 * i;
-		flags = r16(d + 12);
-		c->addr[c->n] = r64(d);
-		c->len[c->n] = r32(d + 8);
-		c->writes[c->n] = !!(flags & 2);
-		c->n++;
-		i = r16(d + 14);
-	} while ((flags & 1) && c->n < 4);
+	c->indirect = 0;
+	walk(c, f->desc[q], c->head, 0);
 	return 1;
 }
 
 void fakevirtio_used(struct fakevirtio *f, int q, uint32_t id, uint32_t len)
 {
 	uint16_t idx = r16(f->device[q] + 2);
-	uint64_t e = f->device[q] + 4 + 8 * (idx % f->size[q]);
+	uint64_t e = f->device[q] + 4 + 8ull * (idx % f->size[q]);
 	w32(e, id);
 	w32(e + 4, len);
 	w16(f->device[q] + 2, (uint16_t)(idx + 1));
+}
+
+size_t fakevirtio_read(const struct fakevirtio_chain *c, size_t off,
+		       void *out, size_t n)
+{
+	size_t got = 0;
+	for (unsigned i = 0; i < c->n && got < n; i++) {
+		if (off >= c->len[i]) {
+			off -= c->len[i];
+			continue;
+		}
+		size_t k = c->len[i] - off;
+		if (k > n - got)
+			k = n - got;
+		memcpy((uint8_t *)out + got, P(c->addr[i]) + off, k);
+		got += k;
+		off = 0;
+	}
+	return got;
 }

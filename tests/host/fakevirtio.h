@@ -6,6 +6,7 @@
 #ifndef UMBRA_FAKEVIRTIO_H
 #define UMBRA_FAKEVIRTIO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <string.h>
@@ -22,6 +23,7 @@ static inline void w16(uint64_t a, uint16_t v) { memcpy(P(a), &v, 2); }
 static inline void w32(uint64_t a, uint32_t v) { memcpy(P(a), &v, 4); }
 
 #define FAKEVIRTIO_QUEUES 20
+#define FAKEVIRTIO_CHAIN 128	/* descriptors of a chain the device reads */
 
 struct fakevirtio {
 	struct virtio_dev dev;	/* first: what the driver is given */
@@ -44,18 +46,29 @@ struct fakevirtio {
  * fixed, as the legacy interface has them. */
 void fakevirtio_init(struct fakevirtio *f, uint64_t features, int legacy);
 
-/* The device's side of a split ring (no event index) that the driver
- * enabled: the next available chain of queue q (1, or 0 when none), and
- * a used entry for it (any id and length: the test may lie). */
+/* The device's side of a split ring (virtio 1.2 §2.7): a chain the
+ * driver made available, its descriptors followed through an indirect
+ * table (§2.7.5.3) when it has one. */
 struct fakevirtio_chain {
 	uint16_t head;
 	unsigned n;
-	uint64_t addr[4];
-	uint32_t len[4];
-	int writes[4];
+	int indirect;		/* it came through an indirect table */
+	uint64_t addr[FAKEVIRTIO_CHAIN];
+	uint32_t len[FAKEVIRTIO_CHAIN];
+	int writes[FAKEVIRTIO_CHAIN];
 };
+
+/* The next available chain on queue q: 1, or 0 when none. */
 int fakevirtio_take(struct fakevirtio *f, int q, struct fakevirtio_chain *c);
+
+/* Puts (id, len) in queue q's used ring. */
 void fakevirtio_used(struct fakevirtio *f, int q, uint32_t id, uint32_t len);
+
+/* The chain's bytes from offset off (device-readable and writable
+ * alike), n of them into out; how many there were. */
+size_t fakevirtio_read(const struct fakevirtio_chain *c, size_t off,
+		       void *out, size_t n);
+
 /* The driver's available index of queue q. */
 uint16_t fakevirtio_avail(struct fakevirtio *f, int q);
 

@@ -198,7 +198,7 @@ def with_routes(t, ns):
                "--local=/umbra.test/",
                "--host-record=v6only.umbra.test,fd00:9::1")
     ns.metadata({"GET /openstack/latest/user_data": {"body": (
-        "cloud; sleep 5000; ping fd00:9::1 1; ping v6only.umbra.test 1; "
+        "cloud; sleep 8000; ping fd00:9::1 1; ping v6only.umbra.test 1; "
         "ping 10.9.0.1 1; net; serve /etc")}})
     vm = harness.Live(ns.argv("OpenStack", disks=[t.fresh_disk()]), t.dir)
     t.live.append(vm)
